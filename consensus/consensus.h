@@ -1,0 +1,330 @@
+/* consensus.h — the rack's replicated state: hosts, topology, VMs, rtpaths.
+ *
+ * Three layers, each usable alone:
+ *
+ *  1. Commands and their msgpack codec (cmd.c, codec.c). Every change to the
+ *     state is a struct cons_cmd, encoded as a msgpack map carrying a format
+ *     version ("v") and an operation name ("op"). The decoder validates every
+ *     field and copies out of the buffer; a malformed command is rejected with
+ *     a message, never half-applied.
+ *
+ *  2. The state machine (state.c, topo.c, admit.c). Pure and deterministic:
+ *     no clock, no randomness, no I/O, integer arithmetic only, so every
+ *     replica that applies the same log reaches the same state. Admission of
+ *     rtpaths runs inside apply using sched/'s admission math on every link
+ *     of the path. Client requests carry (client_id, seq); a retried request
+ *     returns the first answer and never applies twice.
+ *
+ *  3. The Raft node (fsm.c, node.c): libraft 0.15 + raft_uv + TCP transport
+ *     on the caller's libuv loop, wrapping the state machine as a raft_fsm,
+ *     with snapshots, membership changes (voters and standbys) and leadership
+ *     transfer.
+ *
+ * Addresses are IPv4 in host byte order. Names are NUL-terminated and fit
+ * their arrays (the decoder refuses longer ones).
+ *
+ * Errors: 0 or a negative errno; functions that can fail on user input take
+ * an `err` buffer of CONS_ERRLEN bytes that receives a sentence saying what
+ * was wrong.
+ */
+#ifndef RTV_CONSENSUS_H
+#define RTV_CONSENSUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONS_FORMAT_VERSION 1
+#define CONS_ERRLEN 256
+#define CONS_NAME_MAX 64	/* bytes, including the NUL */
+#define CONS_ADDR_MAX 96
+#define CONS_VM_IPS_MAX 4
+#define CONS_VM_MACS_MAX 4
+
+/* Status codes beyond errno, returned in struct cons_result.status. */
+#define CONS_EREFUSED 1001	/* admission refused the request (message says why) */
+#define CONS_ENOTLEADER 1002	/* this node is not the leader (submit) */
+
+/* ------------------------------------------------------------------------- */
+/* The state's records                                                       */
+
+enum cons_host_role { CONS_HOST_VOTER = 0, CONS_HOST_STANDBY = 1 };
+
+struct cons_host {
+	uint64_t id;			/* Raft server id, > 0 */
+	char name[CONS_NAME_MAX];	/* also its topology node name */
+	char raft_addr[CONS_ADDR_MAX];	/* "ip:port" of raft_uv's TCP transport */
+	char rpc_addr[CONS_ADDR_MAX];	/* nng URL of its agent, "tcp://ip:port" */
+	uint64_t uplink_bps;		/* > 0 */
+	uint32_t rt_budget_ppm;		/* share of every link RT may reserve, 1..1e6 */
+	uint32_t max_frame_bytes;	/* largest frame on its uplink (NRT blocking) */
+	char uplink_to[CONS_NAME_MAX];	/* switch its uplink goes to ("tor" default) */
+	enum cons_host_role role;
+};
+
+/* A topology edge between two named nodes (hosts or switches). A switch is
+ * any node name that is not a host. Hosts get their uplink edge implicitly
+ * from host_add (capacity uplink_bps both ways); link_set adds or changes
+ * switch-to-switch (or any) edges, e.g. for seed 001's tree of switches. */
+struct cons_link {
+	char a[CONS_NAME_MAX], b[CONS_NAME_MAX];	/* a < b (strcmp) */
+	uint64_t capacity_ab_bps, capacity_ba_bps;
+	uint32_t rt_budget_ppm;
+	uint64_t hop_latency_ns;	/* fixed per-hop delay budgeted in Dtot */
+	/* derived, not replicated: RT rate reserved per direction */
+	uint64_t reserved_ab_bps, reserved_ba_bps;
+};
+
+struct cons_vm {
+	char uuid[CONS_NAME_MAX];
+	char name[CONS_NAME_MAX];
+	uint64_t host_id;
+	uint32_t ips[CONS_VM_IPS_MAX];
+	uint8_t n_ips;
+	uint8_t macs[CONS_VM_MACS_MAX][6];
+	uint8_t n_macs;
+	char tenant[CONS_NAME_MAX];
+};
+
+enum cons_path_type { CONS_PATH_DEADLINE = 1, CONS_PATH_RESERVATION = 2 };
+
+/* What a sending agent does about misses reported by the receiver: boost at
+ * once locally; after `misses` misses or `after_ns` of persisting misses
+ * (whichever first), propose escalation one level up, to at most max_level. */
+struct cons_miss_policy {
+	uint32_t misses;	/* 0 = count threshold off */
+	uint64_t after_ns;	/* 0 = time threshold off; the paper waited 20 s */
+	uint8_t max_level;	/* <= SCHED_ESCALATION_MAX */
+};
+
+/* What a client asks for. */
+struct cons_path_req {
+	uint32_t src_ip, dst_ip;
+	uint8_t proto;		/* 0 any, 6 TCP, 17 UDP */
+	uint16_t dport;		/* 0 any */
+	enum cons_path_type type;
+	uint64_t rate_bps;	/* min rate r, > 0 */
+	uint64_t burst_bytes;	/* max burst b, >= max_pkt_bytes; 0 = one max packet */
+	uint64_t deadline_ns;	/* end-to-end, > 0 */
+	uint32_t max_pkt_bytes;	/* 0 = the source host's max_frame_bytes */
+	struct cons_miss_policy policy;
+	char owner[CONS_NAME_MAX];
+};
+
+/* An admitted rtpath. */
+struct cons_rtpath {
+	uint64_t id;		/* assigned by apply, increasing from 1 */
+	struct cons_path_req req;
+	uint64_t src_host, dst_host;
+	uint8_t tc;		/* MPLS traffic class (3 bits) */
+	uint8_t dscp;		/* DSCP stamped on the inner IP header */
+	uint64_t service_rate_bps;	/* R: reservation type, chosen by admission */
+	uint64_t sched_deadline_ns;	/* EDF key offset: escalated, minus network budget */
+	uint64_t net_budget_ns;	/* budget of the hops after the sender's uplink */
+	uint8_t level;		/* escalation level */
+	uint64_t admitted_index;	/* log index that admitted it */
+};
+
+/* ------------------------------------------------------------------------- */
+/* Commands                                                                  */
+
+enum cons_op {
+	CONS_OP_HOST_ADD = 1,	/* add or update a host (its uplink edge too) */
+	CONS_OP_HOST_REMOVE,	/* refused while rtpaths use it */
+	CONS_OP_LINK_SET,
+	CONS_OP_LINK_REMOVE,
+	CONS_OP_VM_SET,		/* add or move/update a VM */
+	CONS_OP_VM_REMOVE,
+	CONS_OP_PATH_RESERVE,
+	CONS_OP_PATH_RELEASE,
+	CONS_OP_PATH_ESCALATE,	/* to level `level`; admission re-checked */
+	CONS_OP_NOOP,		/* barrier / testing */
+};
+
+struct cons_cmd {
+	enum cons_op op;
+	uint64_t client_id;	/* 0 = no deduplication */
+	uint64_t seq;		/* per client, increasing */
+	union {
+		struct cons_host host;		/* HOST_ADD */
+		struct cons_link link;		/* LINK_SET, LINK_REMOVE (a, b) */
+		struct cons_vm vm;		/* VM_SET, VM_REMOVE (uuid) */
+		struct cons_path_req path;	/* PATH_RESERVE */
+		struct {
+			uint64_t id;		/* HOST_REMOVE, PATH_RELEASE */
+			uint8_t level;		/* PATH_ESCALATE */
+		} ref;
+	} u;
+};
+
+/* The answer to a command, the same on every replica. */
+struct cons_result {
+	int status;		/* 0, -errno, or CONS_EREFUSED */
+	char err[CONS_ERRLEN];	/* why, when status != 0 */
+	uint64_t id;		/* the rtpath id for PATH_RESERVE */
+	uint64_t index;		/* log index at which it was applied */
+	bool duplicate;		/* answered from the deduplication table */
+};
+
+/* Encodes cmd into a malloc'd buffer (*buf, *len); the caller frees it.
+ * Returns 0, -EINVAL (invalid command: see err) or -ENOMEM. */
+int cons_cmd_encode(const struct cons_cmd *cmd, void **buf, size_t *len,
+		    char err[CONS_ERRLEN]);
+/* Decodes and validates a command. Copies everything out of buf. Returns 0
+ * or -EINVAL / -EPROTO (err says which field and why). */
+int cons_cmd_decode(const void *buf, size_t len, struct cons_cmd *cmd,
+		    char err[CONS_ERRLEN]);
+const char *cons_op_name(enum cons_op op);
+
+/* ------------------------------------------------------------------------- */
+/* The state machine                                                         */
+
+struct cons_state;
+
+int cons_state_new(struct cons_state **out);
+void cons_state_free(struct cons_state *s);	/* NULL is a no-op */
+
+/* Applies a decoded command at log index `index` (strictly increasing).
+ * Always fills *res. Returns 0 when the command was applied or answered
+ * (res->status tells the outcome, including refusals), or a negative errno
+ * only on an internal failure (-ENOMEM) after which the state is unchanged. */
+int cons_state_apply(struct cons_state *s, uint64_t index, const struct cons_cmd *cmd,
+		     struct cons_result *res);
+
+/* Serialises the whole state (records, id counters, deduplication table) into
+ * a malloc'd buffer. Deterministic: equal states give equal bytes. */
+int cons_state_snapshot(const struct cons_state *s, void **buf, size_t *len);
+/* Replaces s's contents with a snapshot. Validates everything first: on
+ * error s is unchanged. */
+int cons_state_restore(struct cons_state *s, const void *buf, size_t len,
+		       char err[CONS_ERRLEN]);
+/* True if two states hold the same replicated content (tests). */
+bool cons_state_equal(const struct cons_state *a, const struct cons_state *b);
+
+/* Reads. Pointers stay valid until the next apply/restore/free. */
+uint64_t cons_state_applied_index(const struct cons_state *s);
+size_t cons_state_n_hosts(const struct cons_state *s);
+const struct cons_host *cons_state_host_at(const struct cons_state *s, size_t i);
+const struct cons_host *cons_state_host(const struct cons_state *s, uint64_t id);
+size_t cons_state_n_links(const struct cons_state *s);
+const struct cons_link *cons_state_link_at(const struct cons_state *s, size_t i);
+size_t cons_state_n_vms(const struct cons_state *s);
+const struct cons_vm *cons_state_vm_at(const struct cons_state *s, size_t i);
+const struct cons_vm *cons_state_vm_by_ip(const struct cons_state *s, uint32_t ip);
+size_t cons_state_n_paths(const struct cons_state *s);
+const struct cons_rtpath *cons_state_path_at(const struct cons_state *s, size_t i);	/* by id order */
+const struct cons_rtpath *cons_state_path(const struct cons_state *s, uint64_t id);
+
+/* Invariant check for tests and the fault fixture: no link direction's RT
+ * reservations exceed its budget, every sender's uplink passes the EDF test,
+ * derived sums match a recount. Returns 0 or -EDOM with err filled. */
+int cons_state_check(const struct cons_state *s, char err[CONS_ERRLEN]);
+
+/* ------------------------------------------------------------------------- */
+/* msgpack encoding of the records (codec.c), shared by snapshots, the RPC     */
+/* replies of agent/ and rtvctl. Opaque packer/object types keep msgpack.h     */
+/* out of this header: pass a msgpack_packer * and a const msgpack_object *.  */
+
+int cons_pack_host(void *pk, const struct cons_host *h);
+int cons_pack_link(void *pk, const struct cons_link *l);
+int cons_pack_vm(void *pk, const struct cons_vm *vm);
+int cons_pack_path(void *pk, const struct cons_rtpath *p);
+int cons_unpack_host(const void *obj, struct cons_host *h, char err[CONS_ERRLEN]);
+int cons_unpack_link(const void *obj, struct cons_link *l, char err[CONS_ERRLEN]);
+int cons_unpack_vm(const void *obj, struct cons_vm *vm, char err[CONS_ERRLEN]);
+int cons_unpack_path(const void *obj, struct cons_rtpath *p, char err[CONS_ERRLEN]);
+
+/* ------------------------------------------------------------------------- */
+/* The Raft node (node.c), on the caller's libuv loop                        */
+
+struct uv_loop_s;
+struct cons_node;
+
+struct cons_peer {
+	uint64_t id;
+	char raft_addr[CONS_ADDR_MAX];
+	bool voter;		/* false: standby (non-voting replica) */
+};
+
+struct cons_node_config {
+	uint64_t id;
+	const char *raft_addr;		/* "ip:port" to listen on */
+	const char *data_dir;		/* must exist */
+	const struct cons_peer *peers;	/* bootstrap configuration, self included */
+	size_t n_peers;
+	unsigned election_timeout_ms;	/* rack default 250 (see node.c) */
+	unsigned heartbeat_ms;		/* default election_timeout / 5 */
+	bool pre_vote;			/* default true */
+	unsigned snapshot_threshold;	/* entries between snapshots */
+	unsigned snapshot_trailing;	/* entries kept after a snapshot */
+};
+
+/* Hooks run on the loop thread. */
+struct cons_node_hooks {
+	void *arg;
+	/* the leader or this node's role changed (polled every loop turn) */
+	void (*leader_changed)(void *arg, uint64_t leader_id, bool self_is_leader);
+	/* a command was applied on this replica (any role) */
+	void (*applied)(void *arg, const struct cons_cmd *cmd, const struct cons_result *res);
+	/* the state was replaced by a snapshot */
+	void (*restored)(void *arg);
+};
+
+enum cons_role { CONS_ROLE_UNAVAILABLE, CONS_ROLE_FOLLOWER, CONS_ROLE_CANDIDATE,
+		 CONS_ROLE_LEADER };
+
+struct cons_peer_status {
+	uint64_t id;
+	char raft_addr[CONS_ADDR_MAX];
+	bool voter, standby;
+	uint64_t match_index;	/* known only on the leader (0 elsewhere) */
+	uint64_t lag;		/* last_index − match_index on the leader */
+};
+
+#define CONS_PEERS_MAX 64
+struct cons_node_status {
+	enum cons_role role;
+	uint64_t id, term, leader_id;
+	char leader_addr[CONS_ADDR_MAX];
+	uint64_t commit_index, applied_index, last_index;
+	uint64_t leader_changes;	/* seen by this node since start */
+	size_t n_peers;
+	struct cons_peer_status peers[CONS_PEERS_MAX];
+};
+
+/* status 0 with res filled, or a negative errno / -CONS_ENOTLEADER when the
+ * command never reached the log or its outcome is unknown (leadership lost:
+ * the client retries with the same (client_id, seq)). */
+typedef void (*cons_submit_cb)(void *arg, int status, const struct cons_result *res);
+typedef void (*cons_done_cb)(void *arg, int status);
+
+/* Creates the node: raft_uv I/O and TCP transport in cfg->data_dir, the FSM
+ * over `state` (which the node does not own; it must outlive the node).
+ * Bootstraps from cfg->peers when the data dir is new. Returns 0 or a
+ * negative errno with err filled. */
+int cons_node_new(struct uv_loop_s *loop, const struct cons_node_config *cfg,
+		  struct cons_state *state, const struct cons_node_hooks *hooks,
+		  struct cons_node **out, char err[CONS_ERRLEN]);
+int cons_node_start(struct cons_node *n);
+/* Leader only: appends cmd; cb runs when applied (or failed). Returns 0
+ * (cb will run) or -CONS_ENOTLEADER / -EINVAL / -ENOMEM (cb will not run). */
+int cons_node_submit(struct cons_node *n, const struct cons_cmd *cmd,
+		     cons_submit_cb cb, void *arg);
+/* Leader only: cb runs once everything committed before the call is applied
+ * here (linearizable reads). */
+int cons_node_barrier(struct cons_node *n, cons_done_cb cb, void *arg);
+/* Leader only: membership. add: the server joins as a standby, then is
+ * promoted to voter if `voter`; remove: leaves the configuration. */
+int cons_node_add(struct cons_node *n, uint64_t id, const char *raft_addr, bool voter,
+		  cons_done_cb cb, void *arg);
+int cons_node_remove(struct cons_node *n, uint64_t id, cons_done_cb cb, void *arg);
+/* Leader only: hands leadership to the most up-to-date voter (0 = choose). */
+int cons_node_transfer(struct cons_node *n, uint64_t to_id, cons_done_cb cb, void *arg);
+void cons_node_status(const struct cons_node *n, struct cons_node_status *out);
+const struct cons_state *cons_node_state(const struct cons_node *n);
+/* Stops Raft and closes its handles; cb runs on the loop when done, after
+ * which cons_node_free may be called (after uv_run returns). */
+void cons_node_close(struct cons_node *n, void (*cb)(struct cons_node *n));
+void cons_node_free(struct cons_node *n);
+
+#endif /* RTV_CONSENSUS_H */
