@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# lab.sh — a rack of hypervisor hosts in network namespaces, on one machine.
+#
+#   lab.sh up [-n HOSTS] [-v VMS_PER_HOST] [-r RATE]   build the rack (idempotent)
+#   lab.sh down                                         remove everything (also after a crash)
+#   lab.sh status [-o json]                             what is up
+#   lab.sh exec NODE CMD...                             run CMD in a node (h1, h1v2, tor)
+#
+# Topology (defaults: 3 hosts, 2 VMs each, 100 Mbit/s links):
+#
+#   VM ns  <name>h<H>v<V> : eth0 10.0.H.(10+V)/16, MAC 02:00:00:00:H:V
+#      | veth (vm<V> in the host ns, a port of br-rtv)
+#   host ns <name>h<H>    : its own ovsdb-server + ovs-vswitchd (userspace netdev
+#                           datapath) with bridge br-rtv; the host's own address
+#                           10.0.H.1/16 on br-rtv's internal port; uplink up0
+#      | veth up0 <-> h<H>, shaped with HTB to RATE in both directions
+#   ToR ns  <name>tor     : a Linux bridge forwarding by MAC; each port's egress
+#                           is HTB with two classes in strict priority: MPLS
+#                           frames and DSCP EF/CS5/CS6/CS7 in the high class,
+#                           the rest in the low one ("the DiffServ network").
+#
+# What a real ToR must be set to: strict-priority (or low-latency) queues keyed
+# on MPLS TC (EXP) for label-stacked frames and on DSCP 46/40/48/56 for the
+# inner IP header, trusting the marks set by the hosts (rtvd re-marks at the
+# edge, so a VM cannot claim a class it did not reserve).
+#
+# State lives in $RTV_LAB_DIR (default /run/rtvnet-lab): one folder per host
+# with its OVS run directory and logs.
+set -u
+
+LAB_DIR=${RTV_LAB_DIR:-/run/rtvnet-lab}
+P=${RTV_LAB_PREFIX:-rtv}
+OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+
+die() { echo "lab: $*" >&2; exit 1; }
+say() { [ -n "${LAB_QUIET:-}" ] || echo "lab: $*"; }
+ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
+have_ns() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$1"; }
+
+host_ns() { echo "${P}h$1"; }
+vm_ns() { echo "${P}h$1v$2"; }
+tor_ns() { echo "${P}tor"; }
+
+ovs_env() { echo "OVS_RUNDIR=$LAB_DIR/h$1/ovs OVS_DBDIR=$LAB_DIR/h$1/ovs"; }
+vsctl() { local h=$1; shift; ns "$(host_ns "$h")" env $(ovs_env "$h") ovs-vsctl --db=unix:"$LAB_DIR/h$h/ovs/db.sock" --timeout=10 "$@"; }
+
+# HTB: a root class at RATE and two leaves in strict priority. prio 0 is
+# served first; the low leaf only borrows what the high one leaves. The high
+# leaf may use the whole rate.
+shape() {
+	local nsn=$1 dev=$2 rate=$3
+	# htb cannot "change" its root qdisc in place: add it only once
+	ns "$nsn" tc qdisc show dev "$dev" | grep -q '^qdisc htb 1: root' ||
+		ns "$nsn" tc qdisc replace dev "$dev" root handle 1: htb default 20 || return 1
+	ns "$nsn" tc class replace dev "$dev" parent 1: classid 1:1 htb rate "$rate" ceil "$rate" quantum 1514 || return 1
+	ns "$nsn" tc class replace dev "$dev" parent 1:1 classid 1:10 htb rate "$rate" ceil "$rate" prio 0 quantum 1514 || return 1
+	ns "$nsn" tc class replace dev "$dev" parent 1:1 classid 1:20 htb rate 1kbit ceil "$rate" prio 1 quantum 1514 || return 1
+}
+
+# ToR classification: MPLS unicast → high; IPv4 DSCP 46 (EF), 40 (CS5),
+# 48 (CS6), 56 (CS7) → high; everything else → default (low).
+tor_filters() {
+	local nsn=$1 dev=$2 d
+	ns "$nsn" tc filter del dev "$dev" parent 1: 2>/dev/null
+	ns "$nsn" tc filter add dev "$dev" parent 1: protocol mpls_uc prio 1 u32 match u32 0 0 flowid 1:10 || return 1
+	for d in 0xb8 0xa0 0xc0 0xe0; do
+		ns "$nsn" tc filter add dev "$dev" parent 1: protocol ip prio 2 u32 match ip dsfield "$d" 0xfc flowid 1:10 || return 1
+	done
+}
+
+veth_pair() {	# veth_pair NS_A DEV_A NS_B DEV_B
+	local tmp_a="rtvtmp$$a" tmp_b="rtvtmp$$b"
+	ip link add "$tmp_a" type veth peer name "$tmp_b" || return 1
+	ip link set "$tmp_a" netns "$1" && ip link set "$tmp_b" netns "$3" || return 1
+	ns "$1" ip link set "$tmp_a" name "$2" && ns "$3" ip link set "$tmp_b" name "$4" || return 1
+	# OVS userspace forwards without checksum offload: TCP needs it off
+	ns "$1" ethtool -K "$2" tx off >/dev/null 2>&1
+	ns "$3" ethtool -K "$4" tx off >/dev/null 2>&1
+	ns "$1" ip link set "$2" up && ns "$3" ip link set "$4" up
+}
+
+start_ovs() {
+	local h=$1 run=$LAB_DIR/h$1/ovs nsn
+	nsn=$(host_ns "$h")
+	mkdir -p "$run"
+	if [ -S "$run/db.sock" ] && vsctl "$h" show >/dev/null 2>&1; then return 0; fi
+	[ -f "$run/conf.db" ] || ovsdb-tool create "$run/conf.db" "$OVS_SCHEMA" || return 1
+	ns "$nsn" ovsdb-server "$run/conf.db" --remote=punix:"$run/db.sock" \
+		--pidfile="$run/ovsdb.pid" --unixctl="$run/ovsdb.ctl" \
+		--log-file="$run/ovsdb.log" -vconsole:off --detach 2>>"$run/start.log" || return 1
+	vsctl "$h" --no-wait init || return 1
+	ns "$nsn" env OVS_RUNDIR="$run" ovs-vswitchd unix:"$run/db.sock" \
+		--pidfile="$run/vsd.pid" --unixctl="$run/vsd.ctl" \
+		--log-file="$run/vsd.log" -vconsole:off --detach 2>>"$run/start.log" || return 1
+}
+
+up_host() {
+	local h=$1 nvm=$2 rate=$3 nsn v vnsn
+	nsn=$(host_ns "$h")
+	have_ns "$nsn" || ip netns add "$nsn" || return 1
+	ns "$nsn" ip link set lo up
+	start_ovs "$h" || { echo "lab: OVS failed in $nsn; see $LAB_DIR/h$h/ovs/*.log" >&2; return 1; }
+	vsctl "$h" --may-exist add-br br-rtv -- set bridge br-rtv datapath_type=netdev \
+		other_config:hwaddr=02:00:00:00:"$(printf %02x "$h")":00 || return 1
+	ns "$nsn" ip link set br-rtv up
+	ns "$nsn" ip addr replace 10.0."$h".1/16 dev br-rtv
+	if ! ns "$nsn" ip link show up0 >/dev/null 2>&1; then
+		veth_pair "$nsn" up0 "$(tor_ns)" "h$h" || return 1
+		ns "$(tor_ns)" ip link set "h$h" master br0 || return 1
+	fi
+	shape "$nsn" up0 "$rate" && shape "$(tor_ns)" "h$h" "$rate" && tor_filters "$(tor_ns)" "h$h" || return 1
+	vsctl "$h" --may-exist add-port br-rtv up0 || return 1
+	for v in $(seq 1 "$nvm"); do
+		vnsn=$(vm_ns "$h" "$v")
+		have_ns "$vnsn" || ip netns add "$vnsn" || return 1
+		ns "$vnsn" ip link set lo up
+		if ! ns "$vnsn" ip link show eth0 >/dev/null 2>&1; then
+			veth_pair "$vnsn" eth0 "$nsn" "vm$v" || return 1
+		fi
+		ns "$vnsn" ip link set eth0 address 02:00:00:00:"$(printf %02x "$h")":"$(printf %02x "$v")"
+		ns "$vnsn" ip addr replace 10.0."$h".$((10 + v))/16 dev eth0
+		vsctl "$h" --may-exist add-port br-rtv "vm$v" -- set interface "vm$v" \
+			external_ids:vm-id="$vnsn" external_ids:attached-mac=02:00:00:00:"$(printf %02x "$h")":"$(printf %02x "$v")" || return 1
+	done
+}
+
+cmd_up() {
+	local n=3 nvm=2 rate=100mbit opt h
+	while getopts "n:v:r:" opt; do
+		case $opt in
+		n) n=$OPTARG ;; v) nvm=$OPTARG ;; r) rate=$OPTARG ;;
+		*) die "usage: lab.sh up [-n HOSTS] [-v VMS_PER_HOST] [-r RATE]" ;;
+		esac
+	done
+	[[ $n =~ ^[0-9]+$ && $n -ge 1 && $n -le 32 ]] || die "-n: 1..32 hosts, got '$n'"
+	[[ $nvm =~ ^[0-9]+$ && $nvm -ge 0 && $nvm -le 16 ]] || die "-v: 0..16 VMs per host, got '$nvm'"
+	[[ $rate =~ ^[0-9]+(k|m|g)?bit$ ]] || die "-r: a tc rate like 100mbit, got '$rate'"
+	[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
+	command -v ovs-vswitchd >/dev/null || die "Open vSwitch is not installed (make deps)"
+	mkdir -p "$LAB_DIR"
+	printf 'hosts=%s\nvms=%s\nrate=%s\n' "$n" "$nvm" "$rate" >"$LAB_DIR/lab.conf"
+	have_ns "$(tor_ns)" || ip netns add "$(tor_ns)" || die "cannot create namespaces"
+	ns "$(tor_ns)" ip link set lo up
+	ns "$(tor_ns)" ip link show br0 >/dev/null 2>&1 || ns "$(tor_ns)" ip link add br0 type bridge
+	ns "$(tor_ns)" ip link set br0 up
+	for h in $(seq 1 "$n"); do
+		say "host h$h: namespace, OVS, uplink at $rate, $nvm VMs"
+		up_host "$h" "$nvm" "$rate" || { echo "lab: building h$h failed; run 'lab.sh down' to clean up" >&2; exit 1; }
+	done
+	say "rack up: $n hosts x $nvm VMs, links $rate (lab.sh status)"
+}
+
+kill_pidfile() {
+	local f=$1 pid
+	[ -f "$f" ] || return 0
+	pid=$(cat "$f" 2>/dev/null)
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null
+	rm -f "$f"
+}
+
+cmd_down() {
+	local d n pid
+	# processes first (OVS and anything the lab started), then namespaces
+	for d in "$LAB_DIR"/h*/; do
+		[ -d "$d" ] || continue
+		for f in "$d"*.pid "$d"ovs/*.pid; do kill_pidfile "$f"; done
+	done
+	for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${P}(tor|h[0-9]+(v[0-9]+)?|mgmt)$"); do
+		for pid in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+		ip netns del "$n" 2>/dev/null
+	done
+	for d in $(ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: \(rtvtmp[0-9]*[ab]\)[@:].*/\1/p'); do ip link del "$d" 2>/dev/null; done
+	rm -rf "$LAB_DIR"
+	say "rack down"
+}
+
+cmd_status() {
+	local json=0 h n=0 nvm=0 rate=- nsn state up=0
+	[ "${1:-}" = "-o" ] && [ "${2:-}" = json ] && json=1
+	if [ -f "$LAB_DIR/lab.conf" ]; then . "$LAB_DIR/lab.conf"; n=$hosts; nvm=$vms; fi
+	[ $json -eq 1 ] && printf '{"hosts": ['
+	for h in $(seq 1 "$n"); do
+		nsn=$(host_ns "$h")
+		state=down
+		have_ns "$nsn" && vsctl "$h" br-exists br-rtv 2>/dev/null && state=up
+		[ $state = up ] && up=$((up + 1))
+		if [ $json -eq 1 ]; then
+			[ "$h" -gt 1 ] && printf ', '
+			printf '{"name": "h%s", "netns": "%s", "ovs": "%s", "addr": "10.0.%s.1"}' "$h" "$nsn" "$state" "$h"
+		else
+			printf 'h%-3s netns %-10s ovs %-4s addr 10.0.%s.1  ports: %s\n' "$h" "$nsn" "$state" "$h" \
+				"$(vsctl "$h" list-ports br-rtv 2>/dev/null | tr '\n' ' ')"
+		fi
+	done
+	if [ $json -eq 1 ]; then
+		printf '], "vms_per_host": %s, "rate": "%s", "up": %s}\n' "$nvm" "$rate" "$up"
+	else
+		echo "rack: $up/$n hosts up, $nvm VMs per host, links $rate"
+	fi
+	[ "$n" -gt 0 ] && [ $up -eq "$n" ]
+}
+
+cmd_exec() {
+	local node=${1:-}; shift || true
+	case $node in
+	tor) ns "$(tor_ns)" "$@" ;;
+	h[0-9]*v[0-9]*) ns "${P}$node" "$@" ;;
+	h[0-9]*) ns "${P}$node" env $(ovs_env "${node#h}") "$@" ;;
+	*) die "exec: node is h<N>, h<N>v<M> or tor" ;;
+	esac
+}
+
+case ${1:-} in
+up) shift; cmd_up "$@" ;;
+down) cmd_down ;;
+status) shift; cmd_status "$@" ;;
+exec) shift; cmd_exec "$@" ;;
+-h|--help|help|"") sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] ;;
+*) die "unknown command '$1' (up, down, status, exec; --help)" ;;
+esac
