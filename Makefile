@@ -28,10 +28,10 @@ TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 # Modules, leaf first; link order is the reverse. Files named *_main.c are programs.
 MODULES  := sched common consensus ofgw migrate agent
+reverse   = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 mod_srcs  = $(filter-out %_main.c,$(wildcard $(1)/*.c))
 LIBS_A   := $(foreach m,$(MODULES),$(if $(call mod_srcs,$(m)),$(BUILD)/lib$(m).a))
 LINK_A   := $(foreach m,$(call reverse,$(MODULES)),$(if $(call mod_srcs,$(m)),$(BUILD)/lib$(m).a))
-reverse   = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 
 PROG_SRCS  := $(wildcard $(addsuffix /*_main.c,$(MODULES)) tests/lab/*_main.c)
 PROGS      := $(patsubst %_main.c,$(BUILD)/bin/%,$(notdir $(PROG_SRCS)))

@@ -71,9 +71,13 @@ struct sched_edf {
 	unsigned levels;
 	unsigned level_off[4];
 	uint64_t bucket_ns;
+	uint64_t div_magic;	/* deadline_ns / bucket_ns as multiply-shift */
+	unsigned div_shift;
+	bool div_add;
 	unsigned buckets_log2;
 	uint64_t base;		/* absolute bucket number of the window start */
 	uint64_t wheel_len;
+	uint64_t wheel_max;	/* largest key in the wheel */
 	struct sched_pkt *early;	/* slow-path heap: buckets before base */
 	struct sched_pkt *far;		/* slow-path heap: beyond the window */
 	uint64_t seq;
@@ -111,12 +115,13 @@ struct sched_wfq_config {
 struct sched_wfq {
 	/* private */
 	struct sched_wfq_path *paths;
-	uint32_t *eligible;	/* heap of path ids by finish tag */
-	uint32_t *waiting;	/* heap of path ids by start tag */
+	struct sched_wfq_slot *eligible;	/* heap of paths by finish tag */
+	struct sched_wfq_slot *waiting;		/* heap of paths by start tag */
 	uint32_t n_eligible, n_waiting;
 	uint32_t max_paths;
 	uint64_t link_bps;
-	uint64_t vtime;		/* system virtual time */
+	uint64_t vtime;		/* system virtual time (virtual ns) */
+	uint64_t vtime_rem;	/* carried remainder of V's L/C increments */
 	/* statistics, readable */
 	uint64_t len;
 	uint64_t bytes;
