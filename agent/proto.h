@@ -13,6 +13,11 @@
  *   "fwd"  bool   set by an agent forwarding to the leader: never forwarded again
  *   "lin"  bool   reads: linearizable (served by the leader after a barrier)
  *                 instead of locally (stale, labelled so)
+ *   "wait_ms" uint optional: how long the sender will wait for this reply.
+ *                 rtvd answers a little before (waiting for an election at
+ *                 most that long, then -EAGAIN saying why), so a client with
+ *                 short attempts still gets the reason rather than a timeout.
+ *                 Without it rtvd waits up to its [rpc] leader_wait (3 s).
  *   ... op arguments
  *
  * Reply:
@@ -45,7 +50,7 @@
  * -ENOENT, -EEXIST, -EBUSY: valid request the rack cannot grant); 2 usage
  * (local parse errors, -EINVAL); 3 unavailable (no leader within the
  * timeout, connection refused, timeout: -EAGAIN, -ETIMEDOUT, -ECONNREFUSED,
- * -EHOSTUNREACH, CONS_ENOTLEADER).
+ * -EHOSTUNREACH, -ESHUTDOWN (that rtvd is stopping), CONS_ENOTLEADER).
  */
 #ifndef RTV_AGENT_PROTO_H
 #define RTV_AGENT_PROTO_H

@@ -8,7 +8,7 @@
  *     field and copies out of the buffer; a malformed command is rejected with
  *     a message, never half-applied.
  *
- *  2. The state machine (state.c, topo.c, admit.c). Pure and deterministic:
+ *  2. The state machine (state.c, topo.c, cadmit.c). Pure and deterministic:
  *     no clock, no randomness, no I/O, integer arithmetic only, so every
  *     replica that applies the same log reaches the same state. Admission of
  *     rtpaths runs inside apply using sched/'s admission math on every link
@@ -40,6 +40,23 @@
 #define CONS_ADDR_MAX 96
 #define CONS_VM_IPS_MAX 4
 #define CONS_VM_MACS_MAX 4
+
+/* What validation allows (commands, records, snapshots). */
+#define CONS_RATE_MAX_BPS 1000000000000ull	/* 1 Tbit/s: link capacities and rates */
+#define CONS_RATE_MIN_BPS 1000ull		/* rtpath min rate */
+#define CONS_DEADLINE_MAX_NS 500000000ull	/* 500 ms: the MPLS label wraps at 2^20 µs */
+#define CONS_DEADLINE_MIN_NS 1000ull
+#define CONS_BURST_MAX_BYTES (64ull << 20)
+#define CONS_FRAME_MIN_BYTES 64
+#define CONS_FRAME_MAX_BYTES 65535
+#define CONS_HOP_LATENCY_MAX_NS 10000000ull	/* 10 ms */
+#define CONS_PPM 1000000u
+
+/* Defaults applied by the state machine. */
+#define CONS_UPLINK_DEFAULT "tor"		/* host.uplink_to when empty */
+#define CONS_HOP_LATENCY_DEFAULT_NS 50000ull	/* latency budget of a host uplink edge */
+#define CONS_ESCALATE_FLOOR_NS 50000ull		/* escalation never queues below this */
+#define CONS_DEDUP_MAX 65536			/* clients remembered (LRU by apply index) */
 
 /* Status codes beyond errno, returned in struct cons_result.status. */
 #define CONS_EREFUSED 1001	/* admission refused the request (message says why) */
@@ -111,14 +128,28 @@ struct cons_path_req {
 	char owner[CONS_NAME_MAX];
 };
 
-/* An admitted rtpath. */
+/* An admitted rtpath.
+ *
+ * Classes (TC 7 is rtvd's own control traffic, 0 is NRT):
+ *   type          level 0            level >= 1
+ *   deadline      TC 5, DSCP 46 EF   TC 6
+ *   reservation   TC 4, DSCP 34 AF41 TC 5
+ * The DSCP stays; escalation raises the MPLS TC by one.
+ *
+ * Admission (cadmit.c) pins the route (shortest by hops over the topology);
+ * net_budget_ns = the first hop's latency + Σ over the later hops of (one
+ * frame of the source host's max_frame_bytes at that link's rate + its hop
+ * latency). A same-host path crosses no link: net_budget 0, no link checks
+ * (its traffic stays inside the host's switch). */
 struct cons_rtpath {
 	uint64_t id;		/* assigned by apply, increasing from 1 */
-	struct cons_path_req req;
+	struct cons_path_req req;	/* as admitted: max_pkt and burst filled in */
 	uint64_t src_host, dst_host;
 	uint8_t tc;		/* MPLS traffic class (3 bits) */
 	uint8_t dscp;		/* DSCP stamped on the inner IP header */
-	uint64_t service_rate_bps;	/* R: reservation type, chosen by admission */
+	uint64_t service_rate_bps;	/* R: reservation type, chosen by admission
+					 * (escalated); deadline type: rate_bps */
+	uint64_t service_rate_base_bps;	/* R at level 0 */
 	uint64_t sched_deadline_ns;	/* EDF key offset: escalated, minus network budget */
 	uint64_t net_budget_ns;	/* budget of the hops after the sender's uplink */
 	uint8_t level;		/* escalation level */
@@ -137,7 +168,8 @@ enum cons_op {
 	CONS_OP_VM_REMOVE,
 	CONS_OP_PATH_RESERVE,
 	CONS_OP_PATH_RELEASE,
-	CONS_OP_PATH_ESCALATE,	/* to level `level`; admission re-checked */
+	CONS_OP_PATH_ESCALATE,	/* to level `level` (<= the path's policy.max_level);
+				 * admission re-checked, a refusal changes nothing */
 	CONS_OP_NOOP,		/* barrier / testing */
 };
 
@@ -166,7 +198,17 @@ struct cons_result {
 	bool duplicate;		/* answered from the deduplication table */
 };
 
-/* Encodes cmd into a malloc'd buffer (*buf, *len); the caller frees it.
+/* Wire format (cmd.c): one msgpack map
+ *   {"v": 1, "op": "path_reserve", "cid": uint, "seq": uint, ...}
+ * with, per op: host_add "host": host map; host_remove "id"; link_set
+ * "link": link map; link_remove "a", "b"; vm_set "vm": vm map; vm_remove
+ * "uuid"; path_reserve "path": request map (the fields of struct
+ * cons_path_req by name, "policy" a map); path_release "id"; path_escalate
+ * "id", "level"; noop nothing. IPv4 addresses are dotted strings, MACs
+ * "aa:bb:cc:dd:ee:ff", enums strings ("deadline", "voter"). Unknown keys
+ * are ignored; every known key is required and type- and range-checked.
+ *
+ * Encodes cmd into a malloc'd buffer (*buf, *len); the caller frees it.
  * Returns 0, -EINVAL (invalid command: see err) or -ENOMEM. */
 int cons_cmd_encode(const struct cons_cmd *cmd, void **buf, size_t *len,
 		    char err[CONS_ERRLEN]);
@@ -187,7 +229,23 @@ void cons_state_free(struct cons_state *s);	/* NULL is a no-op */
 /* Applies a decoded command at log index `index` (strictly increasing).
  * Always fills *res. Returns 0 when the command was applied or answered
  * (res->status tells the outcome, including refusals), or a negative errno
- * only on an internal failure (-ENOMEM) after which the state is unchanged. */
+ * only on an internal failure (-ENOMEM) after which the state is unchanged.
+ *
+ * Outcomes in res->status: 0; CONS_EREFUSED (admission: a link's RT budget,
+ * the EDF test of the sender's uplink, no service rate R meets the
+ * deadline, deadline not above the network budget); -EINVAL (a field out
+ * of range); -ENOENT (unknown host, VM IP, path or link; no route);
+ * -EEXIST (name or IP owned by another record); -EBUSY (a record still
+ * used by rtpaths or VMs); -ESTALE (see below).
+ *
+ * Deduplication (Raft dissertation §6.3): for client_id != 0 the state
+ * keeps the highest seq applied and its result. The same (client_id, seq)
+ * again returns that result with duplicate = true and changes nothing; a
+ * lower seq returns -ESTALE and changes nothing (a client keeps one request
+ * outstanding per client_id, or retries only its latest). At most
+ * CONS_DEDUP_MAX clients are kept; the one whose stored result is oldest
+ * (lowest index) is forgotten first. An index <= the applied index is
+ * answered -EINVAL without any change. */
 int cons_state_apply(struct cons_state *s, uint64_t index, const struct cons_cmd *cmd,
 		     struct cons_result *res);
 
@@ -214,10 +272,16 @@ const struct cons_vm *cons_state_vm_by_ip(const struct cons_state *s, uint32_t i
 size_t cons_state_n_paths(const struct cons_state *s);
 const struct cons_rtpath *cons_state_path_at(const struct cons_state *s, size_t i);	/* by id order */
 const struct cons_rtpath *cons_state_path(const struct cons_state *s, uint64_t id);
+/* The route of rtpath `id` as node names, source host first: writes up to
+ * max names and returns how many the route has (0: unknown id; 1: a
+ * same-host path). */
+size_t cons_state_path_route(const struct cons_state *s, uint64_t id, const char **names,
+			     size_t max);
 
 /* Invariant check for tests and the fault fixture: no link direction's RT
  * reservations exceed its budget, every sender's uplink passes the EDF test,
- * derived sums match a recount. Returns 0 or -EDOM with err filled. */
+ * derived sums match a recount. Returns 0, -EDOM with err filled, or
+ * -ENOMEM. */
 int cons_state_check(const struct cons_state *s, char err[CONS_ERRLEN]);
 
 /* ------------------------------------------------------------------------- */
@@ -225,6 +289,12 @@ int cons_state_check(const struct cons_state *s, char err[CONS_ERRLEN]);
 /* replies of agent/ and rtvctl. Opaque packer/object types keep msgpack.h     */
 /* out of this header: pass a msgpack_packer * and a const msgpack_object *.  */
 
+/* Each record is one map keyed by the struct's field names (IPs, MACs and
+ * enums as strings; struct cons_rtpath's request fields inline, its policy
+ * a nested map; links carry their reserved_* sums, which unpack reads when
+ * present and commands and snapshots never rely on).
+ * pack: 0 or -ENOMEM. unpack: 0, -EPROTO (not a map, a key missing or of
+ * the wrong type) or -EINVAL (a value out of range), err saying which. */
 int cons_pack_host(void *pk, const struct cons_host *h);
 int cons_pack_link(void *pk, const struct cons_link *l);
 int cons_pack_vm(void *pk, const struct cons_vm *vm);
@@ -250,16 +320,17 @@ struct cons_node_config {
 	uint64_t id;
 	const char *raft_addr;		/* "ip:port" to listen on */
 	const char *data_dir;		/* must exist */
-	const struct cons_peer *peers;	/* bootstrap configuration, self included */
-	size_t n_peers;
+	const struct cons_peer *peers;	/* bootstrap configuration, self included; */
+	size_t n_peers;			/* 0: join a running cluster (a leader adds it) */
 	unsigned election_timeout_ms;	/* rack default 250 (see node.c) */
 	unsigned heartbeat_ms;		/* default election_timeout / 5 */
-	bool pre_vote;			/* default true */
-	unsigned snapshot_threshold;	/* entries between snapshots */
-	unsigned snapshot_trailing;	/* entries kept after a snapshot */
+	bool pre_vote;			/* the rack default is true (a zeroed config: off) */
+	unsigned snapshot_threshold;	/* entries between snapshots; 0: 4096, staggered by id */
+	unsigned snapshot_trailing;	/* entries kept after a snapshot; 0: threshold / 4 */
 };
 
-/* Hooks run on the loop thread. */
+/* Hooks run on the loop thread, from inside raft's processing: they may
+ * submit, but must not close or free the node (defer that to a uv handle). */
 struct cons_node_hooks {
 	void *arg;
 	/* the leader or this node's role changed (polled every loop turn) */
@@ -294,7 +365,8 @@ struct cons_node_status {
 
 /* status 0 with res filled, or a negative errno / -CONS_ENOTLEADER when the
  * command never reached the log or its outcome is unknown (leadership lost:
- * the client retries with the same (client_id, seq)). */
+ * the client retries with the same (client_id, seq)). res is valid only
+ * during the call. */
 typedef void (*cons_submit_cb)(void *arg, int status, const struct cons_result *res);
 typedef void (*cons_done_cb)(void *arg, int status);
 
@@ -314,14 +386,23 @@ int cons_node_submit(struct cons_node *n, const struct cons_cmd *cmd,
  * here (linearizable reads). */
 int cons_node_barrier(struct cons_node *n, cons_done_cb cb, void *arg);
 /* Leader only: membership. add: the server joins as a standby, then is
- * promoted to voter if `voter`; remove: leaves the configuration. */
+ * promoted to voter if `voter` (once it has caught up with the log). If it is
+ * already a member at that address only its role changes (promotion of a
+ * standby, demotion of a voter): -EALREADY if it has that role, -EEXIST if it
+ * is a member at another address. remove: leaves the configuration. */
 int cons_node_add(struct cons_node *n, uint64_t id, const char *raft_addr, bool voter,
 		  cons_done_cb cb, void *arg);
 int cons_node_remove(struct cons_node *n, uint64_t id, cons_done_cb cb, void *arg);
-/* Leader only: hands leadership to the most up-to-date voter (0 = choose). */
+/* Leader only: hands leadership to the most up-to-date voter (0 = choose).
+ * cb: 0 once this node no longer leads, -ETIMEDOUT if no voter took over
+ * within an election timeout, -ECANCELED on close; -EALREADY if one is in
+ * progress. */
 int cons_node_transfer(struct cons_node *n, uint64_t to_id, cons_done_cb cb, void *arg);
 void cons_node_status(const struct cons_node *n, struct cons_node_status *out);
 const struct cons_state *cons_node_state(const struct cons_node *n);
+/* Why the node's last failed call failed (start, submit, add, ...), with
+ * raft's own message; "" after a call that succeeded. */
+const char *cons_node_errmsg(const struct cons_node *n);
 /* Stops Raft and closes its handles; cb runs on the loop when done, after
  * which cons_node_free may be called (after uv_run returns). */
 void cons_node_close(struct cons_node *n, void (*cb)(struct cons_node *n));

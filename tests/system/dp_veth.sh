@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# dp_veth.sh — rtvd's dataplane on real packets (issue 4, "Tests"): two hosts
+# joined by a veth "wire" shaped with HTB, each running the dataplane library
+# (build/bin/dptest) between its VM-side veth and the wire:
+#
+#   ns va (VM 10.99.0.1) =veth= ns ha [dptest vA <-> wA] =wire, HTB 100 Mbit/s=
+#       ns hb [dptest wB <-> vB] =veth= ns vb (VM 10.99.0.2)
+#
+# Checks, each printed as it runs:
+#   - RT UDP (an rtpath, D = 5 ms) arrives with the label removed, payload
+#     intact, DSCP EF set; on the wire it carries one MPLS entry (S = 1,
+#     TC 5) whose label is the deadline (capture time + 5 ms, mod 2^20 µs);
+#     the receiver's dataplane counts every packet and no miss;
+#   - NRT UDP arrives untouched (DSCP 0) and is never labelled on the wire;
+#   - inner IP and UDP checksums on the wire are valid;
+#   - an RT datagram of 1500 bytes (+4 > MTU) is not sent; the VM gets ICMP
+#     type 3 code 4 with next-hop MTU 1496 and valid checksums, and its
+#     kernel takes the new path MTU;
+#   - a TCP transfer over an RT path completes intact (PMTU discovery through
+#     our ICMP, then labelled full-size segments).
+# Everything it starts is killed and every namespace removed on exit.
+set -u
+cd "$(dirname "$0")/../.."
+
+BIN=${DPTEST:-build/bin/dptest}
+P=rtvdp$$
+VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
+DIR=$(mktemp -d /tmp/dp_veth.XXXXXX)
+PY=/usr/bin/python3
+failures=0
+pids=()
+
+step() { printf '\n== %s\n' "$*"; }
+ok() { printf '   ok: %s\n' "$*"; }
+bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
+ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
+
+cleanup() {
+	local p n
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	for n in $VA $HA $HB $VB; do ip netns del "$n" 2>/dev/null; done
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+[ "$(id -u)" -eq 0 ] || { echo "dp_veth: needs root (network namespaces); skipped"; exit 0; }
+[ -x "$BIN" ] || { echo "dp_veth: $BIN not built (make build)"; exit 1; }
+command -v tcpdump >/dev/null || { echo "dp_veth: tcpdump missing (make deps)"; exit 1; }
+
+quiet_if() {	# ns dev: no offloads, no IPv6 chatter
+	ns "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1
+	ns "$1" ip link set "$2" up
+}
+
+pair() {	# pair NS_A DEV_A NS_B DEV_B
+	ip link add "${P}x" type veth peer name "${P}y" || return 1
+	ip link set "${P}x" netns "$1" && ip link set "${P}y" netns "$3" || return 1
+	ns "$1" ip link set "${P}x" name "$2" && ns "$3" ip link set "${P}y" name "$4" || return 1
+	quiet_if "$1" "$2"
+	quiet_if "$3" "$4"
+}
+
+htb() {	# ns dev rate
+	ns "$1" tc qdisc add dev "$2" root handle 1: htb default 10 &&
+		ns "$1" tc class add dev "$2" parent 1: classid 1:10 htb rate "$3" ceil "$3"
+}
+
+step "build the topology: 2 VMs, 2 hosts, an HTB-shaped 100 Mbit/s wire"
+for n in $VA $HA $HB $VB; do
+	ip netns add "$n" || { bad "cannot create namespace $n"; exit 1; }
+	ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ns "$n" ip link set lo up
+done
+pair $VA eth0 $HA vA && pair $HA wA $HB wB && pair $HB vB $VB eth0 || { bad "veth pairs"; exit 1; }
+ns $VA ip addr add 10.99.0.1/24 dev eth0
+ns $VB ip addr add 10.99.0.2/24 dev eth0
+htb $HA wA 100mbit && htb $HB wB 100mbit || { bad "HTB on the wire"; exit 1; }
+ok "va 10.99.0.1 - ha - wire - hb - vb 10.99.0.2, MTU 1500 everywhere"
+
+RT1="id=1,src=10.99.0.1,dst=10.99.0.2,proto=17,dport=5000,type=deadline,rate=4mbit,burst=6000,deadline=5ms,net=100us,src-host=1,dst-host=2"
+RT2="id=2,src=10.99.0.1,dst=10.99.0.2,proto=6,dport=5001,type=deadline,rate=40mbit,burst=64000,deadline=20ms,net=100us,src-host=1,dst-host=2"
+start_dp() {	# ns int up host-id stats
+	ns "$1" "$BIN" --int "$2" --up "$3" --host-id "$4" --rate 100mbit --mtu 1500 \
+		--host-ip 10.99.0.254 --ahead 20us --uncertainty 1us --stats "$5" \
+		--path "$RT1" --path "$RT2" 2>"$5.log" &
+	pids+=($!)
+}
+
+step "start the dataplane on both hosts and a capture on the wire"
+start_dp $HA vA wA 1 "$DIR/a.stats"
+start_dp $HB vB wB 2 "$DIR/b.stats"
+ns $HB tcpdump -i wB -nn -s 256 -U -w "$DIR/wire.pcap" >/dev/null 2>"$DIR/tcpdump.log" &
+TCPDUMP=$!
+pids+=($TCPDUMP)
+sleep 1
+for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { bad "a process died at start"; cat "$DIR"/*.log; exit 1; }; done
+ok "dptest on ha and hb; tcpdump on wB"
+
+RECV='
+import socket, select, sys, json, time
+socks = {}
+for port in (5000, 6000):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+    s.bind(("0.0.0.0", port)); socks[s] = port
+res = {p: {"n": 0, "bad": 0, "tos": []} for p in (5000, 6000)}
+open(sys.argv[1] + ".ready", "w").close()
+deadline = time.time() + float(sys.argv[2]); last = None
+while time.time() < deadline and (last is None or time.time() - last < 1.5):
+    r, _, _ = select.select(list(socks), [], [], 0.2)
+    for s in r:
+        data, anc, _, _ = s.recvmsg(4096, 64)
+        last = time.time(); p = res[socks[s]]
+        seq = int.from_bytes(data[:4], "big")
+        want = (bytes([(seq * 7 + i) & 255 for i in range(64)]) * 64)[:len(data) - 4]
+        p["n"] += 1; p["bad"] += data[4:] != want
+        for lvl, typ, val in anc:
+            if typ == socket.IP_TOS and val[0] not in p["tos"]: p["tos"].append(val[0])
+json.dump(res, open(sys.argv[1], "w"))
+'
+SEND='
+import socket, sys, time
+port, n, size, tos, gap = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
+s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO: DF set
+for seq in range(n):
+    body = (bytes([(seq * 7 + i) & 255 for i in range(64)]) * 64)[:size - 4]
+    s.sendto(seq.to_bytes(4, "big") + body, ("10.99.0.2", port)); time.sleep(gap)
+'
+
+step "RT and NRT UDP from va to vb"
+ns $VB $PY -c "$RECV" "$DIR/recv.json" 20 &
+RECV_PID=$!
+pids+=($RECV_PID)
+for _ in $(seq 50); do [ -f "$DIR/recv.json.ready" ] && break; sleep 0.1; done
+ns $VA ping -c 1 -W 2 10.99.0.2 >/dev/null || bad "ping va -> vb (ARP and ICMP through both dataplanes)"
+ns $VA $PY -c "$SEND" 5000 200 1000 0 0.004 || bad "sending RT"
+ns $VA $PY -c "$SEND" 6000 200 1000 0 0.002 || bad "sending NRT"
+wait $RECV_PID
+res=$($PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["5000"]["n"], r["5000"]["bad"], r["5000"]["tos"], r["6000"]["n"], r["6000"]["bad"], r["6000"]["tos"])' "$DIR/recv.json" 2>/dev/null)
+read -r rt_n rt_bad rt_tos nrt_n nrt_bad nrt_tos <<<"$res"
+[ "${rt_n:-0}" = 200 ] && [ "$rt_bad" = 0 ] && ok "RT: 200/200 datagrams, payload intact" || bad "RT: received ${rt_n:-?}/200, ${rt_bad:-?} corrupted"
+[ "${rt_tos:-}" = "[184]" ] && ok "RT: DSCP EF (TOS 184) on arrival" || bad "RT: TOS on arrival ${rt_tos:-?}, want [184]"
+[ "${nrt_n:-0}" = 200 ] && [ "$nrt_bad" = 0 ] && ok "NRT: 200/200 datagrams, payload intact" || bad "NRT: received ${nrt_n:-?}/200, ${nrt_bad:-?} corrupted"
+[ "${nrt_tos:-}" = "[0]" ] && ok "NRT: TOS 0 untouched" || bad "NRT: TOS ${nrt_tos:-?}, want [0]"
+
+step "ICMP fragmentation-needed for an oversized RT datagram"
+ICMP='
+import socket, struct, sys, select, time
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.setsockopt(socket.IPPROTO_IP, 10, 2)  # DF
+u.sendto(b"x" * 1472, ("10.99.0.2", 5000))  # IP 1500: + 4 > MTU 1500
+end = time.time() + 3
+while time.time() < end:
+    if not select.select([r], [], [], 0.5)[0]: continue
+    pkt = r.recv(2048); ihl = (pkt[0] & 15) * 4; ic = pkt[ihl:]
+    if ic[0] != 3: continue
+    quoted = ic[8:]
+    print("type=%d code=%d mtu=%d ipcsum=%s icmpcsum=%s src=%s qdst=%s qlen=%d len=%d" % (
+        ic[0], ic[1], struct.unpack("!H", ic[6:8])[0], csum(pkt[:ihl]) == 0, csum(ic) == 0,
+        socket.inet_ntoa(pkt[12:16]), socket.inet_ntoa(quoted[16:20]),
+        struct.unpack("!H", quoted[2:4])[0], len(pkt)))
+    try:
+        u.sendto(b"x" * 1472, ("10.99.0.2", 5000)); print("resend=sent")
+    except OSError as e:
+        print("resend=%s" % e.errno)
+    sys.exit(0)
+print("none")
+'
+icmp=$(ns $VA $PY -c "$ICMP" | tr '\n' ' ')
+echo "   vm saw: $icmp"
+case $icmp in *"type=3 code=4 mtu=1496 ipcsum=True icmpcsum=True src=10.99.0.254 qdst=10.99.0.2 qlen=1500 len=576"*) ok "ICMP 3/4, next-hop MTU 1496, both checksums valid, from the host address, quoting 548 bytes";; *) bad "no valid ICMP frag-needed (got: $icmp)";; esac
+case $icmp in *"resend=90"*) ok "the VM's kernel took the path MTU (a second 1500-byte DF send fails with EMSGSIZE)";; *) bad "the VM's kernel did not take the MTU ($icmp)";; esac
+ns $VA ip route get 10.99.0.2 | grep -q "mtu 1496" && ok "ip route get shows mtu 1496" || bad "no PMTU exception: $(ns $VA ip route get 10.99.0.2 | tr '\n' ' ')"
+
+step "TCP over an RT path (port 5001): PMTU through our ICMP, then labelled segments"
+ns $VA ip route flush cache 2>/dev/null
+head -c 2000000 /dev/urandom >"$DIR/blob"
+TCPRECV='
+import socket, sys, hashlib
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 5001)); s.listen(1); s.settimeout(30)
+open(sys.argv[1], "w").close()
+c, _ = s.accept(); c.settimeout(30); h = hashlib.sha256(); n = 0
+while True:
+    d = c.recv(65536)
+    if not d: break
+    h.update(d); n += len(d)
+print(n, h.hexdigest())
+'
+TCPSEND='
+import socket, sys
+s = socket.create_connection(("10.99.0.2", 5001), timeout=30)
+s.sendall(open(sys.argv[1], "rb").read()); s.close()
+'
+ns $VB $PY -c "$TCPRECV" "$DIR/tcp.ready" >"$DIR/tcp.out" &
+TR=$!
+pids+=($TR)
+for _ in $(seq 50); do [ -f "$DIR/tcp.ready" ] && break; sleep 0.1; done
+timeout 40 ip netns exec $VA $PY -c "$TCPSEND" "$DIR/blob" || bad "TCP sender failed"
+wait $TR
+want="2000000 $(sha256sum "$DIR/blob" | cut -d' ' -f1)"
+[ "$(cat "$DIR/tcp.out")" = "$want" ] && ok "2 MB over TCP, sha256 matches" || bad "TCP: got '$(cat "$DIR/tcp.out")', want '$want'"
+
+step "stop; the wire and the counters"
+kill $TCPDUMP 2>/dev/null
+wait $TCPDUMP 2>/dev/null
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+pids=()
+stat() { sed -n "s/^$2=//p" "$DIR/$1.stats"; }
+WIRE='
+import struct, sys
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+f = open(sys.argv[1], "rb"); f.read(24)
+st = dict(rt=0, rt_bad_entry=0, rt_label_off=0, nrt=0, nrt_labelled=0, ipcsum_bad=0, udpcsum_bad=0, tcp_rt=0)
+while True:
+    h = f.read(16)
+    if len(h) < 16: break
+    sec, usec, incl, orig = struct.unpack("<IIII", h); fr = f.read(incl)
+    et = struct.unpack("!H", fr[12:14])[0]; off = 14; lab = None
+    if et == 0x8847:
+        e = struct.unpack("!I", fr[14:18])[0]; lab = e >> 12; off = 18
+        if not (e >> 8) & 1 or (e >> 9) & 7 not in (5,): st["rt_bad_entry"] += 1
+    elif et != 0x0800: continue
+    ip = fr[off:]; ihl = (ip[0] & 15) * 4
+    if len(ip) < ihl + 4 or ip[0] >> 4 != 4: continue
+    if csum(ip[:ihl]) != 0: st["ipcsum_bad"] += 1
+    proto = ip[9]; dport = struct.unpack("!H", ip[ihl + 2:ihl + 4])[0]
+    tot = struct.unpack("!H", ip[2:4])[0]
+    if proto == 17 and dport in (5000, 6000) and len(ip) >= tot and struct.unpack("!H", ip[ihl+6:ihl+8])[0]:
+        pseudo = ip[12:20] + struct.pack("!BBH", 0, 17, tot - ihl)
+        if csum(pseudo + ip[ihl:tot]) != 0: st["udpcsum_bad"] += 1
+    if proto == 17 and dport == 5000:
+        st["rt"] += lab is not None
+        if lab is not None:
+            want = ((sec * 1000000 + usec) + 5000) % (1 << 20)
+            d = (lab - want) % (1 << 20)
+            if d > (1 << 19): d -= 1 << 20
+            if abs(d) > 3000: st["rt_label_off"] += 1
+    if proto == 17 and dport == 6000:
+        st["nrt"] += 1; st["nrt_labelled"] += lab is not None
+    if proto == 6 and dport == 5001 and lab is not None: st["tcp_rt"] += 1
+print(" ".join("%s=%d" % kv for kv in st.items()))
+'
+wire=$($PY -c "$WIRE" "$DIR/wire.pcap")
+echo "   wire: $wire"
+w() { echo "$wire" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+[ "$(w rt)" = 200 ] && [ "$(w rt_bad_entry)" = 0 ] && ok "200 RT datagrams labelled on the wire: one entry, S=1, TC 5" || bad "RT on the wire: $(w rt) labelled, $(w rt_bad_entry) bad entries"
+[ "$(w rt_label_off)" = 0 ] && ok "labels = capture time + 5 ms (mod 2^20 us, within 3 ms)" || bad "$(w rt_label_off) labels far from capture time + 5 ms"
+[ "$(w nrt)" = 200 ] && [ "$(w nrt_labelled)" = 0 ] && ok "200 NRT datagrams unlabelled on the wire" || bad "NRT on the wire: $(w nrt) seen, $(w nrt_labelled) labelled"
+[ "$(w ipcsum_bad)" = 0 ] && [ "$(w udpcsum_bad)" = 0 ] && ok "inner IP and UDP checksums valid on the wire" || bad "bad checksums on the wire: IP $(w ipcsum_bad), UDP $(w udpcsum_bad)"
+[ "$(w tcp_rt)" -gt 1000 ] && ok "$(w tcp_rt) TCP segments labelled" || bad "TCP segments labelled: $(w tcp_rt)"
+[ "$(stat a icmp_sent)" -ge 1 ] && [ "$(stat a drop_too_big)" -ge 1 ] && ok "sender: icmp_sent=$(stat a icmp_sent) drop_too_big=$(stat a drop_too_big)" || bad "sender counters: icmp_sent=$(stat a icmp_sent) drop_too_big=$(stat a drop_too_big)"
+[ "$(stat b path.1.rx_pkts)" = 200 ] && [ "$(stat b path.1.rx_misses)" = 0 ] && ok "receiver: path 1 rx_pkts=200, misses=0, one-way delay max $(stat b path.1.delay_max_ns) ns" || bad "receiver path 1: rx_pkts=$(stat b path.1.rx_pkts) misses=$(stat b path.1.rx_misses)"
+[ "$(stat a io.tx_errors)" = 0 ] && [ "$(stat b io.tx_errors)" = 0 ] && ok "no send errors" || bad "send errors: a $(stat a io.tx_errors), b $(stat b io.tx_errors)"
+
+echo
+if [ $failures -eq 0 ]; then echo "dp_veth: all checks passed"; else echo "dp_veth: $failures check(s) failed"; sed 's/^/   a: /' "$DIR/a.stats.log" "$DIR/b.stats.log" 2>/dev/null; fi
+[ $failures -eq 0 ]

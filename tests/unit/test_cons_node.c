@@ -1,0 +1,678 @@
+/* test_cons_node.c — the Raft node API with real raft_uv I/O and the TCP
+ * transport: three or four nodes on one libuv loop in this process, on
+ * 127.0.0.1 ports 17200-17299, each with its own temporary data dir.
+ *
+ * Covers: bootstrap of 3 voters, submit through the leader (and refusal on
+ * followers), the `applied` hook on every replica, barrier, status, leader
+ * change by transfer and by stopping the leader, a node restarted from its
+ * data dir catching up (from its own snapshot and the leader's), adding a
+ * standby, promoting it, removing it, and configuration errors. Every test
+ * ends by checking that the loop closes with nothing left open.
+ *
+ * Waits are bounded by generous deadlines that only turn a hang into a
+ * failure; no test asserts on timing.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "common/log.h"
+#include "consensus/consensus.h"
+
+#define MAX_NODES 5
+#define WAIT_MS 15000
+
+struct tnode {
+	struct cons_node *node;
+	struct cons_state *state;
+	uint64_t id;
+	char dir[128];
+	char addr[32];
+	bool open, closed;
+	bool outsider;			/* joined with no peers, not yet added */
+	uint64_t n_applied, n_restored, n_leader_events;
+	uint64_t leader_seen;
+};
+
+struct cluster {
+	uv_loop_t loop;
+	uv_timer_t wake;		/* bounds each UV_RUN_ONCE */
+	char base[64];
+	unsigned port_base;
+	unsigned snapshot_threshold;
+	struct tnode t[MAX_NODES];
+	struct cons_peer peers[MAX_NODES];
+	size_t n_peers;
+};
+
+/* ------------------------------------------------------------------------- */
+/* Loop helpers                                                               */
+
+static void wake_cb(uv_timer_t *t)
+{
+	(void)t;
+}
+
+static bool run_until(struct cluster *c, bool (*done)(struct cluster *c, void *arg), void *arg)
+{
+	uint64_t end;
+
+	uv_update_time(&c->loop);
+	end = uv_now(&c->loop) + WAIT_MS;
+	while (!done(c, arg)) {
+		uv_update_time(&c->loop);
+		if (uv_now(&c->loop) > end)
+			return false;
+		uv_run(&c->loop, UV_RUN_ONCE);
+	}
+	return true;
+}
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Nodes                                                                      */
+
+static void on_leader(void *arg, uint64_t leader_id, bool self)
+{
+	struct tnode *t = arg;
+
+	(void)self;
+	t->n_leader_events++;
+	t->leader_seen = leader_id;
+}
+
+static void on_applied(void *arg, const struct cons_cmd *cmd, const struct cons_result *res)
+{
+	struct tnode *t = arg;
+
+	(void)cmd;
+	(void)res;
+	t->n_applied++;
+}
+
+static void on_restored(void *arg)
+{
+	((struct tnode *)arg)->n_restored++;
+}
+
+static void cluster_init(struct cluster *c, unsigned port_base, unsigned n_voters,
+			 unsigned snapshot_threshold)
+{
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(uv_loop_init(&c->loop), 0);
+	assert_int_equal(uv_timer_init(&c->loop, &c->wake), 0);
+	assert_int_equal(uv_timer_start(&c->wake, wake_cb, 20, 20), 0);
+	snprintf(c->base, sizeof(c->base), "/tmp/test_cons_node.XXXXXX");
+	assert_non_null(mkdtemp(c->base));
+	c->port_base = port_base;
+	c->snapshot_threshold = snapshot_threshold;
+	for (unsigned i = 0; i < MAX_NODES; i++) {
+		struct tnode *t = &c->t[i];
+
+		t->id = i + 1;
+		snprintf(t->dir, sizeof(t->dir), "%s/n%u", c->base, i + 1);
+		snprintf(t->addr, sizeof(t->addr), "127.0.0.1:%u", port_base + i);
+		assert_int_equal(mkdir(t->dir, 0700), 0);
+	}
+	for (unsigned i = 0; i < n_voters; i++) {
+		c->peers[i].id = i + 1;
+		snprintf(c->peers[i].raft_addr, sizeof(c->peers[i].raft_addr), "%s", c->t[i].addr);
+		c->peers[i].voter = true;
+	}
+	c->n_peers = n_voters;
+}
+
+/* Opens node i from its data dir with a fresh state; `join`: no peers. */
+static void node_open(struct cluster *c, unsigned i, bool join)
+{
+	struct tnode *t = &c->t[i];
+	struct cons_node_config cfg = {
+		.id = t->id, .raft_addr = t->addr, .data_dir = t->dir,
+		.peers = join ? NULL : c->peers, .n_peers = join ? 0 : c->n_peers,
+		.pre_vote = true, .snapshot_threshold = c->snapshot_threshold,
+	};
+	struct cons_node_hooks hooks = { .arg = t, .leader_changed = on_leader,
+					 .applied = on_applied, .restored = on_restored };
+	char err[CONS_ERRLEN] = "";
+	int rc;
+
+	assert_int_equal(cons_state_new(&t->state), 0);
+	rc = cons_node_new(&c->loop, &cfg, t->state, &hooks, &t->node, err);
+	if (rc != 0)
+		fail_msg("node %u: %s", i + 1, err);
+	rc = cons_node_start(t->node);
+	if (rc != 0)
+		fail_msg("node %u start: %s", i + 1, cons_node_errmsg(t->node));
+	t->open = true;
+	t->closed = false;
+	t->outsider = join;
+}
+
+/* The close callback gets only the node: find its tnode. */
+static struct cluster *closing_cluster;
+
+static void on_closed(struct cons_node *n)
+{
+	for (unsigned i = 0; i < MAX_NODES; i++)
+		if (closing_cluster->t[i].node == n)
+			closing_cluster->t[i].closed = true;
+}
+
+static bool node_is_closed(struct cluster *c, void *arg)
+{
+	(void)c;
+	return ((struct tnode *)arg)->closed;
+}
+
+static void node_stop(struct cluster *c, unsigned i)
+{
+	struct tnode *t = &c->t[i];
+
+	closing_cluster = c;
+	cons_node_close(t->node, on_closed);
+	assert_true(run_until(c, node_is_closed, t));
+	cons_node_free(t->node);
+	cons_state_free(t->state);
+	t->node = NULL;
+	t->state = NULL;
+	t->open = false;
+}
+
+static void cluster_close(struct cluster *c)
+{
+	for (unsigned i = 0; i < MAX_NODES; i++)
+		if (c->t[i].open)
+			node_stop(c, i);
+	uv_close((uv_handle_t *)&c->wake, NULL);
+	uv_run(&c->loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&c->loop), 0);
+	assert_int_equal(nftw(c->base, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+static int leader_index(struct cluster *c)
+{
+	int found = -1;
+
+	for (unsigned i = 0; i < MAX_NODES; i++) {
+		struct cons_node_status st;
+
+		if (!c->t[i].open)
+			continue;
+		cons_node_status(c->t[i].node, &st);
+		if (st.role == CONS_ROLE_LEADER)
+			found = (int)i;
+	}
+	return found;
+}
+
+/* A leader other than node *arg (or any if *arg < 0), known to every open node. */
+static bool new_leader_known(struct cluster *c, void *arg)
+{
+	int not = *(int *)arg, li = leader_index(c);
+
+	if (li < 0 || li == not)
+		return false;
+	for (unsigned i = 0; i < MAX_NODES; i++)
+		if (c->t[i].open && !c->t[i].outsider && c->t[i].leader_seen != (uint64_t)li + 1)
+			return false;
+	return true;
+}
+
+static int wait_leader(struct cluster *c, int not)
+{
+	if (!run_until(c, new_leader_known, &not))
+		fail_msg("no leader known to all nodes within %d ms", WAIT_MS);
+	return leader_index(c);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Requests                                                                   */
+
+struct answer {
+	bool done;
+	int status;
+	struct cons_result res;
+};
+
+static void submit_cb(void *arg, int status, const struct cons_result *res)
+{
+	struct answer *a = arg;
+
+	a->done = true;
+	a->status = status;
+	if (res)
+		a->res = *res;
+}
+
+static void done_cb(void *arg, int status)
+{
+	struct answer *a = arg;
+
+	a->done = true;
+	a->status = status;
+}
+
+static bool answered(struct cluster *c, void *arg)
+{
+	(void)c;
+	return ((struct answer *)arg)->done;
+}
+
+static void wait_answer(struct cluster *c, struct answer *a, const char *what)
+{
+	if (!run_until(c, answered, a))
+		fail_msg("%s: no answer within %d ms", what, WAIT_MS);
+}
+
+static void host_cmd(struct cons_cmd *cmd, unsigned h, uint64_t seq)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->op = CONS_OP_HOST_ADD;
+	cmd->client_id = 7;
+	cmd->seq = seq;
+	cmd->u.host.id = h;
+	snprintf(cmd->u.host.name, sizeof(cmd->u.host.name), "host%u", h);
+	cmd->u.host.uplink_bps = 1000000000;
+	cmd->u.host.rt_budget_ppm = 400000;
+	cmd->u.host.max_frame_bytes = 1514;
+}
+
+/* Submits to the current leader and waits for the answer, which must be an
+ * applied command. */
+static struct cons_result submit_ok(struct cluster *c, const struct cons_cmd *cmd)
+{
+	struct answer a = { 0 };
+	int li = wait_leader(c, -1);
+	int rc = cons_node_submit(c->t[li].node, cmd, submit_cb, &a);
+
+	if (rc != 0)
+		fail_msg("submit to node %d: %d %s", li + 1, rc, cons_node_errmsg(c->t[li].node));
+	wait_answer(c, &a, "submit");
+	if (a.status != 0 || a.res.status != 0)
+		fail_msg("submit: status %d, result %d (%s)", a.status, a.res.status, a.res.err);
+	return a.res;
+}
+
+static void submit_hosts(struct cluster *c, unsigned from, unsigned to)
+{
+	for (unsigned h = from; h <= to; h++) {
+		struct cons_cmd cmd;
+		struct cons_result res;
+
+		host_cmd(&cmd, h, h);
+		res = submit_ok(c, &cmd);
+		assert_false(res.duplicate);
+		assert_true(res.index > 0);
+	}
+}
+
+struct same_arg {
+	unsigned a, b;
+};
+
+/* Node b has applied all that node a has, and their states are equal. */
+static bool states_equal(struct cluster *c, void *arg)
+{
+	struct same_arg *s = arg;
+
+	return cons_state_applied_index(c->t[s->b].state) ==
+		       cons_state_applied_index(c->t[s->a].state) &&
+	       cons_state_equal(c->t[s->a].state, c->t[s->b].state);
+}
+
+static void wait_same(struct cluster *c, unsigned a, unsigned b)
+{
+	struct same_arg s = { a, b };
+
+	if (!run_until(c, states_equal, &s))
+		fail_msg("node %u did not catch up with node %u (applied %llu vs %llu)", b + 1,
+			 a + 1, (unsigned long long)cons_state_applied_index(c->t[b].state),
+			 (unsigned long long)cons_state_applied_index(c->t[a].state));
+}
+
+static const struct cons_peer_status *peer(const struct cons_node_status *st, uint64_t id)
+{
+	for (size_t i = 0; i < st->n_peers; i++)
+		if (st->peers[i].id == id)
+			return &st->peers[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Tests                                                                      */
+
+static void test_bootstrap_submit_transfer(void **state)
+{
+	struct cluster c;
+	struct cons_node_status st;
+	struct cons_cmd cmd;
+	struct cons_result res;
+	struct answer a = { 0 };
+	int li, fi, li2;
+
+	(void)state;
+	cluster_init(&c, 17200, 3, 0);
+	for (unsigned i = 0; i < 3; i++)
+		node_open(&c, i, false);
+	li = wait_leader(&c, -1);
+	fi = (li + 1) % 3;
+	for (unsigned i = 0; i < 3; i++)
+		assert_true(c.t[i].n_leader_events > 0);
+
+	submit_hosts(&c, 1, 4);
+	/* a follower refuses writes */
+	host_cmd(&cmd, 9, 100);
+	assert_int_equal(cons_node_submit(c.t[fi].node, &cmd, submit_cb, &a),
+			 -CONS_ENOTLEADER);
+	assert_false(a.done);
+	/* a retried request answers the first answer from the dedup table */
+	host_cmd(&cmd, 4, 4);
+	res = submit_ok(&c, &cmd);
+	assert_true(res.duplicate);
+
+	for (unsigned i = 0; i < 3; i++) {
+		wait_same(&c, (unsigned)li, i);
+		assert_int_equal(cons_state_n_hosts(c.t[i].state), 4);
+		assert_true(c.t[i].n_applied >= 4);	/* the hook runs on every replica */
+	}
+
+	/* barrier: everything committed before it is applied on the leader */
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(cons_node_barrier(c.t[li].node, done_cb, &a), 0);
+	wait_answer(&c, &a, "barrier");
+	assert_int_equal(a.status, 0);
+	assert_int_equal(cons_node_barrier(c.t[fi].node, done_cb, &a), -CONS_ENOTLEADER);
+
+	cons_node_status(c.t[li].node, &st);
+	assert_int_equal(st.role, CONS_ROLE_LEADER);
+	assert_int_equal(st.id, (uint64_t)li + 1);
+	assert_int_equal(st.leader_id, (uint64_t)li + 1);
+	assert_string_equal(st.leader_addr, c.t[li].addr);
+	assert_int_equal(st.n_peers, 3);
+	assert_true(st.applied_index <= st.commit_index && st.commit_index <= st.last_index);
+	assert_true(st.leader_changes >= 1);
+	for (unsigned i = 0; i < 3; i++) {
+		const struct cons_peer_status *p = peer(&st, i + 1);
+
+		assert_non_null(p);
+		assert_true(p->voter);
+		assert_false(p->standby);
+		assert_string_equal(p->raft_addr, c.t[i].addr);
+		assert_true(p->match_index > 0);
+		assert_int_equal(p->lag, st.last_index - p->match_index);
+	}
+	cons_node_status(c.t[fi].node, &st);
+	assert_int_equal(st.role, CONS_ROLE_FOLLOWER);
+	assert_int_equal(st.leader_id, (uint64_t)li + 1);
+	assert_int_equal(peer(&st, 1)->match_index, 0);	/* known only on the leader */
+
+	/* transfer: leadership moves, and writes go on through the new leader */
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(cons_node_transfer(c.t[li].node, 0, done_cb, &a), 0);
+	wait_answer(&c, &a, "transfer");
+	assert_int_equal(a.status, 0);
+	li2 = wait_leader(&c, li);
+	assert_int_not_equal(li2, li);
+	submit_hosts(&c, 5, 6);
+	for (unsigned i = 0; i < 3; i++)
+		wait_same(&c, (unsigned)li2, i);
+	cluster_close(&c);
+}
+
+/* Stop the leader: the others elect a new one and go on; the old leader
+ * restarts from its data dir with an empty state and catches up. With a
+ * snapshot every 16 entries it reloads its own snapshot, and the leader
+ * has compacted past what it missed, so it also gets the leader's. */
+static void test_restart_catches_up(void **state)
+{
+	struct cluster c;
+	struct cons_node_status st;
+	int li, li2;
+
+	(void)state;
+	cluster_init(&c, 17210, 3, 16);
+	for (unsigned i = 0; i < 3; i++)
+		node_open(&c, i, false);
+	li = wait_leader(&c, -1);
+	submit_hosts(&c, 1, 40);
+	for (unsigned i = 0; i < 3; i++)
+		wait_same(&c, (unsigned)li, i);
+
+	node_stop(&c, (unsigned)li);
+	li2 = wait_leader(&c, li);
+	submit_hosts(&c, 41, 100);
+
+	c.t[li].n_restored = 0;
+	node_open(&c, (unsigned)li, false);	/* bootstrap is refused: a restart */
+	wait_same(&c, (unsigned)li2, (unsigned)li);
+	assert_int_equal(cons_state_n_hosts(c.t[li].state), 100);
+	assert_true(c.t[li].n_restored >= 1);
+	cons_node_status(c.t[li].node, &st);
+	assert_int_not_equal(st.role, CONS_ROLE_LEADER);
+
+	/* and it takes part again: a write after its return reaches it */
+	submit_hosts(&c, 101, 101);
+	wait_same(&c, (unsigned)li2, (unsigned)li);
+	cluster_close(&c);
+}
+
+static bool peer_role(struct cluster *c, void *arg)
+{
+	const int *want = arg;	/* {id, voter, standby} */
+	struct cons_node_status st;
+	const struct cons_peer_status *p;
+	int li = leader_index(c);
+
+	if (li < 0)
+		return false;
+	cons_node_status(c->t[li].node, &st);
+	p = peer(&st, (uint64_t)want[0]);
+	if (want[1] < 0)
+		return p == NULL;
+	return p && p->voter == (want[1] == 1) && p->standby == (want[2] == 1);
+}
+
+static void change(struct cluster *c, int rc_want, int (*fn)(struct cluster *c, int li,
+							       struct answer *a))
+{
+	struct answer a = { 0 };
+	int li = wait_leader(c, -1);
+	int rc = fn(c, li, &a);
+
+	if (rc != rc_want)
+		fail_msg("membership call: %d (want %d): %s", rc, rc_want,
+			 cons_node_errmsg(c->t[li].node));
+	if (rc != 0)
+		return;
+	wait_answer(c, &a, "membership");
+	if (a.status != 0)
+		fail_msg("membership: %d: %s", a.status, cons_node_errmsg(c->t[li].node));
+}
+
+static int add_standby(struct cluster *c, int li, struct answer *a)
+{
+	return cons_node_add(c->t[li].node, 4, c->t[3].addr, false, done_cb, a);
+}
+
+static int promote(struct cluster *c, int li, struct answer *a)
+{
+	return cons_node_add(c->t[li].node, 4, c->t[3].addr, true, done_cb, a);
+}
+
+static int add_moved(struct cluster *c, int li, struct answer *a)
+{
+	return cons_node_add(c->t[li].node, 4, "127.0.0.1:1", true, done_cb, a);
+}
+
+static int remove4(struct cluster *c, int li, struct answer *a)
+{
+	return cons_node_remove(c->t[li].node, 4, done_cb, a);
+}
+
+static int add5_voter(struct cluster *c, int li, struct answer *a)
+{
+	return cons_node_add(c->t[li].node, 5, c->t[4].addr, true, done_cb, a);
+}
+
+static int remove5(struct cluster *c, int li, struct answer *a)
+{
+	return cons_node_remove(c->t[li].node, 5, done_cb, a);
+}
+
+static void test_membership(void **state)
+{
+	struct cluster c;
+	int li;
+	int standby[3] = { 4, 0, 1 }, voter[3] = { 4, 1, 0 }, gone[3] = { 4, -1, 0 };
+	int voter5[3] = { 5, 1, 0 }, gone5[3] = { 5, -1, 0 };
+
+	(void)state;
+	cluster_init(&c, 17220, 3, 0);
+	for (unsigned i = 0; i < 3; i++)
+		node_open(&c, i, false);
+	li = wait_leader(&c, -1);
+	submit_hosts(&c, 1, 5);
+
+	node_open(&c, 3, true);			/* joins: no bootstrap */
+	change(&c, 0, add_standby);
+	c.t[3].outsider = false;
+	assert_true(run_until(&c, peer_role, standby));
+	li = wait_leader(&c, -1);
+	wait_same(&c, (unsigned)li, 3);	/* a standby replicates the state */
+	change(&c, -EALREADY, add_standby);
+	change(&c, -EEXIST, add_moved);
+
+	change(&c, 0, promote);
+	assert_true(run_until(&c, peer_role, voter));
+	submit_hosts(&c, 6, 7);
+	li = wait_leader(&c, -1);
+	wait_same(&c, (unsigned)li, 3);
+
+	change(&c, 0, remove4);
+	c.t[3].outsider = true;
+	assert_true(run_until(&c, peer_role, gone));
+	node_stop(&c, 3);
+	submit_hosts(&c, 8, 8);			/* the three go on without it */
+
+	/* straight to voter: spare, standby, voter in one call */
+	node_open(&c, 4, true);
+	change(&c, 0, add5_voter);
+	c.t[4].outsider = false;
+	assert_true(run_until(&c, peer_role, voter5));
+	li = wait_leader(&c, -1);
+	wait_same(&c, (unsigned)li, 4);
+	change(&c, 0, remove5);
+	c.t[4].outsider = true;
+	assert_true(run_until(&c, peer_role, gone5));
+	cluster_close(&c);
+}
+
+static void test_config_errors(void **state)
+{
+	uv_loop_t loop;
+	struct cons_state *s;
+	struct cons_node *n = NULL;
+	struct cons_peer peers[2] = { { 1, "127.0.0.1:17231", true },
+				      { 2, "127.0.0.1:17232", true } };
+	struct cons_node_config cfg = { .id = 3, .raft_addr = "127.0.0.1:17233",
+					.data_dir = "/nonexistent/rtv", .peers = peers,
+					.n_peers = 2 };
+	char err[CONS_ERRLEN] = "", dir[] = "/tmp/test_cons_cfg.XXXXXX";
+
+	(void)state;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(cons_state_new(&s), 0);
+	assert_non_null(mkdtemp(dir));
+
+	assert_int_equal(cons_node_new(&loop, &cfg, s, NULL, &n, err), -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/rtv"));
+	cfg.data_dir = dir;
+	assert_int_equal(cons_node_new(&loop, &cfg, s, NULL, &n, err), -EINVAL);
+	assert_non_null(strstr(err, "must include this node"));
+	cfg.id = 1;
+	cfg.raft_addr = "127.0.0.1:17299";
+	assert_int_equal(cons_node_new(&loop, &cfg, s, NULL, &n, err), -EINVAL);
+	assert_non_null(strstr(err, "listens on"));
+	cfg.raft_addr = "127.0.0.1:17231";
+	cfg.election_timeout_ms = 100;
+	cfg.heartbeat_ms = 100;
+	assert_int_equal(cons_node_new(&loop, &cfg, s, NULL, &n, err), -EINVAL);
+	assert_non_null(strstr(err, "heartbeat"));
+	cfg.heartbeat_ms = 0;
+	peers[1].id = 1;
+	assert_int_equal(cons_node_new(&loop, &cfg, s, NULL, &n, err), -EINVAL);
+	assert_non_null(strstr(err, "twice"));
+	cfg.id = 0;
+	assert_int_equal(cons_node_new(&loop, &cfg, s, NULL, &n, err), -EINVAL);
+	assert_null(n);
+
+	cons_state_free(s);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* A node that cannot listen fails to start with a message, and closes. */
+static void test_start_fails_on_busy_port(void **state)
+{
+	struct cluster c;
+	uv_tcp_t busy;
+	struct sockaddr_in sa;
+	int rc;
+
+	(void)state;
+	cluster_init(&c, 17240, 1, 0);
+	assert_int_equal(uv_tcp_init(&c.loop, &busy), 0);
+	assert_int_equal(uv_ip4_addr("127.0.0.1", 17240, &sa), 0);
+	assert_int_equal(uv_tcp_bind(&busy, (const struct sockaddr *)&sa, 0), 0);
+	assert_int_equal(uv_listen((uv_stream_t *)&busy, 4, NULL), 0);
+
+	c.t[0].open = false;
+	{
+		struct tnode *t = &c.t[0];
+		struct cons_node_config cfg = { .id = 1, .raft_addr = t->addr, .data_dir = t->dir,
+						.peers = c.peers, .n_peers = 1, .pre_vote = true };
+		char err[CONS_ERRLEN];
+
+		assert_int_equal(cons_state_new(&t->state), 0);
+		assert_int_equal(cons_node_new(&c.loop, &cfg, t->state, NULL, &t->node, err), 0);
+		rc = cons_node_start(t->node);
+		assert_true(rc < 0);
+		assert_non_null(strstr(cons_node_errmsg(t->node), "in use"));
+		t->open = true;
+	}
+	uv_close((uv_handle_t *)&busy, NULL);
+	cluster_close(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_start_fails_on_busy_port),
+		cmocka_unit_test(test_bootstrap_submit_transfer),
+		cmocka_unit_test(test_restart_catches_up),
+		cmocka_unit_test(test_membership),
+	};
+
+	rtv_log_init("test_cons_node", RTV_LOG_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
