@@ -182,10 +182,16 @@ void ovs_env_stop(struct ovs_env *e)
 	e->dir[0] = '\0';
 }
 
+/* A new target string makes ovs-vswitchd open a new connection at once;
+ * "PORT" and "0PORT" name the same port, so alternate between them. */
 int ovs_env_reconnect(struct ovs_env *e, const char *br)
 {
-	return ovs_env_run(e, NULL, 0, "ovs-appctl -t $OVS_RUNDIR/vsd.ctl bridge/reconnect %s "
-			   ">/dev/null", br) == 0 ? 0 : -1;
+	return ovs_env_run(e, NULL, 0,
+			   "t=$(ovs-vsctl --db=$DB get controller %s target | tr -d '\"'); "
+			   "case $t in *:0*) n=$(echo $t | sed 's/:0\\([0-9]*\\)$/:\\1/');; "
+			   "*) n=$(echo $t | sed 's/:\\([0-9]*\\)$/:0\\1/');; esac; "
+			   "ovs-vsctl --db=$DB --no-wait set controller %s target=\"\\\"$n\\\"\"",
+			   br, br) == 0 ? 0 : -1;
 }
 
 int ovs_env_count_flows(struct ovs_env *e, const char *br)

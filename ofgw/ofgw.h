@@ -41,6 +41,13 @@
  * port number, control port). Flows whose cookie is not ours are stale and
  * removed by the next reconciliation: the gateway owns the bridge's tables.
  *
+ * The bridge should be set up with protocols including OpenFlow13,
+ * fail-mode=secure and other-config:disable-in-band=true. The gateway only
+ * listens: OVS dials it and, after a drop, redials with its own backoff
+ * (1, 2, 4, 8 s in OVS 3.1; the Controller's max_backoff did not shorten it
+ * in our measurements), while its flows keep forwarding. One switch
+ * connection is served at a time; a new one replaces the old.
+ *
  * Threading: everything runs on the caller's libuv loop; no call blocks.
  * Errors: 0 or a negative errno; calls that can fail on user input fill an
  * `err` buffer of OFGW_ERRLEN bytes with what was wrong.

@@ -35,11 +35,17 @@ ok() { printf '   ok: %s\n' "$*"; }
 bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
 ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
 
+# Background processes are started with a direct `ip netns exec` (which
+# execs in place), so $! is the process itself; anything left in this
+# script's own namespaces is killed before they go.
 cleanup() {
 	local p n
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	for n in $VA $HA $HB $VB; do ip netns del "$n" 2>/dev/null; done
+	for n in $VA $HA $HB $VB; do
+		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		ip netns del "$n" 2>/dev/null
+	done
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -63,7 +69,7 @@ pair() {	# pair NS_A DEV_A NS_B DEV_B
 
 htb() {	# ns dev rate
 	ns "$1" tc qdisc add dev "$2" root handle 1: htb default 10 &&
-		ns "$1" tc class add dev "$2" parent 1: classid 1:10 htb rate "$3" ceil "$3"
+		ns "$1" tc class add dev "$2" parent 1: classid 1:10 htb rate "$3" ceil "$3" quantum 1514
 }
 
 step "build the topology: 2 VMs, 2 hosts, an HTB-shaped 100 Mbit/s wire"
@@ -81,16 +87,16 @@ ok "va 10.99.0.1 - ha - wire - hb - vb 10.99.0.2, MTU 1500 everywhere"
 RT1="id=1,src=10.99.0.1,dst=10.99.0.2,proto=17,dport=5000,type=deadline,rate=4mbit,burst=6000,deadline=5ms,net=100us,src-host=1,dst-host=2"
 RT2="id=2,src=10.99.0.1,dst=10.99.0.2,proto=6,dport=5001,type=deadline,rate=40mbit,burst=64000,deadline=20ms,net=100us,src-host=1,dst-host=2"
 start_dp() {	# ns int up host-id stats
-	ns "$1" "$BIN" --int "$2" --up "$3" --host-id "$4" --rate 100mbit --mtu 1500 \
+	ip netns exec "$1" "$BIN" --int "$2" --up "$3" --host-id "$4" --rate 100mbit --mtu 1500 \
 		--host-ip 10.99.0.254 --ahead 20us --uncertainty 1us --stats "$5" \
-		--path "$RT1" --path "$RT2" 2>"$5.log" &
+		--path "$RT1" --path "$RT2" >"$5.out" 2>"$5.log" &
 	pids+=($!)
 }
 
 step "start the dataplane on both hosts and a capture on the wire"
 start_dp $HA vA wA 1 "$DIR/a.stats"
 start_dp $HB vB wB 2 "$DIR/b.stats"
-ns $HB tcpdump -i wB -nn -s 256 -U -w "$DIR/wire.pcap" >/dev/null 2>"$DIR/tcpdump.log" &
+ip netns exec $HB tcpdump -i wB -nn -s 256 -U -w "$DIR/wire.pcap" >/dev/null 2>"$DIR/tcpdump.log" &
 TCPDUMP=$!
 pids+=($TCPDUMP)
 sleep 1
@@ -131,7 +137,7 @@ for seq in range(n):
 '
 
 step "RT and NRT UDP from va to vb"
-ns $VB $PY -c "$RECV" "$DIR/recv.json" 20 &
+ip netns exec $VB $PY -c "$RECV" "$DIR/recv.json" 20 >/dev/null 2>"$DIR/recv.log" &
 RECV_PID=$!
 pids+=($RECV_PID)
 for _ in $(seq 50); do [ -f "$DIR/recv.json.ready" ] && break; sleep 0.1; done
@@ -201,7 +207,7 @@ import socket, sys
 s = socket.create_connection(("10.99.0.2", 5001), timeout=30)
 s.sendall(open(sys.argv[1], "rb").read()); s.close()
 '
-ns $VB $PY -c "$TCPRECV" "$DIR/tcp.ready" >"$DIR/tcp.out" &
+ip netns exec $VB $PY -c "$TCPRECV" "$DIR/tcp.ready" >"$DIR/tcp.out" 2>"$DIR/tcp.log" &
 TR=$!
 pids+=($TR)
 for _ in $(seq 50); do [ -f "$DIR/tcp.ready" ] && break; sleep 0.1; done
@@ -268,5 +274,11 @@ w() { echo "$wire" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 [ "$(stat a io.tx_errors)" = 0 ] && [ "$(stat b io.tx_errors)" = 0 ] && ok "no send errors" || bad "send errors: a $(stat a io.tx_errors), b $(stat b io.tx_errors)"
 
 echo
-if [ $failures -eq 0 ]; then echo "dp_veth: all checks passed"; else echo "dp_veth: $failures check(s) failed"; sed 's/^/   a: /' "$DIR/a.stats.log" "$DIR/b.stats.log" 2>/dev/null; fi
+if [ $failures -eq 0 ]; then
+	echo "dp_veth: all checks passed"
+else
+	echo "dp_veth: $failures check(s) failed"
+	for f in "$DIR"/*.log; do sed "s|^|   $(basename "$f"): |" "$f"; done
+	grep -vE '=0$' "$DIR/a.stats" "$DIR/b.stats" 2>/dev/null | sed 's/^/   /'
+fi
 [ $failures -eq 0 ]
