@@ -46,7 +46,7 @@ struct parse_ctx {
 	FILE *f;
 	int lineno, next_lineno;
 	bool line_too_long;
-	int seen_line[32];	/* per key_def: line it was set on, 0 = unset */
+	int seen_line[64];	/* per key_def: line it was set on, 0 = unset */
 	int peer_line[CONS_PEERS_MAX];
 	char *err;
 	size_t errlen;
@@ -330,6 +330,65 @@ bad:
 		       "e.g. 2@10.0.0.2:7001@tcp://10.0.0.2:8001");
 }
 
+/* [ovs] (agent/ovs.h) */
+
+/* A port or bridge name as the kernel takes it (IFNAMSIZ); "" where the key
+ * allows none. */
+static int p_ifname(const struct key_def *k, const char *v, void *field, char *why, size_t n)
+{
+	bool empty_ok = strcmp(k->name, "bridge") != 0;
+
+	if ((v[0] == '\0' && empty_ok) || (strlen(v) < k->size && name_ok(v))) {
+		memcpy(field, v, strlen(v) + 1);
+		return 0;
+	}
+	return why_set(why, n, "an interface name is 1 to %zu letters, digits, '.', '_' or '-'%s, "
+		       "e.g. br-rtv or rtv-int", k->size - 1, empty_ok ? " (or empty: none)" : "");
+}
+
+static int p_ovsdb(const struct key_def *k, const char *v, void *field, char *why, size_t n)
+{
+	const char *path = strncmp(v, "unix:", 5) == 0 ? v + 5 : v;
+
+	if (path[0] != '/' || strlen(path) >= AGENT_SUN_PATH_MAX || strlen(v) >= k->size)
+		return why_set(why, n, "OVSDB's unix socket is needed, unix:/PATH (at most %d "
+			       "bytes), e.g. unix:/run/openvswitch/db.sock",
+			       AGENT_SUN_PATH_MAX - 1);
+	memcpy(field, v, strlen(v) + 1);
+	return 0;
+}
+
+static int p_one_of(const char *const *allowed, const char *v, void *field, char *why, size_t n)
+{
+	for (size_t i = 0; allowed[i]; i++) {
+		if (strcmp(v, allowed[i]) == 0) {
+			strcpy(field, v);
+			return 0;
+		}
+	}
+	return why_set(why, n, "one of %s%s%s%s is needed", allowed[0], allowed[1] ? ", " : "",
+		       allowed[1] ? allowed[1] : "", allowed[1] && allowed[2] ? ", ..." : "");
+}
+
+static int p_dptype(const struct key_def *k, const char *v, void *field, char *why, size_t n)
+{
+	static const char *const types[] = { "system", "netdev", NULL };
+
+	(void)k;
+	return p_one_of(types, v, field, why, n);
+}
+
+static int p_inttype(const struct key_def *k, const char *v, void *field, char *why, size_t n)
+{
+	(void)k;
+	if (v[0] == '\0' || strcmp(v, "internal") == 0) {
+		strcpy(field, v);
+		return 0;
+	}
+	return why_set(why, n, "internal (rtvd's port is an OVS internal port) or empty (it "
+		       "is a veth end that exists already) is needed");
+}
+
 /* ------------------------------------------------------------------------- */
 /* The keys                                                                  */
 
@@ -366,10 +425,19 @@ static const struct key_def keys[] = {
 	{ "rpc", "leader_wait", p_wait, F(leader_wait_ns), false, false, NULL },
 	{ "rpc", "forward_timeout", p_wait, F(forward_timeout_ns), false, false, NULL },
 	{ "log", "level", p_level, F(log_level), false, false, NULL },
+	{ "ovs", "enabled", p_bool, F(ovs.enabled), false, false, NULL },
+	{ "ovs", "db", p_ovsdb, F(ovs.db), false, false, NULL },
+	{ "ovs", "bridge", p_ifname, F(ovs.bridge), false, false, NULL },
+	{ "ovs", "datapath_type", p_dptype, F(ovs.datapath_type), false, false, NULL },
+	{ "ovs", "of_listen", p_ipport, F(ovs.of_listen), false, false, NULL },
+	{ "ovs", "offhost_port", p_ifname, F(ovs.offhost_port), false, false, NULL },
+	{ "ovs", "uplink_port", p_ifname, F(ovs.uplink_port), false, false, NULL },
+	{ "ovs", "int_port", p_ifname, F(ovs.int_port), false, false, NULL },
+	{ "ovs", "int_type", p_inttype, F(ovs.int_type), false, false, NULL },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-_Static_assert(N_KEYS <= 32, "parse_ctx.seen_line is too small");
+_Static_assert(N_KEYS <= 64, "parse_ctx.seen_line is too small");
 
 void agent_config_defaults(struct agent_config *cfg)
 {
@@ -385,6 +453,12 @@ void agent_config_defaults(struct agent_config *cfg)
 	cfg->leader_wait_ns = 3 * NS_PER_S;
 	cfg->forward_timeout_ns = 2 * NS_PER_S;
 	cfg->log_level = RTV_LOG_INFO;
+	strcpy(cfg->ovs.db, "unix:/run/openvswitch/db.sock");
+	strcpy(cfg->ovs.bridge, "br-rtv");
+	strcpy(cfg->ovs.datapath_type, "system");
+	strcpy(cfg->ovs.of_listen, "127.0.0.1:6653");
+	strcpy(cfg->ovs.offhost_port, "rtv-int");
+	strcpy(cfg->ovs.int_type, "internal");
 }
 
 /* ------------------------------------------------------------------------- */
@@ -427,13 +501,13 @@ static void fail_unknown(struct parse_ctx *pc, const char *section, const char *
 
 	if (section[0] == '\0') {
 		fail_at(pc, pc->lineno, "%s is outside any section: put it under [node], "
-			"[cluster], [uplink], [raft], [rpc] or [log]", name);
+			"[cluster], [uplink], [raft], [rpc], [log] or [ovs]", name);
 		return;
 	}
 	list_keys(section, known, sizeof(known));
 	if (known[0] == '\0')
 		fail_at(pc, pc->lineno, "unknown section [%s] (sections are node, cluster, "
-			"uplink, raft, rpc, log)", section);
+			"uplink, raft, rpc, log, ovs)", section);
 	else
 		fail_at(pc, pc->lineno, "[%s] %s: unknown key (keys in [%s]: %s)", section, name,
 			section, known);
@@ -593,6 +667,28 @@ static void check_raft(struct parse_ctx *pc)
 			"different ports", cfg->raft_addr);
 }
 
+/* [ovs]: the gateway's port must not be one of rtvd's own, and off-host
+ * traffic needs somewhere to go. Checked even when disabled: enabling it
+ * later must not be the moment a typo shows. */
+static void check_ovs(struct parse_ctx *pc)
+{
+	const struct agent_config *cfg = pc->cfg;
+	const struct agent_ovs_config *o = &cfg->ovs;
+	int line = pc->seen_line[find_key("ovs", "of_listen")];
+
+	if (strcmp(o->of_listen, cfg->raft_addr) == 0 || strcmp(o->of_listen, cfg->rpc_addr + 6) == 0)
+		fail_at(pc, line, "[ovs] of_listen = %s is also rtvd's %s; give OpenFlow its own "
+			"port (6653 is the usual)", o->of_listen,
+			strcmp(o->of_listen, cfg->raft_addr) == 0 ? "raft_addr" : "rpc_addr");
+	else if (!o->offhost_port[0] && !o->uplink_port[0])
+		fail_at(pc, pc->seen_line[find_key("ovs", "offhost_port")], "[ovs] offhost_port and "
+			"uplink_port are both empty: off-host traffic would be dropped; name the "
+			"uplink port (e.g. uplink_port = eth0)");
+	else if (o->int_port[0] && strcmp(o->int_port, o->bridge) == 0)
+		fail_at(pc, pc->seen_line[find_key("ovs", "int_port")], "[ovs] int_port = %s is the "
+			"bridge's own name; use another (e.g. rtv-int)", o->int_port);
+}
+
 static int parse_file(struct agent_config *cfg, const char *name, FILE *f, char *err,
 		      size_t errlen)
 {
@@ -613,6 +709,8 @@ static int parse_file(struct agent_config *cfg, const char *name, FILE *f, char 
 		check_raft(&pc);
 	if (!pc.failed)
 		check_self(&pc);
+	if (!pc.failed)
+		check_ovs(&pc);
 	return pc.failed ? -EINVAL : 0;
 }
 

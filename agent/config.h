@@ -12,6 +12,8 @@
  *              snapshot_threshold, snapshot_trailing
  *   [rpc]      contexts, leader_wait, forward_timeout
  *   [log]      level
+ *   [ovs]      enabled (default false), db, bridge, datapath_type, of_listen,
+ *              offhost_port, uplink_port, int_port, int_type  (agent/ovs.h)
  *
  * Everything is validated before the caller starts anything: unknown
  * sections and keys are errors (a typo must not be silently ignored), keys
@@ -37,6 +39,20 @@
 #define AGENT_PATH_MAX 256
 #define AGENT_SUN_PATH_MAX 108		/* sizeof(sockaddr_un.sun_path) */
 #define AGENT_DEFAULT_CLI_SOCKET "/run/rtvd/rtvd.sock"
+
+/* [ovs]: the local Open vSwitch bridge rtvd controls (agent/ovs.h). */
+#define AGENT_IFNAME_MAX 16		/* IFNAMSIZ: port and bridge names */
+struct agent_ovs_config {
+	bool enabled;			/* default false: rtvd leaves OVS alone */
+	char db[AGENT_PATH_MAX];	/* "unix:/run/openvswitch/db.sock" */
+	char bridge[AGENT_IFNAME_MAX];	/* default "br-rtv" */
+	char datapath_type[AGENT_IFNAME_MAX];	/* "system" (default) or "netdev" */
+	char of_listen[CONS_ADDR_MAX];	/* "127.0.0.1:6653": the controller target */
+	char offhost_port[AGENT_IFNAME_MAX];	/* default "rtv-int" */
+	char uplink_port[AGENT_IFNAME_MAX];	/* default "": off-host via offhost_port only */
+	char int_port[AGENT_IFNAME_MAX];	/* created if missing; "" (default): none */
+	char int_type[AGENT_IFNAME_MAX];	/* "internal" (default) or "" for a veth end */
+};
 
 /* One member of the bootstrap configuration ([cluster] peer). */
 struct agent_peer {
@@ -83,6 +99,9 @@ struct agent_config {
 
 	/* [log] */
 	enum rtv_log_level log_level;
+
+	/* [ovs] */
+	struct agent_ovs_config ovs;
 };
 
 /* Fills cfg with the defaults of every optional key; required keys zero. */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "agent/ovs.h"
 #include "agent/rtvd.h"
 
 #define TRANSFER_WAIT_MS 1000	/* leadership hand-over at shutdown, at most */
@@ -176,6 +177,7 @@ static void on_applied(void *arg, const struct cons_cmd *cmd, const struct cons_
 	d->n_applied++;
 	rtv_debug("agent", "applied %s at index %llu: %s", cons_op_name(cmd->op),
 		  (unsigned long long)res->index, res->status ? res->err : "ok");
+	agent_ovs_applied(d, cmd, res);
 	if ((cmd->op == CONS_OP_HOST_ADD && cmd->u.host.id == self) ||
 	    (cmd->op == CONS_OP_HOST_REMOVE && cmd->u.ref.id == self))
 		reg_soon(d, 0);
@@ -188,6 +190,7 @@ static void on_restored(void *arg)
 	rtv_info("agent", "state restored from a snapshot: index %llu, %zu hosts, %zu rtpaths",
 		 (unsigned long long)cons_state_applied_index(d->state),
 		 cons_state_n_hosts(d->state), cons_state_n_paths(d->state));
+	agent_ovs_restored(d);
 	reg_soon(d, 0);
 }
 
@@ -203,6 +206,7 @@ static void close_handle(uv_handle_t *h)
 /* The Raft node is closed: nng next, then every handle, so uv_run returns. */
 static void finish_close(struct rtvd *d)
 {
+	agent_ovs_close(d);
 	if (d->fwd_open)
 		agent_fwd_close(&d->fwd);
 	agent_server_close(&d->server);
@@ -366,6 +370,9 @@ static int start(struct rtvd *d)
 	rc = node_start(d);
 	if (rc < 0)
 		return rc;
+	rc = agent_ovs_start(d);
+	if (rc < 0)
+		return rc;
 	rc = agent_bridge_init(&d->bridge, d->loop);
 	if (rc < 0)
 		return rc;
@@ -407,6 +414,7 @@ static void teardown(struct rtvd *d)
 		free(d->reg_job);
 	}
 	agent_server_free(&d->server);
+	agent_ovs_free(d);
 	cons_state_free(d->state);
 	if (uv_loop_close(d->loop) != 0) {
 		uv_walk(d->loop, log_open_handle, NULL);

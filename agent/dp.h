@@ -366,8 +366,8 @@ struct dp_sched_config {
 	uint32_t icmp_per_s, icmp_burst;	/* ICMP rate limit (0: 100/s, 10) */
 };
 
-/* Every reason a frame was not sent as asked, and what was sent. Readable
- * from any thread (relaxed loads; dp_sched_stats_read). */
+/* Every reason a frame was not sent as asked, and what was sent. Written by
+ * the egress thread only; read from any thread with atomic_load. */
 struct dp_sched_stats {
 	_Atomic uint64_t rx_frames;		/* offered to dp_sched_enqueue */
 	_Atomic uint64_t rt_frames;		/* stamped and queued RT */
@@ -539,6 +539,7 @@ struct dp_io_config {
 	const char *up_dev;		/* the uplink */
 	uint32_t batch;			/* frames per recvmmsg/sendmmsg (0: 32) */
 	bool pin;			/* pin egress to CPU 0, ingress to CPU 1 */
+	int rt_priority;		/* SCHED_FIFO priority of both threads (0: none) */
 	struct dp_sched_config sched;
 	struct dp_rx_config rx;
 };

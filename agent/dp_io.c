@@ -26,10 +26,13 @@
  * DEV tx off), as OVS userspace needs anyway (ENV-NOTES.md). Oversized
  * frames are counted (rx_truncated) and dropped.
  *
- * Time. The egress thread reads CLOCK_MONOTONIC (order, pacing) and
- * CLOCK_REALTIME (the label) once per batch; the ingress thread takes each
- * frame's kernel receive timestamp (SO_TIMESTAMPNS, CLOCK_REALTIME), so the
- * one-way delay does not include time spent waiting for this thread. The
+ * Time. Both threads take each frame's kernel receive timestamp
+ * (SO_TIMESTAMPNS, CLOCK_REALTIME): the egress thread stamps the label and
+ * keys EDF from the moment the VM's frame reached rtv-int (mapped onto
+ * CLOCK_MONOTONIC, which orders and paces), so time spent in the socket
+ * queue counts against the deadline; the ingress thread measures the
+ * one-way delay to the moment the frame reached the uplink, not to when
+ * this thread got to it. The
  * egress thread sleeps in ppoll until input or the pacer's next slot, with a
  * 1 µs timer slack (PR_SET_TIMERSLACK).
  *
@@ -311,22 +314,39 @@ static void tx_flush(struct dp_io *io, int fd, struct tx_batch *b, _Atomic uint6
 
 /* ---- the egress thread ---------------------------------------------------------- */
 
+/* When the frame reached rtv-int: its kernel receive timestamp, on both
+ * clocks, so that time spent in the socket queue counts against its
+ * deadline (the VM handed it over then, not when this thread got to it). */
+static struct dp_now arrival(const struct dp_now *now, uint64_t ts_real_ns)
+{
+	uint64_t back;
+
+	if (!ts_real_ns || ts_real_ns > now->real_ns)
+		return *now;
+	back = now->real_ns - ts_real_ns;
+	if (back > now->mono_ns)
+		return *now;
+	return (struct dp_now){ .mono_ns = now->mono_ns - back, .real_ns = ts_real_ns };
+}
+
 static void eg_receive(struct dp_io *io, unsigned *got)
 {
 	struct dp_sched *s = &io->sched;
-	struct dp_now now = { clock_ns(CLOCK_MONOTONIC), clock_ns(CLOCK_REALTIME) };
 	unsigned n = 0, r, replies = 0;
+	struct dp_now now;
 
 	while (n < io->cfg.batch && (io->eg_desc[n] = dp_sched_alloc(s)) != NULL) {
 		rx_prepare(&io->eg_rx, n, io->eg_desc[n]->frame, s->cfg.frame_max_bytes - 4);
 		n++;
 	}
 	r = n ? rx_batch_recv(io->int_rx, &io->eg_rx, n) : 0;
+	now = (struct dp_now){ clock_ns(CLOCK_MONOTONIC), clock_ns(CLOCK_REALTIME) };
 	for (unsigned i = 0; i < n; i++) {
 		struct dp_desc *d = io->eg_desc[i], *reply = NULL;
 		uint64_t ts = 0;
 		size_t len;
 		uint8_t *f = i < r ? rx_frame(io, &io->eg_rx, i, &len, &ts) : NULL;
+		struct dp_now at;
 
 		if (!f) {
 			dp_sched_free(s, d);
@@ -334,7 +354,8 @@ static void eg_receive(struct dp_io *io, unsigned *got)
 		}
 		d->frame = f;
 		d->len = (uint32_t)len;
-		if (dp_sched_enqueue(s, d, &now, &reply) == DP_V_REPLY) {
+		at = arrival(&now, ts);
+		if (dp_sched_enqueue(s, d, &at, &reply) == DP_V_REPLY) {
 			io->eg_replies[replies++] = reply;
 			tx_add(&io->eg_reply, reply->frame, reply->len);
 		}
@@ -388,11 +409,19 @@ static void eg_wait(struct dp_io *io, int reader)
 	ppoll(&pfd, 1, &ts, NULL);
 }
 
+/* Pinning and real-time priority: a dataplane thread that waits for a CPU
+ * behind a busy VM sends its RT frames late, whatever the scheduler chose
+ * (tests/system/dp_veth.sh measured misses of up to 7 ms from exactly that
+ * on a shared 2-core host). Both are best effort: without the privilege the
+ * thread runs as before. */
 static void pin(struct dp_io *io, int cpu)
 {
 	cpu_set_t set;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	struct sched_param sp = { .sched_priority = io->cfg.rt_priority };
 
+	if (io->cfg.rt_priority > 0)
+		pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
 	if (!io->cfg.pin || n <= 0)
 		return;
 	CPU_ZERO(&set);
@@ -496,7 +525,7 @@ static int io_open(struct dp_io *io, char err[CONS_ERRLEN])
 {
 	int rc;
 
-	if ((rc = open_rx(io->cfg.int_dev, false, &io->int_rx, err)) < 0 ||
+	if ((rc = open_rx(io->cfg.int_dev, true, &io->int_rx, err)) < 0 ||
 	    (rc = open_rx(io->cfg.up_dev, true, &io->up_rx, err)) < 0 ||
 	    (rc = open_tx(io->cfg.int_dev, &io->int_tx_eg, err)) < 0 ||
 	    (rc = open_tx(io->cfg.int_dev, &io->int_tx_in, err)) < 0 ||

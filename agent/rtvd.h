@@ -26,6 +26,7 @@
 
 struct rtvd;
 struct agent_job;
+struct agent_ovs;
 
 /* The answer to a job, exactly once: the reply's msgpack bytes (valid during
  * the call) and its status and error text. The job may be freed inside. */
@@ -57,6 +58,7 @@ struct rtvd {
 	struct agent_bridge bridge;
 	struct agent_fwd fwd;
 	struct agent_server server;
+	struct agent_ovs *ovs;		/* [ovs] enabled: agent/ovs.h; else NULL */
 
 	uv_signal_t sig_term, sig_int;
 	uv_timer_t wait_timer;		/* retries waiting jobs while any wait */

@@ -16,6 +16,10 @@
  *   vm_id         external_ids:vm-id, else external_ids:vm-uuid
  *   iface_id      external_ids:iface-id, else external_ids:iface-uuid
  *   attached_mac  external_ids:attached-mac ("02:00:00:00:01:01")
+ *   ip_address    external_ids:ip-address, the guest's IPv4 addresses
+ *                 ("10.0.1.11" or "10.0.1.11,10.0.1.12"), as text: OVSDB
+ *                 has no IPs of its own, so whoever plugs the port (the lab,
+ *                 a libvirt hook) may set it; the caller parses it
  * A VM port is one with vm_id or iface_id set (ofgw_ovsdb_port_is_vm);
  * every other port of the bridge (rtv-int, uplinks, the bridge's own local
  * port) is reported too, so the caller also learns their ofports. Ids set
@@ -78,6 +82,7 @@ struct ofgw_ovsdb_port {
 						 * bridge's local port is 65534 */
 	char vm_id[OFGW_OVSDB_NAME_MAX];
 	char iface_id[OFGW_OVSDB_NAME_MAX];
+	char ip_address[OFGW_OVSDB_NAME_MAX];	/* external_ids:ip-address, unparsed */
 	bool has_attached_mac, has_mac_in_use;
 	uint8_t attached_mac[6];		/* from external_ids:attached-mac */
 	uint8_t mac_in_use[6];			/* the device's MAC, set by vswitchd;

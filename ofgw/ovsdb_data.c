@@ -36,6 +36,7 @@ static const char *const table_columns[OFGW_ODB_N_TABLES][6] = {
 /* External-id keys, first found wins (see ovsdb.h). */
 static const char *const vm_id_keys[] = { "vm-id", "vm-uuid", NULL };
 static const char *const iface_id_keys[] = { "iface-id", "iface-uuid", NULL };
+static const char *const ip_address_keys[] = { "ip-address", NULL };
 
 /* OVS numbers ports 1..OFPP_MAX (0xff00, exclusive, in its OpenFlow 1.0
  * terms) and gives the bridge's local port OFPP_LOCAL (0xfffe). */
@@ -461,6 +462,7 @@ static void iface_fields(struct build *b, const char *uuid, const json_t *row,
 		p->ofport = (int32_t)ofport;
 	ext_id(b, uuid, ids, vm_id_keys, p->vm_id, sizeof(p->vm_id));
 	ext_id(b, uuid, ids, iface_id_keys, p->iface_id, sizeof(p->iface_id));
+	ext_id(b, uuid, ids, ip_address_keys, p->ip_address, sizeof(p->ip_address));
 	iface_macs(b, uuid, row, p);
 }
 
@@ -609,6 +611,7 @@ static bool port_equal(const struct ofgw_ovsdb_port *a, const struct ofgw_ovsdb_
 	return strcmp(a->bridge, b->bridge) == 0 && strcmp(a->type, b->type) == 0 &&
 	       a->ofport == b->ofport && strcmp(a->vm_id, b->vm_id) == 0 &&
 	       strcmp(a->iface_id, b->iface_id) == 0 &&
+	       strcmp(a->ip_address, b->ip_address) == 0 &&
 	       a->has_attached_mac == b->has_attached_mac &&
 	       (!a->has_attached_mac || memcmp(a->attached_mac, b->attached_mac, 6) == 0);
 }

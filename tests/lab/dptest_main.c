@@ -9,6 +9,7 @@
  *   --mtu N           uplink MTU (1500)            --host-ip A  ICMP source, control traffic
  *   --ahead D         pacer slack ("20us")         --uncertainty D  clock bound in reports
  *   --no-remark       do not re-mark NRT DSCPs     --stats FILE key=value counters on exit
+ *   --rt-prio N       SCHED_FIFO priority of the dataplane threads (0: none)
  *   --path SPEC       id=N,src=IP,dst=IP,proto=N,dport=N,type=deadline|reservation,
  *                     rate=R,burst=BYTES,deadline=D,src-host=N,dst-host=N
  *                     [,maxpkt=BYTES][,net=D][,svc=R][,boost=N]
@@ -53,7 +54,7 @@ static int usage(const char *why)
 {
 	fprintf(stderr, "dptest: %s\nusage: dptest --int DEV --up DEV --host-id N --rate RATE "
 		"[--mtu N] [--host-ip A] [--ahead D] [--uncertainty D] [--no-remark] "
-		"[--stats FILE] [--path SPEC]...\n", why);
+		"[--rt-prio N] [--stats FILE] [--path SPEC]...\n", why);
 	return 2;
 }
 
@@ -176,7 +177,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "int", 1, 0, 'i' }, { "up", 1, 0, 'u' }, { "host-id", 1, 0, 'h' },
 		{ "rate", 1, 0, 'r' }, { "mtu", 1, 0, 'm' }, { "host-ip", 1, 0, 'a' },
 		{ "ahead", 1, 0, 'A' }, { "uncertainty", 1, 0, 'U' }, { "no-remark", 0, 0, 'n' },
-		{ "stats", 1, 0, 's' }, { "path", 1, 0, 'p' }, { 0, 0, 0, 0 },
+		{ "stats", 1, 0, 's' }, { "path", 1, 0, 'p' }, { "rt-prio", 1, 0, 'P' },
+		{ 0, 0, 0, 0 },
 	};
 	const char *specs[MAX_PATHS];
 	size_t n_specs = 0;
@@ -195,6 +197,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'U': if (rtv_parse_duration_ns(optarg, &o->io.rx.uncertainty_ns, NULL, 0)) return usage("--uncertainty: e.g. 1us"); break;
 		case 'n': o->io.sched.edge_remark = false; break;
 		case 's': o->stats = optarg; break;
+		case 'P': if (parse_u64(optarg, &x) || x > 99) return usage("--rt-prio: 0..99"); o->io.rt_priority = (int)x; break;
 		case 'p': if (n_specs == MAX_PATHS) return usage("too many --path"); specs[n_specs++] = optarg; break;
 		default: return usage("unknown option");
 		}

@@ -58,11 +58,14 @@ shape() {
 }
 
 # ToR classification: MPLS unicast → high; IPv4 DSCP 46 (EF), 40 (CS5),
-# 48 (CS6), 56 (CS7) → high; everything else → default (low).
+# 48 (CS6), 56 (CS7) → high; ARP → high (a flow's first packets wait for ARP:
+# behind a full NRT queue that is ~120 ms at 100 Mbit/s); everything else →
+# default (low).
 tor_filters() {
 	local nsn=$1 dev=$2 d
 	ns "$nsn" tc filter del dev "$dev" parent 1: 2>/dev/null
 	ns "$nsn" tc filter add dev "$dev" parent 1: protocol mpls_uc prio 1 u32 match u32 0 0 flowid 1:10 || return 1
+	ns "$nsn" tc filter add dev "$dev" parent 1: protocol arp prio 3 u32 match u32 0 0 flowid 1:10 || return 1
 	for d in 0xb8 0xa0 0xc0 0xe0; do
 		ns "$nsn" tc filter add dev "$dev" parent 1: protocol ip prio 2 u32 match ip dsfield "$d" 0xfc flowid 1:10 || return 1
 	done
@@ -79,16 +82,32 @@ veth_pair() {	# veth_pair NS_A DEV_A NS_B DEV_B
 	ns "$1" ip link set "$2" up && ns "$3" ip link set "$4" up
 }
 
+# The pid in a pidfile of ours, if that process is alive and is ours (its
+# command line names our run directory: a stale pidfile after a crash may
+# hold a pid the kernel has since given to someone else).
+lab_pid() {
+	local f=$1 pid
+	pid=$(cat "$f" 2>/dev/null) || return 1
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$LAB_DIR/" || return 1
+	echo "$pid"
+}
+
+# Starts whichever of the host's two OVS daemons is not running, so that
+# `up` also repairs a host whose OVS crashed (the bridge and its ports are
+# in conf.db and come back with ovs-vswitchd).
 start_ovs() {
 	local h=$1 run=$LAB_DIR/h$1/ovs nsn
 	nsn=$(host_ns "$h")
 	mkdir -p "$run"
-	if [ -S "$run/db.sock" ] && vsctl "$h" show >/dev/null 2>&1; then return 0; fi
-	[ -f "$run/conf.db" ] || ovsdb-tool create "$run/conf.db" "$OVS_SCHEMA" || return 1
-	ns "$nsn" ovsdb-server "$run/conf.db" --remote=punix:"$run/db.sock" \
-		--pidfile="$run/ovsdb.pid" --unixctl="$run/ovsdb.ctl" \
-		--log-file="$run/ovsdb.log" -vconsole:off --detach 2>>"$run/start.log" || return 1
-	vsctl "$h" --no-wait init || return 1
+	if ! lab_pid "$run/ovsdb.pid" >/dev/null; then
+		[ -f "$run/conf.db" ] || ovsdb-tool create "$run/conf.db" "$OVS_SCHEMA" || return 1
+		ns "$nsn" ovsdb-server "$run/conf.db" --remote=punix:"$run/db.sock" \
+			--pidfile="$run/ovsdb.pid" --unixctl="$run/ovsdb.ctl" \
+			--log-file="$run/ovsdb.log" -vconsole:off --detach 2>>"$run/start.log" || return 1
+		vsctl "$h" --no-wait init || return 1
+	fi
+	lab_pid "$run/vsd.pid" >/dev/null && return 0
 	ns "$nsn" env OVS_RUNDIR="$run" ovs-vswitchd unix:"$run/db.sock" \
 		--pidfile="$run/vsd.pid" --unixctl="$run/vsd.ctl" \
 		--log-file="$run/vsd.log" -vconsole:off --detach 2>>"$run/start.log" || return 1
@@ -153,10 +172,11 @@ cmd_up() {
 kill_pidfile() {
 	local f=$1 pid
 	[ -f "$f" ] || return 0
-	pid=$(cat "$f" 2>/dev/null)
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null
-	for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$pid" 2>/dev/null
+	if pid=$(lab_pid "$f"); then
+		kill "$pid" 2>/dev/null
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null
+	fi
 	rm -f "$f"
 }
 
@@ -171,7 +191,12 @@ cmd_down() {
 		for pid in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
 		ip netns del "$n" 2>/dev/null
 	done
-	for d in $(ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: \(rtvtmp[0-9]*[ab]\)[@:].*/\1/p'); do ip link del "$d" 2>/dev/null; done
+	# a half-built up's temporary veth ends, left in the root namespace;
+	# another lab's up that is still running owns its own (name holds its pid)
+	for d in $(ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: \(rtvtmp[0-9]*[ab]\)[@:].*/\1/p'); do
+		pid=${d#rtvtmp}; pid=${pid%[ab]}
+		kill -0 "$pid" 2>/dev/null || ip link del "$d" 2>/dev/null
+	done
 	rm -rf "$LAB_DIR"
 	say "rack down"
 }
@@ -184,7 +209,8 @@ cmd_status() {
 	for h in $(seq 1 "$n"); do
 		nsn=$(host_ns "$h")
 		state=down
-		have_ns "$nsn" && vsctl "$h" br-exists br-rtv 2>/dev/null && state=up
+		have_ns "$nsn" && lab_pid "$LAB_DIR/h$h/ovs/vsd.pid" >/dev/null &&
+			vsctl "$h" br-exists br-rtv 2>/dev/null && state=up
 		[ $state = up ] && up=$((up + 1))
 		if [ $json -eq 1 ]; then
 			[ "$h" -gt 1 ] && printf ', '
