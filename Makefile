@@ -125,10 +125,13 @@ check: deps
 	@scripts/run-tests.sh --suite asan $(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(TESTS))
 
 # --- fuzzing -----------------------------------------------------------------
+# A harness names what it links: `// fuzz-modules: sched common` (every source
+# of those modules) and/or `// fuzz-files: agent/dp_pkt.c` (single files).
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(foreach m,$(MODULES),$(call mod_srcs,$(m)))
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(RTV_CFLAGS:-MMD=) $(PKG_CFLAGS) $(FUZZ_FLAGS) -MF /dev/null $< \
+		$(shell sed -n 's|^// fuzz-files: *||p' $<) \
 		$(foreach m,$(shell sed -n 's|^// fuzz-modules: *||p' $<),$(call mod_srcs,$(m))) \
 		$(PKG_LIBS) -o $@
 

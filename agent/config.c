@@ -115,6 +115,19 @@ static int p_contexts(const struct key_def *k, const char *v, void *field, char 
 	return 0;
 }
 
+static int p_rtpath_cap(const struct key_def *k, const char *v, void *field, char *why,
+		       size_t n)
+{
+	uint64_t x;
+
+	(void)k;
+	if (parse_u64(v, &x) < 0 || x > 1000000)
+		return why_set(why, n, "rtpaths with their own series per metric, 0 to 1000000 "
+			       "(e.g. 1000; the rest are summed into rtpath=\"other\")");
+	*(unsigned *)field = (unsigned)x;
+	return 0;
+}
+
 static bool name_ok(const char *v)
 {
 	if (!((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z') ||
@@ -389,6 +402,83 @@ static int p_inttype(const struct key_def *k, const char *v, void *field, char *
 		       "is a veth end that exists already) is needed");
 }
 
+/* [dataplane] (agent/dataplane.h) */
+
+static int p_mtu(const struct key_def *k, const char *v, void *field, char *why, size_t n)
+{
+	uint64_t x;
+
+	(void)k;
+	if (parse_u64(v, &x) < 0 || x < 68 || x > 65531)
+		return why_set(why, n, "the uplink's IP MTU is 68 to 65531 (1500 for Ethernet, "
+			       "9000 for jumbo frames)");
+	*(uint32_t *)field = (uint32_t)x;
+	return 0;
+}
+
+static int p_host_ip(const struct key_def *k, const char *v, void *field, char *why, size_t n)
+{
+	struct in_addr a;
+
+	(void)k;
+	if (v[0] == '\0') {
+		*(uint32_t *)field = 0;
+		return 0;
+	}
+	if (inet_pton(AF_INET, v, &a) != 1 || a.s_addr == 0)
+		return why_set(why, n, "an IPv4 address of this host is needed, e.g. 10.0.0.1 "
+			       "(or empty: rpc_addr's)");
+	*(uint32_t *)field = ntohl(a.s_addr);
+	return 0;
+}
+
+static int p_prio(const struct key_def *k, const char *v, void *field, char *why, size_t n)
+{
+	uint64_t x;
+
+	(void)k;
+	if (parse_u64(v, &x) < 0 || x > 99)
+		return why_set(why, n, "a SCHED_FIFO priority, 1 to 99, or 0 for none, is needed");
+	*(int *)field = (int)x;
+	return 0;
+}
+
+static int p_udp_port(const struct key_def *k, const char *v, void *field, char *why, size_t n)
+{
+	uint64_t x;
+
+	(void)k;
+	if (parse_u64(v, &x) < 0 || x < 1 || x > 65535)
+		return why_set(why, n, "a UDP port, 1 to 65535, the same on every host, is needed");
+	*(uint16_t *)field = (uint16_t)x;
+	return 0;
+}
+
+/* The durations of [dataplane], each with its own range. */
+static int p_dp_duration(const struct key_def *k, const char *v, void *field, char *why,
+			 size_t n)
+{
+	static const struct { const char *name; uint64_t lo, hi; const char *what; } r[] = {
+		{ "tx_ahead", 0, 1000000, "0 to 1ms, e.g. 20us" },
+		{ "clock_uncertainty", 0, NS_PER_S, "0 to 1s, e.g. 100us (chrony) or 1us (PTP)" },
+		{ "miss_interval", 1000000, 10 * NS_PER_S, "1ms to 10s, e.g. 100ms" },
+		{ "boost_decay", 100000000, 3600 * NS_PER_S, "100ms to 1h, e.g. 10s" },
+	};
+	uint64_t ns;
+
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		if (strcmp(k->name, r[i].name) != 0)
+			continue;
+		if (rtv_parse_duration_ns(v, &ns, why, n) < 0)
+			return -EINVAL;
+		if (ns < r[i].lo || ns > r[i].hi)
+			return why_set(why, n, "a duration from %s is needed", r[i].what);
+		*(uint64_t *)field = ns;
+		return 0;
+	}
+	return why_set(why, n, "internal error: no range for this key");
+}
+
 /* ------------------------------------------------------------------------- */
 /* The keys                                                                  */
 
@@ -425,6 +515,8 @@ static const struct key_def keys[] = {
 	{ "rpc", "leader_wait", p_wait, F(leader_wait_ns), false, false, NULL },
 	{ "rpc", "forward_timeout", p_wait, F(forward_timeout_ns), false, false, NULL },
 	{ "log", "level", p_level, F(log_level), false, false, NULL },
+	{ "metrics", "listen", p_ipport, F(metrics_listen), false, false, NULL },
+	{ "metrics", "rtpath_cap", p_rtpath_cap, F(metrics_rtpath_cap), false, false, NULL },
 	{ "ovs", "enabled", p_bool, F(ovs.enabled), false, false, NULL },
 	{ "ovs", "db", p_ovsdb, F(ovs.db), false, false, NULL },
 	{ "ovs", "bridge", p_ifname, F(ovs.bridge), false, false, NULL },
@@ -434,6 +526,20 @@ static const struct key_def keys[] = {
 	{ "ovs", "uplink_port", p_ifname, F(ovs.uplink_port), false, false, NULL },
 	{ "ovs", "int_port", p_ifname, F(ovs.int_port), false, false, NULL },
 	{ "ovs", "int_type", p_inttype, F(ovs.int_type), false, false, NULL },
+	{ "dataplane", "enabled", p_bool, F(dataplane.enabled), false, false, NULL },
+	{ "dataplane", "int_dev", p_ifname, F(dataplane.int_dev), false, false, NULL },
+	{ "dataplane", "uplink_dev", p_ifname, F(dataplane.uplink_dev), false, false, NULL },
+	{ "dataplane", "mtu", p_mtu, F(dataplane.mtu), false, false, NULL },
+	{ "dataplane", "host_ip", p_host_ip, F(dataplane.host_ip), false, false, NULL },
+	{ "dataplane", "tx_ahead", p_dp_duration, F(dataplane.tx_ahead_ns), false, false, NULL },
+	{ "dataplane", "rt_priority", p_prio, F(dataplane.rt_priority), false, false, NULL },
+	{ "dataplane", "clock_uncertainty", p_dp_duration, F(dataplane.clock_uncertainty_ns),
+	  false, false, NULL },
+	{ "dataplane", "miss_port", p_udp_port, F(dataplane.miss_port), false, false, NULL },
+	{ "dataplane", "miss_interval", p_dp_duration, F(dataplane.miss_interval_ns), false,
+	  false, NULL },
+	{ "dataplane", "boost_decay", p_dp_duration, F(dataplane.boost_decay_ns), false, false,
+	  NULL },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -453,12 +559,21 @@ void agent_config_defaults(struct agent_config *cfg)
 	cfg->leader_wait_ns = 3 * NS_PER_S;
 	cfg->forward_timeout_ns = 2 * NS_PER_S;
 	cfg->log_level = RTV_LOG_INFO;
+	cfg->metrics_rtpath_cap = 1000;
 	strcpy(cfg->ovs.db, "unix:/run/openvswitch/db.sock");
 	strcpy(cfg->ovs.bridge, "br-rtv");
 	strcpy(cfg->ovs.datapath_type, "system");
 	strcpy(cfg->ovs.of_listen, "127.0.0.1:6653");
 	strcpy(cfg->ovs.offhost_port, "rtv-int");
 	strcpy(cfg->ovs.int_type, "internal");
+	strcpy(cfg->dataplane.int_dev, "rtv-int");
+	strcpy(cfg->dataplane.uplink_dev, "up0");
+	cfg->dataplane.mtu = 1500;
+	cfg->dataplane.tx_ahead_ns = 20000;
+	cfg->dataplane.clock_uncertainty_ns = 100000;
+	cfg->dataplane.miss_port = 7003;
+	cfg->dataplane.miss_interval_ns = 100000000;
+	cfg->dataplane.boost_decay_ns = 10 * NS_PER_S;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -501,13 +616,13 @@ static void fail_unknown(struct parse_ctx *pc, const char *section, const char *
 
 	if (section[0] == '\0') {
 		fail_at(pc, pc->lineno, "%s is outside any section: put it under [node], "
-			"[cluster], [uplink], [raft], [rpc], [log] or [ovs]", name);
+			"[cluster], [uplink], [raft], [rpc], [log], [metrics], [ovs] or [dataplane]", name);
 		return;
 	}
 	list_keys(section, known, sizeof(known));
 	if (known[0] == '\0')
 		fail_at(pc, pc->lineno, "unknown section [%s] (sections are node, cluster, "
-			"uplink, raft, rpc, log, ovs)", section);
+			"uplink, raft, rpc, log, metrics, ovs, dataplane)", section);
 	else
 		fail_at(pc, pc->lineno, "[%s] %s: unknown key (keys in [%s]: %s)", section, name,
 			section, known);
@@ -667,26 +782,67 @@ static void check_raft(struct parse_ctx *pc)
 			"different ports", cfg->raft_addr);
 }
 
-/* [ovs]: the gateway's port must not be one of rtvd's own, and off-host
- * traffic needs somewhere to go. Checked even when disabled: enabling it
- * later must not be the moment a typo shows. */
+/* [ovs], when enabled: the gateway's port must not be one of rtvd's own,
+ * and off-host traffic needs somewhere to go. (Each value was checked on
+ * its own already; configurations without [ovs] stay valid.) */
 static void check_ovs(struct parse_ctx *pc)
 {
 	const struct agent_config *cfg = pc->cfg;
 	const struct agent_ovs_config *o = &cfg->ovs;
 	int line = pc->seen_line[find_key("ovs", "of_listen")];
 
+	if (!o->enabled)
+		return;
 	if (strcmp(o->of_listen, cfg->raft_addr) == 0 || strcmp(o->of_listen, cfg->rpc_addr + 6) == 0)
 		fail_at(pc, line, "[ovs] of_listen = %s is also rtvd's %s; give OpenFlow its own "
 			"port (6653 is the usual)", o->of_listen,
 			strcmp(o->of_listen, cfg->raft_addr) == 0 ? "raft_addr" : "rpc_addr");
-	else if (!o->offhost_port[0] && !o->uplink_port[0])
-		fail_at(pc, pc->seen_line[find_key("ovs", "offhost_port")], "[ovs] offhost_port and "
-			"uplink_port are both empty: off-host traffic would be dropped; name the "
-			"uplink port (e.g. uplink_port = eth0)");
+	else if (!o->uplink_port[0] && (!o->offhost_port[0] || !o->int_port[0]))
+		fail_at(pc, pc->seen_line[find_key("ovs", "uplink_port")], "[ovs] uplink_port is "
+			"missing: name the bridge's uplink port (e.g. uplink_port = eth0), or set "
+			"both offhost_port and int_port (e.g. rtv-int)");
 	else if (o->int_port[0] && strcmp(o->int_port, o->bridge) == 0)
 		fail_at(pc, pc->seen_line[find_key("ovs", "int_port")], "[ovs] int_port = %s is the "
 			"bridge's own name; use another (e.g. rtv-int)", o->int_port);
+}
+
+/* The metrics endpoint needs a port of its own. */
+static void check_metrics(struct parse_ctx *pc)
+{
+	const struct agent_config *cfg = pc->cfg;
+	const char *m = cfg->metrics_listen;
+	const char *clash = strcmp(m, cfg->raft_addr) == 0 ? "raft_addr"
+			    : strcmp(m, cfg->rpc_addr + 6) == 0 ? "rpc_addr" : NULL;
+
+	if (m[0] && clash)
+		fail_at(pc, pc->seen_line[find_key("metrics", "listen")], "[metrics] listen = %s "
+			"is also [node] %s; give the metrics their own port (9464 is usual)",
+			m, clash);
+}
+
+/* [dataplane]: two distinct devices, and an address to answer VMs from. */
+static void check_dataplane(struct parse_ctx *pc)
+{
+	const struct agent_config *cfg = pc->cfg;
+	const struct agent_dp_config *d = &cfg->dataplane;
+	uint32_t rpc_ip = 0;
+
+	if (!d->enabled)
+		return;
+	(void)agent_parse_ipport(cfg->rpc_addr + 6, &rpc_ip, NULL);
+	if (!d->int_dev[0] || !d->uplink_dev[0])
+		fail_at(pc, pc->seen_line[find_key("dataplane", d->int_dev[0] ? "uplink_dev" :
+						   "int_dev")], "[dataplane] int_dev and uplink_dev "
+			"name the devices the dataplane sits between; set both (e.g. int_dev = "
+			"rtv-int, uplink_dev = eth0)");
+	else if (strcmp(d->int_dev, d->uplink_dev) == 0)
+		fail_at(pc, pc->seen_line[find_key("dataplane", "uplink_dev")], "[dataplane] "
+			"int_dev and uplink_dev are both %s; they are two different devices",
+			d->int_dev);
+	else if (!d->host_ip && !rpc_ip)
+		fail_at(pc, pc->seen_line[find_key("dataplane", "host_ip")], "[dataplane] host_ip "
+			"is needed when [node] rpc_addr listens on 0.0.0.0 (the address ICMP "
+			"answers come from, e.g. host_ip = 10.0.0.1)");
 }
 
 static int parse_file(struct agent_config *cfg, const char *name, FILE *f, char *err,
@@ -711,6 +867,10 @@ static int parse_file(struct agent_config *cfg, const char *name, FILE *f, char 
 		check_self(&pc);
 	if (!pc.failed)
 		check_ovs(&pc);
+	if (!pc.failed)
+		check_metrics(&pc);
+	if (!pc.failed)
+		check_dataplane(&pc);
 	return pc.failed ? -EINVAL : 0;
 }
 

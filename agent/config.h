@@ -12,8 +12,13 @@
  *              snapshot_threshold, snapshot_trailing
  *   [rpc]      contexts, leader_wait, forward_timeout
  *   [log]      level
+ *   [metrics]  listen (IPv4:port of the /metrics endpoint; unset: none),
+ *              rtpath_cap (rtpaths with their own series, default 1000)
  *   [ovs]      enabled (default false), db, bridge, datapath_type, of_listen,
  *              offhost_port, uplink_port, int_port, int_type  (agent/ovs.h)
+ *   [dataplane] enabled (default false), int_dev, uplink_dev, mtu, host_ip,
+ *              tx_ahead, rt_priority, clock_uncertainty, miss_port,
+ *              miss_interval, boost_decay  (agent/dataplane.h)
  *
  * Everything is validated before the caller starts anything: unknown
  * sections and keys are errors (a typo must not be silently ignored), keys
@@ -49,9 +54,26 @@ struct agent_ovs_config {
 	char datapath_type[AGENT_IFNAME_MAX];	/* "system" (default) or "netdev" */
 	char of_listen[CONS_ADDR_MAX];	/* "127.0.0.1:6653": the controller target */
 	char offhost_port[AGENT_IFNAME_MAX];	/* default "rtv-int" */
-	char uplink_port[AGENT_IFNAME_MAX];	/* default "": off-host via offhost_port only */
-	char int_port[AGENT_IFNAME_MAX];	/* created if missing; "" (default): none */
+	char uplink_port[AGENT_IFNAME_MAX];	/* off-host while offhost_port is absent */
+	char int_port[AGENT_IFNAME_MAX];	/* created if missing; "" (default): none,
+						 * the uplink port must be on the bridge */
 	char int_type[AGENT_IFNAME_MAX];	/* "internal" (default) or "" for a veth end */
+};
+
+/* [dataplane]: rtvd's own dataplane between the switch and the uplink
+ * (agent/dataplane.h). Its pacer runs at [uplink] capacity. */
+struct agent_dp_config {
+	bool enabled;			/* default false: no dataplane */
+	char int_dev[AGENT_IFNAME_MAX];	/* VM side, rtv-int's peer (default "rtv-int") */
+	char uplink_dev[AGENT_IFNAME_MAX];	/* the uplink (default "up0") */
+	uint32_t mtu;			/* uplink IP MTU (default 1500) */
+	uint32_t host_ip;		/* ICMP source, control traffic; 0: rpc_addr's */
+	uint64_t tx_ahead_ns;		/* pacer slack (default 20 µs) */
+	int rt_priority;		/* SCHED_FIFO of the dataplane threads (0: none) */
+	uint64_t clock_uncertainty_ns;	/* stamped on miss reports (default 100 µs) */
+	uint16_t miss_port;		/* UDP, the same on every host (default 7003) */
+	uint64_t miss_interval_ns;	/* miss aggregation (default 100 ms) */
+	uint64_t boost_decay_ns;	/* quiet time per boost level (default 10 s) */
 };
 
 /* One member of the bootstrap configuration ([cluster] peer). */
@@ -100,8 +122,15 @@ struct agent_config {
 	/* [log] */
 	enum rtv_log_level log_level;
 
+	/* [metrics] */
+	char metrics_listen[CONS_ADDR_MAX];	/* "ip:port"; "" = no endpoint */
+	unsigned metrics_rtpath_cap;		/* per family; beyond: rtpath="other" */
+
 	/* [ovs] */
 	struct agent_ovs_config ovs;
+
+	/* [dataplane] */
+	struct agent_dp_config dataplane;
 };
 
 /* Fills cfg with the defaults of every optional key; required keys zero. */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "agent/dataplane.h"
 #include "agent/ovs.h"
 #include "agent/rtvd.h"
 
@@ -102,6 +103,7 @@ static void reg_submit(struct rtvd *d, const struct cons_host *want, bool update
 	if (!job)
 		return;
 	agent_job_init(job, d, on_reg_done);
+	job->internal = true;
 	cmd.u.host = *want;
 	if (agent_req_init_submit(&job->req, &cmd, err) < 0) {
 		rtv_error("agent", "this host's record is invalid: %s; fix %s and restart", err,
@@ -177,7 +179,9 @@ static void on_applied(void *arg, const struct cons_cmd *cmd, const struct cons_
 	d->n_applied++;
 	rtv_debug("agent", "applied %s at index %llu: %s", cons_op_name(cmd->op),
 		  (unsigned long long)res->index, res->status ? res->err : "ok");
+	agent_tm_applied(&d->tm, cmd, res);
 	agent_ovs_applied(d, cmd, res);
+	agent_dp_applied(d, cmd, res);
 	if ((cmd->op == CONS_OP_HOST_ADD && cmd->u.host.id == self) ||
 	    (cmd->op == CONS_OP_HOST_REMOVE && cmd->u.ref.id == self))
 		reg_soon(d, 0);
@@ -191,6 +195,7 @@ static void on_restored(void *arg)
 		 (unsigned long long)cons_state_applied_index(d->state),
 		 cons_state_n_hosts(d->state), cons_state_n_paths(d->state));
 	agent_ovs_restored(d);
+	agent_dp_restored(d);
 	reg_soon(d, 0);
 }
 
@@ -207,9 +212,12 @@ static void close_handle(uv_handle_t *h)
 static void finish_close(struct rtvd *d)
 {
 	agent_ovs_close(d);
+	agent_dp_close(d);
 	if (d->fwd_open)
 		agent_fwd_close(&d->fwd);
 	agent_server_close(&d->server);
+	agent_http_close(&d->http);	/* answers posted scrapes: before the drain */
+	agent_telemetry_close(&d->tm);
 	if (d->bridge_open) {
 		/* completions posted before the close: answers and frees */
 		agent_bridge_drain(&d->bridge);
@@ -354,6 +362,26 @@ static int node_start(struct rtvd *d)
 	return rc;
 }
 
+static int render_metrics(void *arg, struct agent_mbuf *out)
+{
+	return agent_telemetry_render(arg, out);
+}
+
+/* [metrics] listen: the /metrics endpoint (telemetry.h, http.h). */
+static int metrics_start(struct rtvd *d)
+{
+	char err[AGENT_CONFIG_ERRLEN];
+	int rc;
+
+	if (!d->cfg->metrics_listen[0])
+		return 0;
+	rc = agent_http_start(&d->http, d->cfg->metrics_listen, &d->bridge, render_metrics,
+			     &d->tm, err, sizeof(err));
+	if (rc < 0)
+		rtv_error("agent", "%s", err);
+	return rc;
+}
+
 static int start(struct rtvd *d)
 {
 	const struct agent_config *cfg = d->cfg;
@@ -367,10 +395,18 @@ static int start(struct rtvd *d)
 	rc = cons_state_new(&d->state);
 	if (rc < 0)
 		return rc;
+	rc = agent_telemetry_init(&d->tm, d);
+	if (rc < 0) {
+		rtv_error("agent", "cannot set up the metrics: %s", strerror(-rc));
+		return rc;
+	}
 	rc = node_start(d);
 	if (rc < 0)
 		return rc;
 	rc = agent_ovs_start(d);
+	if (rc < 0)
+		return rc;
+	rc = agent_dp_start(d);
 	if (rc < 0)
 		return rc;
 	rc = agent_bridge_init(&d->bridge, d->loop);
@@ -382,7 +418,7 @@ static int start(struct rtvd *d)
 	rc = agent_server_start(&d->server, d, err, sizeof(err));
 	if (rc < 0)
 		rtv_error("agent", "%s", err);
-	return rc;
+	return rc < 0 ? rc : metrics_start(d);
 }
 
 static void log_ready(const struct rtvd *d)
@@ -390,9 +426,10 @@ static void log_ready(const struct rtvd *d)
 	const struct agent_config *cfg = d->cfg;
 
 	rtv_info("agent", "rtvd %s ready: node %llu (%s), raft %s, rpc %s, cli ipc://%s%s%s, "
-		 "%zu bootstrap peers%s", RTVD_VERSION, (unsigned long long)cfg->id, cfg->name,
-		 cfg->raft_addr, cfg->rpc_addr, cfg->cli_socket,
-		 cfg->cli_group[0] ? " group " : "", cfg->cli_group, cfg->n_peers,
+		 "metrics %s, %zu bootstrap peers%s", RTVD_VERSION, (unsigned long long)cfg->id,
+		 cfg->name, cfg->raft_addr, cfg->rpc_addr, cfg->cli_socket,
+		 cfg->cli_group[0] ? " group " : "", cfg->cli_group,
+		 cfg->metrics_listen[0] ? agent_http_url(&d->http) : "off", cfg->n_peers,
 		 cfg->join ? " (joining: waiting for rtvctl members add)" : "");
 }
 
@@ -414,7 +451,9 @@ static void teardown(struct rtvd *d)
 		free(d->reg_job);
 	}
 	agent_server_free(&d->server);
+	agent_telemetry_free(&d->tm);
 	agent_ovs_free(d);
+	agent_dp_free(d);
 	cons_state_free(d->state);
 	if (uv_loop_close(d->loop) != 0) {
 		uv_walk(d->loop, log_open_handle, NULL);

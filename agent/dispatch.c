@@ -51,6 +51,7 @@ static void finish(struct agent_job *job, const void *reply, size_t len, int sta
 		   const char *err)
 {
 	job->fwd_leader = 0;
+	agent_tm_job_done(&job->d->tm, job, status);
 	job->done(job, reply, len, status, err ? err : "");
 }
 
@@ -318,6 +319,8 @@ static void forward(struct agent_job *job)
 		rc = agent_fwd_send(&d->fwd, &job->fwd, d->leader_id, url, buf, len,
 				    (unsigned)(left < timeout ? left : timeout), on_forwarded, job);
 		free(buf);
+		if (rc == 0)
+			agent_tm_forwarded(&d->tm);
 	}
 	if (rc < 0) {
 		job->fwd_leader = 0;
@@ -378,6 +381,7 @@ static void on_submitted(void *arg, int status, const struct cons_result *res)
 		fail_fmt(job, status, "the command could not be committed: %s", strerror(-status));
 		return;
 	}
+	agent_tm_committed(&job->d->tm, uv_hrtime() - job->submit_ns);
 	if (agent_reply_submit(job->d, res, &buf, &len) < 0) {
 		agent_job_fail(job, -ENOMEM, "out of memory");
 		return;
@@ -454,6 +458,7 @@ static int start_on_leader(struct agent_job *job)
 
 	switch (r->op) {
 	case AGENT_OP_SUBMIT:
+		job->submit_ns = uv_hrtime();
 		return cons_node_submit(n, &r->cmd, on_submitted, job);
 	case AGENT_OP_MEMBERS_ADD:
 		return cons_node_add(n, r->id, r->raft_addr, r->voter, on_member_done, job);
@@ -522,5 +527,6 @@ void agent_job_run(struct agent_job *job)
 	job->deadline_ms = job->start_ms + budget_ms;
 	job->last_status = 0;
 	job->last_err[0] = '\0';
+	agent_tm_job_started(&d->tm, job);
 	route(job);
 }

@@ -245,6 +245,7 @@ static void wfq_attach(struct dp_sched *s, const struct dp_path *p, uint64_t gen
 {
 	struct dp_pstate *st = p->st;
 	uint32_t i = st->tx.wfq_slot;
+	uint64_t wire_bps;
 
 	if (i == DP_NO_SLOT || i >= s->cfg.wfq_max_paths || !s->slots[i].used ||
 	    s->slots[i].path_id != p->id) {
@@ -261,9 +262,12 @@ static void wfq_attach(struct dp_sched *s, const struct dp_path *p, uint64_t gen
 		s->n_retiring--;
 	}
 	s->slots[i].gen = gen;
-	if (st->tx.wfq_rate_bps != p->service_rate_bps &&
-	    sched_wfq_path_set(&s->wfq, i, p->service_rate_bps) == 0)
-		st->tx.wfq_rate_bps = p->service_rate_bps;
+	/* WF²Q+ charges each frame with its label (d->len), so serve R in
+	 * the same terms: R bought for frames of max_pkt_bytes, plus 4 bytes
+	 * each (the same conversion admission uses, sched_wire_rate_bps). */
+	wire_bps = sched_wire_rate_bps(p->service_rate_bps, p->max_pkt_bytes, DP_MPLS_HLEN);
+	if (st->tx.wfq_rate_bps != wire_bps && sched_wfq_path_set(&s->wfq, i, wire_bps) == 0)
+		st->tx.wfq_rate_bps = wire_bps;
 }
 
 static void policer_attach(const struct dp_path *p, uint64_t now_ns)

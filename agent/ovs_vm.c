@@ -243,13 +243,9 @@ void ovs_vm_feed(struct agent_ovs *o)
 	for (size_t i = 0; i < ofgw_ovsdb_n_ports(o->db); i++) {
 		const struct ofgw_ovsdb_port *p = ofgw_ovsdb_port_at(o->db, i);
 
-		if (!ofgw_ovsdb_port_is_vm(p))
+		/* a longer name cannot be an OpenFlow port (ovs.c warned) */
+		if (!ofgw_ovsdb_port_is_vm(p) || strlen(p->name) >= OFGW_PORT_NAME_MAX)
 			continue;
-		if (strlen(p->name) >= OFGW_PORT_NAME_MAX) {
-			rtv_warn(MOD, "VM port %s: the name is longer than OpenFlow's %d bytes; "
-				 "no flows for it", p->name, OFGW_PORT_NAME_MAX - 1);
-			continue;
-		}
 		port_from_ovsdb(o->d->state, p, &ports[n++]);
 	}
 	if (ofgw_set_vm_ports(o->gw, ports, n, err) < 0)
@@ -356,6 +352,7 @@ static void submit(struct agent_ovs *o, struct cons_cmd *cmd)
 	cmd->client_id = o->client_id;
 	cmd->seq = ++o->seq;
 	agent_job_init(job, o->d, on_vm_done);
+	job->internal = true;	/* rtvd's own, not a client's request (telemetry) */
 	if (agent_req_init_submit(&job->req, cmd, err) < 0) {
 		rtv_warn(MOD, "%s %s: %s", cons_op_name(cmd->op), cmd->u.vm.uuid, err);
 		free(job);

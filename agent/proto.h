@@ -36,15 +36,43 @@
  *            → "id" (rtpath id for reservations), "dup" bool
  *            Any agent accepts it and forwards it to the leader.
  *   paths    ["id": uint]  → "paths": [path maps (cons_pack_path) + "stats"]
+ *            "stats" (only on paths the answering agent's dataplane sends or
+ *            receives; its own figures, see "node"): a map with
+ *              "side" "sender"|"receiver", "packets", "misses" (receiver:
+ *              counted; sender: reported to it), "worst_late_ns", "level"
+ *              (committed), "boost" (the sender's local boost on top);
+ *              sender: "bytes", "demoted", "policed", "too_big", "reports"
+ *              (miss reports received), "uncertainty_ns" (the receiver's
+ *              clock bound), "escalations_proposed", "escalations_committed",
+ *              "escalations_refused";
+ *              receiver: one-way delay "delay_count", "delay_min_ns",
+ *              "delay_mean_ns", "delay_p50_ns", "delay_p99_ns",
+ *              "delay_p999_ns", "delay_max_ns" (log-linear histogram: within
+ *              3.1 % above), "reports_sent".
  *   hosts    → "hosts": [host maps]
  *   links    → "links": [link maps]
  *   vms      → "vms": [vm maps]
  *   status   → "role" str, "term", "leader", "leader_addr", "commit", "applied",
  *              "last", "leader_changes", "peers": [{"id","addr","voter",
- *              "standby","match","lag"}], "name", "version"
+ *              "standby","match","lag"}], "name", "version",
+ *              "dataplane" (with [dataplane] enabled): {"int_dev", "uplink_dev",
+ *              "running", the dataplane threads' "tx_sent_frames",
+ *              "tx_rt_frames", "tx_nrt_frames", "rx_popped", "rx_misses",
+ *              "rx_unknown_path", "paths_sent", "paths_received",
+ *              "table_builds", "table_errors", as a receiver
+ *              "misses_drained", "reports_sent", "dgrams_sent", "send_errors",
+ *              "reports_unroutable", as a sender "dgrams_received",
+ *              "dgrams_bad", "reports_received", "reports_applied",
+ *              "reports_dup", "reports_rejected", "misses_reported",
+ *              "boosts_raised", "boosts_lowered", "escalations_proposed",
+ *              "escalations_committed", "escalations_refused",
+ *              "escalations_failed"} (agent/dataplane.h)
  *   members_add     "id" uint, "raft_addr" str, "voter" bool → (leader only; forwarded)
  *   members_remove  "id" uint → (forwarded)
  *   transfer        ["to" uint] → (forwarded)
+ *
+ * Between agents, besides this RPC: miss reports, one msgpack map per UDP
+ * datagram to [dataplane] miss_port, DSCP CS6 (agent/missrep.h).
  *
  * Exit codes of rtvctl derived from status: 0 ok; 1 refused (CONS_EREFUSED,
  * -ENOENT, -EEXIST, -EBUSY: valid request the rack cannot grant); 2 usage

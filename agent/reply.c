@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/dataplane.h"
 #include "agent/proto.h"
 #include "agent/rtvd.h"
 
@@ -121,14 +122,16 @@ int agent_reply_submit(const struct rtvd *d, const struct cons_result *res, void
 /* ------------------------------------------------------------------------- */
 /* Reads                                                                     */
 
-static void pack_paths(struct reply *r, const struct cons_state *s, const struct cons_rtpath *one)
+/* Each path map gets "stats" when this host's dataplane sends or receives it. */
+static void pack_paths(struct reply *r, const struct rtvd *d, const struct cons_rtpath *one)
 {
+	const struct cons_state *s = d->state;
 	size_t n = one ? 1 : cons_state_n_paths(s);
 
 	key(r, "paths");
 	ck(r, msgpack_pack_array(&r->pk, n));
 	for (size_t i = 0; i < n; i++)
-		ck(r, cons_pack_path(&r->pk, one ? one : cons_state_path_at(s, i)));
+		ck(r, agent_dp_pack_path(d, &r->pk, one ? one : cons_state_path_at(s, i)));
 }
 
 static void pack_hosts(struct reply *r, const struct cons_state *s)
@@ -206,6 +209,7 @@ static void pack_status(struct reply *r, const struct rtvd *d)
 		pack_peer(r, &st.peers[i]);
 	kv_str(r, "name", d->cfg->name);
 	kv_str(r, "version", RTVD_VERSION);
+	ck(r, agent_dp_pack_status(d, &r->pk));
 }
 
 int agent_reply_read(const struct rtvd *d, const struct agent_req *req, bool stale,
@@ -227,10 +231,11 @@ int agent_reply_read(const struct rtvd *d, const struct agent_req *req, bool sta
 		head(&r, d, *status, err, read, 0);
 		return reply_take(&r, buf, len);
 	}
-	head(&r, d, 0, NULL, read, req->op == AGENT_OP_STATUS ? STATUS_KEYS : 1);
+	head(&r, d, 0, NULL, read,
+	     req->op == AGENT_OP_STATUS ? STATUS_KEYS + agent_dp_status_keys(d) : 1);
 	switch (req->op) {
 	case AGENT_OP_PATHS:
-		pack_paths(&r, s, one);
+		pack_paths(&r, d, one);
 		break;
 	case AGENT_OP_HOSTS:
 		pack_hosts(&r, s);

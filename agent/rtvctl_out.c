@@ -16,7 +16,7 @@
 
 #include "common/units.h"
 
-#define TABLE_COLS_MAX 16
+#define TABLE_COLS_MAX 20
 
 struct table {
 	size_t n_cols, n_rows, cap;
@@ -217,13 +217,51 @@ static const char *proto_name(uint8_t proto)
 	return proto == 17 ? "udp" : proto == 6 ? "tcp" : proto == 0 ? "any" : "?";
 }
 
-static void path_row(struct table *t, const struct cons_rtpath *p)
+/* The answering host's dataplane figures for a path ("stats" in the path
+ * map, agent/proto.h), as table cells; "-" where it has none. */
+static const char *map_u64_str(const msgpack_object *m, const char *key, char buf[24]);
+
+struct path_cells {
+	char side[12], pkts[24], misses[24], delay[3 * RTV_FMT_LEN + 4];
+	uint64_t boost;
+};
+
+static void stats_cells(const msgpack_object *path, struct path_cells *c)
+{
+	const msgpack_object *st = agent_client_map_get(path, "stats");
+	char p50[RTV_FMT_LEN], p99[RTV_FMT_LEN], max[RTV_FMT_LEN];
+	uint64_t v50 = 0, v99 = 0, vmax = 0, count = 0;
+
+	memset(c, 0, sizeof(*c));
+	strcpy(c->side, "-");
+	strcpy(c->pkts, "-");
+	strcpy(c->misses, "-");
+	strcpy(c->delay, "-");
+	if (!st || st->type != MSGPACK_OBJECT_MAP)
+		return;
+	(void)agent_client_map_str(st, "side", c->side, sizeof(c->side));
+	(void)map_u64_str(st, "packets", c->pkts);
+	(void)map_u64_str(st, "misses", c->misses);
+	(void)agent_client_map_uint(st, "boost", &c->boost);
+	if (agent_client_map_uint(st, "delay_count", &count) != 0 || count == 0)
+		return;
+	(void)agent_client_map_uint(st, "delay_p50_ns", &v50);
+	(void)agent_client_map_uint(st, "delay_p99_ns", &v99);
+	(void)agent_client_map_uint(st, "delay_max_ns", &vmax);
+	snprintf(c->delay, sizeof(c->delay), "%s/%s/%s", rtv_fmt_duration(p50, sizeof(p50), v50),
+		 rtv_fmt_duration(p99, sizeof(p99), v99), rtv_fmt_duration(max, sizeof(max), vmax));
+}
+
+static void path_row(struct table *t, const struct cons_rtpath *p, const struct path_cells *c)
 {
 	char id[24], src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], port[8], rate[RTV_FMT_LEN];
-	char dl[RTV_FMT_LEN], burst[RTV_FMT_LEN], r[RTV_FMT_LEN], lvl[8], hosts[48];
+	char dl[RTV_FMT_LEN], burst[RTV_FMT_LEN], r[RTV_FMT_LEN], lvl[32], hosts[48];
 
 	snprintf(port, sizeof(port), "%u", p->req.dport);
-	snprintf(lvl, sizeof(lvl), "%u", p->level);
+	if (c->boost)
+		snprintf(lvl, sizeof(lvl), "%u+%llu", p->level, (unsigned long long)c->boost);
+	else
+		snprintf(lvl, sizeof(lvl), "%u", p->level);
 	snprintf(hosts, sizeof(hosts), "%llu->%llu", (unsigned long long)p->src_host,
 		 (unsigned long long)p->dst_host);
 	if (p->req.type == CONS_PATH_RESERVATION)
@@ -236,7 +274,7 @@ static void path_row(struct table *t, const struct cons_rtpath *p)
 		  rtv_fmt_rate(rate, sizeof(rate), p->req.rate_bps),
 		  rtv_fmt_duration(dl, sizeof(dl), p->req.deadline_ns),
 		  rtv_fmt_bytes(burst, sizeof(burst), p->req.burst_bytes), r, lvl, hosts,
-		  p->req.owner);
+		  p->req.owner, c->side, c->pkts, c->misses, c->delay);
 }
 
 static int print_paths(FILE *f, const struct agent_client_reply *rep, char *err, size_t errlen)
@@ -246,10 +284,11 @@ static int print_paths(FILE *f, const struct agent_client_reply *rep, char *err,
 
 	if (!a)
 		return -EPROTO;
-	table_init(&t, 13);
+	table_init(&t, 17);
 	table_row(&t, "ID", "SRC", "DST", "PROTO", "DPORT", "TYPE", "RATE", "DEADLINE", "BURST",
-		  "R", "LEVEL", "HOSTS", "OWNER");
+		  "R", "LEVEL", "HOSTS", "OWNER", "SIDE", "PKTS", "MISSES", "DELAY P50/P99/MAX");
 	for (uint32_t i = 0; i < a->via.array.size; i++) {
+		struct path_cells c;
 		struct cons_rtpath p;
 		char why[CONS_ERRLEN];
 		if (cons_unpack_path(&a->via.array.ptr[i], &p, why) != 0) {
@@ -257,10 +296,13 @@ static int print_paths(FILE *f, const struct agent_client_reply *rep, char *err,
 			table_free(&t);
 			return -EPROTO;
 		}
-		path_row(&t, &p);
+		stats_cells(&a->via.array.ptr[i], &c);
+		path_row(&t, &p, &c);
 	}
 	table_print(f, &t);
 	stale_note(f, rep);
+	fprintf(f, "(LEVEL: committed[+local boost]; SIDE, PKTS, MISSES, DELAY: node %llu's "
+		"dataplane, for the rtpaths it sends or receives)\n", (unsigned long long)rep->node);
 	return 0;
 }
 
@@ -418,6 +460,32 @@ static void peer_row(struct table *t, const msgpack_object *p, bool on_leader)
 		  on_leader ? map_u64_str(p, "lag", lag) : "-");
 }
 
+/* The status reply's "dataplane" map (agent/proto.h), when rtvd runs one. */
+static void print_dataplane(FILE *f, const msgpack_object *m)
+{
+	static const char *const keys[] = {
+		"paths_sent", "paths_received", "reports_sent", "reports_received",
+		"reports_applied", "reports_rejected", "dgrams_bad", "boosts_raised",
+		"boosts_lowered", "escalations_proposed", "escalations_committed",
+		"escalations_refused", "escalations_failed",
+	};
+	char dev_in[24] = "?", dev_up[24] = "?", v[13][24];
+	bool running = false;
+
+	if (!m || m->type != MSGPACK_OBJECT_MAP)
+		return;
+	(void)agent_client_map_str(m, "int_dev", dev_in, sizeof(dev_in));
+	(void)agent_client_map_str(m, "uplink_dev", dev_up, sizeof(dev_up));
+	(void)agent_client_map_bool(m, "running", &running);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		map_u64_str(m, keys[i], v[i]);
+	fprintf(f, "\ndataplane: %s <-> %s, %s; rtpaths %s sent, %s received\n"
+		"miss reports: %s sent; %s received, %s applied, %s rejected, %s bad datagrams\n"
+		"local boosts: %s raised, %s lowered; escalations: %s proposed, %s committed, "
+		"%s refused, %s failed\n", dev_in, dev_up, running ? "running" : "stopped",
+		v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]);
+}
+
 static int print_status(FILE *f, const struct agent_client_reply *rep, char *err, size_t errlen)
 {
 	const msgpack_object *m = rep->map, *peers = agent_client_reply_get(rep, "peers");
@@ -442,14 +510,15 @@ static int print_status(FILE *f, const struct agent_client_reply *rep, char *err
 	table_print(f, &t);
 	if (rep->leader == 0)
 		fputs("no leader known: an election is under way, or a majority is unreachable\n", f);
-	if (!peers || peers->type != MSGPACK_OBJECT_ARRAY)
-		return 0;
-	fputc('\n', f);
-	table_init(&t, 5);
-	table_row(&t, "PEER", "ADDRESS", "ROLE", "MATCH", "LAG");
-	for (uint32_t i = 0; i < peers->via.array.size; i++)
-		peer_row(&t, &peers->via.array.ptr[i], strcmp(role, "leader") == 0);
-	table_print(f, &t);
+	if (peers && peers->type == MSGPACK_OBJECT_ARRAY) {
+		fputc('\n', f);
+		table_init(&t, 5);
+		table_row(&t, "PEER", "ADDRESS", "ROLE", "MATCH", "LAG");
+		for (uint32_t i = 0; i < peers->via.array.size; i++)
+			peer_row(&t, &peers->via.array.ptr[i], strcmp(role, "leader") == 0);
+		table_print(f, &t);
+	}
+	print_dataplane(f, agent_client_reply_get(rep, "dataplane"));
 	return 0;
 }
 

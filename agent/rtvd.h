@@ -4,9 +4,10 @@
  * One struct rtvd per process, owned by rtvd_main.c's stack frame; all of it
  * is touched on the libuv loop thread only (nng's threads reach it through
  * the bridge). Start-up order (daemon.c): config → logging → state → Raft
- * node → bridge and listeners → "ready". Shutdown: stop accepting → hand
- * leadership over (bounded) → close the Raft node → close nng → close every
- * handle → uv_run returns with nothing open.
+ * node → OVS (agent/ovs.h, when [ovs] enabled) → bridge and listeners →
+ * "ready". Shutdown: stop accepting → hand leadership over (bounded) →
+ * close the Raft node → close OVS and nng → close every handle → uv_run
+ * returns with nothing open.
  */
 #ifndef RTV_AGENT_RTVD_H
 #define RTV_AGENT_RTVD_H
@@ -18,8 +19,10 @@
 #include "agent/bridge.h"
 #include "agent/config.h"
 #include "agent/forward.h"
+#include "agent/http.h"
 #include "agent/request.h"
 #include "agent/server.h"
+#include "agent/telemetry.h"
 #include "consensus/consensus.h"
 
 #define RTVD_VERSION "0.3.0"
@@ -27,6 +30,7 @@
 struct rtvd;
 struct agent_job;
 struct agent_ovs;
+struct agent_dp;
 
 /* The answer to a job, exactly once: the reply's msgpack bytes (valid during
  * the call) and its status and error text. The job may be freed inside. */
@@ -44,6 +48,9 @@ struct agent_job {
 	struct agent_fwd_op fwd;
 	uint64_t start_ms;
 	uint64_t deadline_ms;		/* answer by then (leader wait, sender's wait) */
+	uint64_t submit_ns;		/* uv_hrtime() when proposed on this leader */
+	bool internal;			/* rtvd's own (not counted as an RPC request) */
+	bool tm_started;		/* counted in flight (telemetry.c) */
 	uint64_t fwd_leader;		/* forwarded to (0 = not in flight) */
 	bool waiting;
 	int last_status;		/* why the last attempt did not answer */
@@ -59,6 +66,7 @@ struct rtvd {
 	struct agent_fwd fwd;
 	struct agent_server server;
 	struct agent_ovs *ovs;		/* [ovs] enabled: agent/ovs.h; else NULL */
+	struct agent_dp *dp;		/* [dataplane] enabled: agent/dataplane.h; else NULL */
 
 	uv_signal_t sig_term, sig_int;
 	uv_timer_t wait_timer;		/* retries waiting jobs while any wait */
@@ -75,6 +83,10 @@ struct rtvd {
 	bool registered, reg_refused;
 
 	uint64_t n_applied;		/* commands applied on this replica */
+	/* metrics (telemetry.c, http.c) */
+	struct agent_telemetry tm;
+	struct agent_http http;
+
 	bool bridge_open, fwd_open, timers_open, stopping, node_closing;
 	int exit_code;
 };

@@ -1,38 +1,62 @@
 /* cadmit.c — admission of rtpaths, inside apply.
  *
  * Deterministic integer arithmetic over the replicated state only, so every
- * replica reaches the same verdict. For a PATH_RESERVE from host S to host D:
+ * replica reaches the same verdict. Everything is counted in wire terms
+ * (consensus.h, "Admission in wire terms"): a path (r, b, M) is the wire
+ * envelope (W(r), B, M + o) with o = CONS_WIRE_OVERHEAD_BYTES, converted by
+ * sched/'s sched_wire_* functions, the same ones the dataplane polices and
+ * audits with (agent/dp_table.c), so the two agree to the bit. For a
+ * PATH_RESERVE from host S to host D:
  *
  *  route   shortest by hops over the topology (topo.c), pinned from now on.
  *          S == D (both VMs on one host): no link is crossed, the traffic
  *          stays inside the host's switch and is accounted apart from the
  *          uplink (seed 003), so none of the link tests below apply.
  *  (b)     network budget of the hops after the sender's uplink:
- *            net = lat(first hop) + Σ_{later hops} (⌈8·F/C_k⌉ + lat_k)
+ *            net = lat(first hop) + Σ_{later hops} (⌈8·(F+o)/C_k⌉ + lat_k)
  *          with F the sender's max_frame_bytes: a store-and-forward switch
- *          receives a whole frame before sending it on; queueing in the
- *          switches is assumed inside the hop latency (strict-priority RT
- *          classes within the links' RT budgets). The sender's own
- *          transmission is not in net: the EDF test below counts a packet as
- *          done when its last bit leaves. The scheduler deadline at the
- *          sender is D − net, which must be > 0.
- *  (a)     every link direction on the route: reserved + rate <= capacity ·
- *          rt_budget_ppm / 1e6, rate = r (deadline type) or the service rate
- *          R (reservation type).
- *  (d)     reservation type: R = the smallest rate whose RFC 2212 bound
- *          (tspec r, p = uplink rate, b, M; Ctot = F, the non-preemptive
- *          blocking; Dtot = net) meets D, at most the uplink's RT budget.
+ *          receives a whole frame (label, preamble and FCS included; the gap
+ *          is counted too, as the pacer does) before sending it on;
+ *          queueing in the switches is assumed inside the hop latency
+ *          (strict-priority RT classes within the links' RT budgets). The
+ *          sender's own transmission is not in net: the EDF test below
+ *          counts a packet as done when its last bit leaves. The scheduler
+ *          deadline at the sender is D − net; the EDF test uses it less
+ *          CONS_EDF_MARGIN_NS, so D must exceed net + that margin.
+ *  (a)     every link direction on the route: reserved + W(x) <= capacity ·
+ *          rt_budget_ppm / 1e6, x = r (deadline type) or the service rate R
+ *          (reservation type). The wire rate bounds what the path puts on
+ *          every link: the sender's policer enforces it, and the label and
+ *          the Ethernet overhead stay the same size all the way.
+ *  (d)     reservation type: R = the smallest frame rate whose wire rate
+ *          W(R) meets RFC 2212 (tspec W(r), p = uplink rate, B, M + o; Ctot =
+ *          F + o, the non-preemptive blocking by the largest frame of a lower
+ *          class; Dtot = net + CONS_TX_AHEAD_MAX_NS, the frames the
+ *          dataplane may commit to the wire ahead of a WF²Q+ arrival) by D,
+ *          W(R) at most the uplink's RT budget. The search runs on wire
+ *          rates (sched_rfc2212_min_rate); sched_frame_rate_bps maps the
+ *          result back, and never below r.
  *  (c)     EDF demand-bound test (sched_edf_admissible) on the sender's
- *          uplink over its deadline-type paths (r, b, D − net, M), blocking
- *          F. Reservation-type traffic is served in strict priority above
- *          EDF, so each such path takes b + R·t of the link from t = 0: it
+ *          uplink over its deadline-type paths (W(r), B, D − net − margin,
+ *          M + o), blocking F + SCHED_ETH_OVERHEAD_BYTES (an NRT frame; the
+ *          test adds the flows' own packets). The margin is one EDF bucket
+ *          (the wheel is exact EDF on deadlines rounded down to a bucket)
+ *          plus CONS_TX_AHEAD_MAX_NS (work committed ahead of the pacer).
+ *          Reservation-type traffic is served in strict priority above EDF,
+ *          so each such path takes B + W(R)·t of the link from t = 0: it
  *          enters the test as a flow with deadline D_min (the smallest EDF
- *          deadline) and burst b + ⌈R·D_min/8e9⌉, which is exactly
- *          b + R·t at every t >= D_min, the only points the test examines.
+ *          deadline) and burst B + ⌈W(R)·D_min/8e9⌉ + 1 bytes, at least
+ *          B + W(R)·t at every t >= D_min, the only points the test
+ *          examines. The dataplane models it the same way without the
+ *          extra byte; the byte covers its rounding when its own margin is
+ *          smaller than ours (a later D_min there), so that every set
+ *          admitted here passes its audit for any margin up to ours.
  *  (e)     PATH_ESCALATE to level L: deadline type re-queues at
  *          sched_escalate_deadline_ns(D − net, L, 50 µs) and re-runs (c);
- *          reservation type gets sched_escalate_rate_bps(R0, L, budget) and
- *          re-runs (a) and (c). A refusal leaves the path as it was.
+ *          reservation type gets sched_escalate_rate_bps(R0, L, cap), cap
+ *          the largest frame rate whose wire rate fits the uplink's RT
+ *          budget, and re-runs (a) and (c). A refusal leaves the path as it
+ *          was.
  *
  * Cost per command: O(route) for (a), O(k log k) for (c) with k the
  * sender's rtpaths, never a scan of all paths.
@@ -50,6 +74,13 @@
 #define DSCP_EF 46
 #define DSCP_AF41 34
 
+#define WIRE_O CONS_WIRE_OVERHEAD_BYTES
+
+_Static_assert(CONS_WIRE_OVERHEAD_BYTES == CONS_MPLS_LABEL_BYTES + SCHED_ETH_OVERHEAD_BYTES,
+	       "consensus.h's wire overhead must be the label plus sched/'s Ethernet overhead");
+_Static_assert(CONS_ESCALATE_FLOOR_NS > CONS_EDF_MARGIN_NS,
+	       "an escalated deadline must stay above the EDF margin");
+
 void cons__path_class(struct cons_rtpath *p)
 {
 	bool up = p->level > 0;
@@ -63,9 +94,14 @@ void cons__path_class(struct cons_rtpath *p)
 	}
 }
 
+static uint64_t wire_rate(const struct cons_rtpath *p, uint64_t frame_bps)
+{
+	return sched_wire_rate_bps(frame_bps, p->req.max_pkt_bytes, WIRE_O);
+}
+
 uint64_t cons__path_rate(const struct cons_rtpath *p)
 {
-	return p->service_rate_bps;
+	return wire_rate(p, p->service_rate_bps);
 }
 
 static void fmt_ppm(char *out, size_t cap, uint32_t ppm)
@@ -86,25 +122,38 @@ static uint64_t hop_limit(const struct cons__hop *h)
 	return cons__budget_bps(cons__hop_capacity(h), h->link->pub.rt_budget_ppm);
 }
 
-/* Would every hop take add_bps more once sub_bps (the path's current
- * rate, on escalation) is given back? */
-static int links_fit(const struct cons__hop *hops, uint32_t n, uint64_t sub_bps, uint64_t add_bps,
-		     char err[CONS_ERRLEN])
+static void links_refusal(const struct cons__hop *h, const struct cons_rtpath *p,
+			  uint64_t used, char err[CONS_ERRLEN])
 {
+	uint64_t lim = hop_limit(h);
+	char name[2 * CONS_NAME_MAX + 4], s_add[32], s_frame[32], s_lim[32], s_cap[32],
+		s_free[32], pc[16];
+
+	cons__hop_name(h, name, sizeof(name));
+	cons__fmt_rate(s_add, sizeof(s_add), cons__path_rate(p));
+	cons__fmt_rate(s_frame, sizeof(s_frame), p->service_rate_bps);
+	cons__fmt_rate(s_lim, sizeof(s_lim), lim);
+	cons__fmt_rate(s_cap, sizeof(s_cap), cons__hop_capacity(h));
+	cons__fmt_rate(s_free, sizeof(s_free), used <= lim ? lim - used : 0);
+	fmt_ppm(pc, sizeof(pc), h->link->pub.rt_budget_ppm);
+	cons__err(err, "link %s cannot take %s on the wire (%s in packets of up to %u bytes, "
+		  "each %u bytes more on the wire): its RT limit is %s (%s of %s) and %s is free",
+		  name, s_add, s_frame, p->req.max_pkt_bytes, WIRE_O, s_lim, pc, s_cap, s_free);
+}
+
+/* Would every hop take path p's wire rate once sub_bps (the path's current
+ * wire rate, on escalation) is given back? */
+static int links_fit(const struct cons__hop *hops, uint32_t n, uint64_t sub_bps,
+		     const struct cons_rtpath *p, char err[CONS_ERRLEN])
+{
+	uint64_t add = cons__path_rate(p);
+
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t used = *cons__hop_reserved(&hops[i]) - sub_bps, lim = hop_limit(&hops[i]);
-		char name[2 * CONS_NAME_MAX + 4], s_add[32], s_lim[32], s_cap[32], s_free[32], pc[16];
 
-		if (used <= lim && add_bps <= lim - used)
+		if (used <= lim && add <= lim - used)
 			continue;
-		cons__hop_name(&hops[i], name, sizeof(name));
-		cons__fmt_rate(s_add, sizeof(s_add), add_bps);
-		cons__fmt_rate(s_lim, sizeof(s_lim), lim);
-		cons__fmt_rate(s_cap, sizeof(s_cap), cons__hop_capacity(&hops[i]));
-		cons__fmt_rate(s_free, sizeof(s_free), used <= lim ? lim - used : 0);
-		fmt_ppm(pc, sizeof(pc), hops[i].link->pub.rt_budget_ppm);
-		cons__err(err, "link %s cannot take %s: its RT limit is %s (%s of %s) and %s is free",
-			  name, s_add, s_lim, pc, s_cap, s_free);
+		links_refusal(&hops[i], p, used, err);
 		return CONS_EREFUSED;
 	}
 	return 0;
@@ -113,18 +162,29 @@ static int links_fit(const struct cons__hop *hops, uint32_t n, uint64_t sub_bps,
 /* ------------------------------------------------------------------------- */
 /* (c) the EDF test on a sender's uplink                                     */
 
+/* The deadline the EDF test gives a deadline-type path: its scheduler
+ * deadline less the margin. Admission keeps it above the margin; a crafted
+ * snapshot that does not gets the dataplane's answer, 1 ns, and fails. */
+static uint64_t edf_deadline(const struct cons_rtpath *p)
+{
+	return p->sched_deadline_ns > CONS_EDF_MARGIN_NS ? p->sched_deadline_ns - CONS_EDF_MARGIN_NS
+							 : 1;
+}
+
+/* Path p as the EDF test sees it, in wire terms ((c) at the top). */
 static struct sched_flow edf_flow(const struct cons_rtpath *p, uint64_t dmin_ns)
 {
-	struct sched_flow f = {
+	struct sched_flow frame = {
 		.rate_bps = p->req.rate_bps,
 		.burst_bytes = p->req.burst_bytes,
-		.deadline_ns = p->sched_deadline_ns,
+		.deadline_ns = edf_deadline(p),
 		.max_pkt_bytes = p->req.max_pkt_bytes,
 	};
+	struct sched_flow f = sched_wire_flow(&frame, WIRE_O);
 
 	if (p->req.type == CONS_PATH_RESERVATION) {
-		f.rate_bps = p->service_rate_bps;
-		f.burst_bytes += cons__muldiv_ceil(p->service_rate_bps, dmin_ns, 8 * SCHED_NS_PER_S);
+		f.rate_bps = cons__path_rate(p);
+		f.burst_bytes += cons__muldiv_ceil(f.rate_bps, dmin_ns, 8 * SCHED_NS_PER_S) + 1;
 		f.deadline_ns = dmin_ns;
 	}
 	return f;
@@ -161,8 +221,8 @@ static void edf_refusal(const struct cons__host *h, const struct sched_edf_verdi
 	cons__fmt_bits(d, sizeof(d), v->demand_bits);
 	cons__fmt_bits(s, sizeof(s), v->supply_bits);
 	cons__fmt_ns(t, sizeof(t), v->at_ns);
-	cons__err(err, "uplink of %s (%s): EDF demand %s at t = %s exceeds supply %s; ask for a "
-		  "longer deadline or a smaller burst", h->pub.name, rate, d, t, s);
+	cons__err(err, "uplink of %s (%s): EDF demand %s on the wire at t = %s exceeds supply %s; "
+		  "ask for a longer deadline or a smaller burst", h->pub.name, rate, d, t, s);
 }
 
 /* The test over host h's senders, `skip` replaced by `extra` when both are
@@ -178,11 +238,11 @@ static int edf_run(const struct cons__host *h, const struct cons__path *skip,
 	for (size_t i = 0; i < h->n_tx; i++) {
 		const struct cons_rtpath *p = &h->tx[i]->pub;
 
-		if (h->tx[i] != skip && p->req.type == CONS_PATH_DEADLINE && p->sched_deadline_ns < dmin)
-			dmin = p->sched_deadline_ns;
+		if (h->tx[i] != skip && p->req.type == CONS_PATH_DEADLINE && edf_deadline(p) < dmin)
+			dmin = edf_deadline(p);
 	}
-	if (extra != NULL && extra->req.type == CONS_PATH_DEADLINE && extra->sched_deadline_ns < dmin)
-		dmin = extra->sched_deadline_ns;
+	if (extra != NULL && extra->req.type == CONS_PATH_DEADLINE && edf_deadline(extra) < dmin)
+		dmin = edf_deadline(extra);
 	if (dmin == UINT64_MAX)
 		return 0;	/* no EDF traffic: nothing to schedule by deadline */
 	if (flows_grow(buf, cap, h->n_tx + 1) != 0)
@@ -192,7 +252,8 @@ static int edf_run(const struct cons__host *h, const struct cons__path *skip,
 			(*buf)[n++] = edf_flow(&h->tx[i]->pub, dmin);
 	if (extra != NULL)
 		(*buf)[n++] = edf_flow(extra, dmin);
-	if (sched_edf_admissible(*buf, n, h->pub.uplink_bps, h->pub.max_frame_bytes, &v) != 0) {
+	if (sched_edf_admissible(*buf, n, h->pub.uplink_bps,
+				 h->pub.max_frame_bytes + SCHED_ETH_OVERHEAD_BYTES, &v) != 0) {
 		cons__err(err, "uplink of %s: a flow is malformed for the EDF test", h->pub.name);
 		return -EINVAL;
 	}
@@ -364,7 +425,7 @@ static int route(struct admit *a)
 static uint64_t net_budget(const struct cons__host *src, const struct cons__hop *hops,
 			   uint32_t n)
 {
-	uint64_t net = 0, frame_bits = (uint64_t)src->pub.max_frame_bytes * 8;
+	uint64_t net = 0, frame_bits = ((uint64_t)src->pub.max_frame_bytes + WIRE_O) * 8;
 
 	for (uint32_t i = 0; i < n; i++) {
 		net += hops[i].link->pub.hop_latency_ns;
@@ -378,41 +439,48 @@ static uint64_t net_budget(const struct cons__host *src, const struct cons__hop 
 static int budget_net(struct admit *a)
 {
 	uint64_t net = net_budget(a->src, a->hops, a->n_hops);
-	char s_d[32], s_net[32];
+	char s_d[32], s_net[32], s_m[32];
 
 	a->p.net_budget_ns = net;
-	if (net < a->p.req.deadline_ns)
+	if (net < a->p.req.deadline_ns && a->p.req.deadline_ns - net > CONS_EDF_MARGIN_NS)
 		return 0;
 	cons__fmt_ns(s_d, sizeof(s_d), a->p.req.deadline_ns);
 	cons__fmt_ns(s_net, sizeof(s_net), net);
+	cons__fmt_ns(s_m, sizeof(s_m), CONS_EDF_MARGIN_NS);
 	cons__err(a->err, "deadline %s does not exceed the %s the network hops from %s to %s take "
-		  "(hop latencies and one frame per switch); ask for a longer deadline", s_d, s_net,
-		  a->src->pub.name, a->dst->pub.name);
+		  "(hop latencies and one frame per switch) plus the sender's %s scheduling "
+		  "margin; ask for a longer deadline", s_d, s_net, a->src->pub.name,
+		  a->dst->pub.name, s_m);
 	return CONS_EREFUSED;
 }
 
-/* (d): the smallest service rate R meeting the deadline by RFC 2212. */
+/* (d): the smallest service rate R whose wire rate meets the deadline by
+ * RFC 2212, the tspec and the error terms in wire terms. */
 static int service_rate(struct admit *a)
 {
 	struct cons_path_req *r = &a->p.req;
-	struct sched_tspec t = { r->rate_bps, a->src->pub.uplink_bps, r->burst_bytes,
-				 r->max_pkt_bytes };
+	struct sched_tspec t = { wire_rate(&a->p, r->rate_bps), a->src->pub.uplink_bps,
+				 sched_wire_burst_bytes(r->burst_bytes, r->max_pkt_bytes, WIRE_O),
+				 r->max_pkt_bytes + WIRE_O };
 	uint64_t max_R = hop_limit(&a->hops[0]), R = 0;
 	char s_max[32], s_d[32];
 	int rc;
 
-	rc = sched_rfc2212_min_rate(&t, a->src->pub.max_frame_bytes, a->p.net_budget_ns,
-				    r->deadline_ns, max_R, &R);
+	rc = sched_rfc2212_min_rate(&t, (uint64_t)a->src->pub.max_frame_bytes + WIRE_O,
+				    a->p.net_budget_ns + CONS_TX_AHEAD_MAX_NS, r->deadline_ns, max_R,
+				    &R);
 	if (rc == 0) {
-		a->p.service_rate_bps = a->p.service_rate_base_bps = R;
+		R = sched_frame_rate_bps(R, r->max_pkt_bytes, WIRE_O);
+		a->p.service_rate_bps = a->p.service_rate_base_bps = R > r->rate_bps ? R : r->rate_bps;
 		return 0;
 	}
 	cons__fmt_rate(s_max, sizeof(s_max), max_R);
 	cons__fmt_ns(s_d, sizeof(s_d), r->deadline_ns);
 	if (rc == -ERANGE) {
-		cons__err(a->err, "no service rate up to %s (the RT limit of %s's uplink) meets "
-			  "%s for a burst of %llu bytes; ask for a longer deadline or a smaller "
-			  "burst", s_max, a->src->pub.name, s_d, (unsigned long long)r->burst_bytes);
+		cons__err(a->err, "no service rate up to %s on the wire (the RT limit of %s's "
+			  "uplink) meets %s for a burst of %llu bytes; ask for a longer deadline or "
+			  "a smaller burst", s_max, a->src->pub.name, s_d,
+			  (unsigned long long)r->burst_bytes);
 		return CONS_EREFUSED;
 	}
 	cons__err(a->err, "reservation: the traffic spec is malformed for RFC 2212 (rate above "
@@ -431,13 +499,13 @@ static int admit_checks(struct admit *a)
 	if (a->n_hops == 0)
 		return 0;	/* same host: no link crossed */
 	rc = budget_net(a);
-	rc = rc ? rc : links_fit(a->hops, a->n_hops, 0, p->req.rate_bps, a->err);
+	rc = rc ? rc : links_fit(a->hops, a->n_hops, 0, p, a->err);
 	if (rc != 0)
 		return rc;
 	p->sched_deadline_ns = p->req.deadline_ns - p->net_budget_ns;
 	if (p->req.type == CONS_PATH_RESERVATION) {
 		rc = service_rate(a);
-		rc = rc ? rc : links_fit(a->hops, a->n_hops, 0, p->service_rate_bps, a->err);
+		rc = rc ? rc : links_fit(a->hops, a->n_hops, 0, p, a->err);
 		if (rc != 0)
 			return rc;
 	}
@@ -542,18 +610,22 @@ int cons__path_release(struct cons_state *s, uint64_t id, struct cons_result *re
 }
 
 /* The path's fields at `level`. A same-host path has no uplink to cap R
- * by, nor does R mean anything there: it keeps its rate. */
+ * by, nor does R mean anything there: it keeps its rate. The cap is the
+ * largest frame rate whose wire rate fits the uplink's RT limit: one below
+ * the smallest whose wire rate passes it. */
 static struct cons_rtpath escalated(const struct cons__path *p, uint8_t level)
 {
 	struct cons_rtpath q = p->pub;
+	uint64_t cap;
 
 	q.level = level;
-	if (q.req.type == CONS_PATH_DEADLINE)
+	if (q.req.type == CONS_PATH_DEADLINE) {
 		q.sched_deadline_ns = sched_escalate_deadline_ns(q.req.deadline_ns - q.net_budget_ns,
 								 level, CONS_ESCALATE_FLOOR_NS);
-	else if (p->n_hops > 0)
-		q.service_rate_bps = sched_escalate_rate_bps(q.service_rate_base_bps, level,
-							     hop_limit(&p->hops[0]));
+	} else if (p->n_hops > 0) {
+		cap = sched_frame_rate_bps(hop_limit(&p->hops[0]) + 1, q.req.max_pkt_bytes, WIRE_O) - 1;
+		q.service_rate_bps = sched_escalate_rate_bps(q.service_rate_base_bps, level, cap);
+	}
 	cons__path_class(&q);
 	return q;
 }
@@ -575,8 +647,7 @@ int cons__path_escalate(struct cons_state *s, uint64_t id, uint8_t level, struct
 	}
 	q = escalated(p, level);
 	if (p->n_hops > 0) {
-		rc = links_fit(p->hops, p->n_hops, cons__path_rate(&p->pub), cons__path_rate(&q),
-			       res->err);
+		rc = links_fit(p->hops, p->n_hops, cons__path_rate(&p->pub), &q, res->err);
 		rc = rc ? rc : cons__edf_check(s, p->src, p, &q, res->err);
 	}
 	if (rc == -ENOMEM)

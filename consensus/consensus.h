@@ -58,6 +58,48 @@
 #define CONS_ESCALATE_FLOOR_NS 50000ull		/* escalation never queues below this */
 #define CONS_DEDUP_MAX 65536			/* clients remembered (LRU by apply index) */
 
+/* Admission in wire terms (cadmit.c). Requests speak VM frame terms: rate,
+ * burst and max_pkt count the bytes of the Ethernet frames a VM sends (no
+ * FCS). On every link an RT frame costs CONS_WIRE_OVERHEAD_BYTES more: the
+ * MPLS deadline label and the preamble, FCS and inter-frame gap. A path
+ * (r, b, M) therefore buys, with o = CONS_WIRE_OVERHEAD_BYTES,
+ *     wire rate W(x) = ⌈x·(M+o)/M⌉ for a frame rate x,
+ *     wire burst B = b + ⌈b/M⌉·o, wire packets of M + o bytes
+ * (sched_wire_rate_bps, sched_wire_burst_bytes), and the sending dataplane
+ * enforces exactly that: its policer is a token bucket of (W(r), B) that
+ * charges every frame its length + o. A frame smaller than M pays its o out
+ * of the same tokens, so a flow of small packets gets fewer frame bits/s
+ * than r through it and must declare a max_pkt_bytes close to its real
+ * packets to get its rate; it can never put more on the wire than W(r).
+ * Admission counts those wire amounts everywhere:
+ *   - link reservations (cons_link.reserved_*_bps) are wire rates: W(r) for
+ *     a deadline path, W(R) for a reservation path;
+ *   - the EDF test of the sender's uplink runs over the wire envelopes with
+ *     each deadline cut by CONS_EDF_MARGIN_NS, blocking max_frame_bytes +
+ *     SCHED_ETH_OVERHEAD_BYTES (an NRT frame; the flows' own M + o count
+ *     too);
+ *   - RFC 2212 (reservation type) runs on (W(r), p = uplink, B, M + o) with
+ *     Ctot = max_frame_bytes + o and Dtot = net + CONS_TX_AHEAD_MAX_NS; R is
+ *     kept in frame terms, the smallest frame rate whose W(R) meets the bound;
+ *   - the network budget counts one wire frame (max_frame_bytes + o) per
+ *     store-and-forward hop.
+ * The margin: the dataplane's EDF wheel orders deadlines at a resolution of
+ * CONS_EDF_BUCKET_NS (so it is exact EDF on deadlines up to one bucket
+ * early), and its I/O thread may commit frames to the wire up to its
+ * tx_ahead_ns before the pacer's slot. With the dataplane configured within
+ * these bounds (pacer at the host's uplink_bps with overhead
+ * SCHED_ETH_OVERHEAD_BYTES, edf_bucket_ns <= CONS_EDF_BUCKET_NS, tx_ahead_ns
+ * <= CONS_TX_AHEAD_MAX_NS, NRT frames <= the host's max_frame_bytes) every
+ * set of paths admitted here passes the dataplane's own wire-terms audit
+ * (dp_table_wire_admissible) when no local boost is applied; tests/unit/
+ * test_cons_state.c checks that. A path's deadline must exceed
+ * net + CONS_EDF_MARGIN_NS. */
+#define CONS_MPLS_LABEL_BYTES 4
+#define CONS_WIRE_OVERHEAD_BYTES (CONS_MPLS_LABEL_BYTES + 24)	/* + SCHED_ETH_OVERHEAD_BYTES */
+#define CONS_EDF_BUCKET_NS 1000ull			/* the MPLS label's 1 µs resolution */
+#define CONS_TX_AHEAD_MAX_NS 20000ull			/* the dataplane's tx_ahead_ns at most */
+#define CONS_EDF_MARGIN_NS (CONS_EDF_BUCKET_NS + CONS_TX_AHEAD_MAX_NS)
+
 /* Status codes beyond errno, returned in struct cons_result.status. */
 #define CONS_EREFUSED 1001	/* admission refused the request (message says why) */
 #define CONS_ENOTLEADER 1002	/* this node is not the leader (submit) */
@@ -88,7 +130,8 @@ struct cons_link {
 	uint64_t capacity_ab_bps, capacity_ba_bps;
 	uint32_t rt_budget_ppm;
 	uint64_t hop_latency_ns;	/* fixed per-hop delay budgeted in Dtot */
-	/* derived, not replicated: RT rate reserved per direction */
+	/* derived, not replicated: RT rate reserved per direction, in wire
+	 * bits/s (see "Admission in wire terms") */
 	uint64_t reserved_ab_bps, reserved_ba_bps;
 };
 
@@ -138,9 +181,11 @@ struct cons_path_req {
  *
  * Admission (cadmit.c) pins the route (shortest by hops over the topology);
  * net_budget_ns = the first hop's latency + Σ over the later hops of (one
- * frame of the source host's max_frame_bytes at that link's rate + its hop
- * latency). A same-host path crosses no link: net_budget 0, no link checks
- * (its traffic stays inside the host's switch). */
+ * wire frame, the source host's max_frame_bytes + CONS_WIRE_OVERHEAD_BYTES,
+ * at that link's rate + its hop latency). A same-host path crosses no link:
+ * net_budget 0, no link checks (its traffic stays inside the host's
+ * switch). Rates here (rate_bps, service_rate_*) are frame rates; what a
+ * path takes of each link is their wire rate (above). */
 struct cons_rtpath {
 	uint64_t id;		/* assigned by apply, increasing from 1 */
 	struct cons_path_req req;	/* as admitted: max_pkt and burst filled in */
@@ -231,9 +276,10 @@ void cons_state_free(struct cons_state *s);	/* NULL is a no-op */
  * (res->status tells the outcome, including refusals), or a negative errno
  * only on an internal failure (-ENOMEM) after which the state is unchanged.
  *
- * Outcomes in res->status: 0; CONS_EREFUSED (admission: a link's RT budget,
- * the EDF test of the sender's uplink, no service rate R meets the
- * deadline, deadline not above the network budget); -EINVAL (a field out
+ * Outcomes in res->status: 0; CONS_EREFUSED (admission, in wire terms: a
+ * link's RT budget, the EDF test of the sender's uplink, no service rate R
+ * meets the deadline, deadline not above the network budget plus
+ * CONS_EDF_MARGIN_NS); -EINVAL (a field out
  * of range); -ENOENT (unknown host, VM IP, path or link; no route);
  * -EEXIST (name or IP owned by another record); -EBUSY (a record still
  * used by rtpaths or VMs); -ESTALE (see below).

@@ -100,7 +100,7 @@ static int budget_fits(const struct cons_link *l, uint32_t ppm, struct cons_resu
 		cons__fmt_rate(s_lim, sizeof(s_lim), lim);
 		cons__fmt_rate(s_used, sizeof(s_used), used);
 		cons__err(res->err, "rt_budget_ppm %u would limit %s->%s to %s but rtpaths reserve "
-			  "%s there; release some first", ppm, ab ? l->a : l->b, ab ? l->b : l->a,
+			  "%s there on the wire; release some first", ppm, ab ? l->a : l->b, ab ? l->b : l->a,
 			  s_lim, s_used);
 		return res->status = -EBUSY;
 	}

@@ -309,6 +309,30 @@ bool sched_nrt_may_send(const struct sched_headroom *hr, uint64_t now_ns,
 			uint64_t d_min_ns, uint64_t rt_bytes, uint32_t nrt_bytes);
 
 /* ------------------------------------------------------------------------- */
+/* Frame terms to wire terms (wire.c)                                        */
+
+/* A flow is declared in frame terms: rate and burst count the bytes of the
+ * frames a VM sends, max_pkt_bytes the largest of them. On the wire every
+ * frame costs overhead_bytes more (rtvnet: the 4-byte MPLS label plus
+ * SCHED_ETH_OVERHEAD_BYTES). The wire envelope of a flow (r, b, L) is
+ *     rate  ⌈r·(L+o)/L⌉        burst  b + ⌈b/L⌉·o        packets  L+o
+ * exactly what a policer counting wire bytes (len + o per frame) with that
+ * rate and depth lets through, whatever the frame sizes: frames smaller than
+ * L pay their overhead out of the same tokens. Admission and the dataplane
+ * both convert with these functions so that they agree to the bit.
+ * pkt_bytes must be > 0 (0 is treated as 1); results saturate at UINT64_MAX
+ * (UINT32_MAX for a packet size). */
+uint64_t sched_wire_rate_bps(uint64_t rate_bps, uint32_t pkt_bytes, uint32_t overhead_bytes);
+uint64_t sched_wire_burst_bytes(uint64_t burst_bytes, uint32_t pkt_bytes,
+				uint32_t overhead_bytes);
+/* The inverse of sched_wire_rate_bps: the smallest frame rate whose wire
+ * rate is >= wire_bps. */
+uint64_t sched_frame_rate_bps(uint64_t wire_bps, uint32_t pkt_bytes, uint32_t overhead_bytes);
+/* f in wire terms: rate, burst and max_pkt converted (with L = f's
+ * max_pkt_bytes), deadline unchanged. */
+struct sched_flow sched_wire_flow(const struct sched_flow *f, uint32_t overhead_bytes);
+
+/* ------------------------------------------------------------------------- */
 /* Escalation hooks (admit.c): what the miss policy asks for.                */
 
 #define SCHED_ESCALATION_MAX 4

@@ -16,13 +16,17 @@
 #      | veth up0 <-> h<H>, shaped with HTB to RATE in both directions
 #   ToR ns  <name>tor     : a Linux bridge forwarding by MAC; each port's egress
 #                           is HTB with two classes in strict priority: MPLS
-#                           frames and DSCP EF/CS5/CS6/CS7 in the high class,
-#                           the rest in the low one ("the DiffServ network").
+#                           frames, DSCP EF/CS5/CS6/CS7 and ARP in the high
+#                           class, the rest in the low one ("the DiffServ
+#                           network"). The host's up0 has the same classes but
+#                           no filters: one FIFO until rtvd schedules it.
 #
 # What a real ToR must be set to: strict-priority (or low-latency) queues keyed
 # on MPLS TC (EXP) for label-stacked frames and on DSCP 46/40/48/56 for the
 # inner IP header, trusting the marks set by the hosts (rtvd re-marks at the
-# edge, so a VM cannot claim a class it did not reserve).
+# edge, so a VM cannot claim a class it did not reserve), and ARP/control
+# traffic not stuck behind bulk queues. How to use the lab by hand, and what
+# it measures on this machine: tests/lab/README.md.
 #
 # State lives in $RTV_LAB_DIR (default /run/rtvnet-lab): one folder per host
 # with its OVS run directory and logs.
@@ -127,8 +131,14 @@ up_host() {
 		veth_pair "$nsn" up0 "$(tor_ns)" "h$h" || return 1
 		ns "$(tor_ns)" ip link set "h$h" master br0 || return 1
 	fi
-	shape "$nsn" up0 "$rate" && shape "$(tor_ns)" "h$h" "$rate" && tor_filters "$(tor_ns)" "h$h" || return 1
+	# OVS manages a port's qdisc unless told not to: with no QoS row it
+	# deletes a root qdisc it did not create (our HTB) when it adds the
+	# port. linux-noop leaves the qdisc to us; shape after adding the port.
 	vsctl "$h" --may-exist add-port br-rtv up0 || return 1
+	if [ "$(vsctl "$h" get port up0 qos)" = "[]" ]; then
+		vsctl "$h" -- set port up0 qos=@q -- --id=@q create qos type=linux-noop >/dev/null || return 1
+	fi
+	shape "$nsn" up0 "$rate" && shape "$(tor_ns)" "h$h" "$rate" && tor_filters "$(tor_ns)" "h$h" || return 1
 	for v in $(seq 1 "$nvm"); do
 		vnsn=$(vm_ns "$h" "$v")
 		have_ns "$vnsn" || ip netns add "$vnsn" || return 1
@@ -139,7 +149,8 @@ up_host() {
 		ns "$vnsn" ip link set eth0 address 02:00:00:00:"$(printf %02x "$h")":"$(printf %02x "$v")"
 		ns "$vnsn" ip addr replace 10.0."$h".$((10 + v))/16 dev eth0
 		vsctl "$h" --may-exist add-port br-rtv "vm$v" -- set interface "vm$v" \
-			external_ids:vm-id="$vnsn" external_ids:attached-mac=02:00:00:00:"$(printf %02x "$h")":"$(printf %02x "$v")" || return 1
+			external_ids:vm-id="$vnsn" external_ids:attached-mac=02:00:00:00:"$(printf %02x "$h")":"$(printf %02x "$v")" \
+			external_ids:ip-address=10.0."$h".$((10 + v)) || return 1
 	done
 }
 
@@ -243,6 +254,6 @@ up) shift; cmd_up "$@" ;;
 down) cmd_down ;;
 status) shift; cmd_status "$@" ;;
 exec) shift; cmd_exec "$@" ;;
--h|--help|help|"") sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] ;;
+-h|--help|help|"") sed -n '2,/^set -u/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] ;;
 *) die "unknown command '$1' (up, down, status, exec; --help)" ;;
 esac

@@ -7,14 +7,24 @@
  * that a refused command left the state exactly as it was, and that a
  * snapshot restores to an equal state.
  *
+ * Admission counts wire bits (consensus.h, "Admission in wire terms"): every
+ * frame costs o = 28 bytes more on the wire (MPLS label 4 + preamble, FCS
+ * and gap 24). A path of r frame bits/s in packets of up to M bytes takes
+ * W(r) = ⌈r·(M+o)/M⌉ of each link and bursts B = b + ⌈b/M⌉·o bytes; for
+ * M = 1500, W(r) = r·1528/1500, e.g. W(2 Mbit/s) = ⌈2,037,333.3⌉ = 2,037,334.
+ *
  * The standard rack (rack3): hosts h1, h2, h3 on ToR "tor", uplinks
  * 100 Mbit/s, RT budget 50 % (limit 50 Mbit/s per direction), frames of
- * 1500 B (12,000 bits: 120 µs at 100 Mbit/s), hop latency 50 µs (the
- * default). VMs: vm1 10.0.0.1 and vm1b 10.0.0.11 on h1, vm2 10.0.0.2 on h2,
- * vm3 10.0.0.3 on h3. Between two hosts the route is h->tor->h', and
- *   net budget = 50 µs (first hop) + 120 µs + 50 µs (tor->h') = 220 µs,
- * so a 5 ms deadline gives the sender's EDF a deadline of 4.78 ms, where
- * the uplink supplies 478,000 bits; the blocking frame is 12,000 bits.
+ * 1500 B (1528 B on the wire: 12,224 bits, 122.24 µs at 100 Mbit/s), hop
+ * latency 50 µs (the default). VMs: vm1 10.0.0.1 and vm1b 10.0.0.11 on h1,
+ * vm2 10.0.0.2 on h2, vm3 10.0.0.3 on h3. Between two hosts the route is
+ * h->tor->h', and
+ *   net budget = 50 µs (first hop) + 122.24 µs + 50 µs (tor->h') = 222.24 µs,
+ * so a 5 ms deadline gives the sender a scheduler deadline of 4,777.76 µs;
+ * the EDF test cuts the 21 µs margin (one 1 µs bucket + 20 µs tx-ahead) and
+ * checks at 4,756.76 µs, where the uplink supplies 475,676 bits. The
+ * blocking frame is the larger of an NRT frame (1500 + 24 B) and the flows'
+ * own packets (1500 + 28 B): 12,224 bits.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -29,6 +39,7 @@
 #include <jansson.h>
 #include <msgpack.h>
 
+#include "agent/dp.h"
 #include "consensus/consensus.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -390,53 +401,96 @@ struct rcase {
 	uint64_t want_R, want_sched, want_net;	/* checked when status == 0 */
 };
 
-/* R for (r 1 Mbit/s, b 15,000 B, M 1500 B, p 100 Mbit/s, Ctot 1500 B,
- * Dtot 220 µs, D 5 ms) by RFC 2212, p > R >= r:
- *   (b−M)/R · (p−R)/(p−r) + (M+Ctot)/R + Dtot <= D, in bits and seconds:
- *   108000·(1e8 − R)/(99e6·R) + 24000/R <= 4.78e-3
- *   R >= (108000·1e8/99e6 + 24000) / (4.78e-3 + 108000/99e6)
- *     = 1.3176e13 / 581220 = 22,669,557.14 bit/s,
- * and with the bound rounded up to whole ns, 22,669,558 is the first
- * integer rate that meets 5 ms (22,669,557 gives 5,000,001 ns). */
-#define R_HAND 22669558ull
+/* R for (r 1 Mbit/s, b 15,000 B, M 1500 B, D 5 ms), in wire terms:
+ *   r_w = W(1 Mbit/s) = ⌈1,018,666.7⌉ = 1,018,667 bit/s, p = 100 Mbit/s,
+ *   b_w = 15,000 + 10·28 = 15,280 B, M_w = 1528 B, Ctot = 1500 + 28 B,
+ *   Dtot = net 222.24 µs + tx-ahead 20 µs = 242.24 µs,
+ * by RFC 2212, p > R >= r_w:
+ *   (b_w−M_w)/R · (p−R)/(p−r_w) + (M_w+Ctot)/R + Dtot <= D, in bits and s:
+ *   110016·(1e8 − R)/(98,981,333·R) + 24448/R <= 4.75776e-3
+ *   R >= (110016·1e8/98,981,333 + 24448) / (4.75776e-3 + 110016/98,981,333)
+ *     = 135,596.230 / 5.8692423e-3 = 23,102,850.99 bit/s,
+ * and as the bound is rounded up to whole ns against a whole-ns deadline,
+ * the first integer wire rate that meets 5 ms is R_w = 23,102,851. R is kept
+ * in frame terms: the smallest frame rate whose W reaches R_w,
+ *   ⌊(23,102,851 − 1)·1500/1528⌋ + 1 = ⌊22,679,499.3⌋ + 1 = 22,679,500
+ * (W(22,679,500) = ⌈23,102,850.7⌉ = 23,102,851; W(22,679,499) = 23,102,850). */
+#define R_HAND 22679500ull
+#define R_HAND_WIRE 23102851ull
 
 static const struct rcase rcases[] = {
 	{ "deadline fits", {}, { V1, V2, DL, 2 * MBPS, 3000, 5 * MS }, 0, {},
-	  2 * MBPS, 4780 * US, 220 * US },
+	  2 * MBPS, 4777760, 222240 },
+	/* W(30 Mbit/s) = 30,560,000 exactly; 50 − 30.56 = 19.44 Mbit/s free */
 	{ "uplink budget", { { V1, V2, DL, 30 * MBPS, 0, 5 * MS } },
 	  { V1, V3, DL, 30 * MBPS, 0, 5 * MS }, CONS_EREFUSED,
-	  { "link h1->tor", "limit is 50 Mbit/s", "50% of 100 Mbit/s", "20 Mbit/s is free" } },
+	  { "link h1->tor", "cannot take 30.56 Mbit/s on the wire", "limit is 50 Mbit/s",
+	    "19.44 Mbit/s is free" } },
 	{ "downlink budget: two senders to one receiver", { { V1, V3, DL, 30 * MBPS, 0, 5 * MS } },
-	  { V2, V3, DL, 30 * MBPS, 0, 5 * MS }, CONS_EREFUSED, { "link tor->h3", "20 Mbit/s is free" } },
-	/* 64,000 B = 512,000 bits due at 1 ms − 220 µs = 780 µs, plus the
-	 * 12,000-bit blocking frame, against 78,000 bits of supply */
+	  { V2, V3, DL, 30 * MBPS, 0, 5 * MS }, CONS_EREFUSED,
+	  { "link tor->h3", "19.44 Mbit/s is free" } },
+	/* 64,000 B in ⌈64,000/1500⌉ = 43 frames: 64,000 + 43·28 = 65,204 B =
+	 * 521,632 bits due at 1 ms − 222.24 µs − 21 µs = 756.76 µs, plus the
+	 * 12,224-bit blocking frame: 533,856 bits against 75,676 of supply */
 	{ "EDF: bursty, short deadline", {}, { V1, V2, DL, 1 * MBPS, 64000, 1 * MS },
-	  CONS_EREFUSED, { "uplink of h1", "524 kbit", "780 µs", "78 kbit" } },
-	/* A (40,000 B, 5 ms) alone: 320,000 + 12,000 <= 478,000 at 4.78 ms.
-	 * B (20,000 B, 2.5 ms) alone: 160,000 + 12,000 <= 228,000 at 2.28 ms.
-	 * Together at 4.78 ms: 320,000 + 160,000 + 1 Mbit/s · 2.5 ms (2,500)
-	 * + 12,000 = 494,500 > 478,000. */
-	{ "EDF: A alone", {}, { V1, V2, DL, 1 * MBPS, 40000, 5 * MS }, 0, {}, 0, 4780 * US, 0 },
-	{ "EDF: B alone", {}, { V1, V3, DL, 1 * MBPS, 20000, 2500 * US }, 0, {}, 0, 2280 * US, 0 },
+	  CONS_EREFUSED, { "uplink of h1", "533.856 kbit", "756.76 µs", "75.676 kbit" } },
+	/* A (40,000 B = 27 frames, 40,756 B on the wire, 5 ms) alone:
+	 *   326,048 + 12,224 = 338,272 <= 475,676 at 4,756.76 µs.
+	 * B (20,000 B = 14 frames, 20,392 B, 2.5 ms) alone: scheduler deadline
+	 *   2,277.76 µs, tested at 2,256.76: 163,136 + 12,224 <= 225,676.
+	 * Together at 4,756.76 µs: 326,048 + 163,136 + W(1 Mbit/s)·2.5 ms
+	 *   (1,018,667 · 2.5e-3 = 2,546.67) + 12,224 = 503,954.67 -> 503,955
+	 *   > 475,676. (In frame bits this was 494,500 > 478,000.) */
+	{ "EDF: A alone", {}, { V1, V2, DL, 1 * MBPS, 40000, 5 * MS }, 0, {}, 0, 4777760, 0 },
+	{ "EDF: B alone", {}, { V1, V3, DL, 1 * MBPS, 20000, 2500 * US }, 0, {}, 0, 2277760, 0 },
 	{ "EDF: A then B", { { V1, V2, DL, 1 * MBPS, 40000, 5 * MS } },
 	  { V1, V3, DL, 1 * MBPS, 20000, 2500 * US }, CONS_EREFUSED,
-	  { "uplink of h1", "494.5 kbit", "4.78 ms", "478 kbit" } },
+	  { "uplink of h1", "503.955 kbit on the wire", "4.756 ms", "475.676 kbit" } },
 	{ "reservation: R by RFC 2212", {}, { V1, V2, RS, 1 * MBPS, 15000, 5 * MS }, 0, {},
-	  R_HAND, 4780 * US, 220 * US },
-	/* 1 MB of burst in 4.78 ms needs ~1.7 Gbit/s */
+	  R_HAND, 4777760, 222240 },
+	/* 1 MB of burst in 4.76 ms needs ~1.7 Gbit/s */
 	{ "reservation: no R meets the deadline", {}, { V1, V2, RS, 1 * MBPS, 1000000, 5 * MS },
 	  CONS_EREFUSED, { "no service rate up to 50 Mbit/s", "5 ms" } },
+	/* W(40 Mbit/s) = ⌈40,746,666.7⌉ leaves 9,253,333 bit/s; W(R) is 23.1 M */
 	{ "reservation: R above what is free", { { V1, V3, DL, 40 * MBPS, 0, 5 * MS } },
 	  { V1, V2, RS, 1 * MBPS, 15000, 5 * MS }, CONS_EREFUSED,
-	  { "link h1->tor", "22.669 Mbit/s", "10 Mbit/s is free" } },
-	/* The reservation takes b + R·t from t = 0 in strict priority: at
-	 * 4.78 ms, 120,000 + ⌈R · 4.78 ms / 8⌉ B = 15,000 + 13,546 B =
-	 * 228,368 bits, + A's 320,000 + 12,000 = 560,368 > 478,000. */
+	  { "link h1->tor", "23.102 Mbit/s on the wire", "22.679 Mbit/s in packets",
+	    "9.253 Mbit/s is free" } },
+	/* The reservation takes B + W(R)·t from t = 0 in strict priority: at
+	 * 4,756.76 µs, 15,280 + ⌈23,102,851 · 4.75676e-3 / 8⌉ + 1 B =
+	 * 15,280 + 13,737 + 1 = 29,018 B = 232,144 bits, + A's 326,048 +
+	 * 12,224 = 570,416 > 475,676. */
 	{ "reservation as EDF interference", { { V1, V3, DL, 1 * MBPS, 40000, 5 * MS } },
 	  { V1, V2, RS, 1 * MBPS, 15000, 5 * MS }, CONS_EREFUSED,
-	  { "uplink of h1", "560.368 kbit", "4.78 ms" } },
+	  { "uplink of h1", "570.416 kbit", "4.756 ms" } },
 	{ "deadline inside the network budget", {}, { V1, V2, DL, 1 * MBPS, 0, 200 * US },
-	  CONS_EREFUSED, { "200 µs", "220 µs", "h1 to h2" } },
+	  CONS_EREFUSED, { "200 µs", "222.24 µs", "h1 to h2", "21 µs" } },
+	/* 240 µs exceeds the 222.24 µs of the hops, but not by the 21 µs
+	 * margin (243.24 µs): the dataplane could not keep it */
+	{ "deadline inside the scheduling margin", {}, { V1, V2, DL, 1 * MBPS, 0, 240 * US },
+	  CONS_EREFUSED, { "240 µs", "222.24 µs", "21 µs scheduling margin" } },
+	/* Small packets, admitted in frame bits before. 25 Mbit/s in 64-byte
+	 * packets is W = 25e6·92/64 = 35,937,500 bit/s on the wire; with
+	 * W(20 Mbit/s) = 20,373,334 taken that is 56.3 > 50 Mbit/s (in frame
+	 * bits, 20 + 25 = 45 fit). The same rate in 1500-byte packets,
+	 * W = 25,466,667, still fits (45.84 Mbit/s). */
+	{ "small packets: link budget", { { V1, V2, DL, 20 * MBPS, 0, 5 * MS } },
+	  { V1, V3, DL, 25 * MBPS, 0, 5 * MS, 64 }, CONS_EREFUSED,
+	  { "link h1->tor", "cannot take 35.937 Mbit/s on the wire",
+	    "25 Mbit/s in packets of up to 64 bytes", "29.626 Mbit/s is free" } },
+	{ "small packets: same rate in large packets fits",
+	  { { V1, V2, DL, 20 * MBPS, 0, 5 * MS } }, { V1, V3, DL, 25 * MBPS, 0, 5 * MS, 1500 }, 0,
+	  {}, 25 * MBPS, 4777760, 222240 },
+	/* A 41,000-byte burst in 64-byte packets is ⌈41,000/64⌉ = 641 frames:
+	 * 41,000 + 641·28 = 58,948 B = 471,584 bits; blocking is the 1524-B
+	 * NRT frame (above the flow's 92-B packets), 12,192 bits: 483,776 >
+	 * 475,676. In frame bits (328,000 + 12,000 <= 478,000) it was admitted;
+	 * in 1500-byte packets (28 frames, 41,784 B = 334,272 + 12,224 =
+	 * 346,496) it still is. */
+	{ "small packets: EDF burst", {}, { V1, V2, DL, 1 * MBPS, 41000, 5 * MS, 64 },
+	  CONS_EREFUSED, { "uplink of h1", "483.776 kbit on the wire", "4.756 ms", "475.676 kbit" } },
+	{ "small packets: same burst in large packets fits", {},
+	  { V1, V2, DL, 1 * MBPS, 41000, 5 * MS, 1500 }, 0, {}, 1 * MBPS, 4777760, 222240 },
 	{ "unknown source IP", {}, { IP(10, 9, 9, 9), V2, DL, 1 * MBPS, 0, 5 * MS }, -ENOENT,
 	  { "10.9.9.9", "rtvctl vms" } },
 	{ "unknown destination IP", {}, { V1, IP(10, 9, 9, 8), DL, 1 * MBPS, 0, 5 * MS }, -ENOENT,
@@ -504,22 +558,24 @@ static void test_admitted_fields(void **state)
 	assert_string_equal(route[0], "h1");
 	assert_string_equal(route[1], "tor");
 	assert_string_equal(route[2], "h2");
-	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 2 * MBPS);
+	/* links reserve the wire rate, W(2 Mbit/s) = ⌈2,037,333.3⌉ */
+	assert_int_equal(p->service_rate_bps, 2 * MBPS);
+	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 2037334);
 	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ba_bps, 0);
-	assert_int_equal(find_link(f.s, "h2", "tor")->reserved_ba_bps, 2 * MBPS);
+	assert_int_equal(find_link(f.s, "h2", "tor")->reserved_ba_bps, 2037334);
 	assert_int_equal(reserve(&f, (struct preq){ V2, V1, RS, 1 * MBPS, 15000, 5 * MS }), 0);
 	p = cons_state_path(f.s, 2);
 	assert_int_equal(p->tc, 4);
 	assert_int_equal(p->dscp, 34);
 	assert_int_equal(p->service_rate_base_bps, R_HAND);
-	assert_int_equal(find_link(f.s, "h2", "tor")->reserved_ab_bps, R_HAND);
+	assert_int_equal(find_link(f.s, "h2", "tor")->reserved_ab_bps, R_HAND_WIRE);
 	/* same host: no link touched, route of one node */
 	assert_int_equal(reserve(&f, (struct preq){ V1, V1B, RS, 5 * MBPS, 0, 1 * MS }), 0);
 	p = cons_state_path(f.s, 3);
 	assert_int_equal(p->net_budget_ns, 0);
 	assert_int_equal(p->service_rate_bps, 5 * MBPS);
 	assert_int_equal(cons_state_path_route(f.s, 3, route, 8), 1);
-	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 2 * MBPS);
+	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 2037334);
 	assert_int_equal(cons_state_path_route(f.s, 99, route, 8), 0);
 	fx_close(&f);
 }
@@ -530,9 +586,13 @@ static void test_release(void **state)
 
 	(void)state;
 	rack3(&f);
-	assert_int_equal(reserve(&f, (struct preq){ V1, V2, DL, 50 * MBPS, 0, 5 * MS }), 0);
+	/* 50 Mbit/s of frames is 50.93 on the wire: over the 50 Mbit/s limit */
+	assert_int_equal(reserve(&f, (struct preq){ V1, V2, DL, 50 * MBPS, 0, 5 * MS }), CONS_EREFUSED);
+	EXPECT(&f, CONS_EREFUSED, "h1->tor", "50.933 Mbit/s on the wire", "50 Mbit/s is free");
+	/* 49,080,000 = 1500·32,720 is W = 1528·32,720 = 49,996,160: 3,840 free */
+	assert_int_equal(reserve(&f, (struct preq){ V1, V2, DL, 49080000, 0, 5 * MS }), 0);
 	assert_int_equal(reserve(&f, (struct preq){ V1, V3, DL, 1 * MBPS, 0, 5 * MS }), CONS_EREFUSED);
-	EXPECT(&f, CONS_EREFUSED, "h1->tor", "0 bit/s is free");
+	EXPECT(&f, CONS_EREFUSED, "h1->tor", "3.84 kbit/s is free");
 	assert_int_equal(release(&f, 1), 0);
 	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 0);
 	assert_int_equal(find_link(f.s, "h2", "tor")->reserved_ba_bps, 0);
@@ -551,17 +611,22 @@ static void test_busy(void **state)
 
 	(void)state;
 	rack3(&f);
+	/* 20 Mbit/s of 1500-B frames: W = ⌈20,373,333.3⌉ = 20,373,334 */
 	assert_int_equal(reserve(&f, (struct preq){ V1, V2, DL, 20 * MBPS, 0, 5 * MS }), 0);
 	assert_int_equal(host_add(&f, 1, "h1", 1000 * MBPS, 500000, ""), -EBUSY);
 	EXPECT(&f, -EBUSY, "h1", "1 rtpaths", "uplink_bps");
 	assert_int_equal(host_add(&f, 1, "h1", 100 * MBPS, 500000, "tor2"), -EBUSY);
 	assert_int_equal(host_add(&f, 1, "h1", 100 * MBPS, 100000, ""), -EBUSY);
-	EXPECT(&f, -EBUSY, "10 Mbit/s", "20 Mbit/s");
-	assert_int_equal(host_add(&f, 1, "h1", 100 * MBPS, 200000, ""), 0);	/* 20 Mbit/s fits */
+	EXPECT(&f, -EBUSY, "10 Mbit/s", "20.373 Mbit/s there on the wire");
+	/* a 20 % budget no longer holds 20 Mbit/s of frames; 21 % does */
+	assert_int_equal(host_add(&f, 1, "h1", 100 * MBPS, 200000, ""), -EBUSY);
+	EXPECT(&f, -EBUSY, "20 Mbit/s", "20.373 Mbit/s");
+	assert_int_equal(host_add(&f, 1, "h1", 100 * MBPS, 210000, ""), 0);
 	assert_int_equal(host_remove(&f, 2), -EBUSY);
 	EXPECT(&f, -EBUSY, "1 rtpaths");
+	/* 20,373,334 + W(1 Mbit/s) 1,018,667 = 21,392,001 > 21 Mbit/s */
 	assert_int_equal(reserve(&f, (struct preq){ V1, V3, DL, 1 * MBPS, 0, 5 * MS }), CONS_EREFUSED);
-	EXPECT(&f, CONS_EREFUSED, "limit is 20 Mbit/s");
+	EXPECT(&f, CONS_EREFUSED, "limit is 21 Mbit/s", "626.666 kbit/s is free");
 	/* a same-host path pins its host's frame size too (its max_pkt) */
 	assert_int_equal(reserve(&f, (struct preq){ V3, IP(10, 0, 0, 31), DL, 1 * MBPS, 0, 5 * MS }),
 			 -ENOENT);
@@ -592,25 +657,27 @@ static void test_escalate_deadline(void **state)
 	assert_int_equal(escalate(&f, 1, 1), 0);
 	p = cons_state_path(f.s, 1);
 	assert_int_equal(p->level, 1);
-	assert_int_equal(p->sched_deadline_ns, 2390 * US);	/* 4.78 ms / 2 */
+	assert_int_equal(p->sched_deadline_ns, 2388880);	/* 4,777.76 µs / 2 */
 	assert_int_equal(p->tc, 6);
 	assert_int_equal(escalate(&f, 1, 2), 0);
-	assert_int_equal(cons_state_path(f.s, 1)->sched_deadline_ns, 1195 * US);
+	assert_int_equal(cons_state_path(f.s, 1)->sched_deadline_ns, 1194440);
 	assert_int_equal(escalate(&f, 1, 3), -EINVAL);	/* policy.max_level is 2 */
 	EXPECT(&f, -EINVAL, "max_level", "2");
 	assert_int_equal(escalate(&f, 1, 5), -EINVAL);
 	assert_int_equal(escalate(&f, 1, 0), 0);
 	p = cons_state_path(f.s, 1);
-	assert_int_equal(p->sched_deadline_ns, 4780 * US);
+	assert_int_equal(p->sched_deadline_ns, 4777760);
 	assert_int_equal(p->tc, 5);
-	/* B: 40,000 B due at 4.78 ms fits (332,000 <= 478,000 bits); at level
-	 * 1 it is due at 2.39 ms: 320,000 + 12,000 > 239,000 */
+	/* B: 40,000 B (40,756 on the wire) due at 4,756.76 µs fits with path
+	 * 1's 3056 B: 326,048 + 24,448 + 12,224 = 362,720 <= 475,676 bits; at
+	 * level 1 it is due at 2,388.88 − 21 = 2,367.88 µs, where the uplink
+	 * supplies 236,788 bits: 326,048 + 12,224 = 338,272 is too much */
 	assert_int_equal(reserve(&f, (struct preq){ V1, V3, DL, 1 * MBPS, 40000, 5 * MS }), 0);
 	assert_int_equal(escalate(&f, 2, 1), CONS_EREFUSED);
-	EXPECT(&f, CONS_EREFUSED, "uplink of h1", "2.39 ms", "239 kbit");
+	EXPECT(&f, CONS_EREFUSED, "uplink of h1", "338.272 kbit", "2.367 ms", "236.788 kbit");
 	p = cons_state_path(f.s, 2);
 	assert_int_equal(p->level, 0);
-	assert_int_equal(p->sched_deadline_ns, 4780 * US);
+	assert_int_equal(p->sched_deadline_ns, 4777760);
 	assert_int_equal(escalate(&f, 9, 1), -ENOENT);
 	fx_close(&f);
 }
@@ -625,18 +692,22 @@ static void test_escalate_reservation(void **state)
 	c = reserve_cmd(&(struct preq){ V1, V2, RS, 1 * MBPS, 15000, 5 * MS });
 	c.u.path.policy.max_level = 4;
 	assert_int_equal(fx_apply(&f, &c), 0);
-	/* level 2: R·(1 + 2/2) */
+	/* level 2: R·(1 + 2/2) = 45,359,000, on the wire
+	 * ⌈45,359,000·1528/1500⌉ = ⌈46,205,701.3⌉ = 46,205,702 */
 	assert_int_equal(escalate(&f, 1, 2), 0);
 	assert_int_equal(cons_state_path(f.s, 1)->service_rate_bps, 2 * R_HAND);
 	assert_int_equal(cons_state_path(f.s, 1)->tc, 5);
-	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 2 * R_HAND);
-	assert_int_equal(find_link(f.s, "h2", "tor")->reserved_ba_bps, 2 * R_HAND);
-	/* level 4: 3R = 68 Mbit/s, capped at the uplink's 50 Mbit/s budget */
+	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 46205702);
+	assert_int_equal(find_link(f.s, "h2", "tor")->reserved_ba_bps, 46205702);
+	/* level 4: 3R = 68 Mbit/s, capped at the largest frame rate whose wire
+	 * rate fits the uplink's 50 Mbit/s budget: ⌊50e6·1500/1528⌋ =
+	 * ⌊49,083,769.6⌋ = 49,083,769, which is W = ⌈49,999,999.6⌉ = 50e6 */
 	assert_int_equal(escalate(&f, 1, 4), 0);
-	assert_int_equal(cons_state_path(f.s, 1)->service_rate_bps, 50 * MBPS);
+	assert_int_equal(cons_state_path(f.s, 1)->service_rate_bps, 49083769);
+	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 50 * MBPS);
 	assert_int_equal(escalate(&f, 1, 0), 0);
 	assert_int_equal(cons_state_path(f.s, 1)->service_rate_bps, R_HAND);
-	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, R_HAND);
+	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, R_HAND_WIRE);
 	/* with 10 Mbit/s taken by another path, level 4 no longer fits */
 	assert_int_equal(reserve(&f, (struct preq){ V1, V3, DL, 10 * MBPS, 0, 5 * MS }), 0);
 	assert_int_equal(escalate(&f, 1, 4), CONS_EREFUSED);
@@ -668,7 +739,7 @@ static void test_idempotent_retry(void **state)
 	assert_int_equal(f.res.id, first.id);
 	assert_int_equal(f.res.index, first.index);
 	assert_int_equal(cons_state_n_paths(f.s), 1);
-	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 2 * MBPS);
+	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 2037334);
 	/* an older request of the same client */
 	c.seq = 9;
 	assert_int_equal(fx_apply(&f, &c), -ESTALE);
@@ -681,22 +752,27 @@ static void test_idempotent_retry(void **state)
 	assert_int_equal(f.res.id, 2);
 	/* a refusal is remembered too, message included */
 	c.seq = 12;
-	c.u.path.rate_bps = 47 * MBPS;	/* 2 + 2 + 47 > 50 */
+	/* on the wire W(2 M) = 2,037,334 and W(47 M) = ⌈47,877,333.3⌉ */
+	c.u.path.rate_bps = 47 * MBPS;	/* 2.04 + 2.04 + 47.88 > 50 */
 	assert_int_equal(fx_apply(&f, &c), CONS_EREFUSED);
 	first = f.res;
-	assert_int_equal(release(&f, 1), 0);	/* now it would fit: 2 + 47 */
+	assert_int_equal(release(&f, 1), 0);	/* now it would fit: 49,914,668 */
 	assert_int_equal(fx_apply(&f, &c), CONS_EREFUSED);
 	assert_true(f.res.duplicate);
 	assert_string_equal(f.res.err, first.err);
 	/* another client is independent; client 0 is never deduplicated */
 	c.client_id = 77;
 	assert_int_equal(fx_apply(&f, &c), 0);
+	/* 85,332 bit/s are left: 41,250 bit/s is W = 41,250·1528/1500 = 42,020
+	 * exactly, so two fit (84,040) and a third does not */
 	c.client_id = 0;
-	c.u.path.rate_bps = 500000;	/* 49 + 0.5 + 0.5 = 50 */
+	c.u.path.rate_bps = 41250;
 	assert_int_equal(fx_apply(&f, &c), 0);
 	assert_int_equal(fx_apply(&f, &c), 0);
 	assert_false(f.res.duplicate);
 	assert_int_equal(cons_state_n_paths(f.s), 4);
+	assert_int_equal(fx_apply(&f, &c), CONS_EREFUSED);
+	EXPECT(&f, CONS_EREFUSED, "42.02 kbit/s on the wire", "1.292 kbit/s is free");
 	fx_close(&f);
 }
 
@@ -797,20 +873,22 @@ static void test_tree(void **state)
 	assert_int_equal(reserve(&f, (struct preq){ IP(10, 1, 0, 1), IP(10, 1, 0, 3), DL, 5 * MBPS, 0,
 						  5 * MS }), 0);
 	assert_route(&f, 1, "ha>tor1>agg1>core>agg2>tor4>hc");
-	/* ha's uplink: its latency, 50 µs; then one 12,000-bit frame and the
-	 * hop latency per link: tor1->agg1 12 + 10, agg1->core 120 + 10,
-	 * core->agg2 120 + 10, agg2->tor4 12 + 10, tor4->hc 120 + 50:
-	 *   50 + 22 + 130 + 130 + 22 + 170 = 524 µs */
+	/* ha's uplink: its latency, 50 µs; then one 12,224-bit wire frame and
+	 * the hop latency per link: tor1->agg1 12.224 + 10, agg1->core
+	 * 122.24 + 10, core->agg2 122.24 + 10, agg2->tor4 12.224 + 10,
+	 * tor4->hc 122.24 + 50:
+	 *   50 + 22.224 + 132.24 + 132.24 + 22.224 + 172.24 = 531.168 µs */
 	p = cons_state_path(f.s, 1);
-	assert_int_equal(p->net_budget_ns, 524 * US);
+	assert_int_equal(p->net_budget_ns, 531168);
 	assert_int_equal(reserve(&f, (struct preq){ IP(10, 1, 0, 2), IP(10, 1, 0, 1), DL, 1 * MBPS, 0,
 						  5 * MS }), 0);
 	assert_route(&f, 2, "hb>tor2>agg1>tor1>ha");
-	/* the core links' RT limit is 10 Mbit/s, 5 taken */
+	/* the core links' RT limit is 10 Mbit/s, W(5 Mbit/s) = 5,093,334 taken;
+	 * W(6 Mbit/s) = 6,112,000 > 4,906,666 */
 	assert_int_equal(reserve(&f, (struct preq){ IP(10, 1, 0, 2), IP(10, 1, 0, 3), DL, 6 * MBPS, 0,
 						  5 * MS }), CONS_EREFUSED);
-	EXPECT(&f, CONS_EREFUSED, "link agg1->core", "limit is 10 Mbit/s", "5 Mbit/s is free");
-	/* the reverse direction of the same links is free */
+	EXPECT(&f, CONS_EREFUSED, "link agg1->core", "limit is 10 Mbit/s", "4.906 Mbit/s is free");
+	/* the reverse direction of the same links is free: W(9 M) = 9,168,000 */
 	assert_int_equal(reserve(&f, (struct preq){ IP(10, 1, 0, 3), IP(10, 1, 0, 2), DL, 9 * MBPS, 0,
 						  5 * MS }), 0);
 	assert_route(&f, 3, "hc>tor4>agg2>core>agg1>tor2>hb");
@@ -895,7 +973,7 @@ static void test_snapshot_roundtrip(void **state)
 	assert_int_equal(cons_state_n_paths(copy), 4);
 	assert_int_equal(cons_state_path(copy, 2)->service_rate_bps,
 			 cons_state_path(f.s, 2)->service_rate_bps);
-	assert_int_equal(find_link(copy, "agg1", "core")->reserved_ab_bps, 2 * MBPS);
+	assert_int_equal(find_link(copy, "agg1", "core")->reserved_ab_bps, 2037334);
 	/* both go on the same way: next id, deduplication */
 	assert_int_equal(cons_state_apply(f.s, f.index + 1, &c, &r1), 0);
 	assert_int_equal(cons_state_apply(copy, f.index + 1, &c, &r2), 0);
@@ -1383,6 +1461,145 @@ static void test_random_sequences(void **state)
 }
 
 /* ------------------------------------------------------------------------- */
+/* Agreement with the dataplane                                              */
+
+/* Does host `id`'s egress set pass the dataplane's own wire-terms audit
+ * (agent/dp_table.c) with the given tx-ahead allowance? The dataplane is
+ * configured as rtvd configures it: Ethernet overhead 24, 1 µs buckets, NRT
+ * frames of the host's max_frame_bytes. */
+static bool dp_agrees(const struct cons_state *s, uint64_t id, uint64_t tx_ahead_ns)
+{
+	const struct cons_host *h = cons_state_host(s, id);
+	size_t n = cons_state_n_paths(s);
+	struct cons_rtpath *paths = calloc(n ? n : 1, sizeof(*paths));
+	struct dp_table_config cfg = {
+		.host_id = id, .uplink_bps = h->uplink_bps,
+		.overhead_bytes = SCHED_ETH_OVERHEAD_BYTES,
+		.nrt_max_frame_bytes = h->max_frame_bytes, .edf_bucket_ns = CONS_EDF_BUCKET_NS,
+		.tx_ahead_ns = tx_ahead_ns,
+	};
+	char err[CONS_ERRLEN];
+	struct dp_table *t;
+	bool ok;
+
+	assert_non_null(paths);
+	for (size_t i = 0; i < n; i++)
+		paths[i] = *cons_state_path_at(s, i);
+	if (dp_table_new(&cfg, paths, n, NULL, NULL, &t, err) != 0)
+		fail_msg("dataplane table for host %llu: %s", (unsigned long long)id, err);
+	ok = dp_table_wire_admissible(t);
+	dp_table_free(t);
+	free(paths);
+	return ok;
+}
+
+/* At the EDF boundary, by hand (rack3, h1's uplink, tested at 4,756.76 µs
+ * where it supplies 475,676 bits; blocking 12,224 bits, leaving 463,452
+ * bits = 57,931.5 B for the burst on the wire):
+ *   b = 56,850 B: ⌈56,850/1500⌉ = 38 frames, 56,850 + 1,064 = 57,914 B fits
+ *   (475,536 bits, 140 to spare);
+ *   b = 56,900 B: 38 frames, 57,964 B does not.
+ * The dataplane's audit agrees at any margin up to consensus's 21 µs, and
+ * flags the set once its margin is 10 µs larger (1,000 bits less supply). */
+static void test_dataplane_boundary(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	rack3(&f);
+	assert_int_equal(reserve(&f, (struct preq){ V1, V2, DL, 1 * MBPS, 56900, 5 * MS }),
+			 CONS_EREFUSED);
+	EXPECT(&f, CONS_EREFUSED, "uplink of h1", "475.676 kbit");
+	assert_int_equal(reserve(&f, (struct preq){ V1, V2, DL, 1 * MBPS, 56850, 5 * MS }), 0);
+	assert_true(dp_agrees(f.s, 1, CONS_TX_AHEAD_MAX_NS));
+	assert_true(dp_agrees(f.s, 1, 0));
+	assert_false(dp_agrees(f.s, 1, CONS_TX_AHEAD_MAX_NS + 10 * US));
+	/* a reservation path beside it: no EDF room left, refused */
+	assert_int_equal(reserve(&f, (struct preq){ V1, V3, RS, 1 * MBPS, 1500, 5 * MS }),
+			 CONS_EREFUSED);
+	fx_close(&f);
+}
+
+/* Reserves q with the largest burst (between one packet and 200,000 B)
+ * that admission takes, by bisection: admitted probes are released, so the
+ * set ends within a byte of the EDF boundary. Returns the path's id, or 0
+ * if even one packet is refused. */
+static uint64_t reserve_tightest(struct fx *f, struct preq q)
+{
+	uint64_t lo = q.max_pkt_bytes ? q.max_pkt_bytes : 1500, hi = 200000;
+
+	q.burst_bytes = lo;
+	if (reserve(f, q) != 0)
+		return 0;
+	assert_int_equal(release(f, f->res.id), 0);
+	while (hi - lo > 1) {	/* lo admitted, hi (or above) not known to be */
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		q.burst_bytes = mid;
+		if (reserve(f, q) == 0) {
+			assert_int_equal(release(f, f->res.id), 0);
+			lo = mid;
+		} else {
+			hi = mid;
+		}
+	}
+	q.burst_bytes = lo;
+	assert_int_equal(reserve(f, q), 0);
+	return f->res.id;
+}
+
+/* Whatever consensus admits, the dataplane that enforces it finds
+ * admissible in its own wire terms. Paths of both types, packet sizes from
+ * 64 to 1500 bytes, each with the largest burst admission takes, then some
+ * escalations: after each, every host's egress set passes
+ * dp_table_wire_admissible with the largest tx-ahead consensus allows and
+ * with none (a smaller margin moves the reservation paths' D_min later, the
+ * case the extra byte of cadmit.c (c) is for). The sets are tight: a
+ * dataplane margin 10 µs beyond consensus's flags some of them. */
+static void test_dataplane_agrees(void **state)
+{
+	static const uint32_t pkts[] = { 0, 64, 200, 1500 };
+	size_t checked = 0, flagged_wider = 0, admitted = 0;
+
+	(void)state;
+	for (uint64_t seed = 1; seed <= 6; seed++) {
+		uint64_t x = seed;
+		struct fx f;
+
+		rack3(&f);
+		f.light = true;
+		for (int i = 0; i < 40; i++) {
+			static const uint32_t vms[] = { V1, V2, V3 };
+			uint32_t src = vms[rnd(&x, 3)], dst = vms[rnd(&x, 3)];
+			struct preq q = { src, dst == src ? V1B : dst, rnd(&x, 3) ? DL : RS,
+					  100000 + rnd(&x, 3000000), 0, 300 * US + rnd(&x, 4700) * US,
+					  pkts[rnd(&x, 4)] };
+			uint64_t id;
+
+			if (q.dst == V1B && q.src == V1)
+				continue;	/* same host: the dataplane skips it */
+			id = reserve_tightest(&f, q);
+			admitted += id != 0;
+			if (id != 0 && rnd(&x, 4) == 0)
+				escalate(&f, 1 + rnd(&x, id), (uint8_t)(1 + rnd(&x, 2)));
+			for (uint64_t h = 1; h <= 3; h++) {
+				if (!dp_agrees(f.s, h, CONS_TX_AHEAD_MAX_NS) || !dp_agrees(f.s, h, 0))
+					fail_msg("seed %llu, step %d: host h%llu's admitted set fails "
+						 "the dataplane's audit", (unsigned long long)seed, i,
+						 (unsigned long long)h);
+				flagged_wider += !dp_agrees(f.s, h, CONS_TX_AHEAD_MAX_NS + 10 * US);
+				checked++;
+			}
+		}
+		fx_close(&f);
+	}
+	print_message("%zu paths admitted at their largest burst; %zu egress sets pass the "
+		      "dataplane's audit, %zu of them fail it with a 10 µs wider margin\n",
+		      admitted, checked, flagged_wider);
+	assert_true(admitted > 25 && flagged_wider > 20);
+}
+
+/* ------------------------------------------------------------------------- */
 /* Scale                                                                     */
 
 /* 10,000 rtpaths over 40 hosts: each uplink carries 250 senders' EDF test
@@ -1446,6 +1663,8 @@ int main(void)
 		cmocka_unit_test(test_restore_corrupt),
 		cmocka_unit_test(test_restore_garbage),
 		cmocka_unit_test(test_random_sequences),
+		cmocka_unit_test(test_dataplane_boundary),
+		cmocka_unit_test(test_dataplane_agrees),
 		cmocka_unit_test(test_10k),
 	};
 

@@ -870,6 +870,98 @@ static void test_headroom_oracle(void **state)
 }
 
 /* ------------------------------------------------------------------------- */
+/* Frame terms to wire terms (wire.c)                                        */
+
+#define WIRE_O 28	/* rtvnet: the MPLS label (4) + SCHED_ETH_OVERHEAD_BYTES (24) */
+
+/* By hand, o = 28:
+ *   2 Mbit/s of 1500-B frames: 2e6·1528/1500 = 2,037,333.3 -> 2,037,334
+ *   1 Mbit/s of 64-B frames: 1e6·92/64 = 1,437,500 exactly
+ *   3000 B in 1500-B frames: 2 frames, 3000 + 56 = 3056; 3001 B: 3 frames, 3085
+ *   a 64-B burst of 64-B frames: 92
+ *   inverse of 2,037,334: ⌊2,037,333·1500/1528⌋ + 1 = ⌊1,999,999.67⌋ + 1
+ *   = 2,000,000 (and 1,999,999 converts to ⌈2,037,332.3⌉ = 2,037,333, short)
+ *   o = 0 changes nothing; a rate near 2^64 saturates. */
+static void test_wire_hand(void **state)
+{
+	struct sched_flow f = FLOW(2 * MBPS, 3000, 5 * MS, 1500), w;
+
+	(void)state;
+	assert_int_equal(sched_wire_rate_bps(2 * MBPS, 1500, WIRE_O), 2037334);
+	assert_int_equal(sched_wire_rate_bps(1 * MBPS, 64, WIRE_O), 1437500);
+	assert_int_equal(sched_wire_rate_bps(2 * MBPS, 1500, 0), 2 * MBPS);
+	assert_int_equal(sched_wire_rate_bps(UINT64_MAX, 64, WIRE_O), UINT64_MAX);
+	assert_int_equal(sched_wire_rate_bps(0, 1500, WIRE_O), 0);
+	assert_int_equal(sched_wire_burst_bytes(3000, 1500, WIRE_O), 3056);
+	assert_int_equal(sched_wire_burst_bytes(3001, 1500, WIRE_O), 3085);
+	assert_int_equal(sched_wire_burst_bytes(64, 64, WIRE_O), 92);
+	assert_int_equal(sched_wire_burst_bytes(UINT64_MAX, 64, WIRE_O), UINT64_MAX);
+	assert_int_equal(sched_frame_rate_bps(2037334, 1500, WIRE_O), 2 * MBPS);
+	assert_int_equal(sched_frame_rate_bps(2037333, 1500, WIRE_O), 1999999);
+	assert_int_equal(sched_frame_rate_bps(1437500, 64, WIRE_O), 1 * MBPS);
+	assert_int_equal(sched_frame_rate_bps(0, 64, WIRE_O), 0);
+	assert_int_equal(sched_frame_rate_bps(1, 64, WIRE_O), 1);
+	w = sched_wire_flow(&f, WIRE_O);
+	assert_int_equal(w.rate_bps, 2037334);
+	assert_int_equal(w.burst_bytes, 3056);
+	assert_int_equal(w.deadline_ns, 5 * MS);
+	assert_int_equal(w.max_pkt_bytes, 1528);
+	/* pkt 0 is taken as 1: no division by zero */
+	assert_int_equal(sched_wire_rate_bps(1000, 0, WIRE_O), 29000);
+}
+
+/* The inverse against its definition on random inputs: frame(w) converts
+ * back to >= w, and one bit/s less does not; converting there and back
+ * never gains. */
+static void test_wire_inverse(void **state)
+{
+	uint64_t s = 7;
+
+	(void)state;
+	for (int i = 0; i < 20000; i++) {
+		uint64_t w = rng_range(&s, 1, i % 2 ? 100 * GBPS : 5000);
+		uint32_t L = (uint32_t)rng_range(&s, 1, 65535), o = (uint32_t)rng_range(&s, 0, 64);
+		uint64_t x = sched_frame_rate_bps(w, L, o);
+
+		assert_true(sched_wire_rate_bps(x, L, o) >= w);
+		assert_true(x == 0 || sched_wire_rate_bps(x - 1, L, o) < w);
+		assert_true(sched_frame_rate_bps(sched_wire_rate_bps(w, L, o), L, o) <= w);
+	}
+}
+
+/* The envelope is what a wire-byte policer enforces. A stream that conforms
+ * to (r, b) in L-byte frames — ⌊b/L⌋ frames at once, then one every 8L/r —
+ * always fits the bucket (wire rate, wire burst) charging L + o per frame.
+ * 64-byte frames at the same r frame bits/s do not: each pays 28 B on 64,
+ * so over 1 s the bucket passes at most (B + W·1 s/8)/92 of them, fewer
+ * than the 1,954 offered. r = 1 Mbit/s, b = 3000 B, L = 1500. */
+static void test_wire_policer(void **state)
+{
+	uint64_t W = sched_wire_rate_bps(1 * MBPS, 1500, WIRE_O);
+	uint64_t B = sched_wire_burst_bytes(3000, 1500, WIRE_O);
+	uint64_t passed = 0, offered = 0, t;
+	struct sched_tb tb;
+
+	(void)state;
+	sched_tb_init(&tb, W, B, 0);
+	assert_true(sched_tb_take(&tb, 1500 + WIRE_O, 0));
+	assert_true(sched_tb_take(&tb, 1500 + WIRE_O, 0));
+	for (uint64_t k = 1; k <= 1000; k++) {
+		t = (k * 1500 * 8 * SCHED_NS_PER_S + MBPS - 1) / MBPS;
+		if (!sched_tb_take(&tb, 1500 + WIRE_O, t))
+			fail_msg("conforming 1500-B frame %llu policed", (unsigned long long)k);
+	}
+	sched_tb_init(&tb, W, B, 0);
+	for (t = 0; t <= SCHED_NS_PER_S; t += 64 * 8 * SCHED_NS_PER_S / MBPS) {
+		offered++;
+		passed += sched_tb_take(&tb, 64 + WIRE_O, t);
+	}
+	assert_int_equal(offered, 1954);	/* t = 0, 512 µs, ..., 999.936 ms */
+	assert_true(passed <= (B + W / 8) / (64 + WIRE_O));
+	assert_true(passed < offered);
+}
+
+/* ------------------------------------------------------------------------- */
 /* Escalation                                                                */
 
 /* D = 10 ms: levels 0..4 give 10, 5, 2.5, 1.25, 0.625 ms; levels above 4
@@ -957,6 +1049,9 @@ int main(void)
 		cmocka_unit_test(test_headroom_unbounded),
 		cmocka_unit_test(test_headroom_invalid),
 		cmocka_unit_test(test_headroom_oracle),
+		cmocka_unit_test(test_wire_hand),
+		cmocka_unit_test(test_wire_inverse),
+		cmocka_unit_test(test_wire_policer),
 		cmocka_unit_test(test_escalate_deadline),
 		cmocka_unit_test(test_escalate_rate),
 	};

@@ -1,0 +1,398 @@
+#!/usr/bin/env bash
+# dp_miss.sh — rtvd's dataplane and the miss loop with real rtvd processes
+# (issue 4: "A forced miss produces a report at the sender and, past the
+# threshold, an escalation committed in Raft"):
+#
+#   ns va (VM 10.99.0.1) =veth= ns ha [rtvd 1: vA <-> wA] =wire, HTB= ns hb [rtvd 2: wB <-> vB] =veth= ns vb (VM 10.99.0.2)
+#                                   \____ management veth 10.98.0.1 - 10.98.0.2 (Raft, RPC, miss reports) ____/
+#
+# Two rtvd, the two voters of a Raft cluster, each with [dataplane] enabled
+# in its host's namespace ([uplink] capacity 1G; the wire is shaped below
+# that). Checks, each printed as it runs:
+#   1. with the wire at 100 Mbit/s, a reserved path's datagrams arrive intact
+#      and unlabelled at the VM, labelled (MPLS, S=1) on the wire, and
+#      `rtvctl paths -o json` shows the path's "stats" on both hosts (sender:
+#      packets; receiver: packets and one-way delay) and the table shows them;
+#   2. a forced miss: the wire is cut to 2 Mbit/s and the path sends 3.2
+#      Mbit/s, so its queue in the wire's qdisc grows past the 5 ms deadline
+#      (no scheduler can keep it): the receiver counts misses, the sender
+#      receives reports (CS6 on the wire), raises its local boost at once,
+#      and past the policy (5 misses) an escalation to level 1 is committed
+#      in Raft: `rtvctl paths` shows level 1 on both hosts, and no proposal
+#      beyond the path's max level;
+#   3. a second path whose escalation admission must refuse (a reservation
+#      of 400M whose R·1.5 exceeds the link's 500M RT budget) misses too:
+#      its escalation is proposed, refused, counted, and not retried in a
+#      tight loop;
+#   4. once the misses stop, the boosts decay ([dataplane] boost_decay 2s);
+#   5. a malformed datagram and a forged report are counted and ignored;
+#   6. SIGTERM: both rtvd stop with exit 0 and nothing left open.
+# Everything it starts is killed and every namespace removed on exit.
+set -u
+cd "$(dirname "$0")/../.."
+
+RTVD=${RTVD:-build/bin/rtvd}
+RTVCTL=${RTVCTL:-build/bin/rtvctl}
+P=rtvdm$$
+VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
+DIR=$(mktemp -d /tmp/dp_miss.XXXXXX)
+PY=/usr/bin/python3
+RAFT_PORT=18201 RPC_PORT=18251 MISS_PORT=18203
+failures=0
+pids=()
+declare -A RTVD_PID=()
+
+step() { printf '\n== %s\n' "$*"; }
+ok() { printf '   ok: %s\n' "$*"; }
+bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
+ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
+die() { bad "$*"; dump_logs; exit 1; }
+dump_logs() {
+	local i
+	for i in 1 2; do
+		echo "--- tail of rtvd $i's log"
+		tail -n 25 "$DIR/n$i.log" 2>/dev/null | sed 's/^/   /'
+	done
+}
+
+cleanup() {
+	local p n
+	for p in "${pids[@]}" "${RTVD_PID[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${pids[@]}" "${RTVD_PID[@]}"; do wait "$p" 2>/dev/null; done
+	for n in $VA $HA $HB $VB; do
+		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		ip netns del "$n" 2>/dev/null
+	done
+	[ "${KEEP:-0}" = 1 ] && echo "kept $DIR" || rm -rf "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" -eq 0 ] || { echo "dp_miss: needs root (network namespaces); skipped"; exit 0; }
+for b in "$RTVD" "$RTVCTL"; do [ -x "$b" ] || { echo "dp_miss: $b not built (make build)"; exit 1; }; done
+command -v tcpdump >/dev/null || { echo "dp_miss: tcpdump missing (make deps)"; exit 1; }
+
+quiet_if() {	# ns dev: no offloads
+	ns "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1
+	ns "$1" ip link set "$2" up
+}
+
+pair() {	# pair NS_A DEV_A NS_B DEV_B
+	ip link add "${P}x" type veth peer name "${P}y" || return 1
+	ip link set "${P}x" netns "$1" && ip link set "${P}y" netns "$3" || return 1
+	ns "$1" ip link set "${P}x" name "$2" && ns "$3" ip link set "${P}y" name "$4" || return 1
+	quiet_if "$1" "$2"
+	quiet_if "$3" "$4"
+}
+
+wire_rate() {	# rate: (re)shape both directions of the wire
+	local n d verb=${2:-add}
+	for n in "$HA:wA" "$HB:wB"; do
+		d=${n#*:}; n=${n%%:*}
+		[ "$verb" = add ] && { ns "$n" tc qdisc add dev "$d" root handle 1: htb default 10 || return 1; }
+		ns "$n" tc class "$verb" dev "$d" parent 1: classid 1:10 htb rate "$1" ceil "$1" quantum 1514 || return 1
+	done
+}
+
+ctl() { local i=$1; shift; "$RTVCTL" -s "$DIR/n$i.sock" --timeout 5s "$@"; }
+
+# json_get FILE PYTHON_EXPR: evaluates EXPR with j = the JSON document.
+json_get() { $PY -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
+
+# path_stat I ID KEY: key of rtpath ID's "stats" on node I ("" if none).
+path_stat() {
+	ctl "$1" -o json paths "$2" >"$DIR/ps.json" 2>/dev/null || return 1
+	json_get "$DIR/ps.json" "j['paths'][0].get('stats', {}).get('$3', '')"
+}
+path_level() {
+	ctl "$1" -o json paths "$2" >"$DIR/pl.json" 2>/dev/null || return 1
+	json_get "$DIR/pl.json" "j['paths'][0]['level']"
+}
+dp_stat() {	# dp_stat I KEY: the status reply's dataplane counter
+	ctl "$1" -o json status >"$DIR/st$1.json" 2>/dev/null || return 1
+	json_get "$DIR/st$1.json" "j['dataplane']['$2']"
+}
+# wait_for SECONDS CMD...: until CMD succeeds.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ $SECONDS -lt $end ]; do "$@" && return 0; sleep 0.2; done
+	return 1
+}
+
+write_conf() {	# write_conf I INT UP
+	local i=$1
+	mkdir -p "$DIR/n$i"
+	cat >"$DIR/n$i.conf" <<EOF
+[node]
+id = $i
+name = h$i
+data_dir = $DIR/n$i
+raft_addr = 10.98.0.$i:$RAFT_PORT
+rpc_addr = tcp://10.98.0.$i:$RPC_PORT
+cli_socket = $DIR/n$i.sock
+[cluster]
+peer = 1@10.98.0.1:$RAFT_PORT@tcp://10.98.0.1:$RPC_PORT
+peer = 2@10.98.0.2:$RAFT_PORT@tcp://10.98.0.2:$RPC_PORT
+[uplink]
+capacity = 1G
+rt_budget = 50%
+[raft]
+election_timeout = 250ms
+[dataplane]
+enabled = true
+int_dev = $2
+uplink_dev = $3
+host_ip = 10.99.0.25$i
+clock_uncertainty = 1us
+miss_port = $MISS_PORT
+miss_interval = 100ms
+boost_decay = 2s
+EOF
+}
+
+start_rtvd() {	# start_rtvd I NS
+	ip netns exec "$2" "$RTVD" -c "$DIR/n$1.conf" >>"$DIR/n$1.log" 2>&1 &
+	RTVD_PID[$1]=$!
+}
+
+step "topology: 2 VMs, 2 hosts, a 100 Mbit/s wire, a management link"
+for n in $VA $HA $HB $VB; do
+	ip netns add "$n" || die "cannot create namespace $n"
+	ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ns "$n" ip link set lo up
+done
+pair $VA eth0 $HA vA && pair $HA wA $HB wB && pair $HB vB $VB eth0 && pair $HA m0 $HB m0 ||
+	die "veth pairs"
+ns $VA ip addr add 10.99.0.1/24 dev eth0
+ns $VB ip addr add 10.99.0.2/24 dev eth0
+ns $HA ip addr add 10.98.0.1/24 dev m0
+ns $HB ip addr add 10.98.0.2/24 dev m0
+wire_rate 100mbit || die "HTB on the wire"
+ok "va 10.99.0.1 - ha - wire - hb - vb 10.99.0.2; management 10.98.0.1 - 10.98.0.2"
+
+step "start rtvd 1 (ha: vA <-> wA) and rtvd 2 (hb: wB <-> vB), a 2-voter Raft cluster"
+write_conf 1 vA wA
+write_conf 2 vB wB
+"$RTVD" -c "$DIR/n1.conf" --check-config >/dev/null || die "config 1 refused: $("$RTVD" -c "$DIR/n1.conf" --check-config 2>&1)"
+start_rtvd 1 $HA
+start_rtvd 2 $HB
+leader_known() { [ "$(ctl 1 -o json status 2>/dev/null | $PY -c 'import json,sys; print(json.load(sys.stdin)["leader"])' 2>/dev/null)" -gt 0 ] 2>/dev/null; }
+wait_for 15 leader_known || die "no Raft leader within 15 s"
+hosts2() { [ "$(ctl 1 --linearizable hosts 2>/dev/null | awk '$1 ~ /^[0-9]+$/' | wc -l)" = 2 ]; }
+wait_for 10 hosts2 || die "the hosts did not register"
+[ "$(dp_stat 1 running)" = True ] && [ "$(dp_stat 2 running)" = True ] &&
+	ok "leader elected, both hosts registered, both dataplanes running" ||
+	die "dataplane not running: $(cat "$DIR/st1.json" "$DIR/st2.json" 2>/dev/null | head -c 400)"
+
+step "VMs and rtpaths"
+ctl 1 vm add --uuid va-uuid --name va --host 1 --ip 10.99.0.1 >/dev/null &&
+	ctl 1 vm add --uuid vb-uuid --name vb --host 2 --ip 10.99.0.2 >/dev/null || die "vm add failed"
+A=$(ctl 1 reserve --src 10.99.0.1 --dst 10.99.0.2 --proto udp --dport 5000 --type deadline \
+	--rate 4M --burst 6000 --deadline 5ms --miss-count 5 --miss-after 60s --max-level 1) ||
+	die "reserve A failed: $A"
+B=$(ctl 2 reserve --src 10.99.0.1 --dst 10.99.0.2 --proto udp --dport 5002 --type reservation \
+	--rate 400M --burst 6000 --deadline 20ms --miss-count 5 --miss-after 60s --max-level 2) ||
+	die "reserve B failed: $B"
+ok "rtpath A=$A (deadline 5 ms, 4M, escalate after 5 misses, up to level 1)"
+ok "rtpath B=$B (reservation 400M, 20 ms: its escalation to R·1.5 = 600M exceeds the 500M RT budget)"
+sent_on() { [ "$(path_stat 1 "$A" side)" = sender ] && [ "$(path_stat 2 "$A" side)" = receiver ]; }
+wait_for 5 sent_on && ok "node 1 sends rtpath $A, node 2 receives it (stats sides)" ||
+	bad "stats sides: node 1 '$(path_stat 1 "$A" side)', node 2 '$(path_stat 2 "$A" side)'"
+
+RECV='
+import socket, select, sys, json, time
+socks = {}
+for port in (5000, 5002):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    s.bind(("0.0.0.0", port)); socks[s] = port
+res = {p: {"n": 0, "bad": 0} for p in (5000, 5002)}
+open(sys.argv[1] + ".ready", "w").close()
+end = time.time() + float(sys.argv[2]); last = None
+while time.time() < end and (last is None or time.time() - last < float(sys.argv[3])):
+    for s in select.select(list(socks), [], [], 0.2)[0]:
+        d = s.recv(4096); last = time.time(); p = res[socks[s]]
+        seq = int.from_bytes(d[:4], "big")
+        p["n"] += 1; p["bad"] += d[4:] != bytes([(seq + i) & 255 for i in range(len(d) - 4)])
+json.dump(res, open(sys.argv[1], "w"))
+'
+SEND='
+import socket, sys, time
+port, n, size, gap = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t = time.time()
+for seq in range(n):
+    s.sendto(seq.to_bytes(4, "big") + bytes([(seq + i) & 255 for i in range(size - 4)]), ("10.99.0.2", port))
+    t += gap; time.sleep(max(0, t - time.time()))
+'
+recv_start() {	# recv_start NAME MAX_S QUIET_S
+	rm -f "$DIR/$1.json" "$DIR/$1.json.ready"
+	ip netns exec $VB $PY -c "$RECV" "$DIR/$1.json" "$2" "$3" >/dev/null 2>"$DIR/$1.log" &
+	RECV_PID=$!
+	pids+=($RECV_PID)
+	for _ in $(seq 50); do [ -f "$DIR/$1.json.ready" ] && return 0; sleep 0.1; done
+	return 1
+}
+
+step "1. the wire at 100 Mbit/s: 200 datagrams on rtpath $A"
+ns $VA ping -c 1 -W 2 10.99.0.2 >/dev/null || bad "ping va -> vb through both dataplanes"
+ip netns exec $HB tcpdump -i wB -nn -s 128 -U -w "$DIR/wire.pcap" >/dev/null 2>"$DIR/tcpdump.log" &
+TCPDUMP=$!
+pids+=($TCPDUMP)
+ip netns exec $HA tcpdump -i m0 -nn -s 128 -U -w "$DIR/mgmt.pcap" udp port $MISS_PORT >/dev/null 2>"$DIR/tcpdump_m.log" &
+TCPDUMP_M=$!
+pids+=($TCPDUMP_M)
+sleep 0.5
+recv_start r1 20 1.5 || die "receiver did not start"
+ns $VA $PY -c "$SEND" 5000 200 1000 0.004 || bad "sender failed"
+wait $RECV_PID
+kill $TCPDUMP 2>/dev/null
+wait $TCPDUMP 2>/dev/null
+n=$(json_get "$DIR/r1.json" "j['5000']['n']")
+nbad=$(json_get "$DIR/r1.json" "j['5000']['bad']")
+[ "$n" = 200 ] && [ "$nbad" = 0 ] && ok "200/200 datagrams at vb, payload intact (label popped)" ||
+	bad "received ${n:-?}/200, ${nbad:-?} corrupted"
+WIRE='
+import struct, sys
+f = open(sys.argv[1], "rb"); f.read(24); lab = plain = bad = 0
+while True:
+    h = f.read(16)
+    if len(h) < 16: break
+    incl = struct.unpack("<IIII", h)[2]; fr = f.read(incl)
+    et = struct.unpack("!H", fr[12:14])[0]; off = 14; mpls = False
+    if et == 0x8847:
+        e = struct.unpack("!I", fr[14:18])[0]; off = 18; mpls = True
+        bad += not (e >> 8) & 1
+    elif et != 0x0800: continue
+    ip = fr[off:]; ihl = (ip[0] & 15) * 4
+    if ip[9] == 17 and struct.unpack("!H", ip[ihl + 2:ihl + 4])[0] == 5000:
+        lab += mpls; plain += not mpls
+print(lab, plain, bad)
+'
+read -r lab plain sbad <<<"$($PY -c "$WIRE" "$DIR/wire.pcap")"
+[ "${lab:-0}" = 200 ] && [ "$plain" = 0 ] && [ "$sbad" = 0 ] &&
+	ok "on the wire: 200 labelled (MPLS, S=1), none plain" || bad "on the wire: ${lab:-?} labelled, ${plain:-?} plain, ${sbad:-?} without S"
+tx=$(path_stat 1 "$A" packets)
+rx=$(path_stat 2 "$A" packets)
+p50=$(path_stat 2 "$A" delay_p50_ns)
+p99=$(path_stat 2 "$A" delay_p99_ns)
+mx=$(path_stat 2 "$A" delay_max_ns)
+m1=$(path_stat 2 "$A" misses)
+[ "${tx:-0}" -ge 200 ] && [ "${rx:-0}" -ge 200 ] && [ "${p50:-0}" -gt 0 ] &&
+	ok "stats: sender packets=$tx, receiver packets=$rx, one-way delay p50 ${p50} ns, p99 ${p99} ns, max ${mx} ns, misses ${m1}" ||
+	bad "stats: sender packets=${tx:-?}, receiver packets=${rx:-?}, p50=${p50:-?}"
+ctl 2 paths >"$DIR/table.txt"
+grep -E "^$A +.*receiver +[0-9]+ +[0-9]+ +[0-9.]+ [mun]?s/" "$DIR/table.txt" >/dev/null &&
+	ok "rtvctl paths (table) on node 2 shows SIDE/PKTS/MISSES/DELAY" ||
+	{ bad "table lacks the stats columns"; sed 's/^/      /' "$DIR/table.txt"; }
+
+step "2. forced miss: the wire cut to 2 Mbit/s, rtpath $A sends 3.2 Mbit/s for 2 s (rtpath $B a little)"
+wire_rate 2mbit change || die "cannot reshape the wire"
+recv_start r2 30 3 || die "receiver did not start"
+ns $VA $PY -c "$SEND" 5002 40 1000 0.05 &
+SENDB=$!
+pids+=($SENDB)
+ns $VA $PY -c "$SEND" 5000 800 1000 0.0025 || bad "sender failed"
+wait $SENDB
+rx_missed() { [ "$(path_stat 2 "$A" misses)" -gt 0 ] 2>/dev/null; }
+wait_for 5 rx_missed && ok "receiver (node 2) counted $(path_stat 2 "$A" misses) misses on rtpath $A, worst $(path_stat 2 "$A" worst_late_ns) ns late" ||
+	bad "no misses at the receiver"
+reported() { [ "$(dp_stat 1 reports_applied)" -gt 0 ] 2>/dev/null; }
+wait_for 5 reported && ok "sender (node 1): $(dp_stat 1 reports_received) reports received, $(dp_stat 1 reports_applied) applied, $(dp_stat 1 misses_reported) misses reported; node 2 sent $(dp_stat 2 reports_sent) in $(dp_stat 2 dgrams_sent) datagrams" ||
+	bad "the sender got no report (node 2 sent $(dp_stat 2 reports_sent))"
+[ "$(dp_stat 1 boosts_raised)" -ge 1 ] 2>/dev/null && grep -q "rtpath $A: local boost raised" "$DIR/n1.log" &&
+	ok "local boost at once: boosts_raised=$(dp_stat 1 boosts_raised); log: $(grep -m1 "rtpath $A: local boost raised" "$DIR/n1.log" | sed 's/.*dataplane: //')" ||
+	bad "no local boost (boosts_raised=$(dp_stat 1 boosts_raised))"
+level1() { [ "$(path_level 1 "$A")" = 1 ] && [ "$(path_level 2 "$A")" = 1 ]; }
+wait_for 10 level1 && ok "escalation committed in Raft: rtpath $A at level 1 on both hosts" ||
+	bad "rtpath $A level: node 1 $(path_level 1 "$A"), node 2 $(path_level 2 "$A")"
+[ "$(path_stat 1 "$A" escalations_committed)" = 1 ] && [ "$(path_stat 1 "$A" escalations_proposed)" = 1 ] &&
+	ok "node 1 proposed 1 and committed 1 escalation of $A (max level 1: nothing beyond)" ||
+	bad "escalations of $A: proposed $(path_stat 1 "$A" escalations_proposed), committed $(path_stat 1 "$A" escalations_committed)"
+ctl 1 paths | sed 's/^/   node 1: /'
+
+step "3. rtpath $B: escalation refused by admission, not retried in a tight loop"
+refused() { [ "$(path_stat 1 "$B" escalations_refused)" -ge 1 ] 2>/dev/null; }
+wait_for 10 refused && ok "refused: $(grep -m1 "rtpath $B: escalation to level 1 refused" "$DIR/n1.log" | sed 's/.*dataplane: //' | cut -c1-160)" ||
+	bad "rtpath $B: no refusal (proposed $(path_stat 1 "$B" escalations_proposed), misses $(path_stat 1 "$B" misses))"
+[ "$(path_level 1 "$B")" = 0 ] && ok "rtpath $B stays at level 0" || bad "rtpath $B at level $(path_level 1 "$B")"
+
+step "4. the misses stop: the boosts decay (boost_decay 2s)"
+wait $RECV_PID
+decayed() { [ "$(path_stat 1 "$A" boost)" = 0 ] && [ "$(path_stat 1 "$B" boost)" = 0 ]; }
+wait_for 20 decayed && ok "boosts back to 0 (boosts_lowered=$(dp_stat 1 boosts_lowered))" ||
+	bad "boosts: A $(path_stat 1 "$A" boost), B $(path_stat 1 "$B" boost)"
+for id in $A $B; do
+	sm=$(path_stat 1 "$id" misses)
+	rm_=$(path_stat 2 "$id" misses)
+	[ -n "$sm" ] && [ "$sm" = "$rm_" ] && ok "rtpath $id: the sender learnt all $sm misses the receiver counted" ||
+		bad "rtpath $id: the sender learnt ${sm:-?} misses, the receiver counted ${rm_:-?}"
+done
+pb=$(path_stat 1 "$B" escalations_proposed)
+[ "${pb:-99}" -le 3 ] && ok "rtpath $B: $pb proposals in all (refusal backoff 5 s, doubling)" ||
+	bad "rtpath $B: $pb proposals: a retry loop"
+kill $TCPDUMP_M 2>/dev/null
+wait $TCPDUMP_M 2>/dev/null
+TOS='
+import struct, sys
+f = open(sys.argv[1], "rb"); f.read(24); n = cs6 = 0
+while True:
+    h = f.read(16)
+    if len(h) < 16: break
+    incl = struct.unpack("<IIII", h)[2]; fr = f.read(incl)
+    if struct.unpack("!H", fr[12:14])[0] != 0x0800: continue
+    n += 1; cs6 += fr[15] == 0xc0
+print(n, cs6)
+'
+read -r nrep ncs6 <<<"$($PY -c "$TOS" "$DIR/mgmt.pcap")"
+[ "${nrep:-0}" -gt 0 ] && [ "$nrep" = "$ncs6" ] && ok "$nrep miss-report datagrams on the management link, all DSCP CS6 (TOS 0xc0)" ||
+	bad "miss reports on the wire: ${nrep:-?}, CS6: ${ncs6:-?}"
+
+step "5. a malformed datagram and a forged report are counted and ignored"
+FORGE='
+import socket, sys
+def pk(o):
+    if isinstance(o, int):
+        return bytes([0xcf]) + o.to_bytes(8, "big")
+    if isinstance(o, str):
+        b = o.encode(); return bytes([0xa0 | len(b)]) + b
+    if isinstance(o, list):
+        return bytes([0x90 | len(o)]) + b"".join(pk(x) for x in o)
+    return bytes([0x80 | len(o)]) + b"".join(pk(k) + pk(v) for k, v in o.items())
+r = {"id": int(sys.argv[1]), "n": 1, "cum": 1, "first_ns": 1, "last_ns": 2, "late_ns": 5,
+     "late_ipid": 1, "ipid": 1, "unc_ns": 1}
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"\xde\xad\xbe\xef not msgpack", ("10.98.0.1", int(sys.argv[2])))
+s.sendto(pk({"v": 1, "t": "miss", "host": 2, "seq": 1, "r": [r]}), ("10.98.0.1", int(sys.argv[2])))
+'
+bad0=$(dp_stat 1 dgrams_bad)
+rej0=$(dp_stat 1 reports_rejected)
+ns $HB $PY -c "$FORGE" 999999 $MISS_PORT
+sleep 0.5
+[ "$(dp_stat 1 dgrams_bad)" -gt "$bad0" ] && grep -q "missrep: ignored a datagram" "$DIR/n1.log" &&
+	ok "malformed datagram: dgrams_bad $bad0 -> $(dp_stat 1 dgrams_bad), logged" || bad "malformed datagram not counted"
+[ "$(dp_stat 1 reports_rejected)" -gt "$rej0" ] && ok "report for an unknown rtpath: rejected ($(dp_stat 1 reports_rejected))" ||
+	bad "forged report not rejected"
+
+step "6. SIGTERM: both stop cleanly"
+for i in 1 2; do kill -TERM "${RTVD_PID[$i]}"; done
+for i in 1 2; do
+	wait "${RTVD_PID[$i]}"
+	rc=$?
+	unset "RTVD_PID[$i]"
+	if [ $rc = 0 ] && ! grep -q "left open" "$DIR/n$i.log"; then
+		ok "rtvd $i: exit 0, loop closed with nothing open ($(grep -m1 "dataplane: stopped" "$DIR/n$i.log" | sed 's/.*dataplane: //'))"
+	else
+		bad "rtvd $i: exit $rc$(grep "left open" "$DIR/n$i.log" | head -3)"
+	fi
+done
+
+echo
+if [ $failures -eq 0 ]; then
+	echo "dp_miss: all checks passed"
+else
+	echo "dp_miss: $failures check(s) failed"
+	dump_logs
+fi
+[ $failures -eq 0 ]
