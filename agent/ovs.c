@@ -24,8 +24,11 @@
  * bridge). So the leader, after applying a change to rtpaths, appends a
  * Raft barrier: its AppendEntries goes out at once and carries the commit
  * index, and the followers apply (and program their bridges) one round trip
- * later. At most one barrier is in flight; changes applied meanwhile get
- * one more when it completes, so a burst costs two barriers, not one each.
+ * later. Only when another host's flows change (a reservation whose sender
+ * is not the leader's host; any release or escalation, whose sender the
+ * applied hook no longer sees). At most one barrier is in flight; changes
+ * applied meanwhile get one more when it completes, so a burst costs two
+ * barriers, not one each.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -88,13 +91,16 @@ void agent_ovs_applied(struct rtvd *d, const struct cons_cmd *cmd,
 		       const struct cons_result *res)
 {
 	struct agent_ovs *o = ovs_of(d);
+	const struct cons_rtpath *p;
 
 	if (o == NULL || o->closing || res->status != 0 || res->duplicate)
 		return;
 	switch (cmd->op) {
 	case CONS_OP_PATH_RESERVE:
 		path_changed(o, res->id);
-		push_commit(o);
+		p = cons_state_path(d->state, res->id);
+		if (p && p->src_host != d->cfg->id)
+			push_commit(o);	/* another host's bridge gets its flow */
 		break;
 	case CONS_OP_PATH_RELEASE:
 	case CONS_OP_PATH_ESCALATE:

@@ -280,6 +280,7 @@ static void path_row(struct table *t, const struct cons_rtpath *p, const struct 
 static int print_paths(FILE *f, const struct agent_client_reply *rep, char *err, size_t errlen)
 {
 	const msgpack_object *a = reply_array(rep, "paths", err, errlen);
+	bool any_stats = false;
 	struct table t;
 
 	if (!a)
@@ -297,12 +298,15 @@ static int print_paths(FILE *f, const struct agent_client_reply *rep, char *err,
 			return -EPROTO;
 		}
 		stats_cells(&a->via.array.ptr[i], &c);
+		any_stats |= strcmp(c.side, "-") != 0;
 		path_row(&t, &p, &c);
 	}
 	table_print(f, &t);
 	stale_note(f, rep);
-	fprintf(f, "(LEVEL: committed[+local boost]; SIDE, PKTS, MISSES, DELAY: node %llu's "
-		"dataplane, for the rtpaths it sends or receives)\n", (unsigned long long)rep->node);
+	if (any_stats)
+		fprintf(f, "(LEVEL: committed[+local boost]; SIDE, PKTS, MISSES, DELAY: node %llu's "
+			"dataplane, for the rtpaths it sends or receives)\n",
+			(unsigned long long)rep->node);
 	return 0;
 }
 

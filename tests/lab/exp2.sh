@@ -168,8 +168,8 @@ if command -v gnuplot >/dev/null; then
 		set ylabel "delay (ms)"
 		set yrange [0:*]
 		set key top left
-		plot "$results/$mode.A.csv" skip 1 using ((\$2 - $t0) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 title "A (deadline 5 ms)", \
-		     "$results/$mode.B.csv" skip 1 using ((\$2 - $t0) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 title "B (deadline 10 ms)", \
+		plot "$results/$mode.A.csv" skip 1 using ((\$2 - $t0) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 lc rgb "#1f77b4" title "A (deadline 5 ms)", \
+		     "$results/$mode.B.csv" skip 1 using ((\$2 - $t0) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 lc rgb "#d62728" title "B (deadline 10 ms)", \
 		     5 with lines dt 2 lc rgb "#1f77b4" notitle, 10 with lines dt 2 lc rgb "#d62728" notitle
 	EOF
 fi

@@ -50,40 +50,38 @@ vsctl() { local h=$1; shift; ns "$(host_ns "$h")" env $(ovs_env "$h") ovs-vsctl 
 
 # HTB: a root class at RATE and two leaves in strict priority. prio 0 is
 # served first; the low leaf only borrows what the high one leaves. The high
-# leaf may use the whole rate.
-shape() {
+# leaf may use the whole rate. Printed as a tc batch (one process per port).
+shape() {	# shape NS DEV RATE
 	local nsn=$1 dev=$2 rate=$3
 	# htb cannot "change" its root qdisc in place: add it only once
-	ns "$nsn" tc qdisc show dev "$dev" | grep -q '^qdisc htb 1: root' ||
-		ns "$nsn" tc qdisc replace dev "$dev" root handle 1: htb default 20 || return 1
-	ns "$nsn" tc class replace dev "$dev" parent 1: classid 1:1 htb rate "$rate" ceil "$rate" quantum 1514 || return 1
-	ns "$nsn" tc class replace dev "$dev" parent 1:1 classid 1:10 htb rate "$rate" ceil "$rate" prio 0 quantum 1514 || return 1
-	ns "$nsn" tc class replace dev "$dev" parent 1:1 classid 1:20 htb rate 1kbit ceil "$rate" prio 1 quantum 1514 || return 1
+	tc -n "$nsn" qdisc show dev "$dev" | grep -q '^qdisc htb 1: root' ||
+		echo "qdisc replace dev $dev root handle 1: htb default 20"
+	echo "class replace dev $dev parent 1: classid 1:1 htb rate $rate ceil $rate quantum 1514"
+	echo "class replace dev $dev parent 1:1 classid 1:10 htb rate $rate ceil $rate prio 0 quantum 1514"
+	echo "class replace dev $dev parent 1:1 classid 1:20 htb rate 1kbit ceil $rate prio 1 quantum 1514"
 }
 
 # ToR classification: MPLS unicast → high; IPv4 DSCP 46 (EF), 40 (CS5),
 # 48 (CS6), 56 (CS7) → high; ARP → high (a flow's first packets wait for ARP:
 # behind a full NRT queue that is ~120 ms at 100 Mbit/s); everything else →
-# default (low).
-tor_filters() {
-	local nsn=$1 dev=$2 d
-	ns "$nsn" tc filter del dev "$dev" parent 1: 2>/dev/null
-	ns "$nsn" tc filter add dev "$dev" parent 1: protocol mpls_uc prio 1 u32 match u32 0 0 flowid 1:10 || return 1
-	ns "$nsn" tc filter add dev "$dev" parent 1: protocol arp prio 3 u32 match u32 0 0 flowid 1:10 || return 1
+# default (low). Printed as a tc batch after the old filters are gone.
+tor_filters() {	# tor_filters DEV
+	local dev=$1 d
+	echo "filter add dev $dev parent 1: protocol mpls_uc prio 1 u32 match u32 0 0 flowid 1:10"
+	echo "filter add dev $dev parent 1: protocol arp prio 3 u32 match u32 0 0 flowid 1:10"
 	for d in 0xb8 0xa0 0xc0 0xe0; do
-		ns "$nsn" tc filter add dev "$dev" parent 1: protocol ip prio 2 u32 match ip dsfield "$d" 0xfc flowid 1:10 || return 1
+		echo "filter add dev $dev parent 1: protocol ip prio 2 u32 match ip dsfield $d 0xfc flowid 1:10"
 	done
 }
 
+# Both ends are created in their namespaces directly, so a crash never
+# leaves one behind in the root namespace.
 veth_pair() {	# veth_pair NS_A DEV_A NS_B DEV_B
-	local tmp_a="rtvtmp$$a" tmp_b="rtvtmp$$b"
-	ip link add "$tmp_a" type veth peer name "$tmp_b" || return 1
-	ip link set "$tmp_a" netns "$1" && ip link set "$tmp_b" netns "$3" || return 1
-	ns "$1" ip link set "$tmp_a" name "$2" && ns "$3" ip link set "$tmp_b" name "$4" || return 1
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" || return 1
 	# OVS userspace forwards without checksum offload: TCP needs it off
 	ns "$1" ethtool -K "$2" tx off >/dev/null 2>&1
 	ns "$3" ethtool -K "$4" tx off >/dev/null 2>&1
-	ns "$1" ip link set "$2" up && ns "$3" ip link set "$4" up
+	ip -n "$1" link set "$2" up && ip -n "$3" link set "$4" up
 }
 
 # The pid in a pidfile of ours, if that process is alive and is ours (its
@@ -117,41 +115,47 @@ start_ovs() {
 		--log-file="$run/vsd.log" -vconsole:off --detach 2>>"$run/start.log" || return 1
 }
 
+up_vm() {	# up_vm H V: the VM's namespace and veth; prints its OVS port spec
+	local h=$1 v=$2 vnsn mac ip
+	vnsn=$(vm_ns "$h" "$v")
+	mac=02:00:00:00:$(printf %02x "$h"):$(printf %02x "$v")
+	ip=10.0.$h.$((10 + v))
+	have_ns "$vnsn" || ip netns add "$vnsn" || return 1
+	ip -n "$vnsn" link show eth0 >/dev/null 2>&1 || veth_pair "$vnsn" eth0 "$(host_ns "$h")" "vm$v" >&2 || return 1
+	printf 'link set lo up\nlink set eth0 address %s\naddr replace %s/16 dev eth0\n' "$mac" "$ip" |
+		ip -n "$vnsn" -batch - >&2 || return 1
+	echo "-- --may-exist add-port br-rtv vm$v -- set interface vm$v external_ids:vm-id=$vnsn" \
+		"external_ids:attached-mac=$mac external_ids:ip-address=$ip"
+}
+
 up_host() {
-	local h=$1 nvm=$2 rate=$3 nsn v vnsn
+	local h=$1 nvm=$2 rate=$3 nsn tor v ports=""
 	nsn=$(host_ns "$h")
+	tor=$(tor_ns)
 	have_ns "$nsn" || ip netns add "$nsn" || return 1
-	ns "$nsn" ip link set lo up
+	ip -n "$nsn" link set lo up
 	start_ovs "$h" || { echo "lab: OVS failed in $nsn; see $LAB_DIR/h$h/ovs/*.log" >&2; return 1; }
-	vsctl "$h" --may-exist add-br br-rtv -- set bridge br-rtv datapath_type=netdev \
-		other_config:hwaddr=02:00:00:00:"$(printf %02x "$h")":00 || return 1
-	ns "$nsn" ip link set br-rtv up
-	ns "$nsn" ip addr replace 10.0."$h".1/16 dev br-rtv
-	if ! ns "$nsn" ip link show up0 >/dev/null 2>&1; then
-		veth_pair "$nsn" up0 "$(tor_ns)" "h$h" || return 1
-		ns "$(tor_ns)" ip link set "h$h" master br0 || return 1
+	if ! ip -n "$nsn" link show up0 >/dev/null 2>&1; then
+		veth_pair "$nsn" up0 "$tor" "h$h" || return 1
+		ip -n "$tor" link set "h$h" master br0 || return 1
 	fi
+	for v in $(seq 1 "$nvm"); do
+		ports+=" $(up_vm "$h" "$v")" || return 1
+	done
+	# the bridge and all its ports in one OVSDB transaction
+	vsctl "$h" --may-exist add-br br-rtv -- set bridge br-rtv datapath_type=netdev \
+		other_config:hwaddr=02:00:00:00:"$(printf %02x "$h")":00 \
+		-- --may-exist add-port br-rtv up0 $ports || return 1
 	# OVS manages a port's qdisc unless told not to: with no QoS row it
 	# deletes a root qdisc it did not create (our HTB) when it adds the
 	# port. linux-noop leaves the qdisc to us; shape after adding the port.
-	vsctl "$h" --may-exist add-port br-rtv up0 || return 1
 	if [ "$(vsctl "$h" get port up0 qos)" = "[]" ]; then
 		vsctl "$h" -- set port up0 qos=@q -- --id=@q create qos type=linux-noop >/dev/null || return 1
 	fi
-	shape "$nsn" up0 "$rate" && shape "$(tor_ns)" "h$h" "$rate" && tor_filters "$(tor_ns)" "h$h" || return 1
-	for v in $(seq 1 "$nvm"); do
-		vnsn=$(vm_ns "$h" "$v")
-		have_ns "$vnsn" || ip netns add "$vnsn" || return 1
-		ns "$vnsn" ip link set lo up
-		if ! ns "$vnsn" ip link show eth0 >/dev/null 2>&1; then
-			veth_pair "$vnsn" eth0 "$nsn" "vm$v" || return 1
-		fi
-		ns "$vnsn" ip link set eth0 address 02:00:00:00:"$(printf %02x "$h")":"$(printf %02x "$v")"
-		ns "$vnsn" ip addr replace 10.0."$h".$((10 + v))/16 dev eth0
-		vsctl "$h" --may-exist add-port br-rtv "vm$v" -- set interface "vm$v" \
-			external_ids:vm-id="$vnsn" external_ids:attached-mac=02:00:00:00:"$(printf %02x "$h")":"$(printf %02x "$v")" \
-			external_ids:ip-address=10.0."$h".$((10 + v)) || return 1
-	done
+	printf 'link set br-rtv up\naddr replace 10.0.%s.1/16 dev br-rtv\n' "$h" | ip -n "$nsn" -batch - || return 1
+	shape "$nsn" up0 "$rate" | tc -n "$nsn" -batch - || return 1
+	tc -n "$tor" filter del dev "h$h" parent 1: 2>/dev/null
+	{ shape "$tor" "h$h" "$rate"; tor_filters "h$h"; } | tc -n "$tor" -batch - || return 1
 }
 
 cmd_up() {
@@ -170,9 +174,9 @@ cmd_up() {
 	mkdir -p "$LAB_DIR"
 	printf 'hosts=%s\nvms=%s\nrate=%s\n' "$n" "$nvm" "$rate" >"$LAB_DIR/lab.conf"
 	have_ns "$(tor_ns)" || ip netns add "$(tor_ns)" || die "cannot create namespaces"
-	ns "$(tor_ns)" ip link set lo up
-	ns "$(tor_ns)" ip link show br0 >/dev/null 2>&1 || ns "$(tor_ns)" ip link add br0 type bridge
-	ns "$(tor_ns)" ip link set br0 up
+	ip -n "$(tor_ns)" link set lo up
+	ip -n "$(tor_ns)" link show br0 >/dev/null 2>&1 || ip -n "$(tor_ns)" link add br0 type bridge
+	ip -n "$(tor_ns)" link set br0 up
 	for h in $(seq 1 "$n"); do
 		say "host h$h: namespace, OVS, uplink at $rate, $nvm VMs"
 		up_host "$h" "$nvm" "$rate" || { echo "lab: building h$h failed; run 'lab.sh down' to clean up" >&2; exit 1; }
@@ -180,29 +184,37 @@ cmd_up() {
 	say "rack up: $n hosts x $nvm VMs, links $rate (lab.sh status)"
 }
 
-kill_pidfile() {
-	local f=$1 pid
-	[ -f "$f" ] || return 0
-	if pid=$(lab_pid "$f"); then
-		kill "$pid" 2>/dev/null
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$pid" 2>/dev/null
-	fi
-	rm -f "$f"
+alive() { [ -e "/proc/$1" ] && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
+
+# SIGTERM to every daemon of ours at once, a second for all to exit, then
+# SIGKILL. A zombie counts as gone: --detach'ed daemons are reparented to
+# whatever init the machine has, which may reap them late.
+kill_pidfiles() {
+	local f pid pids=() left
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		pid=$(lab_pid "$f") && pids+=("$pid") && kill "$pid" 2>/dev/null
+		rm -f "$f"
+	done
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		left=0
+		for pid in "${pids[@]}"; do alive "$pid" && left=1; done
+		[ $left -eq 0 ] && break
+		sleep 0.1
+	done
+	for pid in "${pids[@]}"; do alive "$pid" && kill -9 "$pid" 2>/dev/null; done
+	return 0
 }
 
 cmd_down() {
 	local d n pid
 	# processes first (OVS and anything the lab started), then namespaces
-	for d in "$LAB_DIR"/h*/; do
-		[ -d "$d" ] || continue
-		for f in "$d"*.pid "$d"ovs/*.pid; do kill_pidfile "$f"; done
-	done
+	kill_pidfiles "$LAB_DIR"/h*/*.pid "$LAB_DIR"/h*/ovs/*.pid
 	for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${P}(tor|h[0-9]+(v[0-9]+)?|mgmt)$"); do
 		for pid in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
 		ip netns del "$n" 2>/dev/null
 	done
-	# a half-built up's temporary veth ends, left in the root namespace;
+	# temporary veth ends an older lab.sh left in the root namespace;
 	# another lab's up that is still running owns its own (name holds its pid)
 	for d in $(ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: \(rtvtmp[0-9]*[ab]\)[@:].*/\1/p'); do
 		pid=${d#rtvtmp}; pid=${pid%[ab]}

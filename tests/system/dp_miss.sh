@@ -375,6 +375,11 @@ sleep 0.5
 [ "$(dp_stat 1 reports_rejected)" -gt "$rej0" ] && ok "report for an unknown rtpath: rejected ($(dp_stat 1 reports_rejected))" ||
 	bad "forged report not rejected"
 
+ctl 1 status >"$DIR/status.txt"
+grep -qE "^local boosts: [1-9][0-9]* raised, [1-9][0-9]* lowered; escalations: [0-9]+ proposed, 1 committed, [1-9][0-9]* refused" "$DIR/status.txt" &&
+	ok "rtvctl status: $(grep "^local boosts" "$DIR/status.txt")" ||
+	{ bad "rtvctl status lacks the dataplane's counters"; sed 's/^/      /' "$DIR/status.txt"; }
+
 step "6. SIGTERM: both stop cleanly"
 for i in 1 2; do kill -TERM "${RTVD_PID[$i]}"; done
 for i in 1 2; do
