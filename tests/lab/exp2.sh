@@ -38,7 +38,7 @@ GEN=${RTVGEN:-$ROOT/build/bin/rtvgen}
 LAB_DIR=${RTV_LAB_DIR:-/run/rtvnet-lab}
 PORT_A=18030 PORT_B=18031 PORT_NRT=18032
 
-duration=10s size=1502 results= keep=0 mode=without
+duration=10s size=1502 results='' keep=0 mode=without hosts=0 vms=0 rate=''
 die() { echo "exp2: $*" >&2; exit 2; }
 usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; }
 
@@ -167,10 +167,12 @@ if command -v gnuplot >/dev/null; then
 		set xlabel "send time (s)"
 		set ylabel "delay (ms)"
 		set yrange [0:*]
+		set autoscale xfix
 		set key top left
 		plot "$results/$mode.A.csv" skip 1 using ((\$2 - $t0) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 lc rgb "#1f77b4" title "A (deadline 5 ms)", \
 		     "$results/$mode.B.csv" skip 1 using ((\$2 - $t0) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 lc rgb "#d62728" title "B (deadline 10 ms)", \
 		     5 with lines dt 2 lc rgb "#1f77b4" notitle, 10 with lines dt 2 lc rgb "#d62728" notitle
 	EOF
 fi
+find "$results" -name "*.err" -empty -delete
 echo "results: $results"
