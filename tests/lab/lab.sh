@@ -5,6 +5,9 @@
 #   lab.sh down                                         remove everything (also after a crash)
 #   lab.sh status [-o json]                             what is up
 #   lab.sh exec NODE CMD...                             run CMD in a node (h1, h1v2, tor)
+#   lab.sh rtvd-up [-e ELECTION_TIMEOUT]                rtvnet on every host of the rack that is up
+#   lab.sh rtvd-down                                    rtvd off, OVS back to a plain switch
+#   lab.sh rtvctl H ARGS...                             rtvctl on host H (its rtvd.sock)
 #
 # Topology (defaults: 3 hosts, 2 VMs each, 100 Mbit/s links):
 #
@@ -28,6 +31,16 @@
 # traffic not stuck behind bulk queues. How to use the lab by hand, and what
 # it measures on this machine: tests/lab/README.md.
 #
+# With rtvd (rtvd-up), per host: up0 leaves the bridge and rtvd's dataplane
+# sits between the veth pair rtv-int (an OVS port, the off-host port of
+# rtvd's flows) and up0, with [ovs] enabled (rtvd is the bridge's OpenFlow
+# controller) and [dataplane] enabled (EDF + pacer at the lab rate on up0).
+#   VM -- br-rtv (OVS) -- rtv-int =veth= rtv-dp [rtvd dataplane] up0 -- ToR
+# Raft and RPC run in-band on 10.0.H.1 (br-rtv's internal port): OVS marks
+# them CS6 and the dataplane sends them in its control queue. rtvctl on a
+# host: lab.sh exec hH build/bin/rtvctl -s $RTV_LAB_DIR/hH/rtvd.sock CMD
+# (lab.sh rtvctl H CMD... is the same). Log: $RTV_LAB_DIR/hH/rtvd.log.
+#
 # State lives in $RTV_LAB_DIR (default /run/rtvnet-lab): one folder per host
 # with its OVS run directory and logs.
 set -u
@@ -35,6 +48,11 @@ set -u
 LAB_DIR=${RTV_LAB_DIR:-/run/rtvnet-lab}
 P=${RTV_LAB_PREFIX:-rtv}
 OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+LAB_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+RTVD=${RTVD:-$LAB_ROOT/build/bin/rtvd}
+RTVCTL=${RTVCTL:-$LAB_ROOT/build/bin/rtvctl}
+# in each host's own namespace: no clash with the machine's loopback
+RTVD_RAFT_PORT=18401 RTVD_RPC_PORT=18451 RTVD_MISS_PORT=18403 RTVD_OF_PORT=18490
 
 die() { echo "lab: $*" >&2; exit 1; }
 say() { [ -n "${LAB_QUIET:-}" ] || echo "lab: $*"; }
@@ -142,14 +160,18 @@ up_host() {
 	for v in $(seq 1 "$nvm"); do
 		ports+=" $(up_vm "$h" "$v")" || return 1
 	done
+	# with rtvd (rtvd-up), rtvd's dataplane owns up0 and the bridge's
+	# off-host port is rtv-int
+	local upl=up0
+	ip -n "$nsn" link show rtv-dp >/dev/null 2>&1 && upl=rtv-int
 	# the bridge and all its ports in one OVSDB transaction
 	vsctl "$h" --may-exist add-br br-rtv -- set bridge br-rtv datapath_type=netdev \
 		other_config:hwaddr=02:00:00:00:"$(printf %02x "$h")":00 \
-		-- --may-exist add-port br-rtv up0 $ports || return 1
+		-- --may-exist add-port br-rtv $upl $ports || return 1
 	# OVS manages a port's qdisc unless told not to: with no QoS row it
 	# deletes a root qdisc it did not create (our HTB) when it adds the
 	# port. linux-noop leaves the qdisc to us; shape after adding the port.
-	if [ "$(vsctl "$h" get port up0 qos)" = "[]" ]; then
+	if [ $upl = up0 ] && [ "$(vsctl "$h" get port up0 qos)" = "[]" ]; then
 		vsctl "$h" -- set port up0 qos=@q -- --id=@q create qos type=linux-noop >/dev/null || return 1
 	fi
 	printf 'link set br-rtv up\naddr replace 10.0.%s.1/16 dev br-rtv\n' "$h" | ip -n "$nsn" -batch - || return 1
@@ -261,11 +283,134 @@ cmd_exec() {
 	esac
 }
 
+# --- rtvnet on the rack (rtvd-up / rtvd-down) -------------------------------
+
+rtvd_conf() {	# rtvd_conf H HOSTS RATE ELECTION: the host's rtvd.conf on stdout
+	local h=$1 n=$2 rate=$3 et=$4 i voters=$(( $2 < 3 ? $2 : 3 ))
+	cat <<-CONF
+	# written by tests/lab/lab.sh rtvd-up
+	[node]
+	id = $h
+	name = h$h
+	data_dir = $LAB_DIR/h$h/rtvd-data
+	raft_addr = 10.0.$h.1:$RTVD_RAFT_PORT
+	rpc_addr = tcp://10.0.$h.1:$RTVD_RPC_PORT
+	cli_socket = $LAB_DIR/h$h/rtvd.sock
+	[cluster]
+	CONF
+	# the first three hosts vote, the others are standbys
+	for i in $(seq 1 "$n"); do
+		printf 'peer = %s@10.0.%s.1:%s@tcp://10.0.%s.1:%s%s\n' "$i" "$i" "$RTVD_RAFT_PORT" "$i" \
+			"$RTVD_RPC_PORT" "$([ "$i" -gt "$voters" ] && echo @standby)"
+	done
+	cat <<-CONF
+	[uplink]
+	capacity = ${rate%bit}
+	[raft]
+	election_timeout = $et
+	[ovs]
+	enabled = true
+	db = unix:$LAB_DIR/h$h/ovs/db.sock
+	bridge = br-rtv
+	datapath_type = netdev
+	of_listen = 127.0.0.1:$RTVD_OF_PORT
+	offhost_port = rtv-int
+	int_port = rtv-int
+	int_type =
+	[dataplane]
+	enabled = true
+	int_dev = rtv-dp
+	uplink_dev = up0
+	host_ip = 10.0.$h.1
+	miss_port = $RTVD_MISS_PORT
+	CONF
+}
+
+# rtv-int (OVS port) =veth= rtv-dp (the dataplane's int_dev); up0 leaves the
+# bridge. The host's IP answers ARP only on br-rtv: up0, rtv-dp and rtv-int
+# now reach the kernel too (arp_ignore 1, arp_announce 2).
+rtvd_plumb() {
+	local h=$1 nsn d
+	nsn=$(host_ns "$h")
+	ns "$nsn" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+		net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 || return 1
+	if ! ip -n "$nsn" link show rtv-dp >/dev/null 2>&1; then
+		ip -n "$nsn" link add rtv-int type veth peer name rtv-dp || return 1
+	fi
+	for d in rtv-int rtv-dp up0; do
+		ns "$nsn" ethtool -K "$d" tx off tso off gso off gro off >/dev/null 2>&1
+		ip -n "$nsn" link set "$d" up || return 1
+	done
+	vsctl "$h" -- --if-exists del-port br-rtv up0 -- --may-exist add-port br-rtv rtv-int || return 1
+	# OVS may have reset up0's qdisc when the port left: shape it again
+	shape "$nsn" up0 "$rate" | tc -n "$nsn" -batch - || return 1
+}
+
+rtvd_start() {	# rtvd_start H: unless it runs already
+	local h=$1 dir=$LAB_DIR/h$1
+	lab_pid "$dir/rtvd.pid" >/dev/null && return 0
+	"$RTVD" -c "$dir/rtvd.conf" --check-config >/dev/null 2>"$dir/rtvd.check" ||
+		{ cat "$dir/rtvd.check" >&2; return 1; }
+	# setsid: rtvd outlives this script and is not in its process group
+	setsid ip netns exec "$(host_ns "$h")" "$RTVD" -c "$dir/rtvd.conf" \
+		>>"$dir/rtvd.log" 2>&1 </dev/null &
+	echo $! >"$dir/rtvd.pid"
+}
+
+cmd_rtvd_up() {
+	local et=250ms opt h hosts vms rate
+	while getopts "e:" opt; do
+		case $opt in
+		e) et=$OPTARG ;;
+		*) die "usage: lab.sh rtvd-up [-e ELECTION_TIMEOUT]" ;;
+		esac
+	done
+	[ -f "$LAB_DIR/lab.conf" ] || die "no lab is up (lab.sh up first)"
+	. "$LAB_DIR/lab.conf"
+	[ -x "$RTVD" ] && [ -x "$RTVCTL" ] || die "$RTVD / $RTVCTL not built (make build)"
+	for h in $(seq 1 "$hosts"); do
+		mkdir -p "$LAB_DIR/h$h"
+		rtvd_conf "$h" "$hosts" "$rate" "$et" >"$LAB_DIR/h$h/rtvd.conf"
+		rtvd_plumb "$h" || die "h$h: plumbing rtv-int/rtv-dp failed; lab.sh down cleans up"
+		rtvd_start "$h" || die "h$h: rtvd did not start; see $LAB_DIR/h$h/rtvd.log"
+		say "host h$h: rtvd (dataplane rtv-dp <-> up0 at $rate, OVS controller), log $LAB_DIR/h$h/rtvd.log"
+	done
+	say "rtvnet up; e.g. lab.sh rtvctl 1 status"
+}
+
+# rtvd off; the bridge becomes a plain learning switch on up0 again
+cmd_rtvd_down() {
+	local h hosts=0 nsn
+	[ -f "$LAB_DIR/lab.conf" ] && . "$LAB_DIR/lab.conf"
+	kill_pidfiles "$LAB_DIR"/h*/rtvd.pid
+	for h in $(seq 1 "$hosts"); do
+		nsn=$(host_ns "$h")
+		have_ns "$nsn" || continue
+		vsctl "$h" -- --if-exists del-port br-rtv rtv-int -- del-controller br-rtv \
+			-- del-fail-mode br-rtv -- set bridge br-rtv protocols=[] 2>/dev/null
+		ip -n "$nsn" link del rtv-int 2>/dev/null
+		ns "$nsn" env $(ovs_env "$h") ovs-ofctl del-flows br-rtv 2>/dev/null
+		ns "$nsn" env $(ovs_env "$h") ovs-ofctl add-flow br-rtv actions=NORMAL 2>/dev/null
+		rm -rf "$LAB_DIR/h$h/rtvd-data" "$LAB_DIR/h$h/rtvd.sock"
+	done
+	[ "$hosts" -gt 0 ] && LAB_QUIET=1 cmd_up -n "$hosts" -v "$vms" -r "$rate"
+	say "rtvnet down"
+}
+
+cmd_rtvctl() {	# rtvctl H ARGS...: rtvctl on host H
+	local h=${1:-}; shift || true
+	[[ $h =~ ^[0-9]+$ ]] || die "rtvctl: usage lab.sh rtvctl HOST_NUMBER ARGS..."
+	ns "$(host_ns "$h")" "$RTVCTL" -s "$LAB_DIR/h$h/rtvd.sock" "$@"
+}
+
 case ${1:-} in
 up) shift; cmd_up "$@" ;;
 down) cmd_down ;;
 status) shift; cmd_status "$@" ;;
 exec) shift; cmd_exec "$@" ;;
+rtvd-up) shift; cmd_rtvd_up "$@" ;;
+rtvd-down) cmd_rtvd_down ;;
+rtvctl) shift; cmd_rtvctl "$@" ;;
 -h|--help|help|"") sed -n '2,/^set -u/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] ;;
-*) die "unknown command '$1' (up, down, status, exec; --help)" ;;
+*) die "unknown command '$1' (up, down, status, exec, rtvd-up, rtvd-down, rtvctl; --help)" ;;
 esac

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# dpnet_bench.sh — the dataplane on real packets against a direct path, same
+# run (issue 4, "Benchmarks"); driven by bench/bench_dpnet.c (make bench
+# BENCH=dpnet), which turns what this prints into figures.
+#
+# Two copies of the dp_veth.sh topology exist side by side, identical but for
+# what forwards between a VM's veth and the wire:
+#
+#   R  ns va (10.99.0.1) =veth= ns ha [dptest vA <-> wA] =wire= ns hb [dptest wB <-> vB] =veth= ns vb (10.99.0.2)
+#   D  ns va (10.99.0.1) =veth= ns ha [bridge vA + wA]   =wire= ns hb [bridge wB + vB]   =veth= ns vb (10.99.0.2)
+#
+# "Direct" is the same namespaces, veths, offload settings and HTB-shaped wire
+# with the kernel's Linux bridge in place of rtvd's dataplane: what a host
+# without rtvd does (its switch puts the uplink on the VMs' bridge), and the
+# strictest such baseline, as the bridge forwards in softirq inside the
+# sender's own system call while dptest adds two user-space hops (AF_PACKET
+# in and out) per host. The lab's hosts run Open vSwitch in user space, which
+# would be a slower "direct". Both wires are shaped with HTB (both
+# directions) at the link rate; dptest's pacer runs at the same rate.
+#
+# Measurements, each repeated DPNET_REPS times, R and D interleaved (the
+# order alternating between repetitions) so that drift in the machine's
+# other load hits both alike:
+#   tput    iperf3 TCP va -> vb, MSS 1448 (1,514-byte frames), NRT traffic
+#           (no rtpath), Mbit/s of goodput at the receiver after a 1 s omit;
+#           during R runs also the CPU time (utime + stime, /proc/PID/stat)
+#           of both dptest processes and the frame bytes wA sent on the wire
+#   lat     rtvgen 10 Mbit/s of 1,502-byte UDP frames, one-way delay p50/p99
+#           at the receiver (kernel receive stamp − send time, one clock);
+#           on R the flow is an admitted rtpath (deadline type, 5 ms), so it
+#           is stamped, EDF-queued, paced, popped and checked
+#   tput1g  tput again with both wires and dptest's pacer at 1 Gbit/s
+#
+# Output: on stdout only "key=value" lines, one per measurement, in run order
+# (tput.100m.direct, tput.100m.dp, cpu_s.100m, gbit.100m, lat.direct.p50,
+# lat.direct.p99, lat.dp.p50, lat.dp.p99, tput.1g.*, cpu_s.1g, gbit.1g;
+# Mbit/s, µs, CPU seconds, Gbit) and info.* lines; progress on stderr.
+# Environment: DPNET_REPS (3), DPNET_TPUT_S (3), DPNET_LAT_S (3),
+# DPNET_RATE (100mbit), DPNET_1G (1; 0 skips the 1 Gbit/s phase),
+# DPNET_RT_PRIO (10, as dp_veth.sh), DPNET_BIN (build/bin).
+# Ports 18301 (iperf3) and 18310 (rtvgen) inside the namespaces. Everything
+# started is killed and every namespace removed on exit, also on failure.
+set -u
+cd "$(dirname "$0")/../.."
+
+BIN=${DPNET_BIN:-build/bin}
+REPS=${DPNET_REPS:-3}
+TPUT_S=${DPNET_TPUT_S:-3}
+LAT_S=${DPNET_LAT_S:-3}
+RATE=${DPNET_RATE:-100mbit}
+RT_PRIO=${DPNET_RT_PRIO:-10}
+P=dpn$$
+DIR=$(mktemp -d /tmp/dpnet.XXXXXX)
+IPERF_PORT=18301
+LAT_PORT=18310
+pids=()
+DP_PIDS=()
+
+log() { printf 'dpnet: %s\n' "$*" >&2; }
+die() { log "$*"; for f in "$DIR"/*.log; do [ -s "$f" ] && sed "s|^|   $(basename "$f"): |" "$f" >&2; done; exit 1; }
+ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
+names() { echo "${P}${1}va ${P}${1}ha ${P}${1}hb ${P}${1}vb"; }
+
+cleanup() {
+	local p n
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	for n in $(names r) $(names d); do
+		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		ip netns del "$n" 2>/dev/null
+	done
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" -eq 0 ] || { log "needs root (network namespaces); skipped"; exit 3; }
+for b in dptest rtvgen; do [ -x "$BIN/$b" ] || { log "$BIN/$b not built (make build)"; exit 1; }; done
+command -v iperf3 >/dev/null || { log "iperf3 missing (make deps)"; exit 1; }
+
+# ---- topology ------------------------------------------------------------------
+
+quiet_if() {	# ns dev: no offloads (dptest must not get GSO super-frames), up
+	ns "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1
+	ns "$1" ip link set "$2" up
+}
+
+pair() {	# NS_A DEV_A NS_B DEV_B
+	ip link add "${P}x" type veth peer name "${P}y" || return 1
+	ip link set "${P}x" netns "$1" && ip link set "${P}y" netns "$3" || return 1
+	ns "$1" ip link set "${P}x" name "$2" && ns "$3" ip link set "${P}y" name "$4" || return 1
+	quiet_if "$1" "$2" && quiet_if "$3" "$4"
+}
+
+htb() {		# ns dev rate: add, or change the rate in place
+	local verb=add
+	ns "$1" tc qdisc show dev "$2" | grep -q htb && verb=change
+	[ $verb = add ] && { ns "$1" tc qdisc add dev "$2" root handle 1: htb default 10 || return 1; }
+	ns "$1" tc class $verb dev "$2" parent 1: classid 1:10 htb rate "$3" ceil "$3" quantum 1514
+}
+
+topology() {	# r|d
+	local va ha hb vb n
+	read -r va ha hb vb <<<"$(names "$1")"
+	for n in $va $ha $hb $vb; do
+		ip netns add "$n" || return 1
+		ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		ns "$n" ip link set lo up
+	done
+	pair "$va" eth0 "$ha" vA && pair "$ha" wA "$hb" wB && pair "$hb" vB "$vb" eth0 || return 1
+	ns "$va" ip addr add 10.99.0.1/24 dev eth0 && ns "$vb" ip addr add 10.99.0.2/24 dev eth0 || return 1
+	htb "$ha" wA "$RATE" && htb "$hb" wB "$RATE" || return 1
+	[ "$1" = r ] && return 0
+	for n in "$ha vA wA" "$hb wB vB"; do
+		set -- $n
+		ns "$1" ip link add br0 type bridge && ns "$1" ip link set "$2" master br0 &&
+			ns "$1" ip link set "$3" master br0 && ns "$1" ip link set br0 up || return 1
+	done
+}
+
+RT_PATH="id=1,src=10.99.0.1,dst=10.99.0.2,proto=17,dport=$LAT_PORT,type=deadline,rate=20mbit,burst=30000,deadline=5ms,net=1ms,src-host=1,dst-host=2"
+
+start_dp() {	# rate: dptest on both R hosts
+	local va ha hb vb
+	read -r va ha hb vb <<<"$(names r)"
+	DP_PIDS=()
+	for h in "$ha vA wA 1" "$hb vB wB 2"; do
+		set -- $h
+		ip netns exec "$1" "$BIN/dptest" --int "$2" --up "$3" --host-id "$4" --rate "$RATE" \
+			--mtu 1500 --host-ip 10.99.0.254 --ahead 20us --uncertainty 1us \
+			--rt-prio "$RT_PRIO" --stats "$DIR/dp$4.$RATE.stats" --path "$RT_PATH" \
+			>"$DIR/dp$4.out" 2>>"$DIR/dp$4.log" &
+		pids+=($!)
+		DP_PIDS+=($!)
+	done
+	sleep 0.5
+	for p in "${DP_PIDS[@]}"; do kill -0 "$p" 2>/dev/null || die "dptest died at start"; done
+}
+
+stop_dp() {
+	local p
+	for p in "${DP_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${DP_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	DP_PIDS=()
+}
+
+servers() {	# iperf3 servers in both vb namespaces
+	local t vb
+	for t in r d; do
+		vb=${P}${t}vb
+		ip netns exec "$vb" iperf3 -s -p $IPERF_PORT >/dev/null 2>"$DIR/iperf_s_$t.log" &
+		pids+=($!)
+	done
+	sleep 0.3
+}
+
+warm() {	# ARP and the bridges' MAC tables
+	local t
+	for t in r d; do
+		ns "${P}${t}va" ping -c 2 -i 0.2 -W 2 10.99.0.2 >/dev/null || die "ping va -> vb failed on topology $t"
+	done
+}
+
+# ---- measurements ----------------------------------------------------------------
+
+# CPU seconds (utime + stime) of the running dptest processes.
+dp_cpu_ticks() {
+	local p sum=0
+	for p in "${DP_PIDS[@]}"; do
+		sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	echo $sum
+}
+
+wire_bytes() { ns "${P}rha" cat /sys/class/net/wA/statistics/tx_bytes; }
+
+tput_run() {	# t(r|d) label: prints tput.<label>.<direct|dp>=Mbit/s (and CPU on r)
+	local t=$1 label=$2 mode=direct c0 b0 c1 b1 mbps json=$DIR/iperf_$1.json
+	[ "$t" = r ] && { mode=dp; c0=$(dp_cpu_ticks); b0=$(wire_bytes); }
+	timeout $((TPUT_S + 15)) ip netns exec "${P}${t}va" iperf3 -c 10.99.0.2 -p $IPERF_PORT \
+		-t "$TPUT_S" -O 1 -J >"$json" 2>"$DIR/iperf_c.log" || die "iperf3 ($mode, $label) failed"
+	mbps=$(jq -r '.end.sum_received.bits_per_second / 1e6' "$json") || die "iperf3 JSON unreadable"
+	echo "tput.$label.$mode=$mbps"
+	if [ "$t" = r ]; then
+		c1=$(dp_cpu_ticks); b1=$(wire_bytes)
+		echo "cpu_s.$label=$(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { print d / hz }')"
+		echo "gbit.$label=$(awk -v d=$((b1 - b0)) 'BEGIN { print d * 8 / 1e9 }')"
+	fi
+	log "  $label $mode: $mbps Mbit/s"
+}
+
+lat_run() {	# t(r|d): prints lat.<mode>.p50 / .p99 in µs
+	local t=$1 mode=direct json=$DIR/lat_$1.json rpid
+	[ "$t" = r ] && mode=dp
+	ip netns exec "${P}${t}vb" "$BIN/rtvgen" recv --port $LAT_PORT --duration $((LAT_S + 5))s \
+		--json >"$json" 2>"$DIR/rtvgen_r.log" &
+	rpid=$!
+	pids+=($rpid)
+	sleep 0.3
+	timeout $((LAT_S + 10)) ip netns exec "${P}${t}va" "$BIN/rtvgen" send \
+		--dst 10.99.0.2:$LAT_PORT --rate 10M --size 1502 --duration "${LAT_S}s" --json \
+		>"$DIR/rtvgen_s.json" 2>"$DIR/rtvgen_s.log" || die "rtvgen send ($mode) failed"
+	wait $rpid || die "rtvgen recv ($mode) failed"
+	jq -e '.received > 0 and .lost == 0' "$json" >/dev/null ||
+		die "latency ($mode): $(jq -c '{received, lost}' "$json" 2>/dev/null)"
+	echo "lat.$mode.p50=$(jq -r .delay_us.p50 "$json")"
+	echo "lat.$mode.p99=$(jq -r .delay_us.p99 "$json")"
+	log "  latency $mode: p50 $(jq -r .delay_us.p50 "$json") us, p99 $(jq -r .delay_us.p99 "$json") us, $(jq -r .received "$json") probes"
+}
+
+# Interleaved: D then R on odd repetitions, R then D on even ones.
+both() {	# fn args...
+	local i fn=$1
+	shift
+	for i in $(seq "$REPS"); do
+		if [ $((i % 2)) = 1 ]; then "$fn" d "$@" && "$fn" r "$@"; else "$fn" r "$@" && "$fn" d "$@"; fi
+	done
+}
+
+# ---- the run -------------------------------------------------------------------
+
+log "topologies R (dptest) and D (Linux bridge), wires HTB $RATE"
+topology r && topology d || die "cannot build the topologies"
+start_dp
+servers
+warm
+echo "info.direct=linux-bridge"
+echo "info.rate=$RATE"
+echo "info.rt_prio=$RT_PRIO"
+echo "info.reps=$REPS"
+log "throughput at $RATE (iperf3 TCP, ${TPUT_S}s + 1s omitted, x$REPS each)"
+both tput_run 100m
+log "one-way latency, 10 Mbit/s of 1502-byte UDP frames (${LAT_S}s x$REPS each)"
+both lat_run
+if [ "${DPNET_1G:-1}" != 0 ]; then
+	RATE=1gbit
+	log "throughput at 1 Gbit/s (wires and pacer)"
+	stop_dp
+	for t in r d; do htb "${P}${t}ha" wA "$RATE" && htb "${P}${t}hb" wB "$RATE" || die "HTB re-rate"; done
+	start_dp
+	warm
+	both tput_run 1g
+fi
+stop_dp
+for s in "$DIR"/dp*.stats; do
+	grep -E '^(drop_pool|drop_nrt_full|io\.tx_errors|io\.rx_truncated)=' "$s" | sed "s/^/info.$(basename "$s" .stats)./"
+done
+exit 0
