@@ -381,6 +381,7 @@ int agent_telemetry_init(struct agent_telemetry *t, struct rtvd *d)
 		rc = register_all(t);
 	if (rc < 0)
 		return rc;
+	tm_sources_default(t);
 	uv_timer_init(d->loop, &t->lag_timer);
 	t->lag_timer.data = t;
 	t->timer_open = true;
@@ -397,6 +398,8 @@ void agent_telemetry_close(struct agent_telemetry *t)
 
 void agent_telemetry_free(struct agent_telemetry *t)
 {
+	free(t->rows);
+	t->rows = NULL;
 	agent_metrics_free(t->reg);
 	free(t->f);
 	t->reg = NULL;

@@ -10,11 +10,11 @@
  *   - state read at each scrape (Raft status, the replicated hosts, links
  *     and rtpaths, /proc/self);
  *   - other modules' counters read at each scrape through struct
- *     agent_tm_sources (the dataplane's atomics, the OpenFlow gateway's
- *     state). Until a module is wired in, its callback is NULL and its
- *     metrics are exported as 0 (OpenFlow: state "disabled"), with every
- *     series that the state implies, so that dashboards and alerts work
- *     unchanged the day the numbers arrive.
+ *     agent_tm_sources: by default rtvd's dataplane and OVS glue
+ *     (telemetry_sources.c). A module that is disabled, or a figure it does
+ *     not count yet, is exported as 0 (OpenFlow: state "disabled"), with
+ *     every series that the state implies, so that dashboards and alerts
+ *     work unchanged the day the numbers arrive.
  *
  * Per-rtpath series are capped ([metrics] rtpath_cap, default 1000 per
  * family): rtpaths beyond it are folded into {rtpath="other", type=...},
@@ -96,8 +96,9 @@ struct agent_tm_of {
 	uint64_t flows_added, flows_modified, flows_deleted;	/* by reconciles */
 };
 
-/* Called at each scrape, on the loop; NULL members: not wired yet. dp_path
- * returns false when the dataplane does not know the rtpath (yet). */
+/* Called at each scrape, on the loop; NULL members: no such source. dp_path
+ * returns false when the dataplane does not know the rtpath (disabled, or a
+ * same-host rtpath). */
 struct agent_tm_sources {
 	void *arg;
 	void (*dp_host)(void *arg, struct agent_tm_dp_host *out);
@@ -106,6 +107,7 @@ struct agent_tm_sources {
 };
 
 struct agent_tm_fams;
+struct agent_tm_row;
 
 struct agent_telemetry {
 	/* private */
@@ -119,6 +121,12 @@ struct agent_telemetry {
 	uint64_t in_flight;
 	double start_time_s;
 	double last_render_s;
+	/* per-rtpath series of the last collection, valid while the replicated
+	 * state is at rows_index (telemetry_collect.c) */
+	struct agent_tm_row *rows;
+	size_t n_rows, cap_rows;
+	uint64_t rows_index;
+	bool rows_valid;
 };
 
 /* Registers every metric and starts the loop-lag timer on d->loop. Returns
@@ -129,6 +137,7 @@ void agent_telemetry_close(struct agent_telemetry *t);
 /* Frees the registry, after uv_run has returned. */
 void agent_telemetry_free(struct agent_telemetry *t);
 
+/* Replaces the default sources (tests, or another module's glue). */
 void agent_telemetry_set_sources(struct agent_telemetry *t, const struct agent_tm_sources *s);
 
 /* Refreshes everything read at a scrape and renders the exposition into b

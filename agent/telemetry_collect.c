@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -209,6 +210,18 @@ static void collect_state(struct agent_telemetry *t)
 /* ------------------------------------------------------------------------- */
 /* Per rtpath                                                                */
 
+#define TM_PATH_FAMS (TM_PATH_DELAY - TM_PATH_RESERVED + 1)
+#define RS(row, fam) ((row)->s[(fam) - TM_PATH_RESERVED])
+
+/* An rtpath this host sends or receives, and its series in each per-rtpath
+ * family (NULL where the family is the other side's). Rows stay valid while
+ * the replicated state does not change: a scrape of a stable rack then
+ * costs no lookup and no sweep, only the dataplane's numbers. */
+struct agent_tm_row {
+	uint64_t id;
+	struct agent_mseries *s[TM_PATH_FAMS];
+};
+
 static struct agent_mseries *path_series(struct agent_telemetry *t, enum tm_fam id,
 					 const char *const *v)
 {
@@ -217,53 +230,108 @@ static struct agent_mseries *path_series(struct agent_telemetry *t, enum tm_fam 
 	return agent_mfamily_series(t->f->f[id], v, &s) == 0 ? s : NULL;
 }
 
-static void path_tx(struct agent_telemetry *t, const struct cons_rtpath *p,
-		    const char *const *v, const struct agent_tm_dp_path *dp)
+/* Looks the rtpath's series up (marking them seen) and sets what the
+ * replicated state says. */
+static void row_fill(struct agent_telemetry *t, struct agent_tm_row *r,
+		     const struct cons_rtpath *p, uint64_t self)
 {
-	sset(path_series(t, TM_PATH_RESERVED, v), bytes_per_s(p->req.rate_bps));
-	sset(path_series(t, TM_PATH_DEADLINE, v), (double)p->req.deadline_ns / 1e9);
-	sset(path_series(t, TM_PATH_LEVEL, v), p->level);
-	sset(path_series(t, TM_PATH_TX_PKTS, v), (double)dp->tx_pkts);
-	sset(path_series(t, TM_PATH_TX_BYTES, v), (double)dp->tx_bytes);
-	sset(path_series(t, TM_PATH_TX_EXCEEDED, v), (double)dp->tx_exceeded);
+	char id[24];
+	const char *v[3] = { id, type_name(p->req.type), NULL };
+
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)p->id);
+	memset(r, 0, sizeof(*r));
+	r->id = p->id;
+	if (p->src_host == self) {
+		for (int f = TM_PATH_RESERVED; f <= TM_PATH_TX_EXCEEDED; f++)
+			RS(r, f) = path_series(t, (enum tm_fam)f, v);
+		sset(RS(r, TM_PATH_RESERVED), bytes_per_s(p->req.rate_bps));
+		sset(RS(r, TM_PATH_DEADLINE), (double)p->req.deadline_ns / 1e9);
+		sset(RS(r, TM_PATH_LEVEL), p->level);
+	}
+	if (p->dst_host == self)
+		for (int f = TM_PATH_RX_PKTS; f <= TM_PATH_DELAY; f++)
+			RS(r, f) = path_series(t, (enum tm_fam)f, v);
 }
 
-static void path_rx(struct agent_telemetry *t, const char *const *v,
-		    const struct agent_tm_dp_path *dp)
+/* The dataplane's numbers for the rtpath; zeros when it does not know the
+ * path, written only when `zero` (a new row) so that a scrape without a
+ * dataplane costs one call per rtpath. */
+static void row_dp(struct agent_telemetry *t, const struct agent_tm_row *r, bool zero)
 {
-	sset(path_series(t, TM_PATH_RX_PKTS, v), (double)dp->rx_pkts);
-	sset(path_series(t, TM_PATH_MISSES, v), (double)dp->misses);
-	shist(path_series(t, TM_PATH_LATENESS, v), &dp->lateness);
-	shist(path_series(t, TM_PATH_DELAY, v), &dp->delay);
+	struct agent_tm_dp_path dp;
+	bool known;
+
+	memset(&dp, 0, sizeof(dp));
+	known = t->src.dp_path && t->src.dp_path(t->src.arg, r->id, &dp);
+	if (!known && !zero)
+		return;
+	sset(RS(r, TM_PATH_TX_PKTS), (double)dp.tx_pkts);
+	sset(RS(r, TM_PATH_TX_BYTES), (double)dp.tx_bytes);
+	sset(RS(r, TM_PATH_TX_EXCEEDED), (double)dp.tx_exceeded);
+	sset(RS(r, TM_PATH_RX_PKTS), (double)dp.rx_pkts);
+	sset(RS(r, TM_PATH_MISSES), (double)dp.misses);
+	shist(RS(r, TM_PATH_LATENESS), &dp.lateness);
+	shist(RS(r, TM_PATH_DELAY), &dp.delay);
+}
+
+static bool rows_room(struct agent_telemetry *t, size_t n)
+{
+	struct agent_tm_row *rows;
+
+	if (n <= t->cap_rows)
+		return true;
+	rows = realloc(t->rows, n * sizeof(*rows));
+	if (!rows)
+		return false;
+	t->rows = rows;
+	t->cap_rows = n;
+	return true;
+}
+
+/* Every per-rtpath family from the state: look-ups, then a sweep of the
+ * released rtpaths. Without memory for the rows, fills as it goes and
+ * keeps no rows. */
+static void rows_rebuild(struct agent_telemetry *t, const struct cons_state *s)
+{
+	uint64_t self = t->d->cfg->id;
+	bool keep = rows_room(t, cons_state_n_paths(s));
+	struct agent_tm_row tmp;
+
+	t->n_rows = 0;
+	for (int f = TM_PATH_RESERVED; f <= TM_PATH_DELAY; f++)
+		agent_mfamily_begin(t->f->f[f]);
+	for (size_t i = 0; i < cons_state_n_paths(s); i++) {
+		const struct cons_rtpath *p = cons_state_path_at(s, i);
+		struct agent_tm_row *r = keep ? &t->rows[t->n_rows] : &tmp;
+
+		if (p->src_host != self && p->dst_host != self)
+			continue;
+		row_fill(t, r, p, self);
+		if (keep)
+			t->n_rows++;
+		else
+			row_dp(t, r, true);
+	}
+	for (int f = TM_PATH_RESERVED; f <= TM_PATH_DELAY; f++)
+		agent_mfamily_sweep(t->f->f[f]);
+	t->rows_valid = keep;
+	t->rows_index = cons_state_applied_index(s);
 }
 
 static void collect_paths(struct agent_telemetry *t)
 {
 	const struct cons_state *s = t->d->state;
-	uint64_t self = t->d->cfg->id;
-	struct agent_tm_dp_path dp;
-	char id[24];
-	const char *v[3] = { id, NULL, NULL };
+	bool rebuilt = false;
 
-	for (int f = TM_PATH_RESERVED; f <= TM_PATH_DELAY; f++)
-		agent_mfamily_begin(t->f->f[f]);
-	for (size_t i = 0; s && i < cons_state_n_paths(s); i++) {
-		const struct cons_rtpath *p = cons_state_path_at(s, i);
-
-		if (p->src_host != self && p->dst_host != self)
-			continue;
-		snprintf(id, sizeof(id), "%llu", (unsigned long long)p->id);
-		v[1] = type_name(p->req.type);
-		memset(&dp, 0, sizeof(dp));
-		if (t->src.dp_path)
-			t->src.dp_path(t->src.arg, p->id, &dp);
-		if (p->src_host == self)
-			path_tx(t, p, v, &dp);
-		if (p->dst_host == self)
-			path_rx(t, v, &dp);
+	if (!s)
+		return;
+	if (!t->rows_valid || t->rows_index != cons_state_applied_index(s)) {
+		rows_rebuild(t, s);
+		rebuilt = true;
 	}
-	for (int f = TM_PATH_RESERVED; f <= TM_PATH_DELAY; f++)
-		agent_mfamily_sweep(t->f->f[f]);
+	if (t->rows_valid && (rebuilt || t->src.dp_path))
+		for (size_t i = 0; i < t->n_rows; i++)
+			row_dp(t, &t->rows[i], rebuilt);
 	sset(tm_series(t, TM_M_AGGREGATED, "tx", NULL),
 	     (double)agent_mfamily_n_hidden(t->f->f[TM_PATH_RESERVED]));
 	sset(tm_series(t, TM_M_AGGREGATED, "rx", NULL),

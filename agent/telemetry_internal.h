@@ -64,6 +64,9 @@ struct agent_tm_fams {
 	struct agent_mseries *commit, *forwarded, *loop_lag;
 };
 
+/* telemetry_sources.c: rtvd's dataplane and OVS glue as the sources. */
+void tm_sources_default(struct agent_telemetry *t);
+
 /* telemetry_collect.c: refreshes every family read at a scrape. Returns 0
  * or -ENOMEM. */
 int tm_collect(struct agent_telemetry *t);

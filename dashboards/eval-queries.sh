@@ -3,7 +3,8 @@
 # through a real Prometheus' HTTP API (/api/v1/query), as Grafana would.
 #
 #   dashboards/eval-queries.sh -p http://127.0.0.1:9090 [-r RATE_INTERVAL]
-#                              [-d METRICS_MD] [-f FIGURES] DASHBOARD.json...
+#                              [-d METRICS_MD] [-i "SOURCE..."] [-f FIGURES]
+#                              DASHBOARD.json...
 #
 # Template variables are resolved the way Grafana does: label_values(M, L)
 # asks Prometheus for the series of M; a multi-value "All" variable becomes
@@ -14,34 +15,41 @@
 # Each query's outcome:
 #   data     at least one series with a number (0 is a number);
 #   pending  series, all NaN, and the query uses a metric that docs/metrics.md
-#            marks "(pending)": a histogram whose module is not wired yet has
+#            marks "(pending)": a histogram its module does not fill yet has
 #            no observations, so its quantiles are NaN;
-#   FAIL     an error, no series at all, or NaN from non-pending metrics.
+#   idle     the same for a metric whose source (the last column of
+#            docs/metrics.md) is one of -i's, not running in this test (the
+#            loopback system test runs no dataplane and no OVS);
+#   FAIL     an error, no series at all, or NaN from any other metric.
 # A variable without values is a failure too. Prints one line per query and
-# a summary; with -f writes "with_data N", "total N", "pending N", "failed N"
-# lines to FIGURES. Exit 1 if anything failed.
+# a summary; with -f writes "with_data N", "total N", "pending N", "idle N",
+# "failed N" lines to FIGURES. Exit 1 if anything failed.
 set -u
-prom= rate=1m docs= figures=
-while getopts "p:r:d:f:h" opt; do
+prom= rate=1m docs= figures= idle=
+while getopts "p:r:d:i:f:h" opt; do
 	case $opt in
 	p) prom=${OPTARG%/} ;;
 	r) rate=$OPTARG ;;
 	d) docs=$OPTARG ;;
 	f) figures=$OPTARG ;;
-	*) sed -n 's/^# \{0,1\}//; 2,24p' "$0" >&2; exit 2 ;;
+	i) idle=$OPTARG ;;
+	*) sed -n 's/^# \{0,1\}//; 2,30p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ -n "$prom" ] && [ $# -gt 0 ] || { sed -n 's/^# \{0,1\}//; 2,24p' "$0" >&2; exit 2; }
+[ -n "$prom" ] && [ $# -gt 0 ] || { sed -n 's/^# \{0,1\}//; 2,30p' "$0" >&2; exit 2; }
 
-pending=""
-[ -n "$docs" ] && pending=$(grep '(pending)' "$docs" | grep -o '`rtvnet_[a-z0-9_]*`' | tr -d '`')
+# "name source" of every documented metric: the table's first and last columns.
+sources=""
+[ -n "$docs" ] && sources=$(awk -F'|' '$2 ~ /^ `rtvnet_/ { n = $2; s = $(NF - 1); gsub(/[ `]/, "", n);
+	sub(/^ +/, "", s); sub(/ +$/, "", s); print n, s }' "$docs")
+pending=$(awk '/\(pending\)$/ { print $1 }' <<<"$sources")
+idle_names=$(for s in $idle; do awk -v s="$s" '$2 == s { print $1 }' <<<"$sources"; done)
 
-total=0 with_data=0 n_pending=0 failed=0
+total=0 with_data=0 n_pending=0 n_idle=0 failed=0
 say() { printf '   %-7s %s\n' "$1" "$2"; }
 
-# GET/POST helpers: the JSON answer on stdout, or nothing.
-api_query() { curl -sf --max-time 10 "$prom/api/v1/query" --data-urlencode "query=$1"; }
+# The series matching a selector (JSON), or nothing.
 api_series() { curl -sf --max-time 10 -G "$prom/api/v1/series" --data-urlencode "match[]=$1"; }
 
 # Values of a label_values(METRIC, LABEL) variable, one a line, sorted.
@@ -54,12 +62,13 @@ var_values() {
 		sort -n -k1,1 | awk '$0 != "other" { print; next } { o = $0 } END { if (o) print o }'
 }
 
-# True if the expr names a pending metric (histograms by their base name).
-uses_pending() {
+# True if the expr names a metric of the list $2 (histograms by their base name).
+uses() {
 	local m base
+	[ -n "$2" ] || return 1
 	for m in $(grep -o 'rtvnet_[a-zA-Z0-9_]*' <<<"$1" | sort -u); do
 		base=$(sed 's/_\(bucket\|sum\|count\)$//' <<<"$m")
-		grep -qx -e "$m" -e "$base" <<<"$pending" && return 0
+		grep -qx -e "$m" -e "$base" <<<"$2" && return 0
 	done
 	return 1
 }
@@ -77,34 +86,17 @@ subst() {
 	printf '%s' "$e"
 }
 
-eval_one() {
-	local where=$1 expr=$2 ans status n numbers
-	total=$((total + 1))
-	ans=$(api_query "$expr")
-	status=$(jq -r '.status // "error"' <<<"${ans:-{\}}" 2>/dev/null)
-	if [ "$status" != success ]; then
-		failed=$((failed + 1))
-		say FAIL "$where: the query failed: $(jq -r '.error // "no answer"' <<<"${ans:-{\}}" 2>/dev/null) [$expr]"
-		return
-	fi
-	n=$(jq '.data.result | if type == "array" then length else 1 end' <<<"$ans")
-	numbers=$(jq '[.data.result | if type == "array" then .[].value[1] else .[1] end
-		       | select(. != "NaN")] | length' <<<"$ans")
-	if [ "$n" -eq 0 ]; then
-		failed=$((failed + 1))
-		say FAIL "$where: no data [$expr]"
-	elif [ "$numbers" -gt 0 ]; then
-		with_data=$((with_data + 1))
-		say data "$where: $n series"
-	elif uses_pending "$expr"; then
-		n_pending=$((n_pending + 1))
-		say pending "$where: $n series, all NaN (no observations until its module is wired)"
-	else
-		failed=$((failed + 1))
-		say FAIL "$where: $n series, all NaN [$expr]"
-	fi
+# Escapes a value for a curl config file ("..." with \\ and \").
+curl_quote() {
+	local v=${1//\\/\\\\}
+	printf '"%s"' "${v//\"/\\\"}"
 }
 
+# Pass 1: resolve the variables, substitute, and list every query (one curl
+# config entry each, so that one curl process asks them all).
+work=$(mktemp -d "${TMPDIR:-/tmp}/rtv-eval.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT
+where=() exprs=()
 for f in "$@"; do
 	dash=$(jq -r .title "$f")
 	declare -A VARS=()
@@ -125,15 +117,61 @@ for f in "$@"; do
 	done < <(jq -r '.templating.list[]? | [.name, (.query.query // .query),
 		(.includeAll // false), (.allValue // ".*")] | @tsv' "$f")
 	while IFS=$'\t' read -r title ref expr; do
-		eval_one "$dash / $title [$ref]" "$(subst "$expr")"
+		where+=("$dash / $title [$ref]")
+		exprs+=("$(subst "$expr")")
 	done < <(jq -r '.panels[]? | .title as $t | .targets[]? | [$t, .refId, .expr] | @tsv' "$f")
 	unset VARS
 done
+for i in "${!exprs[@]}"; do
+	[ "$i" -gt 0 ] && echo next
+	echo "url = $(curl_quote "$prom/api/v1/query")"
+	echo "data-urlencode = $(curl_quote "query=${exprs[$i]}")"
+	echo "output = $(curl_quote "$work/$i.json")"
+	echo "max-time = 10"
+	echo "silent"
+done >"$work/curl.conf"
 
-printf '   dashboard queries: %d total, %d with data, %d pending, %d failed\n' \
-	"$total" "$with_data" "$n_pending" "$failed"
+# Pass 2: ask, then classify every answer with one jq: "i status series numbers error".
+[ ${#exprs[@]} -gt 0 ] && curl -K "$work/curl.conf"
+files=()
+for i in "${!exprs[@]}"; do
+	[ -s "$work/$i.json" ] || echo '{"status": "error", "error": "no answer"}' >"$work/$i.json"
+	files+=("$work/$i.json")
+done
+[ ${#files[@]} -gt 0 ] && jq -r --slurp 'to_entries[] | .value as $a | [.key, ($a.status // "error"),
+	($a.data.result // [] | if type == "array" then length else 1 end),
+	($a.data.result // [] | [if type == "array" then .[].value[1] else .[1] end
+				 | select(. != "NaN")] | length),
+	($a.error // "" | gsub("[\t\n]"; " "))] | @tsv' "${files[@]}" >"$work/answers.tsv"
+
+while IFS=$'\t' read -r i status n numbers err; do
+	total=$((total + 1))
+	w=${where[$i]}
+	e=${exprs[$i]}
+	if [ "$status" != success ]; then
+		failed=$((failed + 1))
+		say FAIL "$w: the query failed: $err [$e]"
+	elif [ "$n" -eq 0 ]; then
+		failed=$((failed + 1))
+		say FAIL "$w: no data [$e]"
+	elif [ "$numbers" -gt 0 ]; then
+		with_data=$((with_data + 1))
+		say data "$w: $n series"
+	elif uses "$e" "$pending"; then
+		n_pending=$((n_pending + 1))
+		say pending "$w: $n series, all NaN (a histogram its module does not fill yet)"
+	elif uses "$e" "$idle_names"; then
+		n_idle=$((n_idle + 1))
+		say idle "$w: $n series, all NaN (its source, $idle, does not run here)"
+	else
+		failed=$((failed + 1))
+		say FAIL "$w: $n series, all NaN [$e]"
+	fi
+done <"$work/answers.tsv"
+printf '   dashboard queries: %d total, %d with data, %d pending, %d idle, %d failed\n' \
+	"$total" "$with_data" "$n_pending" "$n_idle" "$failed"
 if [ -n "$figures" ]; then
-	printf 'with_data %d\ntotal %d\npending %d\nfailed %d\n' "$with_data" "$total" "$n_pending" \
-		"$failed" >"$figures"
+	printf 'with_data %d\ntotal %d\npending %d\nidle %d\nfailed %d\n' "$with_data" "$total" \
+		"$n_pending" "$n_idle" "$failed" >"$figures"
 fi
 [ "$failed" -eq 0 ]

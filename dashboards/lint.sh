@@ -98,11 +98,10 @@ if [ -n "$metrics" ]; then
 	used=$(jq -r '.panels[]?.targets[]?.expr // empty, .templating.list[]?.query.query // empty' "$@" 2>/dev/null |
 		grep -o 'rtvnet_[a-zA-Z0-9_]*' | sort -u)
 	[ -n "$alerts" ] && used=$(printf '%s\n%s\n' "$used" "$(grep -o 'rtvnet_[a-zA-Z0-9_]*' "$alerts")" | sort -u)
-	n_used=0
-	for m in $used; do
-		n_used=$((n_used + 1))
-		check
-		grep -qx "$m" <<<"$samples" || fail "metric $m is used by a dashboard or alert but not in $metrics"
+	n_used=$(wc -w <<<"$used")
+	checks=$((checks + n_used))
+	for m in $(comm -23 <(tr ' ' '\n' <<<"$used" | sed '/^$/d') <(echo "$samples")); do
+		fail "metric $m is used by a dashboard or alert but not in $metrics"
 	done
 	printf '   %d metric names used by the dashboards%s, checked against a scrape of %d sample names\n' \
 		"$n_used" "${alerts:+ and alerts}" "$(wc -l <<<"$samples")"

@@ -10,8 +10,9 @@
 #   scrapes the rack while reservations come and go; the dashboards pass the
 #   lint (against the rack's scrapes and docs/metrics.md) and EVERY panel
 #   query is evaluated through /api/v1/query (dashboards/eval-queries.sh:
-#   "data", "pending" = NaN from a histogram whose module is not wired yet,
-#   or a failure); the alert rules evaluate and none fires on a healthy rack;
+#   "data"; NaN quantiles of a histogram without observations only for a
+#   metric docs/metrics.md marks pending or whose source, the dataplane or
+#   OVS, this loopback rack does not run; anything else fails); the alert rules evaluate and none fires on a healthy rack;
 #   rtvd stops cleanly with scrapes in flight.
 # METRICS_FIGURES=FILE: where to copy the query counts (bench_metrics reads
 # them). Each step prints what it checks; everything started is stopped.
@@ -24,7 +25,7 @@ RATE=1M		# per reservation
 PROM_PID=
 LOAD_PID=
 failures=0
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== [%ss] %s\n' "$SECONDS" "$*"; }
 ok() { printf '   ok: %s\n' "$*"; }
 bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
 die() { printf '   FAIL: %s\n' "$*"; dump_logs; exit 1; }
@@ -199,19 +200,19 @@ ok "Prometheus ready (pid $PROM_PID)"
 		id=$(rack_ctl "$follower" reserve --src 10.0.0.2 --dst 10.0.0.1 --proto udp --dport $k \
 			--type deadline --rate 100k --deadline 20ms 2>/dev/null)
 		[ -n "$id" ] && rack_ctl "$leader" release "$id" >/dev/null 2>&1
-		for i in 1 2 3; do rack_ctl $i status >/dev/null 2>&1; done
+		rack_ctl $((k % 3 + 1)) status >/dev/null 2>&1
 		k=$((k + 1))
-		sleep 0.2
+		sleep 0.3
 	done
 ) &
 LOAD_PID=$!
 
-step "Prometheus scrapes every agent (at least 8 scrapes each)"
+step "Prometheus scrapes every agent (at least 6 scrapes each)"
 end=$((SECONDS + 30))
 while :; do
 	up=$(prom_query 'count(up{job="rtvd"} == 1)')
 	n=$(prom_query 'min(count_over_time(up{job="rtvd"}[1m]))')
-	[ "${up:-0}" = 3 ] && [ "${n:-0}" -ge 8 ] && break
+	[ "${up:-0}" = 3 ] && [ "${n:-0}" -ge 6 ] && break
 	[ $SECONDS -lt $end ] || die "after 30 s: ${up:-0} targets up, ${n:-0} scrapes each"
 	sleep 0.5
 done
@@ -226,13 +227,14 @@ cat "$RACK_DIR/metrics.1" "$RACK_DIR/metrics.2" "$RACK_DIR/metrics.3" >"$RACK_DI
 	bad "dashboard lint"
 
 step "every panel query of every dashboard through /api/v1/query"
-"$DASH/eval-queries.sh" -p "http://127.0.0.1:$PROM_PORT" -r 30s -d "$DOCS" -f "$RACK_DIR/figures" \
-	"$DASH"/*.json || bad "dashboard queries failed (see FAIL lines)"
+"$DASH/eval-queries.sh" -p "http://127.0.0.1:$PROM_PORT" -r 30s -d "$DOCS" -i "dataplane openflow" \
+	-f "$RACK_DIR/figures" 	"$DASH"/*.json || bad "dashboard queries failed (see FAIL lines)"
 [ -n "${METRICS_FIGURES:-}" ] && cp "$RACK_DIR/figures" "$METRICS_FIGURES"
 read -r _ with_data < <(grep with_data "$RACK_DIR/figures")
 read -r _ total < <(grep total "$RACK_DIR/figures")
 read -r _ pend < <(grep pending "$RACK_DIR/figures")
-ok "$with_data of $total queries return data; $pend wait for the dataplane (NaN quantiles of empty histograms)"
+read -r _ idle < <(grep idle "$RACK_DIR/figures")
+ok "$with_data of $total queries return numbers; NaN quantiles of empty histograms: $pend not counted yet by their module, $idle from the dataplane, which this loopback rack does not run"
 
 step "alert rules evaluate in Prometheus; none fires on a healthy rack"
 rules=$(curl -sf "http://127.0.0.1:$PROM_PORT/api/v1/rules")

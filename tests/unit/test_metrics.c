@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "agent/config.h"
 #include "agent/metrics.h"
 
 struct fx {
@@ -392,6 +393,20 @@ static void test_sweep_keeps_pinned(void **state)
 	assert_string_equal(render(fx), "# HELP links l\n# TYPE links gauge\nlinks{link=\"fixed\"} 0\n");
 }
 
+/* A labelled family that never had a series (a follower's follower-lag
+ * family) renders its HELP and TYPE only. */
+static void test_empty_family(void **state)
+{
+	struct fx *fx = *state;
+	struct agent_mdesc d = { "lag_entries", "Lag.", AGENT_M_GAUGE, { "peer", NULL } };
+	struct agent_mfamily *f = add(fx, &d);
+
+	agent_mfamily_begin(f);
+	agent_mfamily_sweep(f);
+	assert_string_equal(render(fx), "# HELP lag_entries Lag.\n# TYPE lag_entries gauge\n");
+	assert_int_equal(agent_metrics_n_rendered(fx->m), 0);
+}
+
 static void test_long_label_values(void **state)
 {
 	struct fx *fx = *state;
@@ -410,6 +425,53 @@ static void test_long_label_values(void **state)
 	free(big);
 }
 
+/* ------------------------------------------------------------------------- */
+/* [metrics] in rtvd's configuration                                         */
+
+static const char base_conf[] =
+	"[node]\nid = 1\nname = h1\ndata_dir = /var/lib/rtvd\nraft_addr = 127.0.0.1:7001\n"
+	"rpc_addr = tcp://127.0.0.1:8001\n[cluster]\npeer = 1@127.0.0.1:7001@tcp://127.0.0.1:8001\n"
+	"[uplink]\ncapacity = 1G\n";
+
+static int parse_with(const char *extra, struct agent_config *cfg, char *err)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "%s%s", base_conf, extra);
+	return agent_config_parse(cfg, "t.conf", text, err, AGENT_CONFIG_ERRLEN);
+}
+
+static void test_config(void **state)
+{
+	static const struct { const char *extra, *want; } bad[] = {
+		{ "[metrics]\nlisten = 9464\n", "[metrics] listen" },
+		{ "[metrics]\nlisten = 127.0.0.1:70000\n", "[metrics] listen" },
+		{ "[metrics]\nlisten = 127.0.0.1:7001\n", "is also [node] raft_addr" },
+		{ "[metrics]\nlisten = 127.0.0.1:8001\n", "is also [node] rpc_addr" },
+		{ "[metrics]\nrtpath_cap = 1000001\n", "[metrics] rtpath_cap" },
+		{ "[metrics]\nrtpath_cap = -1\n", "[metrics] rtpath_cap" },
+		{ "[metrics]\nport = 9464\n", "keys in [metrics]: listen, rtpath_cap" },
+		{ "[metrics]\nlisten = 127.0.0.1:9464\nlisten = 127.0.0.1:9465\n", "given twice" },
+	};
+	static struct agent_config cfg;
+	char err[AGENT_CONFIG_ERRLEN];
+
+	(void)state;
+	assert_int_equal(parse_with("", &cfg, err), 0);
+	assert_string_equal(cfg.metrics_listen, "");
+	assert_int_equal(cfg.metrics_rtpath_cap, 1000);
+	assert_int_equal(parse_with("[metrics]\nlisten = 127.0.0.1:9464\nrtpath_cap = 0\n", &cfg, err), 0);
+	assert_string_equal(cfg.metrics_listen, "127.0.0.1:9464");
+	assert_int_equal(cfg.metrics_rtpath_cap, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = parse_with(bad[i].extra, &cfg, err);
+
+		if (rc != -EINVAL || !strstr(err, bad[i].want) || strncmp(err, "t.conf:", 7) != 0)
+			fail_msg("\"%s\": rc %d, err \"%s\", want -EINVAL and \"%s\"", bad[i].extra,
+				 rc, err, bad[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,7 +486,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cap_counters_monotonic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cap_histogram_and_zero_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_keeps_pinned, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_family, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_label_values, setup, teardown),
+		cmocka_unit_test(test_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,129 @@
+/* telemetry_sources.c — rtvd's own modules as metric sources: the dataplane
+ * (agent/dataplane.h, agent/dp.h) and the OVS glue (agent/ovs.h), read at
+ * each scrape on the loop (see telemetry.h, struct agent_tm_sources).
+ *
+ * The dataplane's counters are single-writer relaxed atomics (dp.h), so a
+ * relaxed load here reads a value the dataplane thread really had; two
+ * counters read one after the other may be a few packets apart, which a
+ * scrape tolerates. What the dataplane does not count yet stays 0 and is
+ * marked "(pending)" in docs/metrics.md: the egress backlog (only the
+ * egress thread may read its queues), queue delay and lateness histograms,
+ * the miss ring's overflow, and on the OpenFlow side the flow count and the
+ * reconciles' changes by action.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "agent/dataplane.h"
+#include "agent/ovs.h"
+#include "agent/telemetry_internal.h"
+
+static uint64_t ld(const _Atomic uint64_t *a)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)a, memory_order_relaxed);
+}
+
+/* A dp_hist (ns, log-linear buckets) in the exporter's buckets: each dp
+ * bucket counts in the first bound at or above its upper edge, so a value
+ * may be reported up to one dp bucket (3 %) high, never low. */
+static void hist_from_dp(const struct dp_hist *h, struct agent_tm_hist *out)
+{
+	size_t j = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < DP_HIST_BUCKETS; i++) {
+		uint64_t c = ld(&h->b[i]);
+		double high_s = (double)dp_hist_bucket_high(i) / 1e9;
+
+		if (!c)
+			continue;
+		while (j < AGENT_TM_DELAY_BUCKETS && agent_tm_delay_bounds_s[j] < high_s)
+			j++;
+		out->counts[j] += c;
+	}
+	out->sum_s = (double)ld(&h->sum) / 1e9;
+}
+
+static void dp_sched(const struct dp_sched_stats *s, struct agent_tm_dp_host *o)
+{
+	o->sent_frames = ld(&s->sent_frames);
+	o->sent_bytes = ld(&s->sent_bytes);
+	o->queued[AGENT_TM_RT] = ld(&s->rt_frames);
+	o->queued[AGENT_TM_NRT] = ld(&s->nrt_frames);
+	o->queued[AGENT_TM_CTL] = ld(&s->ctl_frames);
+	o->drops[AGENT_TM_DROP_POOL] = ld(&s->drop_pool);
+	o->drops[AGENT_TM_DROP_RUNT] = ld(&s->drop_runt);
+	o->drops[AGENT_TM_DROP_NRT_FULL] = ld(&s->drop_nrt_full);
+	o->drops[AGENT_TM_DROP_CTL_FULL] = ld(&s->drop_ctl_full);
+	o->drops[AGENT_TM_DROP_POLICED] = ld(&s->drop_policed);
+	o->drops[AGENT_TM_DROP_TOO_BIG] = ld(&s->drop_too_big);
+	o->drops[AGENT_TM_DROP_VM_MPLS] = ld(&s->drop_vm_mpls);
+	o->exceptions[AGENT_TM_EXC_BAD_IP] = ld(&s->bad_ip_passed);
+	o->exceptions[AGENT_TM_EXC_REMARKED] = ld(&s->remarked);
+	o->exceptions[AGENT_TM_EXC_WFQ_NO_SLOT] = ld(&s->wfq_no_slot);
+	o->demoted = ld(&s->demoted);
+	o->nrt_overtakes = ld(&s->nrt_overtakes);
+	o->table_swaps = ld(&s->table_swaps);
+	o->icmp[AGENT_TM_ICMP_SENT] = ld(&s->icmp_sent);
+	o->icmp[AGENT_TM_ICMP_LIMITED] = ld(&s->icmp_ratelimited);
+	o->icmp[AGENT_TM_ICMP_NOT_ANSWERED] = ld(&s->icmp_not_answered);
+}
+
+static void dp_rx(const struct dp_rx_stats *r, struct agent_tm_dp_host *o)
+{
+	o->rx[AGENT_TM_RX_POPPED] = ld(&r->popped);
+	o->rx[AGENT_TM_RX_PASSED] = ld(&r->passed);
+	o->rx[AGENT_TM_RX_FOREIGN] = ld(&r->mpls_foreign);
+	o->rx[AGENT_TM_RX_UNKNOWN_PATH] = ld(&r->unknown_path);
+	o->rx[AGENT_TM_RX_NOT_IPV4] = ld(&r->not_ipv4);
+	o->misses = ld(&r->misses);
+}
+
+static void dp_host(void *arg, struct agent_tm_dp_host *o)
+{
+	const struct rtvd *d = arg;
+	const struct dp_io *io = agent_dp_io(d);
+
+	if (!io)
+		return;
+	o->pacer_bps = d->cfg->uplink_bps;	/* dataplane.h: the pacer runs at [uplink] capacity */
+	dp_sched(dp_io_sched_stats(io), o);
+	dp_rx(dp_io_rx_stats(io), o);
+}
+
+static bool dp_path(void *arg, uint64_t path_id, struct agent_tm_dp_path *o)
+{
+	const struct dp_path *p;
+	const struct dp_hist *h;
+	struct dp_path_counters c;
+	enum dp_dir side;
+
+	if (!(p = agent_dp_path(arg, path_id, &side)))
+		return false;
+	dp_path_counters(p, &c);
+	o->tx_pkts = c.tx_pkts;
+	o->tx_bytes = c.tx_bytes;
+	o->tx_exceeded = c.tx_demoted + c.tx_policed;
+	o->rx_pkts = c.rx_pkts;
+	o->misses = c.rx_misses;
+	if ((h = dp_path_hist(p)) != NULL)
+		hist_from_dp(h, &o->delay);
+	return true;
+}
+
+static void openflow(void *arg, struct agent_tm_of *o)
+{
+	struct agent_ovs_status st;
+
+	agent_ovs_get_status(arg, &st);
+	o->state = !st.enabled ? AGENT_TM_OF_DISABLED
+		   : st.connected ? AGENT_TM_OF_CONNECTED : AGENT_TM_OF_CONNECTING;
+	o->reconciles = st.reconciles;
+}
+
+void tm_sources_default(struct agent_telemetry *t)
+{
+	struct agent_tm_sources s = { t->d, dp_host, dp_path, openflow };
+
+	t->src = s;
+}
