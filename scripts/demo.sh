@@ -137,3 +137,7 @@ echo "   limits the lab to 20 Mbit/s links, so queueing delays are ~50x longer.)
 echo
 echo "Try it yourself: tests/lab/lab.sh up -n 3 -v 2 -r 20mbit && tests/lab/lab.sh rtvd-up"
 echo "  tests/lab/lab.sh rtvctl 1 status; tests/lab/lab.sh rtvctl 1 vms; tests/lab/lab.sh down"
+echo "Metrics: each lab host's rtvd serves Prometheus text on 127.0.0.1:9464/metrics inside"
+echo "  its namespace (tests/lab/lab.sh exec h1 curl -s 127.0.0.1:9464/metrics); metric list in"
+echo "  docs/metrics.md. Grafana: copy dashboards/*.json to /var/lib/grafana/dashboards/rtvnet and"
+echo "  point Grafana's provisioning at dashboards/provisioning/ (datasource + dashboard provider)."

@@ -323,6 +323,8 @@ rtvd_conf() {	# rtvd_conf H HOSTS RATE ELECTION: the host's rtvd.conf on stdout
 	uplink_dev = up0
 	host_ip = 10.0.$h.1
 	miss_port = $RTVD_MISS_PORT
+	[metrics]
+	listen = 127.0.0.1:9464
 	CONF
 }
 
