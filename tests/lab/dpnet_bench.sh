@@ -21,23 +21,40 @@
 # Measurements, each repeated DPNET_REPS times, R and D interleaved (the
 # order alternating between repetitions) so that drift in the machine's
 # other load hits both alike:
-#   tput    iperf3 TCP va -> vb, MSS 1448 (1,514-byte frames), NRT traffic
-#           (no rtpath), Mbit/s of goodput at the receiver after a 1 s omit;
-#           during R runs also the CPU time (utime + stime, /proc/PID/stat)
-#           of both dptest processes and the frame bytes wA sent on the wire
-#   lat     rtvgen 10 Mbit/s of 1,502-byte UDP frames, one-way delay p50/p99
-#           at the receiver (kernel receive stamp − send time, one clock);
-#           on R the flow is an admitted rtpath (deadline type, 5 ms), so it
-#           is stamped, EDF-queued, paced, popped and checked
-#   tput1g  tput again with both wires and dptest's pacer at 1 Gbit/s
+#   tput     iperf3 TCP va -> vb, MSS 1448 (1,514-byte frames), NRT traffic
+#            (no rtpath), Mbit/s of goodput at the receiver after a 1 s
+#            omit; during R runs also the CPU time (utime + stime,
+#            /proc/PID/stat) of both dptest processes and the frame bytes wA
+#            sent on the wire
+#   lat      rtvgen 10 Mbit/s of 1,502-byte UDP frames, one-way delay
+#            p50/p99 at the receiver (kernel receive stamp − send time, one
+#            clock); on R the flow is an admitted rtpath (deadline type,
+#            5 ms), so it is stamped, EDF-queued, paced, popped and checked
+#   lat1cpu  (DPNET_1CPU=1 only) lat with both rtvgens and every dptest
+#            thread pinned to CPU 0: the dataplane's path without cross-CPU
+#            wake-ups, which cost far more on some virtual machines than on
+#            hardware (the bench prints the platform's figure)
+#   ahead    tput on R alone (against the direct runs above) with dptest's
+#            pacer slack (--ahead) at 250 µs instead of rtvd's default 20 µs
+#            (agent/config.c): a pacer thread that wakes later than its slack
+#            finds the link idle and restarts from "now", losing that time
+#            (sched/pacer.c), so the slack must cover the platform's timer
+#            wake-up latency; this run shows what is left once it does
+#   tput1g   tput with both wires and dptest's pacer at 1 Gbit/s (default
+#            slack), DPNET_REPS_1G pairs. On 2 shared cores this is CPU-bound
+#            for both paths (TCP without offloads), not link-bound
 #
 # Output: on stdout only "key=value" lines, one per measurement, in run order
 # (tput.100m.direct, tput.100m.dp, cpu_s.100m, gbit.100m, lat.direct.p50,
-# lat.direct.p99, lat.dp.p50, lat.dp.p99, tput.1g.*, cpu_s.1g, gbit.1g;
-# Mbit/s, µs, CPU seconds, Gbit) and info.* lines; progress on stderr.
-# Environment: DPNET_REPS (3), DPNET_TPUT_S (3), DPNET_LAT_S (3),
-# DPNET_RATE (100mbit), DPNET_1G (1; 0 skips the 1 Gbit/s phase),
-# DPNET_RT_PRIO (10, as dp_veth.sh), DPNET_BIN (build/bin).
+# lat.direct.p99, lat.dp.p50, lat.dp.p99, lat1cpu.*, tput.ahead.dp,
+# cpu_s.ahead, gbit.ahead, tput.1g.*, cpu_s.1g, gbit.1g: Mbit/s, µs, CPU
+# seconds, Gbit) and info.* lines; progress on stderr. Exit 0, 1 on failure
+# (the reason on stderr), 3 when skipped (not root).
+# Environment: DPNET_REPS (3), DPNET_REPS_1G (3), DPNET_TPUT_S (2),
+# DPNET_LAT_S (3), DPNET_1CPU (0), DPNET_RATE (100mbit), DPNET_AHEAD (20us,
+# rtvd's default), DPNET_ALT (1; 0 skips the 250 µs slack run), DPNET_1G (1;
+# 0 skips the 1 Gbit/s phase), DPNET_RT_PRIO (10, as dp_veth.sh; rtvd's
+# default is 0), DPNET_BIN (build/bin). Runtime with the defaults: ~80 s.
 # Ports 18301 (iperf3) and 18310 (rtvgen) inside the namespaces. Everything
 # started is killed and every namespace removed on exit, also on failure.
 set -u
@@ -45,16 +62,20 @@ cd "$(dirname "$0")/../.."
 
 BIN=${DPNET_BIN:-build/bin}
 REPS=${DPNET_REPS:-3}
-TPUT_S=${DPNET_TPUT_S:-3}
+TPUT_S=${DPNET_TPUT_S:-2}
 LAT_S=${DPNET_LAT_S:-3}
+REPS_1G=${DPNET_REPS_1G:-3}
 RATE=${DPNET_RATE:-100mbit}
 RT_PRIO=${DPNET_RT_PRIO:-10}
+AHEAD=${DPNET_AHEAD:-20us}
+CPUS=$(taskset -c -p $$ | sed 's/.*: //')	# what lat1cpu gives back
 P=dpn$$
 DIR=$(mktemp -d /tmp/dpnet.XXXXXX)
 IPERF_PORT=18301
 LAT_PORT=18310
 pids=()
 DP_PIDS=()
+DP_RUN=0	# dptest starts so far: run 1 carries the latency flow
 
 log() { printf 'dpnet: %s\n' "$*" >&2; }
 die() { log "$*"; for f in "$DIR"/*.log; do [ -s "$f" ] && sed "s|^|   $(basename "$f"): |" "$f" >&2; done; exit 1; }
@@ -69,6 +90,7 @@ cleanup() {
 		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 		ip netns del "$n" 2>/dev/null
 	done
+	ip link del "${P}x" 2>/dev/null	# a veth pair left half-built
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -113,6 +135,9 @@ topology() {	# r|d
 	[ "$1" = r ] && return 0
 	for n in "$ha vA wA" "$hb wB vB"; do
 		set -- $n
+		# no netfilter on bridged frames (br_netfilter may be loaded)
+		ns "$1" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+			net.bridge.bridge-nf-call-arptables=0 2>/dev/null
 		ns "$1" ip link add br0 type bridge && ns "$1" ip link set "$2" master br0 &&
 			ns "$1" ip link set "$3" master br0 && ns "$1" ip link set br0 up || return 1
 	done
@@ -124,11 +149,12 @@ start_dp() {	# rate: dptest on both R hosts
 	local va ha hb vb
 	read -r va ha hb vb <<<"$(names r)"
 	DP_PIDS=()
+	DP_RUN=$((DP_RUN + 1))
 	for h in "$ha vA wA 1" "$hb vB wB 2"; do
 		set -- $h
 		ip netns exec "$1" "$BIN/dptest" --int "$2" --up "$3" --host-id "$4" --rate "$RATE" \
-			--mtu 1500 --host-ip 10.99.0.254 --ahead 20us --uncertainty 1us \
-			--rt-prio "$RT_PRIO" --stats "$DIR/dp$4.$RATE.stats" --path "$RT_PATH" \
+			--mtu 1500 --host-ip 10.99.0.254 --ahead "$AHEAD" --uncertainty 1us \
+			--rt-prio "$RT_PRIO" --stats "$DIR/dp$4.run$DP_RUN.stats" --path "$RT_PATH" \
 			>"$DIR/dp$4.out" 2>>"$DIR/dp$4.log" &
 		pids+=($!)
 		DP_PIDS+=($!)
@@ -189,23 +215,34 @@ tput_run() {	# t(r|d) label: prints tput.<label>.<direct|dp>=Mbit/s (and CPU on 
 	log "  $label $mode: $mbps Mbit/s"
 }
 
-lat_run() {	# t(r|d): prints lat.<mode>.p50 / .p99 in µs
-	local t=$1 mode=direct json=$DIR/lat_$1.json rpid
+lat_run() {	# t(r|d) key [cpu]: prints <key>.<mode>.p50 / .p99 in µs; with cpu,
+		# rtvgen and (on r) every dptest thread are pinned to that CPU
+	local t=$1 key=$2 cpu=${3:-} mode=direct json=$DIR/lat_$1.json rpid pin=() p lost
 	[ "$t" = r ] && mode=dp
-	ip netns exec "${P}${t}vb" "$BIN/rtvgen" recv --port $LAT_PORT --duration $((LAT_S + 5))s \
-		--json >"$json" 2>"$DIR/rtvgen_r.log" &
+	if [ -n "$cpu" ]; then
+		pin=(taskset -c "$cpu")
+		if [ "$t" = r ]; then
+			for p in "${DP_PIDS[@]}"; do taskset -a -p -c "$cpu" "$p" >/dev/null || die "taskset $p"; done
+		fi
+	fi
+	"${pin[@]}" ip netns exec "${P}${t}vb" "$BIN/rtvgen" recv --port $LAT_PORT \
+		--duration $((LAT_S + 5))s --json >"$json" 2>"$DIR/rtvgen_r.log" &
 	rpid=$!
 	pids+=($rpid)
 	sleep 0.3
-	timeout $((LAT_S + 10)) ip netns exec "${P}${t}va" "$BIN/rtvgen" send \
+	timeout $((LAT_S + 10)) "${pin[@]}" ip netns exec "${P}${t}va" "$BIN/rtvgen" send \
 		--dst 10.99.0.2:$LAT_PORT --rate 10M --size 1502 --duration "${LAT_S}s" --json \
 		>"$DIR/rtvgen_s.json" 2>"$DIR/rtvgen_s.log" || die "rtvgen send ($mode) failed"
 	wait $rpid || die "rtvgen recv ($mode) failed"
-	jq -e '.received > 0 and .lost == 0' "$json" >/dev/null ||
-		die "latency ($mode): $(jq -c '{received, lost}' "$json" 2>/dev/null)"
-	echo "lat.$mode.p50=$(jq -r .delay_us.p50 "$json")"
-	echo "lat.$mode.p99=$(jq -r .delay_us.p99 "$json")"
-	log "  latency $mode: p50 $(jq -r .delay_us.p50 "$json") us, p99 $(jq -r .delay_us.p99 "$json") us, $(jq -r .received "$json") probes"
+	if [ -n "$cpu" ] && [ "$t" = r ]; then
+		for p in "${DP_PIDS[@]}"; do taskset -a -p -c "$CPUS" "$p" >/dev/null; done
+	fi
+	jq -e '.received > 0' "$json" >/dev/null || die "latency ($mode): nothing received"
+	jq -e '.lost == 0' "$json" >/dev/null && lost=0 || lost=$(jq .lost "$json")
+	[ "$lost" = 0 ] || echo "info.lost=$key $mode: $lost of $(jq .sent "$json") probes lost"
+	echo "$key.$mode.p50=$(jq -r .delay_us.p50 "$json")"
+	echo "$key.$mode.p99=$(jq -r .delay_us.p99 "$json")"
+	log "  $key $mode: p50 $(jq -r .delay_us.p50 "$json") us, p99 $(jq -r .delay_us.p99 "$json") us, $(jq -r .received "$json") probes"
 }
 
 # Interleaved: D then R on odd repetitions, R then D on even ones.
@@ -227,11 +264,23 @@ warm
 echo "info.direct=linux-bridge"
 echo "info.rate=$RATE"
 echo "info.rt_prio=$RT_PRIO"
+echo "info.ahead=$AHEAD"
 echo "info.reps=$REPS"
 log "throughput at $RATE (iperf3 TCP, ${TPUT_S}s + 1s omitted, x$REPS each)"
 both tput_run 100m
 log "one-way latency, 10 Mbit/s of 1502-byte UDP frames (${LAT_S}s x$REPS each)"
-both lat_run
+both lat_run lat
+if [ "${DPNET_1CPU:-0}" != 0 ]; then
+	log "the same with rtvgen and every dptest thread on CPU 0 (no cross-CPU wake-ups)"
+	both lat_run lat1cpu 0
+fi
+if [ "${DPNET_ALT:-1}" != 0 ]; then
+	log "throughput at $RATE on R with dptest --ahead 250us (x$REPS)"
+	stop_dp
+	AHEAD=250us start_dp
+	warm
+	for i in $(seq "$REPS"); do tput_run r ahead; done
+fi
 if [ "${DPNET_1G:-1}" != 0 ]; then
 	RATE=1gbit
 	log "throughput at 1 Gbit/s (wires and pacer)"
@@ -239,10 +288,14 @@ if [ "${DPNET_1G:-1}" != 0 ]; then
 	for t in r d; do htb "${P}${t}ha" wA "$RATE" && htb "${P}${t}hb" wB "$RATE" || die "HTB re-rate"; done
 	start_dp
 	warm
-	both tput_run 1g
+	REPS=$REPS_1G both tput_run 1g
 fi
 stop_dp
-for s in "$DIR"/dp*.stats; do
-	grep -E '^(drop_pool|drop_nrt_full|io\.tx_errors|io\.rx_truncated)=' "$s" | sed "s/^/info.$(basename "$s" .stats)./"
-done
+# What the dataplanes counted: drops and send errors (any, per run), and the
+# latency flow as an rtpath (labelled at ha, popped and checked at hb).
+drops=$(grep -HE '^(drop_[a-z_]+|io\.tx_errors|io\.rx_truncated)=[1-9]' "$DIR"/dp*.stats |
+	sed "s|^$DIR/||; s|\.stats:|: |" | tr '\n' ' ')
+echo "info.dataplane_drops=${drops:-none}"
+st() { sed -n "s/^$2=//p" "$DIR/$1.run1.stats"; }
+echo "info.rt_path=sent $(st dp1 path.1.tx_pkts), received $(st dp2 path.1.rx_pkts), misses $(st dp2 path.1.rx_misses), vA to wB p99 $(st dp2 path.1.delay_p99_ns) ns"
 exit 0
