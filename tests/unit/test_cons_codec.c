@@ -24,6 +24,7 @@
 #include <msgpack.h>
 
 #include "consensus/consensus.h"
+#include "tests/unit/json_pack.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
@@ -208,46 +209,6 @@ static void test_roundtrip_records(void **state)
 /* ------------------------------------------------------------------------- */
 /* JSON → msgpack, for readable rejection cases                              */
 
-static void pack_json(msgpack_packer *pk, const json_t *j)
-{
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		msgpack_pack_map(pk, json_object_size(j));
-		json_object_foreach((json_t *)j, key, v) {
-			msgpack_pack_str_with_body(pk, key, strlen(key));
-			pack_json(pk, v);
-		}
-		break;
-	case JSON_ARRAY:
-		msgpack_pack_array(pk, json_array_size(j));
-		json_array_foreach(j, i, v)
-			pack_json(pk, v);
-		break;
-	case JSON_STRING:
-		msgpack_pack_str_with_body(pk, json_string_value(j), json_string_length(j));
-		break;
-	case JSON_INTEGER:
-		msgpack_pack_int64(pk, json_integer_value(j));
-		break;
-	case JSON_REAL:
-		msgpack_pack_double(pk, json_real_value(j));
-		break;
-	case JSON_TRUE:
-		msgpack_pack_true(pk);
-		break;
-	case JSON_FALSE:
-		msgpack_pack_false(pk);
-		break;
-	case JSON_NULL:
-		msgpack_pack_nil(pk);
-		break;
-	}
-}
-
 /* RFC 7386 merge patch: objects merge, null deletes, anything else replaces. */
 static void merge_patch(json_t *target, json_t *patch)
 {
@@ -295,7 +256,7 @@ static void build(const char *base, const char *patch, msgpack_sbuffer *sb)
 	}
 	msgpack_sbuffer_init(sb);
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	pack_json(&pk, b);
+	test_pack_json(&pk, b);
 	json_decref(b);
 }
 

@@ -41,6 +41,7 @@
 
 #include "agent/dp.h"
 #include "consensus/consensus.h"
+#include "tests/unit/json_pack.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
@@ -1029,37 +1030,6 @@ static json_t *to_json(const msgpack_object *o)
 	}
 }
 
-static void from_json(msgpack_packer *pk, const json_t *j)
-{
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		msgpack_pack_map(pk, json_object_size(j));
-		json_object_foreach((json_t *)j, key, v) {
-			msgpack_pack_str_with_body(pk, key, strlen(key));
-			from_json(pk, v);
-		}
-		break;
-	case JSON_ARRAY:
-		msgpack_pack_array(pk, json_array_size(j));
-		json_array_foreach(j, i, v)
-			from_json(pk, v);
-		break;
-	case JSON_STRING:
-		msgpack_pack_str_with_body(pk, json_string_value(j), json_string_length(j));
-		break;
-	case JSON_INTEGER:
-		msgpack_pack_int64(pk, json_integer_value(j));
-		break;
-	default:
-		msgpack_pack_nil(pk);
-		break;
-	}
-}
-
 /* The snapshot as {"header": {...}, "hosts": [...], "links": [...], "vms":
  * [...], "paths": [...], "clients": [...]}, following the header's counts. */
 static json_t *snapshot_json(const struct cons_state *s)
@@ -1100,10 +1070,10 @@ static void json_snapshot(msgpack_packer *pk, const json_t *j)
 	size_t i;
 	json_t *v;
 
-	from_json(pk, json_object_get(j, "header"));
+	test_pack_json(pk, json_object_get(j, "header"));
 	for (size_t k = 0; k < ARRAY_LEN(keys); k++)
 		json_array_foreach(json_object_get(j, keys[k]), i, v)
-			from_json(pk, v);
+			test_pack_json(pk, v);
 }
 
 static json_t *path0(json_t *root)
