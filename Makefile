@@ -143,13 +143,14 @@ fuzz-smoke: $(FUZZERS)
 
 # --- benchmarks and demo -----------------------------------------------------
 BENCH ?=
+KEEP  ?= 0
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@scripts/run-bench.sh $(BUILD) $(BENCH)
 
 demo: deps
 	@$(MAKE) --no-print-directory build
-	@scripts/demo.sh $(BUILD)
+	@KEEP=$(KEEP) scripts/demo.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -51,12 +51,18 @@
  *          extra byte; the byte covers its rounding when its own margin is
  *          smaller than ours (a later D_min there), so that every set
  *          admitted here passes its audit for any margin up to ours.
- *  (e)     PATH_ESCALATE to level L: deadline type re-queues at
- *          sched_escalate_deadline_ns(D − net, L, 50 µs) and re-runs (c);
- *          reservation type gets sched_escalate_rate_bps(R0, L, cap), cap
- *          the largest frame rate whose wire rate fits the uplink's RT
- *          budget, and re-runs (a) and (c). A refusal leaves the path as it
- *          was.
+ *  (e)     PATH_ESCALATE to level L raises the class (MPLS TC) to L's and
+ *          tightens the sender's share as far as admission allows: for
+ *          k = L, L − 1, …, the deadline type re-queues at
+ *          sched_escalate_deadline_ns(D − net, k, 50 µs), the reservation
+ *          type gets sched_escalate_rate_bps(R0, k, cap), cap the largest
+ *          frame rate whose wire rate fits the uplink's RT budget, and (a)
+ *          and (c) re-run; the first k that passes is taken. When none does
+ *          (or k reaches what the path has now), the path keeps its
+ *          deadline and rate and only its class rises: that always fits,
+ *          and it is what lifts the path above competing traffic in the
+ *          network, where misses the sender cannot cause come from. A
+ *          refusal (an invalid level) leaves the path as it was.
  *
  * Cost per command: O(route) for (a), O(k log k) for (c) with k the
  * sender's rtpaths, never a scan of all paths.
@@ -609,11 +615,13 @@ int cons__path_release(struct cons_state *s, uint64_t id, struct cons_result *re
 	return 0;
 }
 
-/* The path's fields at `level`. A same-host path has no uplink to cap R
- * by, nor does R mean anything there: it keeps its rate. The cap is the
- * largest frame rate whose wire rate fits the uplink's RT limit: one below
- * the smallest whose wire rate passes it. */
-static struct cons_rtpath escalated(const struct cons__path *p, uint8_t level)
+/* The path's fields at class `level`, tightened as escalation `strength`
+ * says (deadline type: its EDF deadline >> strength; reservation type: R
+ * raised by R·strength/2). A same-host path has no uplink to cap R by, nor
+ * does R mean anything there: it keeps its rate. The cap is the largest
+ * frame rate whose wire rate fits the uplink's RT limit: one below the
+ * smallest whose wire rate passes it. */
+static struct cons_rtpath escalated(const struct cons__path *p, uint8_t level, uint8_t strength)
 {
 	struct cons_rtpath q = p->pub;
 	uint64_t cap;
@@ -621,13 +629,31 @@ static struct cons_rtpath escalated(const struct cons__path *p, uint8_t level)
 	q.level = level;
 	if (q.req.type == CONS_PATH_DEADLINE) {
 		q.sched_deadline_ns = sched_escalate_deadline_ns(q.req.deadline_ns - q.net_budget_ns,
-								 level, CONS_ESCALATE_FLOOR_NS);
+								 strength, CONS_ESCALATE_FLOOR_NS);
 	} else if (p->n_hops > 0) {
 		cap = sched_frame_rate_bps(hop_limit(&p->hops[0]) + 1, q.req.max_pkt_bytes, WIRE_O) - 1;
-		q.service_rate_bps = sched_escalate_rate_bps(q.service_rate_base_bps, level, cap);
+		q.service_rate_bps = sched_escalate_rate_bps(q.service_rate_base_bps, strength, cap);
 	}
 	cons__path_class(&q);
 	return q;
+}
+
+/* Is q no tighter than the path is now? Then only its class changes. */
+static bool no_tighter(const struct cons_rtpath *q, const struct cons_rtpath *now)
+{
+	return q->req.type == CONS_PATH_DEADLINE ? q->sched_deadline_ns >= now->sched_deadline_ns
+						 : q->service_rate_bps <= now->service_rate_bps;
+}
+
+static int escalate_fits(struct cons_state *s, struct cons__path *p, const struct cons_rtpath *q,
+			 char err[CONS_ERRLEN])
+{
+	int rc;
+
+	if (p->n_hops == 0)
+		return 0;
+	rc = links_fit(p->hops, p->n_hops, cons__path_rate(&p->pub), q, err);
+	return rc ? rc : cons__edf_check(s, p->src, p, q, err);
 }
 
 int cons__path_escalate(struct cons_state *s, uint64_t id, uint8_t level, struct cons_result *res)
@@ -635,7 +661,7 @@ int cons__path_escalate(struct cons_state *s, uint64_t id, uint8_t level, struct
 	size_t pos;
 	struct cons__path *p = path_or_enoent(s, id, &pos, res);
 	struct cons_rtpath q;
-	int rc = 0;
+	int rc;
 
 	if (p == NULL)
 		return 0;
@@ -645,10 +671,24 @@ int cons__path_escalate(struct cons_state *s, uint64_t id, uint8_t level, struct
 		res->status = -EINVAL;
 		return 0;
 	}
-	q = escalated(p, level);
-	if (p->n_hops > 0) {
-		rc = links_fit(p->hops, p->n_hops, cons__path_rate(&p->pub), &q, res->err);
-		rc = rc ? rc : cons__edf_check(s, p->src, p, &q, res->err);
+	/* The strongest tightening admission allows, from `level` down to
+	 * what the path has now. Looser than now (a lower level) always fits;
+	 * so does the class alone (same rate, same deadline), and in the
+	 * network the class is what lifts the path past the traffic it
+	 * competes with. The class-only candidate is checked all the same. */
+	rc = CONS_EREFUSED;
+	for (int k = level; k >= 0 && rc == CONS_EREFUSED; k--) {
+		q = escalated(p, level, (uint8_t)k);
+		if (no_tighter(&q, &p->pub))
+			break;
+		rc = escalate_fits(s, p, &q, res->err);
+	}
+	if (rc == CONS_EREFUSED) {	/* looser than now, or nothing tighter fitted */
+		if (q.level > p->pub.level || !no_tighter(&q, &p->pub)) {
+			q.sched_deadline_ns = p->pub.sched_deadline_ns;
+			q.service_rate_bps = p->pub.service_rate_bps;
+		}
+		rc = escalate_fits(s, p, &q, res->err);
 	}
 	if (rc == -ENOMEM)
 		return rc;
@@ -656,6 +696,7 @@ int cons__path_escalate(struct cons_state *s, uint64_t id, uint8_t level, struct
 		res->status = rc;
 		return 0;
 	}
+	res->err[0] = '\0';	/* a tighter candidate's refusal is not the answer */
 	for (uint32_t i = 0; i < p->n_hops; i++)
 		*cons__hop_reserved(&p->hops[i]) += cons__path_rate(&q) - cons__path_rate(&p->pub);
 	p->pub = q;

@@ -177,7 +177,10 @@ struct cons_path_req {
  *   type          level 0            level >= 1
  *   deadline      TC 5, DSCP 46 EF   TC 6
  *   reservation   TC 4, DSCP 34 AF41 TC 5
- * The DSCP stays; escalation raises the MPLS TC by one.
+ * The DSCP stays; escalation raises the MPLS TC by one, and tightens the
+ * sender's EDF deadline (deadline type) or R (reservation type) as far as
+ * admission allows — possibly not at all: the class alone always fits
+ * (cadmit.c, (e)).
  *
  * Admission (cadmit.c) pins the route (shortest by hops over the topology);
  * net_budget_ns = the first hop's latency + Σ over the later hops of (one
@@ -213,8 +216,8 @@ enum cons_op {
 	CONS_OP_VM_REMOVE,
 	CONS_OP_PATH_RESERVE,
 	CONS_OP_PATH_RELEASE,
-	CONS_OP_PATH_ESCALATE,	/* to level `level` (<= the path's policy.max_level);
-				 * admission re-checked, a refusal changes nothing */
+	CONS_OP_PATH_ESCALATE,	/* to level `level` (<= the path's policy.max_level):
+				 * its class, and the tightening admission allows */
 	CONS_OP_NOOP,		/* barrier / testing */
 };
 

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# make demo: scripts/demo.sh BUILD_DIR
+# make demo: scripts/demo.sh BUILD_DIR   (KEEP=1: leave the lab rack up)
 #
-# Until the multi-host lab exists, the demo is the paper's experiment 1 on the
-# egress-link simulator (bench/linksim.c): one 1 Gbit/s link, flows A and B
-# with deadlines, a 1.1 Gbit/s UDP flood, scheduled by EDF, WF²Q+ and a FIFO.
-# Everything lands in results/demo-<date>/: the figures (results.jsonl), the
-# full table (bench_sim.txt), per-packet waits (exp1_<mode>.csv) and, when
-# gnuplot is installed, a plot (exp1_waits.png).
-set -euo pipefail
+# rtvnet's main job, in about 3 minutes:
+#  1. the paper's experiment 1 on the egress-link simulator (bench/linksim.c):
+#     one 1 Gbit/s link, flows A and B with deadlines, a 1.1 Gbit/s UDP flood,
+#     scheduled by EDF, WF²Q+ and a FIFO;
+#  2. on the lab rack (tests/lab/lab.sh: 3 hosts in network namespaces, each
+#     with its own Open vSwitch and rtvd): experiment 2 without and with
+#     rtvnet (tests/lab/exp2.sh), experiment 3 — a flow no admission saw
+#     joins, rtvnet escalates (exp3.sh) — and the Raft leader killed during
+#     traffic (leaderkill.sh);
+#  3. a summary table.
+# Everything lands in results/demo-<date>/: every figure (results.jsonl), the
+# simulator's table (bench_sim.txt), per-packet CSVs, plots (with gnuplot)
+# and each lab step's log and folder.
+set -uo pipefail
 
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -17,17 +24,18 @@ if [ ! -x "$bench" ]; then
 	exit 1
 fi
 
+demo_t0=$SECONDS
 dir=results/demo-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$dir"
 
-echo "== rtvnet demo: seed 000 experiment 1, simulated"
+echo "== rtvnet demo, part 1: seed 000 experiment 1, simulated"
 echo "   A link of 1 Gbit/s carries flow A (2 Mbit/s, deadline 5 ms), flow B"
 echo "   (2 Mbit/s, deadline 10 ms) and a 1.1 Gbit/s UDP flood (NRT) that"
 echo "   overloads it; 1,502-byte frames; 10 s of simulated time per scheduler."
 echo
 
 RTV_BENCH_OUT=$PWD/$dir/results.jsonl RTV_BENCH_TABLE=$PWD/$dir/results.tsv \
-	"$bench" --csv "$dir" >"$dir/bench_sim.txt"
+	"$bench" --csv "$dir" >"$dir/bench_sim.txt" || { echo "demo: $bench failed"; exit 1; }
 
 # Plot wait against arrival time, one panel per scheduler.
 plot() {
@@ -106,38 +114,79 @@ else
 fi
 
 # ---------------------------------------------------------------------------
-# Part 2: experiment 2 on the lab rack — real hosts in network namespaces,
-# each with its own Open vSwitch and its own rtvd (Raft, OpenFlow controller,
-# deadline dataplane on the uplink).
+# Part 2: the lab rack — real hosts in network namespaces, each with its own
+# Open vSwitch and its own rtvd (Raft, OpenFlow controller, deadline
+# dataplane on the uplink): experiment 2 without and with rtvnet, experiment
+# 3 (escalation), and the Raft leader killed during traffic.
 echo
-echo "== rtvnet demo: seed 000 experiment 2 on the lab rack (3 hosts, 2 VMs each)"
+echo "== rtvnet demo, part 2: the lab rack (3 hosts x 2 VMs, a ToR, a server without rtvnet)"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "   skipped: the lab needs root (network namespaces)."
 	exit 0
 fi
-echo "   A (2 Mbit/s, 5 ms) and B (2 Mbit/s, 10 ms) go from VM h1v1 to VM h2v1 while"
-echo "   h1v2 floods h2v2 at 1.1x the link rate through the same uplink: first on"
-echo "   the plain rack (one FIFO), then with rtvd on every host and A and B"
-echo "   reserved from a host that is not the Raft leader. About 40 s."
+LAB=tests/lab/lab.sh
+keep=${KEEP:-0}
+[ "$keep" = 0 ] && trap 'LAB_QUIET=1 $LAB down >/dev/null 2>&1' EXIT
+echo "   bringing the rack up (20 Mbit/s links: this 2-core machine's userspace"
+echo "   Open vSwitch is CPU-bound at 50-100 Mbit/s; the paper's links are 1 Gbit/s)"
+LAB_QUIET=1 $LAB down >/dev/null 2>&1
+$LAB up -n 3 -v 2 -r 20mbit >"$dir/lab-up.log" 2>&1 || { echo "   lab.sh up failed: $dir/lab-up.log"; tail -n 5 "$dir/lab-up.log"; exit 1; }
+
+# step TITLE SCRIPT ARGS...: one experiment, its log in $dir, its table shown
+step() {
+	local title=$1 script=$2 name t0 rc
+	shift 2
+	name=$(basename "$script" .sh)
+	echo
+	echo "-- $title"
+	t0=$SECONDS
+	"$script" --keep --results "$PWD/$dir/$name" "$@" >"$dir/$name.log" 2>&1
+	rc=$?
+	grep -v '^results: \|^plot: ' "$dir/$name.log" | sed -n '/^[A-Z]/,$p' | sed 's/^/   /'
+	cat "$dir/$name/figures.jsonl" >>"$dir/results.jsonl" 2>/dev/null
+	echo "   ($((SECONDS - t0)) s; log $dir/$name.log)"
+	return $rc
+}
+fail=0
+step "Experiment 2: A (2 Mbit/s, 5 ms) and B (2 Mbit/s, 10 ms) h1v1 -> h2v1 beside a 1.1x NRT flood," \
+	tests/lab/exp2.sh --with-rtvnet --duration "${DEMO_EXP2_DURATION:-5s}" || fail=1
+step "Experiment 3: flow C (a server without rtvnet, EF, at link rate) joins A and B's ToR class" \
+	tests/lab/exp3.sh --duration "${DEMO_EXP3_DURATION:-10s}" || fail=1
+step "Leader kill: SIGKILL to the Raft leader's rtvd while A and B run" \
+	tests/lab/leaderkill.sh || fail=1
+
+wall=$((SECONDS - demo_t0))
+printf '{"name": "lab.demo.wall_s", "value": %s, "unit": "s", "better": "lower"}\n' "$wall" >>"$dir/results.jsonl"
+fig() { sed -n "s/.*\"name\": \"$1\", \"value\": \([^,}]*\).*/\1/p" "$dir/results.jsonl" | tail -n 1; }
 echo
-t0=$SECONDS
-if tests/lab/exp2.sh --with-rtvnet --duration "${DEMO_EXP2_DURATION:-5s}" \
-	--results "$PWD/$dir/exp2" >"$dir/exp2.log" 2>&1; then
-	sed -n '/^Experiment 2/,$p' "$dir/exp2.log" | sed 's/^/  /'
-	cat "$dir/exp2/figures.jsonl" >>"$dir/results.jsonl" 2>/dev/null
-else
-	echo "   the lab run failed; its log: $dir/exp2.log"
-	tail -n 15 "$dir/exp2.log" | sed 's/^/    | /'
-	exit 1
+echo "== Summary                                               rtvnet      baseline"
+printf '   %-52s %-11s %s\n' "exp1 (simulated 1 Gbit/s): A+B misses, EDF" "${miss[EDFA]:-?}+${miss[EDFB]:-?}" "FIFO ${miss[FIFOA]:-?}+${miss[FIFOB]:-?}"
+printf '   %-52s %-11s %s\n' "exp2: A / B max delay (ms)" "$(fig lab.exp2.with.max_ms.A) / $(fig lab.exp2.with.max_ms.B)" \
+	"without $(fig lab.exp2.without.max_ms.A) / $(fig lab.exp2.without.max_ms.B); paper 13.9 / 14.0"
+printf '   %-52s %-11s %s\n' "exp2: A+B misses (late + lost)" "$(fig lab.exp2.with.misses)" "without $(fig lab.exp2.without.misses)"
+printf '   %-52s %-11s %s\n' "exp3: C's start -> last miss (s)" "$(fig lab.exp3.recovery_s)" "paper ~20 (asked at 24 s)"
+printf '   %-52s %-11s %s\n' "exp3: misses after escalation" "$(fig lab.exp3.misses_after)" ""
+printf '   %-52s %-11s %s\n' "leader kill: A+B misses" "$(fig lab.leaderkill.misses)" ""
+printf '   %-52s %-11s %s\n' "leader kill: new leader after (ms)" "$(fig lab.leaderkill.failover_ms)" ""
+printf '   %-52s %-11s %s\n' "whole demo (s)" "$wall" "target <= 180"
+echo
+echo "Results in $dir/: results.jsonl (every figure), exp1_waits.png,"
+echo "  exp2/{without,with}.png, exp3/exp3.png, per-packet CSVs and each step's log."
+echo "Metrics: every lab host's rtvd serves Prometheus text on the management network"
+echo "  (tests/lab/lab.sh exec mgmt curl -s 10.1.0.1:9464/metrics); the metric list is"
+echo "  docs/metrics.md. Grafana: copy dashboards/*.json to /var/lib/grafana/dashboards/rtvnet"
+echo "  and point Grafana's provisioning at dashboards/provisioning/ (datasource + dashboards)."
+if [ "$keep" != 0 ]; then
+	echo
+	echo "The rack is still up (KEEP=1). Try:"
+	echo "  tests/lab/lab.sh status"
+	echo "  tests/lab/lab.sh rtvctl 1 status            # Raft role, term, leader"
+	echo "  tests/lab/lab.sh rtvctl 2 vms               # VMs learnt from each host's OVSDB"
+	echo "  tests/lab/lab.sh rtvctl 2 reserve --src 10.0.1.11 --dst 10.0.2.11 --proto udp --dport 5000 \\"
+	echo "      --type deadline --rate 2M --deadline 5ms     # from any host"
+	echo "  tests/lab/lab.sh rtvctl 1 paths; tests/lab/lab.sh rtvctl 1 links"
+	echo "  tests/lab/lab.sh exec h1v1 build/bin/rtvgen send --dst 10.0.2.11:5000 --rate 2M --deadline 5ms"
+	echo "  tests/lab/lab.sh exec mgmt curl -s 10.1.0.2:9464/metrics | grep rtvnet_rtpath"
+	echo "  tests/lab/lab.sh down                      # when done"
 fi
-echo
-echo "   ($((SECONDS - t0)) s; per-packet CSVs and plots in $dir/exp2/."
-echo "   The paper's links are 1 Gbit/s; this 2-core machine's userspace OVS"
-echo "   limits the lab to 20 Mbit/s links, so queueing delays are ~50x longer.)"
-echo
-echo "Try it yourself: tests/lab/lab.sh up -n 3 -v 2 -r 20mbit && tests/lab/lab.sh rtvd-up"
-echo "  tests/lab/lab.sh rtvctl 1 status; tests/lab/lab.sh rtvctl 1 vms; tests/lab/lab.sh down"
-echo "Metrics: each lab host's rtvd serves Prometheus text on 127.0.0.1:9464/metrics inside"
-echo "  its namespace (tests/lab/lab.sh exec h1 curl -s 127.0.0.1:9464/metrics); metric list in"
-echo "  docs/metrics.md. Grafana: copy dashboards/*.json to /var/lib/grafana/dashboards/rtvnet and"
-echo "  point Grafana's provisioning at dashboards/provisioning/ (datasource + dashboard provider)."
+exit $fail

@@ -45,14 +45,11 @@
 #   lab.exp2.<mode>.max_ms.A, lab.exp2.<mode>.max_ms.B
 # where <mode> is "without" or "with".
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-LAB=$ROOT/tests/lab/lab.sh
-GEN=${RTVGEN:-$ROOT/build/bin/rtvgen}
-LAB_DIR=${RTV_LAB_DIR:-/run/rtvnet-lab}
+NAME=exp2
+. "$(dirname "$0")/lib.sh"
 PORT_A=18030 PORT_B=18031 PORT_NRT=18032
 
-duration=10s size=1502 results='' keep=0 mode=without hosts=0 vms=0 rate=''
-die() { echo "exp2: $*" >&2; exit 2; }
+duration=10s size=1502 results='' mode=without
 usage() { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
@@ -69,118 +66,30 @@ while [ $# -gt 0 ]; do
 done
 [[ $duration =~ ^[0-9]+s$ ]] && [ "${duration%s}" -ge 1 ] || die "--duration: whole seconds like 10s, got '$duration'"
 [[ $size =~ ^[0-9]+$ ]] && [ "$size" -ge 78 ] && [ "$size" -le 1514 ] || die "--size: frame bytes 78..1514, got '$size'"
-[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
-[ -x "$GEN" ] || die "$GEN is not built (make build)"
-command -v jq >/dev/null || die "jq is missing (make deps)"
+lab_check_tools
 results=${results:-$ROOT/results/exp2-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$results" || die "cannot create $results"
 
-pids=()
-brought_up=0 rtvd_started=0
-paths=()
-ctl() { "$LAB" rtvctl "$@"; }
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${paths[@]}"; do ctl "${p%%:*}" --timeout 5s release "${p#*:}" >/dev/null 2>&1; done
-	if [ $brought_up -eq 1 ] && [ $keep -eq 0 ]; then
-		LAB_QUIET=1 "$LAB" down >/dev/null 2>&1
-	elif [ $rtvd_started -eq 1 ] && [ $keep -eq 0 ]; then
-		LAB_QUIET=1 "$LAB" rtvd-down >/dev/null 2>&1
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
 # --- the rack ---------------------------------------------------------------
-need_hosts=2 up_args="-n 2 -v 2"
-[ $mode = with ] && need_hosts=3 up_args="-n 3 -v 2 -r 20mbit"
-lab_ok() {
-	"$LAB" status >/dev/null 2>&1 || return 1
-	. "$LAB_DIR/lab.conf" && [ "$hosts" -ge $need_hosts ] && [ "$vms" -ge 2 ]
-}
-if ! lab_ok; then
-	echo "exp2: bringing up a lab rack (lab.sh up $up_args)"
-	brought_up=1
-	"$LAB" up $up_args >"$results/lab-up.log" 2>&1 || die "lab.sh up failed: see $results/lab-up.log"
-	lab_ok || die "the lab is not up after lab.sh up"
-fi
-. "$LAB_DIR/lab.conf"
-link_bps=$(echo "$rate" | awk '{ n = $0 + 0; u = substr($0, length(n "") + 1, 1);
-	print n * (u == "g" ? 1e9 : u == "m" ? 1e6 : u == "k" ? 1e3 : 1) }')
+if [ $mode = with ]; then lab_need 3 -n 3 -v 2 -r 20mbit; else lab_need 2 -n 2 -v 2; fi
 flood_bps=$(awk -v r="$link_bps" 'BEGIN { printf "%.0f", r * 1.1 }')
-reach() {
-	local p node ip
-	for p in "h1v1 10.0.2.11" "h1v2 10.0.2.12"; do	# ARP resolved before the overload
-		read -r node ip <<<"$p"
-		"$LAB" exec "$node" ping -c 2 -i 0.2 -W 1 -q "$ip" >/dev/null 2>&1 ||
-			die "$node cannot reach $ip: is the lab healthy? (lab.sh status)"
-	done
-}
-rtvd_running() { [ -f "$LAB_DIR/h1/rtvd.pid" ] && kill -0 "$(cat "$LAB_DIR/h1/rtvd.pid")" 2>/dev/null; }
 
-# --- rtvnet -----------------------------------------------------------------
-# wait_for SECONDS CMD...: polls CMD every 200 ms
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -lt $end ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-	return 1
-}
-leader_of() { ctl 1 --timeout 1s -o json status 2>/dev/null | jq -e '.leader | select(. > 0)'; }
-vms_known() {	# on every host, h1v1 and h2v1 with their addresses
-	local h
-	for h in $(seq 1 "$hosts"); do
-		ctl "$h" --timeout 1s vms 2>/dev/null | awk '$3 == 1 && $4 == "10.0.1.11" { a = 1 }
-			$3 == 2 && $4 == "10.0.2.11" { b = 1 } END { exit !(a && b) }' || return 1
-	done
-}
-rtvnet_up() {
-	local leader h
-	if ! rtvd_running; then
-		echo "exp2: starting rtvd on every host (lab.sh rtvd-up)"
-		rtvd_started=1
-		LAB_QUIET=1 "$LAB" rtvd-up >"$results/rtvd-up.log" 2>&1 || die "lab.sh rtvd-up failed: $(tail -n 3 "$results/rtvd-up.log")"
-	fi
-	wait_for 20 leader_of || die "no Raft leader within 20 s (see $LAB_DIR/h*/rtvd.log)"
-	wait_for 20 vms_known || die "the VMs are not in rtvctl vms on every host within 20 s"
-	leader=$(leader_of)
-	via=1
-	for h in $(seq 1 "$hosts"); do [ "$h" != "$leader" ] && via=$h && break; done
-	echo "exp2: Raft leader h$leader; reserving A and B through h$via (not the leader)"
-	reserve A $PORT_A 5ms
-	reserve B $PORT_B 10ms
+rtvnet_exp2() {
+	rtvnet_up
+	say "Raft leader h$leader; reserving A and B through h$via (not the leader)"
+	reserve A "$via" $PORT_A 5ms
+	reserve B "$via" $PORT_B 10ms
 	sleep 0.5	# the sender's flows and dataplane table follow the commit
 }
-reserve() {	# reserve NAME PORT DEADLINE
-	local id
-	id=$(ctl "$via" --timeout 5s reserve --src 10.0.1.11 --dst 10.0.2.11 --proto udp --dport "$2" \
-		--type deadline --rate 2M --burst 6000 --deadline "$3" --owner exp2 2>&1) ||
-		die "reserving $1 through h$via was refused: $id"
-	paths+=("$via:$id")
-	echo "exp2: rtpath $id = $1 (UDP to 10.0.2.11:$2, deadline type, 2 Mbit/s, $3)"
-}
 
-# --- traffic ----------------------------------------------------------------
+# --- traffic ---------------------------------------------------------------
 secs=${duration%s}
-rx() {	# rx NODE PORT NAME [recv options]
-	local node=$1 port=$2 name=$3; shift 3
-	"$LAB" exec "$node" "$GEN" recv --port "$port" --json --duration "$((secs + 10))s" "$@" \
-		>"$results/$run.$name.json" 2>"$results/$run.$name.err" &
-	pids+=($!)
-}
-tx() {	# tx NODE NAME ARGS...
-	local node=$1 name=$2; shift 2
-	"$LAB" exec "$node" "$GEN" "$@" --json >"$results/$run.$name.tx.json" 2>"$results/$run.$name.tx.err" &
-	pids+=($!)
-}
 traffic() {
-	local p f
 	echo "exp2 ($run rtvnet): A, B = 2 Mbit/s of ${size} B frames h1v1 -> h2v1 for $duration;" \
 		"NRT = $((flood_bps / 1000000)) Mbit/s h1v2 -> h2v2 (1.1 x the $rate links)"
-	rx h2v1 $PORT_A A --csv "$results/$run.A.csv"
-	rx h2v1 $PORT_B B --csv "$results/$run.B.csv"
-	rx h2v2 $PORT_NRT NRT
+	rx h2v1 $PORT_A A --duration "$((secs + 10))s" --csv "$results/$run.A.csv"
+	rx h2v1 $PORT_B B --duration "$((secs + 10))s" --csv "$results/$run.B.csv"
+	rx h2v2 $PORT_NRT NRT --duration "$((secs + 10))s"
 	sleep 0.3
 	# the flood first: the uplink's queue takes a second or so to reach its
 	# steady depth; A and B are measured against that, not against its growth
@@ -188,17 +97,10 @@ traffic() {
 	sleep 2
 	tx h1v1 A send --flow A --dst 10.0.2.11:$PORT_A --rate 2M --size "$size" --deadline 5ms --duration "$duration"
 	tx h1v1 B send --flow B --dst 10.0.2.11:$PORT_B --rate 2M --size "$size" --deadline 10ms --duration "$duration"
-	for p in "${pids[@]}"; do wait "$p"; done
-	pids=()
-	for f in A B NRT; do
-		jq -e .received "$results/$run.$f.json" >/dev/null 2>&1 ||
-			die "no result for $f: $(cat "$results/$run.$f.err" "$results/$run.$f.tx.err" 2>/dev/null | head -3)"
-	done
+	traffic_wait A B NRT
 }
 
 # --- the table --------------------------------------------------------------
-q() { jq -r "$3" "$results/$1.$2.json"; }
-ms() { q "$1" "$2" "(.delay_us.$3 | round) / 1000"; }
 row() { printf '%-24s %9s %9s %9s %9s %9s %9s\n' "$@"; }
 cell() { [ -f "$results/$1.A.json" ] && "${@:2}" || echo -; }	# cell RUN FN ARGS: "-" if RUN did not run
 table() {
@@ -264,7 +166,7 @@ fi
 runs=without
 [ $mode = with ] && runs="without with"
 for run in $runs; do
-	[ $run = with ] && rtvnet_up
+	[ $run = with ] && rtvnet_exp2
 	reach
 	traffic
 	figures $run >>"$results/figures.jsonl"

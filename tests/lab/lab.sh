@@ -4,7 +4,7 @@
 #   lab.sh up [-n HOSTS] [-v VMS_PER_HOST] [-r RATE]   build the rack (idempotent)
 #   lab.sh down                                         remove everything (also after a crash)
 #   lab.sh status [-o json]                             what is up
-#   lab.sh exec NODE CMD...                             run CMD in a node (h1, h1v2, tor)
+#   lab.sh exec NODE CMD...                             run CMD in a node (h1, h1v2, tor, leg, mgmt)
 #   lab.sh rtvd-up [-e ELECTION_TIMEOUT]                rtvnet on every host of the rack that is up
 #   lab.sh rtvd-down                                    rtvd off, OVS back to a plain switch
 #   lab.sh rtvctl H ARGS...                             rtvctl on host H (its rtvd.sock)
@@ -18,17 +18,24 @@
 #                           10.0.H.1/16 on br-rtv's internal port; uplink up0
 #      | veth up0 <-> h<H>, shaped with HTB to RATE in both directions
 #   ToR ns  <name>tor     : a Linux bridge forwarding by MAC; each port's egress
-#                           is HTB with two classes in strict priority: MPLS
-#                           frames, DSCP EF/CS5/CS6/CS7 and ARP in the high
-#                           class, the rest in the low one ("the DiffServ
-#                           network"). The host's up0 has the same classes but
-#                           no filters: one FIFO until rtvd schedules it.
+#                           is HTB with three classes in strict priority:
+#                           top = MPLS TC 6-7, DSCP CS6/CS7, ARP; middle = the
+#                           other MPLS frames, DSCP EF/CS5; low = the rest
+#                           ("the DiffServ network"). The host's up0 has the
+#                           same classes but no filters: one FIFO until rtvd
+#                           schedules it.
+#   leg ns  <name>leg     : a server without rtvnet on the ToR, 10.0.100.1/16,
+#                           its egress shaped to RATE (experiment 3's flow C)
+#   mgmt ns <name>mgmt    : the management network, bridge 10.1.0.254/24, a
+#                           port m0 = 10.1.0.H/24 in every host (rtvd serves
+#                           /metrics there; Prometheus runs in this namespace)
 #
 # What a real ToR must be set to: strict-priority (or low-latency) queues keyed
-# on MPLS TC (EXP) for label-stacked frames and on DSCP 46/40/48/56 for the
-# inner IP header, trusting the marks set by the hosts (rtvd re-marks at the
-# edge, so a VM cannot claim a class it did not reserve), and ARP/control
-# traffic not stuck behind bulk queues. How to use the lab by hand, and what
+# on MPLS TC (EXP) for label-stacked frames, an escalated TC (6) above the
+# level-0 one (5), and on DSCP 46/40/48/56 for unlabelled IP, trusting the
+# marks set by the hosts (rtvd re-marks at the edge, so a VM cannot claim a
+# class it did not reserve), and ARP/control traffic not stuck behind bulk
+# queues. How to use the lab by hand, and what
 # it measures on this machine: tests/lab/README.md.
 #
 # With rtvd (rtvd-up), per host: up0 leaves the bridge and rtvd's dataplane
@@ -53,6 +60,7 @@ RTVD=${RTVD:-$LAB_ROOT/build/bin/rtvd}
 RTVCTL=${RTVCTL:-$LAB_ROOT/build/bin/rtvctl}
 # in each host's own namespace: no clash with the machine's loopback
 RTVD_RAFT_PORT=18401 RTVD_RPC_PORT=18451 RTVD_MISS_PORT=18403 RTVD_OF_PORT=18490
+RTVD_METRICS_PORT=9464	# on the management network, 10.1.0.H
 
 die() { echo "lab: $*" >&2; exit 1; }
 say() { [ -n "${LAB_QUIET:-}" ] || echo "lab: $*"; }
@@ -62,13 +70,17 @@ have_ns() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$1"; }
 host_ns() { echo "${P}h$1"; }
 vm_ns() { echo "${P}h$1v$2"; }
 tor_ns() { echo "${P}tor"; }
+mgmt_ns() { echo "${P}mgmt"; }
+leg_ns() { echo "${P}leg"; }
 
 ovs_env() { echo "OVS_RUNDIR=$LAB_DIR/h$1/ovs OVS_DBDIR=$LAB_DIR/h$1/ovs"; }
 vsctl() { local h=$1; shift; ns "$(host_ns "$h")" env $(ovs_env "$h") ovs-vsctl --db=unix:"$LAB_DIR/h$h/ovs/db.sock" --timeout=10 "$@"; }
 
-# HTB: a root class at RATE and two leaves in strict priority. prio 0 is
-# served first; the low leaf only borrows what the high one leaves. The high
-# leaf may use the whole rate. Printed as a tc batch (one process per port).
+# HTB: a root class at RATE and three leaves in strict priority. The top
+# leaf (prio 0) has the whole rate as its own; the middle (prio 1) and low
+# (prio 2) leaves own 1 kbit and borrow the rest, the middle one first, so
+# each is served only from what the classes above it leave. Printed as a tc
+# batch (one process per port).
 shape() {	# shape NS DEV RATE
 	local nsn=$1 dev=$2 rate=$3
 	# htb cannot "change" its root qdisc in place: add it only once
@@ -76,20 +88,30 @@ shape() {	# shape NS DEV RATE
 		echo "qdisc replace dev $dev root handle 1: htb default 20"
 	echo "class replace dev $dev parent 1: classid 1:1 htb rate $rate ceil $rate quantum 1514"
 	echo "class replace dev $dev parent 1:1 classid 1:10 htb rate $rate ceil $rate prio 0 quantum 1514"
-	echo "class replace dev $dev parent 1:1 classid 1:20 htb rate 1kbit ceil $rate prio 1 quantum 1514"
+	echo "class replace dev $dev parent 1:1 classid 1:15 htb rate 1kbit ceil $rate prio 1 quantum 1514"
+	echo "class replace dev $dev parent 1:1 classid 1:20 htb rate 1kbit ceil $rate prio 2 quantum 1514"
 }
 
-# ToR classification: MPLS unicast → high; IPv4 DSCP 46 (EF), 40 (CS5),
-# 48 (CS6), 56 (CS7) → high; ARP → high (a flow's first packets wait for ARP:
-# behind a full NRT queue that is ~120 ms at 100 Mbit/s); everything else →
-# default (low). Printed as a tc batch after the old filters are gone.
+# ToR classification, the "DiffServ network" rtvnet assumes:
+#   top (1:10)    MPLS TC 6-7 (escalated rtpaths, rtvd's control), DSCP CS6
+#                 and CS7 (48, 56), ARP (a flow's first packets wait for ARP:
+#                 behind a full NRT queue that is ~120 ms at 100 Mbit/s)
+#   middle (1:15) the other MPLS frames (rtpaths at level 0), DSCP EF and
+#                 CS5 (46, 40): what hosts without rtvnet use for their own
+#                 "real-time" traffic
+#   low (1:20)    everything else
+# The MPLS TC is bits 9-11 of the label stack entry (u32 at offset 0 of an
+# mpls_uc frame's network header). Printed as a tc batch after the old
+# filters are gone.
 tor_filters() {	# tor_filters DEV
-	local dev=$1 d
-	echo "filter add dev $dev parent 1: protocol mpls_uc prio 1 u32 match u32 0 0 flowid 1:10"
-	echo "filter add dev $dev parent 1: protocol arp prio 3 u32 match u32 0 0 flowid 1:10"
-	for d in 0xb8 0xa0 0xc0 0xe0; do
-		echo "filter add dev $dev parent 1: protocol ip prio 2 u32 match ip dsfield $d 0xfc flowid 1:10"
-	done
+	local dev=$1
+	echo "filter add dev $dev parent 1: protocol mpls_uc prio 1 u32 match u32 0x00000c00 0x00000c00 at 0 flowid 1:10"
+	echo "filter add dev $dev parent 1: protocol mpls_uc prio 2 u32 match u32 0 0 flowid 1:15"
+	echo "filter add dev $dev parent 1: protocol ip prio 3 u32 match ip dsfield 0xc0 0xfc flowid 1:10"
+	echo "filter add dev $dev parent 1: protocol ip prio 3 u32 match ip dsfield 0xe0 0xfc flowid 1:10"
+	echo "filter add dev $dev parent 1: protocol ip prio 3 u32 match ip dsfield 0xb8 0xfc flowid 1:15"
+	echo "filter add dev $dev parent 1: protocol ip prio 3 u32 match ip dsfield 0xa0 0xfc flowid 1:15"
+	echo "filter add dev $dev parent 1: protocol arp prio 4 u32 match u32 0 0 flowid 1:10"
 }
 
 # Both ends are created in their namespaces directly, so a crash never
@@ -160,6 +182,12 @@ up_host() {
 	for v in $(seq 1 "$nvm"); do
 		ports+=" $(up_vm "$h" "$v")" || return 1
 	done
+	# the management network: m0 10.1.0.H/24, out of band (metrics)
+	if ! ip -n "$nsn" link show m0 >/dev/null 2>&1; then
+		veth_pair "$nsn" m0 "$(mgmt_ns)" "m-h$h" || return 1
+		ip -n "$(mgmt_ns)" link set "m-h$h" master mbr0 || return 1
+	fi
+	ip -n "$nsn" addr replace "10.1.0.$h/24" dev m0 || return 1
 	# with rtvd (rtvd-up), rtvd's dataplane owns up0 and the bridge's
 	# off-host port is rtv-int
 	local upl=up0
@@ -178,6 +206,36 @@ up_host() {
 	shape "$nsn" up0 "$rate" | tc -n "$nsn" -batch - || return 1
 	tc -n "$tor" filter del dev "h$h" parent 1: 2>/dev/null
 	{ shape "$tor" "h$h" "$rate"; tor_filters "h$h"; } | tc -n "$tor" -batch - || return 1
+}
+
+# The management namespace: bridge mbr0 at 10.1.0.254/24, one port per host
+# (the host's m0 is 10.1.0.H). Prometheus runs here and scrapes every rtvd.
+up_mgmt() {
+	local m
+	m=$(mgmt_ns)
+	have_ns "$m" || ip netns add "$m" || return 1
+	ip -n "$m" link set lo up
+	ip -n "$m" link show mbr0 >/dev/null 2>&1 || ip -n "$m" link add mbr0 type bridge || return 1
+	ip -n "$m" link set mbr0 up && ip -n "$m" addr replace 10.1.0.254/24 dev mbr0
+}
+
+# A server without rtvnet on the same ToR ("leg", 10.0.100.1, MAC
+# 02:00:00:00:64:01): no OVS, no rtvd, it marks what it likes. Experiment 3's
+# flow C comes from here. Its own egress is shaped to RATE like a host's.
+up_legacy() {	# up_legacy RATE
+	local rate=$1 l tor
+	l=$(leg_ns) tor=$(tor_ns)
+	have_ns "$l" || ip netns add "$l" || return 1
+	ip -n "$l" link set lo up
+	if ! ip -n "$l" link show eth0 >/dev/null 2>&1; then
+		veth_pair "$l" eth0 "$tor" leg || return 1
+		ip -n "$tor" link set leg master br0 || return 1
+	fi
+	printf 'link set eth0 address 02:00:00:00:64:01\naddr replace 10.0.100.1/16 dev eth0\n' |
+		ip -n "$l" -batch - || return 1
+	shape "$l" eth0 "$rate" | tc -n "$l" -batch - || return 1
+	tc -n "$tor" filter del dev leg parent 1: 2>/dev/null
+	{ shape "$tor" leg "$rate"; tor_filters leg; } | tc -n "$tor" -batch -
 }
 
 cmd_up() {
@@ -199,11 +257,13 @@ cmd_up() {
 	ip -n "$(tor_ns)" link set lo up
 	ip -n "$(tor_ns)" link show br0 >/dev/null 2>&1 || ip -n "$(tor_ns)" link add br0 type bridge
 	ip -n "$(tor_ns)" link set br0 up
+	up_mgmt || die "cannot build the management namespace"
 	for h in $(seq 1 "$n"); do
 		say "host h$h: namespace, OVS, uplink at $rate, $nvm VMs"
 		up_host "$h" "$nvm" "$rate" || { echo "lab: building h$h failed; run 'lab.sh down' to clean up" >&2; exit 1; }
 	done
-	say "rack up: $n hosts x $nvm VMs, links $rate (lab.sh status)"
+	up_legacy "$rate" || { echo "lab: building the legacy host failed; run 'lab.sh down' to clean up" >&2; exit 1; }
+	say "rack up: $n hosts x $nvm VMs, links $rate, a host without rtvnet (leg), management net 10.1.0.0/24 (lab.sh status)"
 }
 
 alive() { [ -e "/proc/$1" ] && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
@@ -232,7 +292,7 @@ cmd_down() {
 	local d n pid
 	# processes first (OVS and anything the lab started), then namespaces
 	kill_pidfiles "$LAB_DIR"/h*/*.pid "$LAB_DIR"/h*/ovs/*.pid
-	for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${P}(tor|h[0-9]+(v[0-9]+)?|mgmt)$"); do
+	for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${P}(tor|h[0-9]+(v[0-9]+)?|mgmt|leg)$"); do
 		for pid in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
 		ip netns del "$n" 2>/dev/null
 	done
@@ -277,9 +337,11 @@ cmd_exec() {
 	local node=${1:-}; shift || true
 	case $node in
 	tor) ns "$(tor_ns)" "$@" ;;
+	mgmt) ns "$(mgmt_ns)" "$@" ;;
+	leg) ns "$(leg_ns)" "$@" ;;
 	h[0-9]*v[0-9]*) ns "${P}$node" "$@" ;;
 	h[0-9]*) ns "${P}$node" env $(ovs_env "${node#h}") "$@" ;;
-	*) die "exec: node is h<N>, h<N>v<M> or tor" ;;
+	*) die "exec: node is h<N>, h<N>v<M>, tor, leg or mgmt" ;;
 	esac
 }
 
@@ -324,7 +386,7 @@ rtvd_conf() {	# rtvd_conf H HOSTS RATE ELECTION: the host's rtvd.conf on stdout
 	host_ip = 10.0.$h.1
 	miss_port = $RTVD_MISS_PORT
 	[metrics]
-	listen = 127.0.0.1:9464
+	listen = 10.1.0.$h:$RTVD_METRICS_PORT
 	CONF
 }
 

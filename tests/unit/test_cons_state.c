@@ -671,14 +671,17 @@ static void test_escalate_deadline(void **state)
 	assert_int_equal(p->tc, 5);
 	/* B: 40,000 B (40,756 on the wire) due at 4,756.76 µs fits with path
 	 * 1's 3056 B: 326,048 + 24,448 + 12,224 = 362,720 <= 475,676 bits; at
-	 * level 1 it is due at 2,388.88 − 21 = 2,367.88 µs, where the uplink
-	 * supplies 236,788 bits: 326,048 + 12,224 = 338,272 is too much */
+	 * level 1 it would be due at 2,388.88 − 21 = 2,367.88 µs, where the
+	 * uplink supplies 236,788 bits: 326,048 + 12,224 = 338,272 is too
+	 * much. So escalation raises its class alone: TC 6 in the network,
+	 * its deadline at the sender as it was. */
 	assert_int_equal(reserve(&f, (struct preq){ V1, V3, DL, 1 * MBPS, 40000, 5 * MS }), 0);
-	assert_int_equal(escalate(&f, 2, 1), CONS_EREFUSED);
-	EXPECT(&f, CONS_EREFUSED, "uplink of h1", "338.272 kbit", "2.367 ms", "236.788 kbit");
+	assert_int_equal(escalate(&f, 2, 1), 0);
 	p = cons_state_path(f.s, 2);
-	assert_int_equal(p->level, 0);
+	assert_int_equal(p->level, 1);
+	assert_int_equal(p->tc, 6);
 	assert_int_equal(p->sched_deadline_ns, 4777760);
+	assert_string_equal(f.res.err, "");
 	assert_int_equal(escalate(&f, 9, 1), -ENOENT);
 	fx_close(&f);
 }
@@ -709,11 +712,25 @@ static void test_escalate_reservation(void **state)
 	assert_int_equal(escalate(&f, 1, 0), 0);
 	assert_int_equal(cons_state_path(f.s, 1)->service_rate_bps, R_HAND);
 	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, R_HAND_WIRE);
-	/* with 10 Mbit/s taken by another path, level 4 no longer fits */
+	/* with 10 Mbit/s (10,186,667 on the wire) taken by another path, the
+	 * uplink's 50 Mbit/s budget leaves 39,813,333 for path 1: level 4's
+	 * rate (capped at 49,083,769) and strength 3's (2.5R, capped too) and
+	 * 2's (2R = 46,205,702 on the wire) do not fit; strength 1's does:
+	 * 1.5R = 34,019,250, ⌈34,019,250·1528/1500⌉ = 34,654,276 on the wire.
+	 * The path takes level 4's class with that rate. */
 	assert_int_equal(reserve(&f, (struct preq){ V1, V3, DL, 10 * MBPS, 0, 5 * MS }), 0);
-	assert_int_equal(escalate(&f, 1, 4), CONS_EREFUSED);
-	EXPECT(&f, CONS_EREFUSED, "link h1->tor", "50 Mbit/s");
-	assert_int_equal(cons_state_path(f.s, 1)->level, 0);
+	assert_int_equal(escalate(&f, 1, 4), 0);
+	assert_int_equal(cons_state_path(f.s, 1)->level, 4);
+	assert_int_equal(cons_state_path(f.s, 1)->tc, 5);
+	assert_int_equal(cons_state_path(f.s, 1)->service_rate_bps, R_HAND * 3 / 2);
+	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 34654276 + 10186667);
+	/* back at level 0, and with 15 Mbit/s more taken (48.57 of the 50
+	 * Mbit/s budget), no tightening fits: level 4 is the class alone */
+	assert_int_equal(escalate(&f, 1, 0), 0);
+	assert_int_equal(reserve(&f, (struct preq){ V1, V3, DL, 15 * MBPS, 0, 5 * MS }), 0);
+	assert_int_equal(escalate(&f, 1, 4), 0);
+	assert_int_equal(cons_state_path(f.s, 1)->level, 4);
+	assert_int_equal(cons_state_path(f.s, 1)->tc, 5);
 	assert_int_equal(cons_state_path(f.s, 1)->service_rate_bps, R_HAND);
 	fx_close(&f);
 }

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# leaderkill.sh — the Raft leader dies during real-time traffic: deadlines
+# stay met (the dataplane does not depend on the leader), a new leader is
+# elected, and the next reservation succeeds.
+#
+#   tests/lab/leaderkill.sh [--duration D] [--kill-at D] [--results DIR] [--keep]
+#
+# The run: rtvd on every host (lab.sh rtvd-up unless it runs); leadership is
+# handed to h3 (rtvctl transfer), the host that carries none of the traffic;
+# A (2 Mbit/s, 5 ms) and B (2 Mbit/s, 10 ms) from VM h1v1 to VM h2v1 are
+# reserved through h1 (not the leader) while h1v2 floods h2v2 at 1.1x the
+# link rate. At --kill-at (default 3s) after A and B start, h3's rtvd gets
+# SIGKILL. The script then waits for h1 and h2 to agree on a new leader,
+# reserves a third rtpath D through the host that is not the new leader, and
+# after the traffic restarts h3's rtvd and checks that it catches up (it
+# lists D). --duration (default 8s) is A and B's run.
+#
+# Why h3: rtvd is also its host's dataplane, so killing the rtvd of h1 or h2
+# stops that host's forwarding like any host failure would; the claim tested
+# here is that the *leader* is not on the packet path of anyone else.
+#
+# Printed: A and B's misses (late + lost) and max delay, the election time
+# (SIGKILL -> h1 and h2 name a new leader), D's reservation time, h3's
+# catch-up. Results folder (default results/leaderkill-<date>/): per-packet
+# CSVs, receivers' JSON, the table (leaderkill.txt), figures.jsonl (also
+# appended to $RTV_BENCH_OUT when set):
+#   lab.leaderkill.misses        late + lost packets of A and B
+#   lab.leaderkill.failover_ms   SIGKILL -> a new leader known to h1 and h2
+# Exit status: 0 when A and B had no miss, the new reservation committed and
+# h3 caught up; 1 otherwise; 2 on bad usage or a broken rack.
+set -u
+NAME=leaderkill
+. "$(dirname "$0")/lib.sh"
+PORT_A=18030 PORT_B=18031 PORT_NRT=18032 PORT_D=18034
+
+duration=8s killat=3s results=''
+usage() { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--duration) duration=${2:-}; shift ;;
+	--kill-at) killat=${2:-}; shift ;;
+	--results) results=${2:-}; shift ;;
+	--keep) keep=1 ;;
+	-h|--help) usage; exit 0 ;;
+	*) die "unknown argument '$1' (--help)" ;;
+	esac
+	shift
+done
+[[ $duration =~ ^[0-9]+s$ ]] || die "--duration: whole seconds like 8s, got '$duration'"
+[[ $killat =~ ^[0-9]+s$ ]] || die "--kill-at: whole seconds like 3s, got '$killat'"
+secs=${duration%s} ksecs=${killat%s}
+[ "$ksecs" -ge 1 ] && [ "$secs" -ge $((ksecs + 3)) ] || die "--kill-at must be >= 1s and 3s before --duration ends"
+lab_check_tools
+results=${results:-$ROOT/results/leaderkill-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$results" || die "cannot create $results"
+
+lab_need 3 -n 3 -v 2 -r 20mbit
+flood_bps=$(awk -v r="$link_bps" 'BEGIN { printf "%.0f", r * 1.1 }')
+run=leaderkill
+rtvnet_up
+if [ "$leader" != 3 ]; then
+	say "Raft leader h$leader; handing leadership to h3 (rtvctl transfer 3)"
+	ctl "$leader" --timeout 5s transfer 3 >/dev/null 2>&1 || die "rtvctl transfer 3 failed"
+	h3_leads() { [ "$(leader_of "1 2 3")" = 3 ] && [ "$(leader_of 1)" = 3 ] && [ "$(leader_of 2)" = 3 ]; }
+	wait_for 10 h3_leads || die "h3 did not become the leader within 10 s"
+fi
+say "Raft leader h3; reserving A and B through h1 (not the leader)"
+reserve A 1 $PORT_A 5ms
+reserve B 1 $PORT_B 10ms
+sleep 0.5
+reach
+
+say "A, B = 2 Mbit/s h1v1 -> h2v1 for $duration; NRT $((flood_bps / 1000000)) Mbit/s h1v2 -> h2v2;" \
+	"SIGKILL to the leader's rtvd (h3) at t = $killat"
+rx h2v1 $PORT_A A --duration "$((secs + 10))s" --csv "$results/$run.A.csv"
+rx h2v1 $PORT_B B --duration "$((secs + 10))s" --csv "$results/$run.B.csv"
+rx h2v2 $PORT_NRT NRT --duration "$((secs + 10))s"
+sleep 0.3
+tx h1v2 NRT flood --dst 10.0.2.12:$PORT_NRT --rate "${flood_bps}bit" --size 1502 --duration "$((secs + 3))s"
+sleep 2
+tx h1v1 A send --flow A --dst 10.0.2.11:$PORT_A --rate 2M --size 1502 --deadline 5ms --duration "$duration"
+tx h1v1 B send --flow B --dst 10.0.2.11:$PORT_B --rate 2M --size 1502 --deadline 10ms --duration "$duration"
+sleep "$ksecs"
+
+pid3=$(rtvd_pid 3) || die "h3's rtvd is not running"
+t_kill=$(date +%s%N)
+kill -9 "$pid3"
+# a new leader that h1 and h2 agree on (each asked itself)
+new_leader() {
+	local a b
+	a=$(ctl 1 --timeout 1s -o json status 2>/dev/null | jq -e '.leader | select(. == 1 or . == 2)') &&
+		b=$(ctl 2 --timeout 1s -o json status 2>/dev/null | jq -e '.leader') && [ "$a" = "$b" ] && echo "$a"
+}
+newl=''
+end=$((SECONDS + 10))
+while [ $SECONDS -lt $end ]; do newl=$(new_leader) && break; sleep 0.05; done
+t_elect=$(date +%s%N)
+failover_ms=$(( (t_elect - t_kill) / 1000000 ))
+d_ok=0 d_ms=-
+if [ -n "$newl" ]; then
+	dvia=$((newl == 1 ? 2 : 1))
+	say "new leader h$newl after ${failover_ms} ms; reserving D through h$dvia"
+	t0=$(date +%s%N)
+	if out=$(ctl "$dvia" --timeout 5s reserve --src 10.0.1.12 --dst 10.0.2.12 --proto udp --dport $PORT_D \
+		--type deadline --rate 1M --deadline 20ms --owner "$NAME" 2>&1); then
+		d_ok=1 d_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+		paths+=("$dvia:$out")
+		id_d=$out
+		say "rtpath $id_d = D committed in $d_ms ms"
+	else
+		say "reserving D through h$dvia failed: $out"
+	fi
+else
+	say "no new leader within 10 s of the kill"
+fi
+traffic_wait A B NRT
+
+say "restarting h3's rtvd"
+LAB_QUIET=1 "$LAB" rtvd-up >>"$results/rtvd-up.log" 2>&1 || say "lab.sh rtvd-up failed (see $results/rtvd-up.log)"
+h3_caught_up() { ctl 3 --timeout 1s -o json paths "$id_d" >/dev/null 2>&1; }
+caught=no
+[ $d_ok -eq 1 ] && wait_for 20 h3_caught_up && caught=yes
+
+misses=$(( $(q $run A .misses) + $(q $run A .lost) + $(q $run B .misses) + $(q $run B .lost) ))
+table() {
+	echo "Leader kill: SIGKILL to the Raft leader (h3) during A and B's traffic"
+	printf '  %-36s %s of %s sent (A %s late %s lost, B %s late %s lost)\n' "A, B misses (late + lost)" "$misses" \
+		"$(( $(q $run A .sent) + $(q $run B .sent) ))" "$(q $run A .misses)" "$(q $run A .lost)" \
+		"$(q $run B .misses)" "$(q $run B .lost)"
+	printf '  %-36s A %s ms, B %s ms (deadlines 5, 10)\n' "max delay" "$(ms $run A max)" "$(ms $run B max)"
+	printf '  %-36s %s\n' "new leader" "$([ -n "$newl" ] && echo "h$newl after $failover_ms ms" || echo none)"
+	printf '  %-36s %s\n' "next reservation (D)" "$([ $d_ok -eq 1 ] && echo "committed in $d_ms ms via h$dvia" || echo failed)"
+	printf '  %-36s %s\n' "h3 restarted, caught up (lists D)" "$caught"
+}
+table | tee "$results/leaderkill.txt"
+{
+	printf '{"name": "lab.leaderkill.misses", "value": %s, "unit": "packets", "better": "lower"}\n' "$misses"
+	[ -n "$newl" ] && printf '{"name": "lab.leaderkill.failover_ms", "value": %s, "unit": "ms", "better": "lower"}\n' "$failover_ms"
+} >"$results/figures.jsonl"
+[ -n "${RTV_BENCH_OUT:-}" ] && cat "$results/figures.jsonl" >>"$RTV_BENCH_OUT"
+find "$results" -name "*.err" -empty -delete
+echo "results: $results"
+[ "$misses" -eq 0 ] && [ $d_ok -eq 1 ] && [ $caught = yes ]

@@ -1,0 +1,178 @@
+# lib.sh — what the lab's experiment scripts share (exp2.sh, exp3.sh,
+# leaderkill.sh). Sourced, not run. The script sets NAME (its name in
+# messages) before sourcing, and `results` (its results folder) before
+# calling rx/tx.
+#
+#   lab_need HOSTS UP_ARGS    the rack that is up if it has HOSTS hosts with
+#                             2 VMs, else `lab.sh up UP_ARGS` (taken down at
+#                             exit unless --keep)
+#   rtvnet_up                 rtvd on every host (unless it runs), a Raft
+#                             leader, the VMs learnt on every host; sets
+#                             `leader` and `via` (the first host that is not
+#                             the leader)
+#   reserve NAME HOST PORT DEADLINE [rtvctl reserve options]
+#                             a deadline rtpath 10.0.1.11 -> 10.0.2.11 UDP
+#                             PORT at 2 Mbit/s, through HOST; released at
+#                             exit; sets `rtpath`
+#   rx NODE PORT NAME [recv options] / tx NODE NAME rtvgen-args...
+#                             rtvgen in the background, JSON to
+#                             $results/$run.NAME(.tx).json; `traffic_wait`
+#                             waits for them all
+#   late_lost_series RUN FLOW PERIOD_NS BIN_MS
+#                             per BIN_MS of send time: sent, late, lost
+#
+# Exits: die() exits 2 (bad usage or a broken rack); the cleanup trap
+# releases rtpaths, stops rtvgen and takes down what this script started.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LAB=$ROOT/tests/lab/lab.sh
+GEN=${RTVGEN:-$ROOT/build/bin/rtvgen}
+LAB_DIR=${RTV_LAB_DIR:-/run/rtvnet-lab}
+: "${NAME:=lab}"
+
+keep=0 brought_up=0 rtvd_started=0
+pids=() paths=()
+
+die() { echo "$NAME: $*" >&2; exit 2; }
+say() { echo "$NAME: $*"; }
+ctl() { "$LAB" rtvctl "$@"; }
+
+lab_cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${paths[@]}"; do ctl "${p%%:*}" --timeout 5s release "${p#*:}" >/dev/null 2>&1; done
+	if [ $brought_up -eq 1 ] && [ $keep -eq 0 ]; then
+		LAB_QUIET=1 "$LAB" down >/dev/null 2>&1
+	elif [ $rtvd_started -eq 1 ] && [ $keep -eq 0 ]; then
+		LAB_QUIET=1 "$LAB" rtvd-down >/dev/null 2>&1
+	fi
+}
+trap lab_cleanup EXIT
+trap 'exit 1' INT TERM
+
+lab_check_tools() {
+	[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
+	[ -x "$GEN" ] || die "$GEN is not built (make build)"
+	command -v jq >/dev/null || die "jq is missing (make deps)"
+}
+
+# wait_for SECONDS CMD...: polls CMD every 200 ms
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ $SECONDS -lt $end ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+	return 1
+}
+
+lab_ok() {	# lab_ok HOSTS
+	"$LAB" status >/dev/null 2>&1 || return 1
+	(. "$LAB_DIR/lab.conf" && [ "$hosts" -ge "$1" ] && [ "$vms" -ge 2 ])
+}
+lab_need() {	# lab_need HOSTS UP_ARGS...
+	local n=$1; shift
+	if ! lab_ok "$n"; then
+		say "bringing up a lab rack (lab.sh up $*)"
+		brought_up=1
+		"$LAB" up "$@" >"$results/lab-up.log" 2>&1 || die "lab.sh up failed: see $results/lab-up.log"
+		lab_ok "$n" || die "the lab is not up after lab.sh up"
+	fi
+	. "$LAB_DIR/lab.conf"
+	link_bps=$(echo "$rate" | awk '{ n = $0 + 0; u = substr($0, length(n "") + 1, 1);
+		print n * (u == "g" ? 1e9 : u == "m" ? 1e6 : u == "k" ? 1e3 : 1) }')
+}
+
+# ARP resolved before any overload: every VM pair the experiments use
+reach() {
+	local p node ip
+	for p in "h1v1 10.0.2.11" "h1v2 10.0.2.12" "$@"; do
+		read -r node ip <<<"$p"
+		"$LAB" exec "$node" ping -c 2 -i 0.2 -W 1 -q "$ip" >/dev/null 2>&1 ||
+			die "$node cannot reach $ip: is the lab healthy? (lab.sh status)"
+	done
+}
+
+rtvd_pid() { [ -f "$LAB_DIR/h$1/rtvd.pid" ] && kill -0 "$(cat "$LAB_DIR/h$1/rtvd.pid")" 2>/dev/null &&
+	cat "$LAB_DIR/h$1/rtvd.pid"; }
+rtvd_running() { rtvd_pid 1 >/dev/null; }
+# the leader as host H sees it (default: any host that answers)
+leader_of() {
+	local h l
+	for h in ${1:-$(seq 1 "$hosts")}; do
+		l=$(ctl "$h" --timeout 1s -o json status 2>/dev/null | jq -e '.leader | select(. > 0)') &&
+			{ echo "$l"; return 0; }
+	done
+	return 1
+}
+vms_known() {	# on every host, h1v1 and h2v1 with their addresses
+	local h
+	for h in $(seq 1 "$hosts"); do
+		ctl "$h" --timeout 1s vms 2>/dev/null | awk '$3 == 1 && $4 == "10.0.1.11" { a = 1 }
+			$3 == 2 && $4 == "10.0.2.11" { b = 1 } END { exit !(a && b) }' || return 1
+	done
+}
+rtvnet_up() {
+	local h
+	if ! rtvd_running; then
+		say "starting rtvd on every host (lab.sh rtvd-up)"
+		rtvd_started=1
+		LAB_QUIET=1 "$LAB" rtvd-up >"$results/rtvd-up.log" 2>&1 || die "lab.sh rtvd-up failed: $(tail -n 3 "$results/rtvd-up.log")"
+	fi
+	wait_for 20 leader_of || die "no Raft leader within 20 s (see $LAB_DIR/h*/rtvd.log)"
+	wait_for 20 vms_known || die "the VMs are not in rtvctl vms on every host within 20 s"
+	leader=$(leader_of)
+	via=1
+	for h in $(seq 1 "$hosts"); do [ "$h" != "$leader" ] && via=$h && break; done
+}
+
+reserve() {	# reserve NAME HOST PORT DEADLINE [options]
+	local name=$1 h=$2 port=$3 dl=$4 out
+	shift 4
+	out=$(ctl "$h" --timeout 5s reserve --src 10.0.1.11 --dst 10.0.2.11 --proto udp --dport "$port" \
+		--type deadline --rate 2M --burst 6000 --deadline "$dl" --owner "$NAME" "$@" 2>&1) ||
+		die "reserving $name through h$h was refused: $out"
+	rtpath=$out
+	paths+=("$h:$rtpath")
+	say "rtpath $rtpath = $name (UDP to 10.0.2.11:$port, deadline type, 2 Mbit/s, $dl) via h$h"
+}
+
+rx() {	# rx NODE PORT NAME [recv options]
+	local node=$1 port=$2 name=$3; shift 3
+	"$LAB" exec "$node" "$GEN" recv --port "$port" --json "$@" \
+		>"$results/$run.$name.json" 2>"$results/$run.$name.err" &
+	pids+=($!)
+}
+tx() {	# tx NODE NAME ARGS...
+	local node=$1 name=$2; shift 2
+	"$LAB" exec "$node" "$GEN" "$@" --json >"$results/$run.$name.tx.json" 2>"$results/$run.$name.tx.err" &
+	pids+=($!)
+}
+traffic_wait() {	# traffic_wait FLOWS...: wait for rtvgen, check each flow has a result
+	local p f
+	for p in "${pids[@]}"; do wait "$p"; done
+	pids=()
+	for f in "$@"; do
+		jq -e .received "$results/$run.$f.json" >/dev/null 2>&1 ||
+			die "no result for $f: $(cat "$results/$run.$f.err" "$results/$run.$f.tx.err" 2>/dev/null | head -3)"
+	done
+}
+q() { jq -r "$3" "$results/$1.$2.json"; }
+ms() { q "$1" "$2" "(.delay_us.$3 | round) / 1000"; }
+
+# late_lost_series RUN FLOW PERIOD_NS BIN_MS: from the receiver's CSV
+# (seq,send_ns,recv_ns,delay_us,miss) and the sender's count, one line per
+# bin of BIN_MS after the flow's first packet: "t_s sent late lost". A lost
+# packet's send time is t0 + seq x PERIOD_NS (the sender is constant-rate).
+late_lost_series() {
+	local r=$1 f=$2 period=$3 bin=$4 sent
+	sent=$(jq -r .sent "$results/$r.$f.tx.json")
+	awk -F, -v sent="$sent" -v period="$period" -v bin="$bin" '
+		NR > 1 { got[$1] = 1; late[$1] = $5; if (!t0set || $2 - $1 * period < t0) { t0 = $2 - $1 * period; t0set = 1 } }
+		END {
+			for (s = 0; s < sent; s++) {
+				b = int(s * period / (bin * 1e6)); n[b]++
+				if (!(s in got)) lost[b]++; else if (late[s]) lt[b]++
+				if (b > maxb) maxb = b
+			}
+			for (b = 0; b <= maxb; b++) printf "%.3f %d %d %d\n", b * bin / 1000, n[b], lt[b] + 0, lost[b] + 0
+		}' "$results/$r.$f.csv"
+}
