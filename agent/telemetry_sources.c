@@ -85,6 +85,13 @@ static void dp_rx(const struct dp_rx_stats *r, struct agent_tm_dp_host *o)
 	o->miss_reports_lost = ld(&r->reports_lost);
 }
 
+void tm_dp_host_read(const struct dp_sched_stats *s, const struct dp_rx_stats *r,
+		     struct agent_tm_dp_host *o)
+{
+	dp_sched(s, o);
+	dp_rx(r, o);
+}
+
 static void dp_host(void *arg, struct agent_tm_dp_host *o)
 {
 	const struct rtvd *d = arg;
@@ -93,19 +100,14 @@ static void dp_host(void *arg, struct agent_tm_dp_host *o)
 	if (!io)
 		return;
 	o->pacer_bps = d->cfg->uplink_bps;	/* dataplane.h: the pacer runs at [uplink] capacity */
-	dp_sched(dp_io_sched_stats(io), o);
-	dp_rx(dp_io_rx_stats(io), o);
+	tm_dp_host_read(dp_io_sched_stats(io), dp_io_rx_stats(io), o);
 }
 
-static bool dp_path(void *arg, uint64_t path_id, struct agent_tm_dp_path *o)
+void tm_dp_path_read(const struct dp_path *p, struct agent_tm_dp_path *o)
 {
-	const struct dp_path *p;
 	const struct dp_hist *h;
 	struct dp_path_counters c;
-	enum dp_dir side;
 
-	if (!(p = agent_dp_path(arg, path_id, &side)))
-		return false;
 	dp_path_counters(p, &c);
 	o->tx_pkts = c.tx_pkts;
 	o->tx_bytes = c.tx_bytes;
@@ -116,6 +118,16 @@ static bool dp_path(void *arg, uint64_t path_id, struct agent_tm_dp_path *o)
 		hist_from_dp(h, &o->delay);
 	if ((h = dp_path_lateness(p)) != NULL)
 		hist_from_dp(h, &o->lateness);
+}
+
+static bool dp_path(void *arg, uint64_t path_id, struct agent_tm_dp_path *o)
+{
+	const struct dp_path *p;
+	enum dp_dir side;
+
+	if (!(p = agent_dp_path(arg, path_id, &side)))
+		return false;
+	tm_dp_path_read(p, o);
 	return true;
 }
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "agent/dp.h"
+#include "agent/telemetry_internal.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 #define US 1000ull
@@ -454,6 +455,18 @@ static uint64_t queue_len_of(struct fx *x, enum dp_qkind k)
 	return q[k];
 }
 
+/* The exported bucket of a value the dataplane recorded in ns: the first
+ * bound at or above its dp_hist bucket's upper edge (telemetry_sources.c). */
+static size_t tm_bucket(uint64_t v_ns)
+{
+	double high_s = (double)dp_hist_bucket_high(dp_hist_bucket(v_ns)) / 1e9;
+	size_t j = 0;
+
+	while (j < AGENT_TM_DELAY_BUCKETS && agent_tm_delay_bounds_s[j] < high_s)
+		j++;
+	return j;
+}
+
 static uint64_t gauge(struct fx *x, enum dp_qkind k)
 {
 	return atomic_load(&x->s.stats.backlog[k]);
@@ -471,10 +484,20 @@ static void test_backlog_and_queue_delay(void **state)
 	struct fx x;
 	uint64_t t0, edf, wfq, ctl, nrt, delay;
 	uint64_t count[DP_QC_N] = { 0 }, sum[DP_QC_N] = { 0 }, max[DP_QC_N] = { 0 };
+	struct agent_tm_hist want[DP_QC_N];
+	static const int tm_class[DP_QC_N] = { [DP_QC_RT] = AGENT_TM_RT,
+					       [DP_QC_NRT] = AGENT_TM_NRT,
+					       [DP_QC_CTL] = AGENT_TM_CTL };
+	struct agent_tm_dp_host o;
+	static struct dp_rx rx;
+	struct dp_rx_config rc = { 0 };
 	int c;
 
 	(void)state;
 	fx_init(&x, p, 2);
+	dp_rx_init(&rx, &rc);
+	memset(want, 0, sizeof(want));
+	want[DP_QC_NRT].counts[tm_bucket(0)] = 1;
 	x.now_ns = 10 * MS;
 	for (int k = 0; k < DP_Q_KINDS; k++)
 		assert_int_equal(gauge(&x, (enum dp_qkind)k), 0);
@@ -504,6 +527,13 @@ static void test_backlog_and_queue_delay(void **state)
 	assert_int_equal(edf + wfq + ctl + nrt, 7);
 	assert_int_equal(gauge(&x, DP_Q_EDF), edf);
 	assert_int_equal(gauge(&x, DP_Q_NRT), nrt);
+	/* as exported */
+	memset(&o, 0, sizeof(o));
+	tm_dp_host_read(&x.s.stats, &rx.stats, &o);
+	assert_int_equal(o.backlog[AGENT_TM_Q_EDF], 2);
+	assert_int_equal(o.backlog[AGENT_TM_Q_WFQ], 1);
+	assert_int_equal(o.backlog[AGENT_TM_Q_CTL], 1);
+	assert_int_equal(o.backlog[AGENT_TM_Q_NRT], 3);
 
 	/* drain (the pacer spaces them): every delay is dequeue time − t0 */
 	while ((d = next(&x)) != NULL) {
@@ -515,6 +545,7 @@ static void test_backlog_and_queue_delay(void **state)
 		sum[c] += delay;
 		if (delay > max[c])
 			max[c] = delay;
+		want[c].counts[tm_bucket(delay)]++;
 		assert_int_equal(gauge(&x, k), queue_len_of(&x, k));
 		dp_sched_free(&x.s, d);
 	}
@@ -533,6 +564,17 @@ static void test_backlog_and_queue_delay(void **state)
 	assert_int_equal(atomic_load(&x.s.stats.queue_delay[DP_QC_NRT].min), 0);
 	for (int k = 0; k < DP_Q_KINDS; k++)
 		assert_int_equal(gauge(&x, (enum dp_qkind)k), 0);
+	/* as exported: each delay in its bucket, per class; the sum in seconds */
+	memset(&o, 0, sizeof(o));
+	tm_dp_host_read(&x.s.stats, &rx.stats, &o);
+	for (c = 0; c < DP_QC_N; c++) {
+		const struct agent_tm_hist *got = &o.queue_delay[tm_class[c]];
+
+		assert_memory_equal(got->counts, want[c].counts, sizeof(want[c].counts));
+		assert_true(got->sum_s == (double)sum[c] / 1e9);
+	}
+	for (int q = 0; q < AGENT_TM_QUEUE_N; q++)
+		assert_int_equal(o.backlog[q], 0);
 	fx_close(&x);
 }
 
