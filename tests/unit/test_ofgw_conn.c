@@ -408,7 +408,7 @@ static void test_reconcile_counts(void **state)
 	put_hdr(buf, OFPT_MULTIPART_REPLY, (uint16_t)n, xid);
 	ofp_set16(buf + 8, OFPMP_FLOW);
 	sw_send(fd, buf, n);
-	assert_int_equal(answer_batch(fd), (int)fl.n);	/* n − 2 adds + 1 modify + 1 delete */
+	assert_int_equal(answer_batch(fd), (int)fl.n);	/* n − 2 adds, 1 modify, 1 delete */
 	run_until_synced(1);
 	assert_int_equal(T.last.added, fl.n - 2);
 	assert_int_equal(T.last.modified, 1);
