@@ -17,7 +17,7 @@
  *               reclamation of old snapshots.
  *   dp_sched.c  the egress scheduler over sched/: descriptor pool, policing,
  *               queues, the NRT rule, the pacer, drop counters.
- *   dp_hist.c   log-linear histograms (one-way delay).
+ *   dp_hist.c   log-linear histograms (one-way delay, lateness, queue delay).
  *   dp_miss.c   the ingress path's per-packet work and the miss records the
  *               control loop drains.
  *   dp_io.c     AF_PACKET sockets and the two dataplane threads.
@@ -248,6 +248,9 @@ struct dp_path_counters {
 void dp_path_counters(const struct dp_path *p, struct dp_path_counters *out);
 /* The path's one-way delay histogram (ingress side; NULL on egress-only). */
 const struct dp_hist *dp_path_hist(const struct dp_path *p);
+/* How late the path's missed packets were, ns (ingress side; NULL on
+ * egress-only). Written by the ingress thread on each miss. */
+const struct dp_hist *dp_path_lateness(const struct dp_path *p);
 
 /* Epoch-based reclamation (RCU-like). One writer (the control thread)
  * publishes tables; up to DP_RCU_MAX_READERS dataplane threads read them.
@@ -336,6 +339,11 @@ uint64_t dp_hist_bucket_high(unsigned i);
 #define DP_HEADROOM 64
 
 enum dp_qkind { DP_Q_NRT = 0, DP_Q_CTL, DP_Q_EDF, DP_Q_WFQ };
+#define DP_Q_KINDS 4
+
+/* Classes of the queue-delay histograms: RT (EDF and WF²Q+), NRT (incl.
+ * demoted), control. */
+enum dp_qclass { DP_QC_RT = 0, DP_QC_NRT, DP_QC_CTL, DP_QC_N };
 
 struct dp_desc {
 	struct sched_pkt sp;		/* sp.len_bytes: frame length as sent */
@@ -391,6 +399,13 @@ struct dp_sched_stats {
 	_Atomic uint64_t wfq_no_slot;		/* reservation path without a WF²Q+ slot: */
 						/* queued by deadline instead */
 	_Atomic uint64_t table_swaps;
+	/* Gauges: frames in each queue (by enum dp_qkind), published by the
+	 * egress thread on every enqueue and dequeue, since only it may read
+	 * its queues. */
+	_Atomic uint64_t backlog[DP_Q_KINDS];
+	/* Time from dp_sched_enqueue to dp_sched_dequeue, ns, by enum dp_qclass
+	 * (the egress thread is the single writer). */
+	struct dp_hist queue_delay[DP_QC_N];
 };
 
 struct dp_wfq_slot;
@@ -481,8 +496,7 @@ struct dp_miss_report {
 
 /* Single producer (the ingress thread), single consumer (the control loop). */
 struct dp_miss_ring {
-	_Atomic uint64_t head, tail;
-	_Atomic uint64_t overflow;	/* reports lost to a full ring */
+	_Atomic uint64_t head, tail;	/* overflow: dp_rx_stats.reports_lost */
 	struct dp_miss_report r[DP_MISS_RING];
 };
 
@@ -495,6 +509,7 @@ struct dp_rx_stats {
 	_Atomic uint64_t unknown_path;		/* labelled, no ingress rtpath matches */
 	_Atomic uint64_t misses;
 	_Atomic uint64_t not_ipv4;		/* popped, but the inner header is bad */
+	_Atomic uint64_t reports_lost;		/* miss reports lost to a full ring */
 };
 
 struct dp_rx_config {

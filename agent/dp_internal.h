@@ -54,7 +54,8 @@ struct dp_pstate {
 		uint64_t src_host;
 	} rx __attribute__((aligned(DP_CACHELINE)));
 
-	struct dp_hist *hist;		/* ingress paths only */
+	struct dp_hist *hist;		/* ingress paths only: one-way delay, */
+	struct dp_hist *late;		/* and lateness of misses (same block) */
 };
 
 struct dp_table {

@@ -16,14 +16,15 @@
  * One-way delay = arrival − (deadline − D), D the path's end-to-end
  * deadline: the time from the sender's dataplane taking the frame from its
  * VM to this dataplane receiving it. Recorded in ns (1 µs resolution from the
- * label) into the path's log-linear histogram.
+ * label) into the path's log-linear histogram; a missed packet's lateness
+ * (arrival − its label's deadline) into a second one.
  *
  * Miss records are aggregated per rtpath per interval (count, worst
  * lateness and its IP id, first and last time) on a list of the paths that
  * missed, and handed to the control loop through a single-producer,
  * single-consumer ring: the ingress thread never blocks and never
  * allocates; if the control loop falls behind, reports are counted as lost
- * rather than queued without bound.
+ * (dp_rx_stats.reports_lost) rather than queued without bound.
  */
 #include "agent/dp_internal.h"
 
@@ -45,18 +46,18 @@ void dp_rx_init(struct dp_rx *rx, const struct dp_rx_config *cfg)
 		atomic_init(&c[i], 0);
 	atomic_init(&rx->ring.head, 0);
 	atomic_init(&rx->ring.tail, 0);
-	atomic_init(&rx->ring.overflow, 0);
 }
 
 /* ---- the ring ---------------------------------------------------------------- */
 
-static void ring_push(struct dp_miss_ring *r, const struct dp_miss_report *rep)
+static void ring_push(struct dp_rx *rx, const struct dp_miss_report *rep)
 {
+	struct dp_miss_ring *r = &rx->ring;
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
 	uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
 
 	if (h - t >= DP_MISS_RING) {
-		dp_add(&r->overflow, 1);
+		dp_add(&rx->stats.reports_lost, 1);
 		return;
 	}
 	r->r[h & RING_MASK] = *rep;
@@ -86,7 +87,7 @@ static void flush(struct dp_rx *rx)
 
 	for (; st; st = next) {
 		next = st->rx.dirty_next;
-		ring_push(&rx->ring, &st->rx.pend);
+		ring_push(rx, &st->rx.pend);
 		st->rx.dirty = false;
 		st->rx.dirty_next = NULL;
 	}
@@ -119,6 +120,7 @@ static void miss(struct dp_rx *rx, struct dp_pstate *st, uint64_t now_ns, uint64
 	dp_add(&rx->stats.misses, 1);
 	dp_add(&st->rx.misses, 1);
 	dp_max(&st->rx.max_late_ns, exceed_ns);
+	dp_hist_record(st->late, exceed_ns);
 	if (!st->rx.dirty) {
 		*m = (struct dp_miss_report){ .path_id = st->id, .src_host = st->rx.src_host,
 					      .first_ns = now_ns,

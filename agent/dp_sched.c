@@ -56,6 +56,13 @@
  * Memory: one pool of descriptors allocated at init; no allocation and no
  * lock after that. Each exception has its own counter (struct
  * dp_sched_stats); nothing on this path logs.
+ *
+ * Telemetry: only this thread may read the queues, so it publishes what
+ * the control loop exports: each queue's length as a relaxed atomic gauge,
+ * stored when that queue changes (one store per enqueue and per dequeue),
+ * and the time each frame spent queued (its enqueue time to its dequeue,
+ * on the monotonic clock) into a histogram per class. A frame dequeued up
+ * to tx_ahead_ns early counts the time up to its dequeue, not to the wire.
  */
 #include "agent/dp_internal.h"
 
@@ -105,6 +112,34 @@ static void stats_init(struct dp_sched_stats *st)
 
 	for (size_t i = 0; i < sizeof(*st) / sizeof(*c); i++)
 		atomic_init(&c[i], 0);
+	for (int i = 0; i < DP_QC_N; i++)
+		dp_hist_init(&st->queue_delay[i]);
+}
+
+/* ---- telemetry (egress thread) ------------------------------------------------ */
+
+static uint64_t queue_len(const struct dp_sched *s, unsigned kind)
+{
+	switch (kind) {
+	case DP_Q_EDF:
+		return s->edf.len;
+	case DP_Q_WFQ:
+		return s->wfq.len;
+	case DP_Q_CTL:
+		return s->ctl.len;
+	default:
+		return s->nrt.len;
+	}
+}
+
+static void backlog_publish(struct dp_sched *s, unsigned kind)
+{
+	atomic_store_explicit(&s->stats.backlog[kind], queue_len(s, kind), memory_order_relaxed);
+}
+
+static enum dp_qclass class_of(unsigned kind)
+{
+	return kind == DP_Q_NRT ? DP_QC_NRT : kind == DP_Q_CTL ? DP_QC_CTL : DP_QC_RT;
 }
 
 static int pool_init(struct dp_sched *s)
@@ -327,6 +362,7 @@ static enum dp_verdict fifo_put(struct dp_sched *s, struct dp_desc *d, bool ctl)
 	}
 	dp_add(ctl ? &s->stats.ctl_frames : &s->stats.nrt_frames, 1);
 	s->queued++;
+	backlog_publish(s, d->kind);
 	return DP_V_QUEUED;
 }
 
@@ -387,7 +423,6 @@ static enum dp_verdict rt_queue(struct dp_sched *s, struct dp_desc *d, const str
 	d->frame = dp_mpls_push(d->frame, d->len, p, dp_label_of_us(deadline_us), path->tc, 0);
 	d->len += DP_MPLS_HLEN;
 	d->sp.len_bytes = d->len;
-	d->sp.enq_ns = now->mono_ns;
 	d->sp.deadline_ns = now->mono_ns + path->edf_offset_ns;
 	if (path->type == CONS_PATH_RESERVATION && slot != DP_NO_SLOT) {
 		d->sp.path = slot;
@@ -403,6 +438,7 @@ static enum dp_verdict rt_queue(struct dp_sched *s, struct dp_desc *d, const str
 	dp_add(&st->tx.bytes, d->len);
 	dp_add(&s->stats.rt_frames, 1);
 	s->queued++;
+	backlog_publish(s, d->kind);
 	return DP_V_QUEUED;
 }
 
@@ -435,6 +471,7 @@ enum dp_verdict dp_sched_enqueue(struct dp_sched *s, struct dp_desc *d,
 	struct dp_parsed p;
 
 	dp_add(&s->stats.rx_frames, 1);
+	d->sp.enq_ns = now->mono_ns;	/* queue delay, whichever queue takes it */
 	switch (dp_pkt_parse(d->frame, d->len, &p)) {
 	case DP_PARSE_IPV4:
 		path = dp_table_lookup(s->table, DP_TX, &p.key);
@@ -488,6 +525,7 @@ static struct sched_pkt *choose_edf_or_nrt(struct dp_sched *s, uint64_t now_ns)
 struct dp_desc *dp_sched_dequeue(struct dp_sched *s, uint64_t now_mono_ns)
 {
 	struct sched_pkt *p;
+	struct dp_desc *d;
 
 	if (!s->queued || sched_pacer_next_ns(&s->pacer, now_mono_ns) >
 			  now_mono_ns + s->cfg.tx_ahead_ns)
@@ -499,7 +537,11 @@ struct dp_desc *dp_sched_dequeue(struct dp_sched *s, uint64_t now_mono_ns)
 	s->queued--;
 	dp_add(&s->stats.sent_frames, 1);
 	dp_add(&s->stats.sent_bytes, p->len_bytes);
-	return desc_of(p);
+	d = desc_of(p);
+	backlog_publish(s, d->kind);
+	dp_hist_record(&s->stats.queue_delay[class_of(d->kind)],
+		       now_mono_ns > p->enq_ns ? now_mono_ns - p->enq_ns : 0);
+	return d;
 }
 
 uint64_t dp_sched_next_ns(const struct dp_sched *s, uint64_t now_mono_ns)

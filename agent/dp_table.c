@@ -226,12 +226,14 @@ static struct dp_pstate *pstate_get(const struct dp_table *prev, uint64_t id, bo
 	st->refs = 1;
 	st->tx.wfq_slot = DP_NO_SLOT;
 	if (rx) {
-		st->hist = malloc(sizeof(*st->hist));
+		st->hist = malloc(2 * sizeof(*st->hist));
 		if (!st->hist) {
 			free(st);
 			return NULL;
 		}
+		st->late = st->hist + 1;
 		dp_hist_init(st->hist);
+		dp_hist_init(st->late);
 	}
 	return st;
 }
@@ -533,6 +535,11 @@ void dp_path_counters(const struct dp_path *p, struct dp_path_counters *out)
 const struct dp_hist *dp_path_hist(const struct dp_path *p)
 {
 	return p->st->hist;
+}
+
+const struct dp_hist *dp_path_lateness(const struct dp_path *p)
+{
+	return p->st->late;
 }
 
 /* ---- publication and reclamation --------------------------------------------- */

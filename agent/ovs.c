@@ -452,6 +452,10 @@ void agent_ovs_get_status(const struct rtvd *d, struct agent_ovs_status *out)
 	out->flows_synced = st.synced;
 	out->reconciles = st.reconciles;
 	out->flow_mods = st.flow_mods;
+	out->flows = st.n_installed;
+	out->flows_added = st.flows_added;
+	out->flows_modified = st.flows_modified;
+	out->flows_deleted = st.flows_deleted;
 }
 
 static void close_timer(uv_timer_t *t)

@@ -58,6 +58,8 @@ struct agent_ovs_status {
 	bool flows_synced;	/* desired flows == installed flows */
 	uint64_t reconciles;	/* full reconciliations since start */
 	uint64_t flow_mods;	/* flow-mods sent since start */
+	uint64_t flows;		/* flows installed in the bridge (gateway's picture) */
+	uint64_t flows_added, flows_modified, flows_deleted;	/* by completed batches */
 	uint64_t vm_submits;	/* VM_SET / VM_REMOVE submitted */
 };
 

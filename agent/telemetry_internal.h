@@ -66,6 +66,14 @@ struct agent_tm_fams {
 
 /* telemetry_sources.c: rtvd's dataplane and OVS glue as the sources. */
 void tm_sources_default(struct agent_telemetry *t);
+/* The dataplane's counters, gauges and histograms as exported (also
+ * tests): fills what the dataplane knows, leaves the rest of out alone. */
+struct dp_sched_stats;
+struct dp_rx_stats;
+struct dp_path;
+void tm_dp_host_read(const struct dp_sched_stats *s, const struct dp_rx_stats *r,
+		     struct agent_tm_dp_host *out);
+void tm_dp_path_read(const struct dp_path *p, struct agent_tm_dp_path *out);
 
 /* telemetry_collect.c: refreshes every family read at a scrape. Returns 0
  * or -ENOMEM. */

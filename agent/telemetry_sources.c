@@ -5,11 +5,9 @@
  * The dataplane's counters are single-writer relaxed atomics (dp.h), so a
  * relaxed load here reads a value the dataplane thread really had; two
  * counters read one after the other may be a few packets apart, which a
- * scrape tolerates. What the dataplane does not count yet stays 0 and is
- * marked "(pending)" in docs/metrics.md: the egress backlog (only the
- * egress thread may read its queues), queue delay and lateness histograms,
- * the miss ring's overflow, and on the OpenFlow side the flow count and the
- * reconciles' changes by action.
+ * scrape tolerates. The egress backlog is a gauge the egress thread
+ * publishes (only it may read its queues); queue delay per class and the
+ * lateness of misses per rtpath are dp_hists like the one-way delay.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -67,6 +65,13 @@ static void dp_sched(const struct dp_sched_stats *s, struct agent_tm_dp_host *o)
 	o->icmp[AGENT_TM_ICMP_SENT] = ld(&s->icmp_sent);
 	o->icmp[AGENT_TM_ICMP_LIMITED] = ld(&s->icmp_ratelimited);
 	o->icmp[AGENT_TM_ICMP_NOT_ANSWERED] = ld(&s->icmp_not_answered);
+	o->backlog[AGENT_TM_Q_EDF] = ld(&s->backlog[DP_Q_EDF]);
+	o->backlog[AGENT_TM_Q_WFQ] = ld(&s->backlog[DP_Q_WFQ]);
+	o->backlog[AGENT_TM_Q_CTL] = ld(&s->backlog[DP_Q_CTL]);
+	o->backlog[AGENT_TM_Q_NRT] = ld(&s->backlog[DP_Q_NRT]);
+	hist_from_dp(&s->queue_delay[DP_QC_RT], &o->queue_delay[AGENT_TM_RT]);
+	hist_from_dp(&s->queue_delay[DP_QC_NRT], &o->queue_delay[AGENT_TM_NRT]);
+	hist_from_dp(&s->queue_delay[DP_QC_CTL], &o->queue_delay[AGENT_TM_CTL]);
 }
 
 static void dp_rx(const struct dp_rx_stats *r, struct agent_tm_dp_host *o)
@@ -77,6 +82,14 @@ static void dp_rx(const struct dp_rx_stats *r, struct agent_tm_dp_host *o)
 	o->rx[AGENT_TM_RX_UNKNOWN_PATH] = ld(&r->unknown_path);
 	o->rx[AGENT_TM_RX_NOT_IPV4] = ld(&r->not_ipv4);
 	o->misses = ld(&r->misses);
+	o->miss_reports_lost = ld(&r->reports_lost);
+}
+
+void tm_dp_host_read(const struct dp_sched_stats *s, const struct dp_rx_stats *r,
+		     struct agent_tm_dp_host *o)
+{
+	dp_sched(s, o);
+	dp_rx(r, o);
 }
 
 static void dp_host(void *arg, struct agent_tm_dp_host *o)
@@ -87,19 +100,14 @@ static void dp_host(void *arg, struct agent_tm_dp_host *o)
 	if (!io)
 		return;
 	o->pacer_bps = d->cfg->uplink_bps;	/* dataplane.h: the pacer runs at [uplink] capacity */
-	dp_sched(dp_io_sched_stats(io), o);
-	dp_rx(dp_io_rx_stats(io), o);
+	tm_dp_host_read(dp_io_sched_stats(io), dp_io_rx_stats(io), o);
 }
 
-static bool dp_path(void *arg, uint64_t path_id, struct agent_tm_dp_path *o)
+void tm_dp_path_read(const struct dp_path *p, struct agent_tm_dp_path *o)
 {
-	const struct dp_path *p;
 	const struct dp_hist *h;
 	struct dp_path_counters c;
-	enum dp_dir side;
 
-	if (!(p = agent_dp_path(arg, path_id, &side)))
-		return false;
 	dp_path_counters(p, &c);
 	o->tx_pkts = c.tx_pkts;
 	o->tx_bytes = c.tx_bytes;
@@ -108,6 +116,18 @@ static bool dp_path(void *arg, uint64_t path_id, struct agent_tm_dp_path *o)
 	o->misses = c.rx_misses;
 	if ((h = dp_path_hist(p)) != NULL)
 		hist_from_dp(h, &o->delay);
+	if ((h = dp_path_lateness(p)) != NULL)
+		hist_from_dp(h, &o->lateness);
+}
+
+static bool dp_path(void *arg, uint64_t path_id, struct agent_tm_dp_path *o)
+{
+	const struct dp_path *p;
+	enum dp_dir side;
+
+	if (!(p = agent_dp_path(arg, path_id, &side)))
+		return false;
+	tm_dp_path_read(p, o);
 	return true;
 }
 
@@ -119,6 +139,10 @@ static void openflow(void *arg, struct agent_tm_of *o)
 	o->state = !st.enabled ? AGENT_TM_OF_DISABLED
 		   : st.connected ? AGENT_TM_OF_CONNECTED : AGENT_TM_OF_CONNECTING;
 	o->reconciles = st.reconciles;
+	o->flows = st.flows;
+	o->flows_added = st.flows_added;
+	o->flows_modified = st.flows_modified;
+	o->flows_deleted = st.flows_deleted;
 }
 
 void tm_sources_default(struct agent_telemetry *t)

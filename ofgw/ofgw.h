@@ -310,6 +310,9 @@ struct ofgw_stats {
 	uint64_t echo_timeouts;	/* connections dropped for missed keepalives */
 	uint64_t flow_mods;	/* sent, all connections */
 	uint64_t reconciles;	/* full reconciliations completed */
+	/* flows changed by completed batches (full reconciliations and the
+	 * incremental ones after a change), as in struct ofgw_sync */
+	uint64_t flows_added, flows_modified, flows_deleted;
 	uint64_t packet_ins;
 	size_t n_ports, n_desired, n_installed;
 };

@@ -256,6 +256,9 @@ void ofgw__on_barrier(struct ofgw *o, uint32_t xid)
 	s.duration_ns = uv_hrtime() - o->batch_start_ns;
 	if (s.full)
 		o->st.reconciles++;
+	o->st.flows_added += s.added;
+	o->st.flows_modified += s.modified;
+	o->st.flows_deleted += s.deleted;
 	if (o->hooks.synced != NULL)
 		o->hooks.synced(o->hooks.arg, &s);
 	if (o->phase != OFGW_READY)

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "agent/dp.h"
+#include "agent/telemetry_internal.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 #define US 1000ull
@@ -134,7 +135,10 @@ static void test_rx_on_time_and_late(void **state)
 	struct dp_hist_summary s;
 	struct dp_miss_report rep[4];
 	const struct dp_path *p;
-	uint64_t t0 = 1700000000ull * S;	/* real time at the sender */
+	const struct dp_hist *h;
+	struct agent_tm_dp_path o;
+	size_t j;
+	uint64_t n, edge, t0 = 1700000000ull * S;	/* real time at the sender */
 	size_t len;
 	uint8_t *f;
 
@@ -160,6 +164,32 @@ static void test_rx_on_time_and_late(void **state)
 	assert_int_equal(s.count, 3);
 	assert_int_equal(s.min, 1200 * US);
 	assert_int_equal(s.max, 5250 * US);
+	/* lateness: the one miss, 250 µs, in its bucket; on-time packets not */
+	h = dp_path_lateness(p);
+	assert_non_null(h);
+	dp_hist_summary(h, &s);
+	assert_int_equal(s.count, 1);
+	assert_int_equal(s.min, 250 * US);
+	assert_int_equal(s.max, 250 * US);
+	assert_int_equal(atomic_load(&h->b[dp_hist_bucket(250 * US)]), 1);
+	assert_int_equal(atomic_load(&h->sum), 250 * US);
+	/* as exported (rtvnet_rtpath_lateness_seconds): one observation, in
+	 * the first bound at or above its dp bucket's upper edge */
+	memset(&o, 0, sizeof(o));
+	tm_dp_path_read(p, &o);
+	assert_int_equal(o.rx_pkts, 3);
+	assert_int_equal(o.misses, 1);
+	edge = dp_hist_bucket_high(dp_hist_bucket(250 * US));
+	for (j = 0; j < AGENT_TM_DELAY_BUCKETS; j++)
+		if (agent_tm_delay_bounds_s[j] * 1e9 >= edge)
+			break;
+	for (size_t i = 0; i <= AGENT_TM_DELAY_BUCKETS; i++)
+		assert_int_equal(o.lateness.counts[i], i == j);
+	assert_true(o.lateness.sum_s == 250e-6);
+	n = 0;
+	for (size_t i = 0; i <= AGENT_TM_DELAY_BUCKETS; i++)
+		n += o.delay.counts[i];
+	assert_int_equal(n, 3);
 
 	/* the report comes when the interval ends */
 	assert_int_equal(dp_miss_drain(&x.rx, rep, 4), 0);
@@ -195,6 +225,8 @@ static void test_rx_wrap(void **state)
 	dp_path_counters(dp_table_find_id(x.t, DP_RX, 7), &c);
 	assert_int_equal(c.rx_misses, 1);
 	assert_int_equal(c.rx_max_late_ns, 40 * US);
+	assert_int_equal(dp_hist_quantile(dp_path_lateness(dp_table_find_id(x.t, DP_RX, 7)),
+					  1000000), 40 * US);
 	dp_table_free(x.t);
 }
 
@@ -231,8 +263,9 @@ static void test_rx_passes_others(void **state)
 	dp_table_free(x.t);
 }
 
-/* Misses aggregate per interval; a full ring counts what it loses; adopting
- * a new table flushes. */
+/* Misses aggregate per interval; a full ring counts what it loses (the
+ * counter rtvnet_dp_miss_reports_lost_total exports); adopting a new table
+ * flushes. */
 static void test_rx_aggregate_and_overflow(void **state)
 {
 	struct rxfx x;
@@ -262,7 +295,16 @@ static void test_rx_aggregate_and_overflow(void **state)
 		deliver(&x, f, len, t + 10 * US);
 		dp_rx_tick(&x.rx, t + 150 * MS);
 	}
-	assert_int_equal(atomic_load(&x.rx.ring.overflow), 5);
+	assert_int_equal(atomic_load(&x.rx.stats.reports_lost), 5);
+	{
+		struct agent_tm_dp_host o;
+		static struct dp_sched_stats none;
+
+		memset(&o, 0, sizeof(o));
+		tm_dp_host_read(&none, &x.rx.stats, &o);
+		assert_int_equal(o.miss_reports_lost, 5);
+		assert_int_equal(o.misses, 3 + DP_MISS_RING + 5);
+	}
 	size_t n = 0, k;
 	while ((k = dp_miss_drain(&x.rx, rep, 8)) > 0)
 		n += k;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "agent/dp.h"
+#include "agent/telemetry_internal.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 #define US 1000ull
@@ -444,6 +445,139 @@ static void test_swap_and_slots(void **state)
 	fx_close(&x);
 }
 
+/* ---- telemetry --------------------------------------------------------------- */
+
+static uint64_t queue_len_of(struct fx *x, enum dp_qkind k)
+{
+	uint64_t q[DP_Q_KINDS];
+
+	dp_sched_backlog(&x->s, &q[DP_Q_EDF], &q[DP_Q_WFQ], &q[DP_Q_CTL], &q[DP_Q_NRT]);
+	return q[k];
+}
+
+/* The exported bucket of a value the dataplane recorded in ns: the first
+ * bound at or above its dp_hist bucket's upper edge (telemetry_sources.c). */
+static size_t tm_bucket(uint64_t v_ns)
+{
+	double high_s = (double)dp_hist_bucket_high(dp_hist_bucket(v_ns)) / 1e9;
+	size_t j = 0;
+
+	while (j < AGENT_TM_DELAY_BUCKETS && agent_tm_delay_bounds_s[j] < high_s)
+		j++;
+	return j;
+}
+
+static uint64_t gauge(struct fx *x, enum dp_qkind k)
+{
+	return atomic_load(&x->s.stats.backlog[k]);
+}
+
+/* The backlog gauges follow each queue, and each frame's time from enqueue
+ * to dequeue (simulated clock) lands in its class's queue-delay histogram:
+ * counts, sums and extremes per class match what the test saw. */
+static void test_backlog_and_queue_delay(void **state)
+{
+	struct cons_rtpath p[2] = { path(1, 5000, CONS_PATH_DEADLINE, 2 * MBPS, 3028, 5 * MS),
+				    path(2, 5001, CONS_PATH_RESERVATION, 2 * MBPS, 3028, 5 * MS) };
+	struct dp_now now;
+	struct dp_desc *d, *r;
+	struct fx x;
+	uint64_t t0, edf, wfq, ctl, nrt, delay;
+	uint64_t count[DP_QC_N] = { 0 }, sum[DP_QC_N] = { 0 }, max[DP_QC_N] = { 0 };
+	struct agent_tm_hist want[DP_QC_N];
+	static const int tm_class[DP_QC_N] = { [DP_QC_RT] = AGENT_TM_RT,
+					       [DP_QC_NRT] = AGENT_TM_NRT,
+					       [DP_QC_CTL] = AGENT_TM_CTL };
+	struct agent_tm_dp_host o;
+	static struct dp_rx rx;
+	struct dp_rx_config rc = { 0 };
+	int c;
+
+	(void)state;
+	fx_init(&x, p, 2);
+	dp_rx_init(&rx, &rc);
+	memset(want, 0, sizeof(want));
+	want[DP_QC_NRT].counts[tm_bucket(0)] = 1;
+	x.now_ns = 10 * MS;
+	for (int k = 0; k < DP_Q_KINDS; k++)
+		assert_int_equal(gauge(&x, (enum dp_qkind)k), 0);
+	/* a blocker sent at once: an NRT delay of 0 */
+	assert_int_equal(offer1(&x, 1514, 9), DP_V_QUEUED);
+	assert_int_equal(gauge(&x, DP_Q_NRT), 1);
+	dp_sched_free(&x.s, next(&x));
+	assert_int_equal(x.now_ns, 10 * MS);
+	assert_int_equal(gauge(&x, DP_Q_NRT), 0);
+	count[DP_QC_NRT] = 1;
+
+	t0 = x.now_ns;
+	assert_int_equal(offer1(&x, 200, 5000), DP_V_QUEUED);
+	assert_int_equal(offer1(&x, 200, 5000), DP_V_QUEUED);
+	assert_int_equal(offer1(&x, 200, 5001), DP_V_QUEUED);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(offer1(&x, 1000, 6000), DP_V_QUEUED);
+	d = dp_sched_alloc(&x.s);	/* the host's control traffic */
+	d->len = udp_frame(d->frame, 100, HOST1, VM2, 7000, 48 << 2, false);
+	now = (struct dp_now){ .mono_ns = x.now_ns, .real_ns = REAL0 + x.now_ns };
+	assert_int_equal(dp_sched_enqueue(&x.s, d, &now, &r), DP_V_QUEUED);
+	dp_sched_backlog(&x.s, &edf, &wfq, &ctl, &nrt);
+	assert_int_equal(gauge(&x, DP_Q_EDF), 2);
+	assert_int_equal(gauge(&x, DP_Q_WFQ), 1);
+	assert_int_equal(gauge(&x, DP_Q_CTL), 1);
+	assert_int_equal(gauge(&x, DP_Q_NRT), 3);
+	assert_int_equal(edf + wfq + ctl + nrt, 7);
+	assert_int_equal(gauge(&x, DP_Q_EDF), edf);
+	assert_int_equal(gauge(&x, DP_Q_NRT), nrt);
+	/* as exported */
+	memset(&o, 0, sizeof(o));
+	tm_dp_host_read(&x.s.stats, &rx.stats, &o);
+	assert_int_equal(o.backlog[AGENT_TM_Q_EDF], 2);
+	assert_int_equal(o.backlog[AGENT_TM_Q_WFQ], 1);
+	assert_int_equal(o.backlog[AGENT_TM_Q_CTL], 1);
+	assert_int_equal(o.backlog[AGENT_TM_Q_NRT], 3);
+
+	/* drain (the pacer spaces them): every delay is dequeue time − t0 */
+	while ((d = next(&x)) != NULL) {
+		enum dp_qkind k = (enum dp_qkind)d->kind;
+
+		c = k == DP_Q_NRT ? DP_QC_NRT : k == DP_Q_CTL ? DP_QC_CTL : DP_QC_RT;
+		delay = x.now_ns - t0;
+		count[c]++;
+		sum[c] += delay;
+		if (delay > max[c])
+			max[c] = delay;
+		want[c].counts[tm_bucket(delay)]++;
+		assert_int_equal(gauge(&x, k), queue_len_of(&x, k));
+		dp_sched_free(&x.s, d);
+	}
+	assert_int_equal(count[DP_QC_RT], 3);
+	assert_int_equal(count[DP_QC_NRT], 4);
+	assert_int_equal(count[DP_QC_CTL], 1);
+	for (c = 0; c < DP_QC_N; c++) {
+		const struct dp_hist *h = &x.s.stats.queue_delay[c];
+
+		assert_int_equal(atomic_load(&h->count), count[c]);
+		assert_int_equal(atomic_load(&h->sum), sum[c]);
+		assert_int_equal(atomic_load(&h->max), max[c]);
+		assert_true(max[c] > 0);	/* the pacer made every class wait */
+		assert_int_equal(atomic_load(&h->b[dp_hist_bucket(max[c])]) > 0, 1);
+	}
+	assert_int_equal(atomic_load(&x.s.stats.queue_delay[DP_QC_NRT].min), 0);
+	for (int k = 0; k < DP_Q_KINDS; k++)
+		assert_int_equal(gauge(&x, (enum dp_qkind)k), 0);
+	/* as exported: each delay in its bucket, per class; the sum in seconds */
+	memset(&o, 0, sizeof(o));
+	tm_dp_host_read(&x.s.stats, &rx.stats, &o);
+	for (c = 0; c < DP_QC_N; c++) {
+		const struct agent_tm_hist *got = &o.queue_delay[tm_class[c]];
+
+		assert_memory_equal(got->counts, want[c].counts, sizeof(want[c].counts));
+		assert_true(got->sum_s == (double)sum[c] / 1e9);
+	}
+	for (int q = 0; q < AGENT_TM_QUEUE_N; q++)
+		assert_int_equal(o.backlog[q], 0);
+	fx_close(&x);
+}
+
 /* A local boost shortens the EDF offset: the boosted path wins. */
 static void test_boost(void **state)
 {
@@ -567,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_edge_policy),
 		cmocka_unit_test(test_swap_and_slots),
 		cmocka_unit_test(test_boost),
+		cmocka_unit_test(test_backlog_and_queue_delay),
 		cmocka_unit_test(test_exp1_admitted_path_no_misses),
 	};
 

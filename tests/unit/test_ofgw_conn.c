@@ -335,6 +335,112 @@ static void test_keepalive_timeout(void **state)
 	gw_close();
 }
 
+/* A flow as a flow-stats entry (OpenFlow 1.3 §7.3.5.2): the flow-mod
+ * encoding's match and instructions behind a 48-byte stats header. */
+static size_t put_flow_stats(uint8_t *p, const struct ofgw_flow *f)
+{
+	struct ofp_flow_mod fm = { .command = OFPFC_ADD, .flow = *f, .out_port = OFGW_PORT_ANY };
+	struct ofp_buf b;
+	size_t body;
+
+	ofp_buf_init(&b);
+	assert_int_equal(ofp_encode_flow_mod(&b, 1, &fm), 0);
+	body = b.len - 48;
+	memset(p, 0, 48);
+	ofp_set16(p, (uint16_t)(48 + body));
+	p[2] = f->table_id;
+	ofp_set16(p + 12, f->priority);
+	ofp_set16(p + 14, f->idle_timeout_s);
+	ofp_set16(p + 16, f->hard_timeout_s);
+	ofp_set16(p + 18, f->flags);
+	ofp_set64(p + 24, f->cookie);
+	memcpy(p + 48, b.data + 48, body);
+	ofp_buf_uninit(&b);
+	return 48 + body;
+}
+
+struct flows {
+	struct ofgw_flow v[64];
+	size_t n;
+};
+
+static void collect(void *arg, const struct ofgw_flow *f)
+{
+	struct flows *fl = arg;
+
+	assert_true(fl->n < 64);
+	fl->v[fl->n++] = *f;
+}
+
+/* What reconciliations changed, by action, adds up over batches
+ * (rtvnet_openflow_reconcile_flows_total): a dump with one desired flow
+ * as it should be, one with other content and one stale flow gives
+ * add n − 2, modify 1, delete 1; a reconnection to an empty table then
+ * adds all n again. The installed count follows. */
+static void test_reconcile_counts(void **state)
+{
+	static uint8_t buf[16384];
+	struct ofgw_flow stale;
+	struct ofgw_stats st;
+	struct flows fl = { .n = 0 };
+	struct ofp_msg m;
+	uint32_t xid;
+	size_t n = 16;
+	int fd;
+
+	(void)state;
+	gw_open(0);
+	fd = sw_connect();
+	handshake(fd, false);
+	xid = expect(fd, OFPT_MULTIPART_REQUEST, &m);
+	ofgw_foreach_desired(T.o, collect, &fl);
+	assert_true(fl.n >= 3);
+	memset(&stale, 0, sizeof(stale));
+	stale.cookie = 0xdead;
+	stale.table_id = 1;
+	stale.priority = 7;
+	ofgw_match_eth_type(&stale.match, 0x0806);
+	assert_int_equal(ofgw_flow_add_action(&stale, OFGW_ACT_OUTPUT, 4), 0);
+	n += put_flow_stats(buf + n, &fl.v[0]);
+	fl.v[1].idle_timeout_s = 60;	/* same key, other content */
+	n += put_flow_stats(buf + n, &fl.v[1]);
+	n += put_flow_stats(buf + n, &stale);
+	put_hdr(buf, OFPT_MULTIPART_REPLY, (uint16_t)n, xid);
+	ofp_set16(buf + 8, OFPMP_FLOW);
+	sw_send(fd, buf, n);
+	assert_int_equal(answer_batch(fd), (int)fl.n);	/* n − 2 adds, 1 modify, 1 delete */
+	run_until_synced(1);
+	assert_int_equal(T.last.added, fl.n - 2);
+	assert_int_equal(T.last.modified, 1);
+	assert_int_equal(T.last.deleted, 1);
+	ofgw_get_stats(T.o, &st);
+	assert_int_equal(st.flows_added, fl.n - 2);
+	assert_int_equal(st.flows_modified, 1);
+	assert_int_equal(st.flows_deleted, 1);
+	assert_int_equal(st.n_installed, fl.n);
+	assert_int_equal(st.reconciles, 1);
+
+	/* the switch comes back empty: everything is added again */
+	close(fd);
+	for (int i = 0; i < WAIT_MS && T.n_disconnected == 0; i++)
+		spin();
+	ofgw_get_stats(T.o, &st);
+	assert_int_equal(st.n_installed, 0);
+	fd = sw_connect();
+	handshake(fd, false);
+	dump_reply(fd, expect(fd, OFPT_MULTIPART_REQUEST, &m));
+	assert_int_equal(answer_batch(fd), (int)fl.n);
+	run_until_synced(2);
+	ofgw_get_stats(T.o, &st);
+	assert_int_equal(st.flows_added, 2 * fl.n - 2);
+	assert_int_equal(st.flows_modified, 1);
+	assert_int_equal(st.flows_deleted, 1);
+	assert_int_equal(st.n_installed, fl.n);
+	assert_int_equal(st.reconciles, 2);
+	close(fd);
+	gw_close();
+}
+
 static void test_bad_input(void **state)
 {
 	static const uint8_t short_hdr[8] = { 4, OFPT_ECHO_REQUEST, 0, 4, 0, 0, 0, 1 };
@@ -389,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_version_refused),
 		cmocka_unit_test(test_keepalive_timeout),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_reconcile_counts),
 	};
 
 	rtv_log_init("test_ofgw_conn", RTV_LOG_ERROR);
