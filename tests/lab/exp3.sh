@@ -28,19 +28,21 @@
 # Printed: misses (late + lost) of A and B before C, after C joined and
 # before escalation, and after; when each rtpath's escalation was committed
 # (polled on the sending host every 100 ms); and the recovery time: from C's
-# first packet to the send time of the last A or B packet that missed.
+# first packet to the send time of the last A or B packet that missed before
+# a stretch of 2 s without misses.
 # Results folder (default results/exp3-<date>/): per-packet CSVs (A, B, C),
 # receivers' JSON, a per-100 ms series (series.csv: t_s,flow,sent,late,lost),
-# the escalation times (escalation.csv), the table (exp3.txt), a plot
+# the levels the 100 ms poll saw (escalation.csv), the table (exp3.txt), a plot
 # (exp3.png, with gnuplot) and figures.jsonl (also appended to
 # $RTV_BENCH_OUT when set):
-#   lab.exp3.recovery_s        C's start to the last miss of A or B
+#   lab.exp3.recovery_s        C's start to the last miss of A or B before
+#                              the first 2 s without any
 #   lab.exp3.misses_after      misses of A and B sent after both escalated
 #                              (lower is better; 0 = recovered)
 # The rack: the lab that is up with 3 hosts (rtvd is started if it does not
 # run), else `lab.sh up -n 3 -v 2 -r 20mbit` (taken down at the end unless
-# --keep). Exit status: 0 when A and B recovered (no miss after both were
-# escalated), 1 when not, 2 on bad usage or a broken rack.
+# --keep). Exit status: 0 when A and B were escalated and recovered (2 s
+# without a miss after C joined), 1 when not, 2 on bad usage or a broken rack.
 set -u
 NAME=exp3
 . "$(dirname "$0")/lib.sh"
@@ -104,6 +106,7 @@ pids+=($watcher)
 
 say "A, B = 2 Mbit/s h1v1 -> h2v1 for $duration; NRT $((flood_bps / 1000000)) Mbit/s h1v2 -> h2v2;" \
 	"C = $((link_bps / 1000000)) Mbit/s EF from leg -> h2v2 from t = $join"
+run_t0=$(date +%s%N)
 rx h2v1 $PORT_A A --duration "$((secs + 12))s" --csv "$results/$run.A.csv"
 rx h2v1 $PORT_B B --duration "$((secs + 12))s" --csv "$results/$run.B.csv"
 rx h2v2 $PORT_NRT NRT --duration "$((secs + 12))s"
@@ -142,13 +145,33 @@ per_packet() {	# per_packet FLOW
 { per_packet A; per_packet B; } | sort -n >"$results/packets.txt"
 c_start=$(awk -F, 'NR == 2 { print $2 }' "$results/$run.C.csv")
 [ -n "$c_start" ] || die "flow C never arrived: $(cat "$results/$run.C.tx.err" 2>/dev/null | head -2)"
-esc_a=$(awk -v id="$id_a" '$2 == id && $3 >= 1 { print $1; exit }' "$results/levels.txt")
-esc_b=$(awk -v id="$id_b" '$2 == id && $3 >= 1 { print $1; exit }' "$results/levels.txt")
+# when each rtpath's level 1 reached the sender's dataplane: its rtvd logs
+# "rtpath N is at level 1 now" (ms resolution); the 100 ms poll otherwise
+esc_at() {	# esc_at ID
+	local t
+	t=$(grep -h "rtpath $1 is at level 1 now" "$LAB_DIR/h1/rtvd.log" 2>/dev/null | tail -n 1 | cut -d' ' -f1)
+	if [ -n "$t" ] && t=$(date -d "$t" +%s%N 2>/dev/null) && [ "$t" -ge "$run_t0" ]; then
+		echo "$t"
+	else
+		awk -v id="$1" '$2 == id && $3 >= 1 { print $1; exit }' "$results/levels.txt"
+	fi
+}
+esc_a=$(esc_at "$id_a")
+esc_b=$(esc_at "$id_b")
 esc_both=$(printf '%s\n%s\n' "${esc_a:-}" "${esc_b:-}" | sort -n | tail -n 1)
-read -r before during after last_miss < <(awk -v c="$c_start" -v e="${esc_both:-0}" '
-	$3 != "ok" { if ($1 < c) b++; else if (e == 0 || $1 < e) d++; else a++; last = $1 }
-	END { printf "%d %d %d %s\n", b, d, a, last == "" ? 0 : last }' "$results/packets.txt")
-recovery=$(awk -v c="$c_start" -v l="$last_miss" 'BEGIN { printf "%.3f", l > c ? (l - c) / 1e9 : 0 }')
+read -r before during after < <(awk -v c="$c_start" -v e="${esc_both:-0}" '
+	$3 != "ok" { if ($1 < c) b++; else if (e == 0 || $1 < e) d++; else a++ }
+	END { printf "%d %d %d\n", b, d, a }' "$results/packets.txt")
+# recovery: C's start to the last miss before the first 2 s without any
+# (the run's last packet if there is no such stretch)
+recovery=$(awk -v c="$c_start" '
+	$1 < c { next }
+	!started { cand = c; started = 1 }
+	$3 != "ok" { if ($1 - cand >= 2e9) { found = 1; exit } cand = $1; next }
+	$1 - cand >= 2e9 { found = 1; exit }
+	{ last = $1 }
+	END { printf "%.3f %s\n", ((found ? cand : last) - c) / 1e9, found ? "yes" : "no" }' "$results/packets.txt")
+recovered=${recovery#* } recovery=${recovery% *}
 rel() { [ -n "${1:-}" ] && awk -v c="$c_start" -v t="$1" 'BEGIN { printf "%+.3f s", (t - c) / 1e9 }' || echo "never"; }
 {
 	echo "t_s,flow,sent,late,lost"
@@ -168,7 +191,8 @@ table() {
 	printf '  %-34s %s\n' "misses after C, before escalation" "$during"
 	printf '  %-34s %s\n' "misses after both escalated" "$after"
 	printf '  %-34s %s (A), %s (B)\n' "escalation committed" "$(rel "$esc_a")" "$(rel "$esc_b")"
-	printf '  %-34s %s s\n' "recovery (C's start -> last miss)" "$recovery"
+	printf '  %-34s %s s%s\n' "recovery (C's start -> last miss)" "$recovery" \
+		"$([ "$recovered" = yes ] || echo " (no 2 s without misses before the end)")"
 	printf '  %-34s A %s ms, B %s ms; C got %s of %s Mbit/s\n' "max delay" "$(ms $run A max)" "$(ms $run B max)" \
 		"$(q $run C .mbps)" "$(jq -r .mbps "$results/$run.C.tx.json")"
 	echo "  (paper: misses from C's start at 4 s until the hosts asked for higher priority at 24 s)"
@@ -199,4 +223,4 @@ if command -v gnuplot >/dev/null; then
 fi
 find "$results" -name "*.err" -empty -delete
 echo "results: $results"
-[ -n "${esc_both:-}" ] && [ "$after" -eq 0 ]
+[ -n "${esc_both:-}" ] && [ "$recovered" = yes ]

@@ -135,6 +135,16 @@ lab_pid() {
 	echo "$pid"
 }
 
+# The packet path runs at real-time priority, as on a host that gives its
+# switch and dataplane the CPU they need: ovs-vswitchd at SCHED_FIFO 5,
+# rtvd's dataplane threads at 10 ([dataplane] rt_priority). Without it this
+# 2-core machine's other work (a build, the VMs' own senders) stalls the
+# userspace hops for milliseconds and a 5 ms deadline sees it.
+# RTV_LAB_RT=0 turns it off.
+rt_prefix() {	# rt_prefix PRIO: "chrt -f PRIO" unless RTV_LAB_RT=0
+	[ "${RTV_LAB_RT:-1}" = 0 ] || echo "chrt -f $1"
+}
+
 # Starts whichever of the host's two OVS daemons is not running, so that
 # `up` also repairs a host whose OVS crashed (the bridge and its ports are
 # in conf.db and come back with ovs-vswitchd).
@@ -150,7 +160,7 @@ start_ovs() {
 		vsctl "$h" --no-wait init || return 1
 	fi
 	lab_pid "$run/vsd.pid" >/dev/null && return 0
-	ns "$nsn" env OVS_RUNDIR="$run" ovs-vswitchd unix:"$run/db.sock" \
+	ns "$nsn" env OVS_RUNDIR="$run" $(rt_prefix 5) ovs-vswitchd unix:"$run/db.sock" \
 		--pidfile="$run/vsd.pid" --unixctl="$run/vsd.ctl" \
 		--log-file="$run/vsd.log" -vconsole:off --detach 2>>"$run/start.log" || return 1
 }
@@ -385,6 +395,7 @@ rtvd_conf() {	# rtvd_conf H HOSTS RATE ELECTION: the host's rtvd.conf on stdout
 	uplink_dev = up0
 	host_ip = 10.0.$h.1
 	miss_port = $RTVD_MISS_PORT
+	rt_priority = $([ "${RTV_LAB_RT:-1}" = 0 ] && echo 0 || echo 10)
 	[metrics]
 	listen = 10.1.0.$h:$RTVD_METRICS_PORT
 	CONF
