@@ -25,7 +25,7 @@ if [ ! -x "$bench" ]; then
 fi
 
 demo_t0=$SECONDS
-dir=results/demo-$(date +%Y%m%d-%H%M%S)
+dir=${DEMO_DIR:-results/demo-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$dir"
 
 echo "== rtvnet demo, part 1: seed 000 experiment 1, simulated"
@@ -140,7 +140,7 @@ step() {
 	echo
 	echo "-- $title"
 	t0=$SECONDS
-	"$script" --keep --results "$PWD/$dir/$name" "$@" >"$dir/$name.log" 2>&1
+	env -u RTV_BENCH_OUT "$script" --keep --results "$PWD/$dir/$name" "$@" >"$dir/$name.log" 2>&1
 	rc=$?
 	grep -v '^results: \|^plot: ' "$dir/$name.log" | sed -n '/^[A-Z]/,$p' | sed 's/^/   /'
 	cat "$dir/$name/figures.jsonl" >>"$dir/results.jsonl" 2>/dev/null

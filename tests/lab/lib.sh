@@ -18,8 +18,8 @@
 #                             rtvgen in the background, JSON to
 #                             $results/$run.NAME(.tx).json; `traffic_wait`
 #                             waits for them all
-#   late_lost_series RUN FLOW PERIOD_NS BIN_MS
-#                             per BIN_MS of send time: sent, late, lost
+#   per_packet FLOW SIZE RATE_BPS
+#                             every packet of $run's FLOW: send time, state
 #
 # Exits: die() exits 2 (bad usage or a broken rack); the cleanup trap
 # releases rtpaths, stops rtvgen and takes down what this script started.
@@ -158,21 +158,17 @@ traffic_wait() {	# traffic_wait FLOWS...: wait for rtvgen, check each flow has a
 q() { jq -r "$3" "$results/$1.$2.json"; }
 ms() { q "$1" "$2" "(.delay_us.$3 | round) / 1000"; }
 
-# late_lost_series RUN FLOW PERIOD_NS BIN_MS: from the receiver's CSV
-# (seq,send_ns,recv_ns,delay_us,miss) and the sender's count, one line per
-# bin of BIN_MS after the flow's first packet: "t_s sent late lost". A lost
-# packet's send time is t0 + seq x PERIOD_NS (the sender is constant-rate).
-late_lost_series() {
-	local r=$1 f=$2 period=$3 bin=$4 sent
-	sent=$(jq -r .sent "$results/$r.$f.tx.json")
-	awk -F, -v sent="$sent" -v period="$period" -v bin="$bin" '
-		NR > 1 { got[$1] = 1; late[$1] = $5; if (!t0set || $2 - $1 * period < t0) { t0 = $2 - $1 * period; t0set = 1 } }
-		END {
-			for (s = 0; s < sent; s++) {
-				b = int(s * period / (bin * 1e6)); n[b]++
-				if (!(s in got)) lost[b]++; else if (late[s]) lt[b]++
-				if (b > maxb) maxb = b
-			}
-			for (b = 0; b <= maxb; b++) printf "%.3f %d %d %d\n", b * bin / 1000, n[b], lt[b] + 0, lost[b] + 0
-		}' "$results/$r.$f.csv"
+# per_packet FLOW SIZE RATE_BPS: every packet of $run's FLOW as "send_ns
+# flow state" (state: ok, late, lost), from the receiver's CSV
+# (seq,send_ns,recv_ns,delay_us,miss) and the sender's count; a lost
+# packet's send time is interpolated from the constant rate
+per_packet() {
+	local f=$1 sent period
+	sent=$(jq -r .sent "$results/$run.$f.tx.json")
+	period=$(awk -v s="$2" -v r="$3" 'BEGIN { printf "%.0f", s * 8 / r * 1e9 }')
+	awk -F, -v sent="$sent" -v period="$period" -v f="$f" '
+		NR > 1 { got[$1] = $2; late[$1] = $5; o = $2 - $1 * period; if (!n++ || o < t0) t0 = o }
+		END { for (s = 0; s < sent; s++)
+			if (s in got) printf "%s %s %s\n", got[s], f, late[s] ? "late" : "ok"
+			else printf "%.0f %s lost\n", t0 + s * period, f }' "$results/$run.$f.csv"
 }

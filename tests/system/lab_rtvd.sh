@@ -13,7 +13,16 @@
 #      userspace hops stall for 15-25 ms under the flood (tests/lab/README.md,
 #      "Experiment 2 with rtvnet"), so a 5 ms deadline sees a few misses
 #      that no schedule can prevent; the numbers are printed.
-#   4. down removes every namespace and process.
+#   4. admission refuses a path that would overbook a link and names the
+#      link; the refusal changes nothing;
+#   5. experiment 3 (tests/lab/exp3.sh, 9 s): flow C from the server without
+#      rtvnet makes A and B miss, the sender escalates them through Raft,
+#      and 2 s without a miss follow (exp3.sh's exit status);
+#   6. SIGKILL to the Raft leader during A and B's traffic
+#      (tests/lab/leaderkill.sh): no miss among the packets sent from 1 s
+#      before the kill to 1 s after the election, a new leader, the next
+#      reservation commits, the killed host catches up;
+#   7. down removes every namespace and process.
 # Uses its own namespace prefix and directory: a lab you have up is untouched.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -99,7 +108,35 @@ sent=$(( $(n with.A .sent) + $(n with.B .sent) ))
 	bad "with rtvnet: $wm late, without: $wo"
 echo "   note: 0 late with rtvnet is not asserted (this machine's userspace hops stall; README)"
 
-step "4. down removes everything"
+step "4. admission refuses the path that would overbook a link, and names it"
+id=$(ctl 2 reserve --src 10.0.1.12 --dst 10.0.3.11 --type deadline --rate 6M --deadline 20ms) ||
+	die "the first 6 Mbit/s reservation was refused: $id"
+out=$(ctl 3 reserve --src 10.0.1.11 --dst 10.0.3.12 --type deadline --rate 6M --deadline 20ms 2>&1)
+rc=$?
+[ $rc = 1 ] && grep -q 'link h1->tor' <<<"$out" && grep -q '10 Mbit/s' <<<"$out" &&
+	ok "second 6 Mbit/s from h1 refused (exit 1): ${out#rtvctl: }" || bad "expected a refusal naming h1->tor, got exit $rc: $out"
+[ "$(ctl 1 -o json paths | jq '.paths | length')" = 1 ] && ok "the refused path left no trace" || bad "paths changed by a refusal"
+ctl 2 release "$id" >/dev/null || bad "release $id failed"
+
+step "5. experiment 3: C joins A and B's ToR class; escalation through Raft ends the misses"
+"$ROOT/tests/lab/exp3.sh" --duration 9s --keep --results "$RUN/exp3" >"$RUN/exp3.log" 2>&1
+rc=$?
+sed -n '/^Experiment 3/,/^  max delay/p' "$RUN/exp3.log" | sed 's/^/   /'
+[ $rc -le 1 ] || die "exp3.sh broke: $(tail -n 5 "$RUN/exp3.log")"
+during=$(sed -n 's/^  misses after C, before escalation *//p' "$RUN/exp3.log")
+[ "${during:-0}" -gt 0 ] && ok "C caused misses ($during) before escalation" || bad "C caused no misses: the scenario did not bite"
+[ $rc = 0 ] && ok "A and B escalated and 2 s without a miss followed (recovery $(jq -r 'select(.name == "lab.exp3.recovery_s") | .value' "$RUN/exp3/figures.jsonl") s)" ||
+	bad "A and B did not recover after escalation"
+
+step "6. SIGKILL to the Raft leader during traffic"
+"$ROOT/tests/lab/leaderkill.sh" --keep --results "$RUN/lk" >"$RUN/lk.log" 2>&1
+rc=$?
+sed -n '/^Leader kill/,/caught up/p' "$RUN/lk.log" | sed 's/^/   /'
+[ $rc -le 1 ] || die "leaderkill.sh broke: $(tail -n 5 "$RUN/lk.log")"
+[ $rc = 0 ] && ok "no miss around the kill, a new leader, the next reservation committed, h3 caught up" ||
+	bad "leader kill: see the table above"
+
+step "7. down removes everything"
 "$LAB" down >/dev/null 2>&1
 left=$(ip netns list | grep -c "^${P}")
 [ "$left" = 0 ] && ! pgrep -f "$RUN/lab/" >/dev/null && ok "no namespace, no process left" ||
