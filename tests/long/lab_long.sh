@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# lab_long.sh — the lab's long runs (issue 6; make test-long):
+#   1. experiment 2 at 20k+ packets per flow: A (2 Mbit/s, 5 ms) and B
+#      (2 Mbit/s, 10 ms) of 500-byte frames (500 packets/s each) for 42 s
+#      beside a 1.1x NRT flood of 1,502-byte frames on 20 Mbit/s links,
+#      without and with rtvnet. With rtvnet: 0 late and 0 lost of >= 20,000
+#      packets each (asserted); without: misses.
+#   2. 1 ms deadlines. At 20 Mbit/s admission refuses a 1 ms rtpath and says
+#      why (one 1,518-byte frame takes 618 µs per hop, and a frame already on
+#      the wire cannot be preempted: the network budget alone leaves 282 µs,
+#      less than the blocking frame); at 100 Mbit/s it admits it (200-byte
+#      packets, 1 Mbit/s), and the flow runs 10 s beside 30 Mbit/s of NRT:
+#      0 lost asserted; its misses are printed, not asserted: this machine's
+#      two userspace OVS hops alone have a p99 of 1-3 ms (tests/lab/README.md).
+# Uses its own namespace prefix and directory; removes everything at the end.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+LAB=$ROOT/tests/lab/lab.sh
+GEN=$ROOT/build/bin/rtvgen
+RUN=$(mktemp -d /tmp/rtv-lablong.XXXXXX)
+export RTV_LAB_PREFIX=rll$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
+failures=0
+step() { printf '\n== %s\n' "$*"; }
+ok() { printf '   ok: %s\n' "$*"; }
+bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
+
+if [ "$(id -u)" -ne 0 ] || ! command -v ovs-vswitchd >/dev/null || ! command -v jq >/dev/null ||
+	[ ! -x "$ROOT/build/bin/rtvd" ] || [ ! -x "$GEN" ]; then
+	echo "lab_long: skipped (needs root, Open vSwitch, jq, build/bin/rtvd and rtvgen)"
+	rm -rf "$RUN"
+	exit 0
+fi
+cleanup() { "$LAB" down >/dev/null 2>&1; rm -rf "$RUN"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ctl() { local h=$1; shift; "$LAB" rtvctl "$h" --timeout 5s "$@"; }
+
+step "1. experiment 2, 500-byte frames, 42 s per run, without and with rtvnet"
+"$LAB" up -n 3 -v 2 -r 20mbit >"$RUN/up.log" 2>&1 || { bad "lab.sh up: $(tail -n 3 "$RUN/up.log")"; exit 1; }
+"$ROOT/tests/lab/exp2.sh" --with-rtvnet --size 500 --duration 42s --keep --results "$RUN/exp2" >"$RUN/exp2.log" 2>&1 ||
+	{ bad "exp2.sh failed: $(tail -n 5 "$RUN/exp2.log")"; exit 1; }
+sed -n '/^Experiment 2/,/^NRT with:/p' "$RUN/exp2.log" | sed 's/^/   /'
+n() { jq -r "$2" "$RUN/exp2/$1.json"; }
+for f in A B; do
+	sent=$(n with.$f .sent) late=$(n with.$f .misses) lost=$(n with.$f .lost)
+	[ "$sent" -ge 20000 ] || bad "with rtvnet: $f sent only $sent packets (< 20,000)"
+	[ "$late" = 0 ] && [ "$lost" = 0 ] && ok "with rtvnet: $f 0 late, 0 lost of $sent" ||
+		bad "with rtvnet: $f $late late, $lost lost of $sent"
+done
+wo=$(( $(n without.A .misses) + $(n without.A .lost) + $(n without.B .misses) + $(n without.B .lost) ))
+[ "$wo" -gt 0 ] && ok "without rtvnet: $wo of A and B's packets late or lost" || bad "without rtvnet: no misses (no overload?)"
+
+step "2. 1 ms deadlines"
+out=$(ctl 2 reserve --src 10.0.1.11 --dst 10.0.2.11 --proto udp --dport 18040 --type deadline \
+	--rate 1M --deadline 1ms --max-pkt 200 --burst 400 2>&1)
+rc=$?
+[ $rc = 1 ] && grep -q 'uplink of h1' <<<"$out" && ok "20 Mbit/s: refused (exit 1): ${out#rtvctl: }" ||
+	bad "20 Mbit/s: expected a refusal naming h1's uplink, got exit $rc: $out"
+"$LAB" rtvd-down >/dev/null 2>&1
+"$LAB" down >/dev/null 2>&1
+"$LAB" up -n 2 -v 2 -r 100mbit >"$RUN/up100.log" 2>&1 && "$LAB" rtvd-up >"$RUN/rtvd100.log" 2>&1 ||
+	{ bad "a 100 Mbit/s lab with rtvd did not come up: $(tail -n 3 "$RUN/rtvd100.log")"; exit 1; }
+leader() { ctl 1 --timeout 1s -o json status 2>/dev/null | jq -e '.leader | select(. > 0)'; }
+for _ in $(seq 1 100); do leader >/dev/null && break; sleep 0.2; done
+for _ in $(seq 1 100); do ctl 1 vms 2>/dev/null | grep -q '10.0.2.11' && break; sleep 0.2; done
+id=$(ctl 2 reserve --src 10.0.1.11 --dst 10.0.2.11 --proto udp --dport 18040 --type deadline \
+	--rate 1M --deadline 1ms --max-pkt 200 --burst 400 2>&1) && ok "100 Mbit/s: admitted as rtpath $id" ||
+	bad "100 Mbit/s: refused: $id"
+"$LAB" exec h1v1 ping -c 2 -i 0.2 -W 1 -q 10.0.2.11 >/dev/null 2>&1
+"$LAB" exec h2v1 "$GEN" recv --port 18040 --json --duration 25s >"$RUN/one.json" 2>"$RUN/one.err" &
+rxp=$!
+"$LAB" exec h2v2 "$GEN" recv --port 18032 --json --duration 25s >"$RUN/nrt.json" 2>/dev/null &
+nrp=$!
+sleep 0.3
+"$LAB" exec h1v2 "$GEN" flood --dst 10.0.2.12:18032 --rate 30M --size 1502 --duration 13s --json >/dev/null 2>&1 &
+sleep 2
+"$LAB" exec h1v1 "$GEN" send --flow one --dst 10.0.2.11:18040 --rate 1M --size 200 --deadline 1ms \
+	--duration 10s --json >"$RUN/one.tx.json" 2>>"$RUN/one.err"
+wait $rxp $nrp
+if jq -e .received "$RUN/one.json" >/dev/null 2>&1; then
+	read -r s r l m p50 p99 mx < <(jq -r '"\(.sent) \(.received) \(.lost) \(.misses) \(.delay_us.p50) \(.delay_us.p99) \(.delay_us.max)"' "$RUN/one.json")
+	[ "$l" = 0 ] && [ "$r" -gt 0 ] && ok "1 ms flow: $r of $s received, 0 lost" || bad "1 ms flow: $l of $s lost"
+	echo "   1 ms flow beside 30 Mbit/s NRT: $m of $s late; delay p50 $p50 µs, p99 $p99 µs, max $mx µs"
+	echo "   (not asserted: two userspace OVS hops on this machine have a p99 of 1-3 ms by themselves)"
+else
+	bad "1 ms flow: no result: $(head -3 "$RUN/one.err")"
+fi
+
+echo
+[ $failures -eq 0 ] && echo "lab_long: all checks passed" || echo "lab_long: $failures check(s) failed"
+[ $failures -eq 0 ]
