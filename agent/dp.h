@@ -540,6 +540,8 @@ struct dp_io_config {
 	uint32_t batch;			/* frames per recvmmsg/sendmmsg (0: 32) */
 	bool pin;			/* pin egress to CPU 0, ingress to CPU 1 */
 	int rt_priority;		/* SCHED_FIFO priority of both threads (0: none) */
+	bool busy_poll;			/* never block: each thread spins on its */
+					/* sockets and the pacer (a core each) */
 	struct dp_sched_config sched;
 	struct dp_rx_config rx;
 };

@@ -36,6 +36,19 @@
  * egress thread sleeps in ppoll until input or the pacer's next slot, with a
  * 1 µs timer slack (PR_SET_TIMERSLACK).
  *
+ * Waiting (cfg.busy_poll). By default both threads sleep in ppoll when they
+ * run out of work, which suits a host whose cores also run VMs: each frame
+ * then costs a wake-up in the sender's egress thread and one in the
+ * receiver's ingress thread, and a timer wake-up may come late — on some
+ * virtual machines by 50–100 µs, far more than on hardware. The pacer
+ * covers its own lateness with tx_ahead_ns (frames handed to the driver
+ * that early keep the wire busy while the thread oversleeps); the frames'
+ * latency it cannot cover. With busy_poll the threads never block: they
+ * spin on their sockets and the pacer's slot, like OVS-DPDK's PMD threads,
+ * for hosts that dedicate a core to each (pin them, with rt_priority, away
+ * from the VMs: a spinning SCHED_FIFO thread leaves its core to nothing of
+ * lower priority but what the kernel's RT throttling grants).
+ *
  * Tables. Each thread is an RCU reader (dp_table.c): it announces a
  * quiescent state at the top of every loop, adopts a newer table when there
  * is one, and goes offline while it sleeps — except the ingress thread while
@@ -389,15 +402,33 @@ static void eg_transmit(struct dp_io *io)
 	} while (n == io->cfg.batch);
 }
 
+/* A polling thread's pause between two empty rounds: eases the pipeline
+ * (and a hyperthread sibling) without giving up the CPU. */
+static void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 /* Sleeps until input arrives or the pacer's next slot (minus the ahead
- * allowance), offline as an RCU reader. */
+ * allowance), offline as an RCU reader; busy polling: returns at once,
+ * online (the loop announces a quiescent state every round). */
 static void eg_wait(struct dp_io *io, int reader)
 {
 	struct dp_sched *s = &io->sched;
-	uint64_t now = clock_ns(CLOCK_MONOTONIC), next = dp_sched_next_ns(s, now), wait;
+	uint64_t now, next, wait;
 	struct pollfd pfd = { .fd = io->int_rx, .events = POLLIN };
 	struct timespec ts;
 
+	if (io->cfg.busy_poll) {
+		spin_pause();
+		return;
+	}
+	now = clock_ns(CLOCK_MONOTONIC);
+	next = dp_sched_next_ns(s, now);
 	if (next != UINT64_MAX && next <= now + s->cfg.tx_ahead_ns)
 		return;
 	wait = next == UINT64_MAX ? IDLE_NS : next - s->cfg.tx_ahead_ns - now;
@@ -489,6 +520,10 @@ static void in_wait(struct dp_io *io, int reader)
 	uint64_t wait = IDLE_NS;
 	struct timespec ts;
 
+	if (io->cfg.busy_poll) {
+		spin_pause();
+		return;
+	}
 	if (io->rx.dirty)	/* misses point into the table: stay online */
 		wait = io->rx.cfg.interval_ns < IDLE_NS ? io->rx.cfg.interval_ns : IDLE_NS;
 	else

@@ -52,7 +52,7 @@
  *          smaller than ours (a later D_min there), so that every set
  *          admitted here passes its audit for any margin up to ours.
  *  (e)     PATH_ESCALATE to level L: deadline type re-queues at
- *          sched_escalate_deadline_ns(D − net, L, 50 µs) and re-runs (c);
+ *          sched_escalate_deadline_ns(D − net, L, CONS_ESCALATE_FLOOR_NS) and re-runs (c);
  *          reservation type gets sched_escalate_rate_bps(R0, L, cap), cap
  *          the largest frame rate whose wire rate fits the uplink's RT
  *          budget, and re-runs (a) and (c). A refusal leaves the path as it
