@@ -479,9 +479,9 @@ static int p_poll(const struct key_def *k, const char *v, void *field, char *why
 {
 	(void)k;
 	if (strcmp(v, "sleep") && strcmp(v, "busy"))
-		return why_set(why, n, "sleep (the threads block when idle; default) or busy (they "
-			       "spin, a core each: for hosts that dedicate cores to the network) "
-			       "is needed");
+		return why_set(why, n, "sleep (the threads block when idle; default) or busy (one "
+			       "thread spins over both directions: for hosts that dedicate a core "
+			       "to the network) is needed");
 	*(bool *)field = !strcmp(v, "busy");
 	return 0;
 }
