@@ -34,27 +34,37 @@
 #            thread pinned to CPU 0: the dataplane's path without cross-CPU
 #            wake-ups, which cost far more on some virtual machines than on
 #            hardware (the bench prints the platform's figure)
-#   ahead    tput on R alone (against the direct runs above) with dptest's
-#            pacer slack (--ahead) at 250 µs instead of rtvd's default 20 µs
-#            (agent/config.c): a pacer thread that wakes later than its slack
-#            finds the link idle and restarts from "now", losing that time
-#            (sched/pacer.c), so the slack must cover the platform's timer
-#            wake-up latency; this run shows what is left once it does
+#   ahead20  tput on R alone (against the direct runs above) with dptest's
+#            pacer slack (--ahead) at 20 µs, rtvd's default before it became
+#            250 µs (consensus.h, CONS_TX_AHEAD_MAX_NS): a pacer thread that
+#            wakes later than its slack finds the link idle and restarts from
+#            "now", losing that time (sched/pacer.c), so the slack must cover
+#            the platform's timer wake-up latency; this run shows the loss
+#   busy     tput and lat again, R and D interleaved, with dptest's poll mode
+#            busy ([dataplane] poll = busy: one thread per host spins over
+#            both directions, no wake-ups) and each host's dptest on a CPU
+#            of its own (ha CPU 0, hb CPU 1: "a core dedicated to the
+#            network"; the VMs' processes share them), at normal scheduling
+#            priority (DPNET_BUSY_RT_PRIO, 0): on 2 cores a spinning
+#            SCHED_FIFO thread per CPU would leave iperf3 and rtvgen only
+#            what RT throttling grants. CPU per Gbit counts the spinning
 #   tput1g   tput with both wires and dptest's pacer at 1 Gbit/s (default
 #            slack), DPNET_REPS_1G pairs. On 2 shared cores this is CPU-bound
 #            for both paths (TCP without offloads), not link-bound
 #
 # Output: on stdout only "key=value" lines, one per measurement, in run order
 # (tput.100m.direct, tput.100m.dp, cpu_s.100m, gbit.100m, lat.direct.p50,
-# lat.direct.p99, lat.dp.p50, lat.dp.p99, lat1cpu.*, tput.ahead.dp,
-# cpu_s.ahead, gbit.ahead, tput.1g.*, cpu_s.1g, gbit.1g: Mbit/s, µs, CPU
-# seconds, Gbit) and info.* lines; progress on stderr. Exit 0, 1 on failure
-# (the reason on stderr), 3 when skipped (not root).
+# lat.direct.p99, lat.dp.p50, lat.dp.p99, lat1cpu.*, tput.ahead20.dp,
+# cpu_s.ahead20, gbit.ahead20, tput.busy.*, cpu_s.busy, gbit.busy,
+# latbusy.*, tput.1g.*, cpu_s.1g, gbit.1g: Mbit/s, µs, CPU seconds, Gbit)
+# and info.* lines; progress on stderr. Exit 0, 1 on failure (the reason on
+# stderr), 3 when skipped (not root).
 # Environment: DPNET_REPS (3), DPNET_REPS_1G (3), DPNET_TPUT_S (2),
-# DPNET_LAT_S (3), DPNET_1CPU (0), DPNET_RATE (100mbit), DPNET_AHEAD (20us,
-# rtvd's default), DPNET_ALT (1; 0 skips the 250 µs slack run), DPNET_1G (1;
-# 0 skips the 1 Gbit/s phase), DPNET_RT_PRIO (10, as dp_veth.sh; rtvd's
-# default is 0), DPNET_BIN (build/bin). Runtime with the defaults: ~80 s.
+# DPNET_LAT_S (3), DPNET_1CPU (0), DPNET_RATE (100mbit), DPNET_AHEAD (250us,
+# rtvd's default), DPNET_ALT (1; 0 skips the 20 µs slack run), DPNET_BUSY
+# (1; 0 skips the busy-poll phase), DPNET_BUSY_RT_PRIO (0), DPNET_1G (1; 0
+# skips the 1 Gbit/s phase), DPNET_RT_PRIO (10, as dp_veth.sh; rtvd's
+# default is 0), DPNET_BIN (build/bin). Runtime with the defaults: ~2 min.
 # Ports 18301 (iperf3) and 18310 (rtvgen) inside the namespaces. Everything
 # started is killed and every namespace removed on exit, also on failure.
 set -u
@@ -67,7 +77,8 @@ LAT_S=${DPNET_LAT_S:-3}
 REPS_1G=${DPNET_REPS_1G:-3}
 RATE=${DPNET_RATE:-100mbit}
 RT_PRIO=${DPNET_RT_PRIO:-10}
-AHEAD=${DPNET_AHEAD:-20us}
+AHEAD=${DPNET_AHEAD:-250us}
+POLL=sleep
 CPUS=$(taskset -c -p $$ | sed 's/.*: //')	# what lat1cpu gives back
 P=dpn$$
 DIR=$(mktemp -d /tmp/dpnet.XXXXXX)
@@ -145,16 +156,19 @@ topology() {	# r|d
 
 RT_PATH="id=1,src=10.99.0.1,dst=10.99.0.2,proto=17,dport=$LAT_PORT,type=deadline,rate=20mbit,burst=30000,deadline=5ms,net=1ms,src-host=1,dst-host=2"
 
-start_dp() {	# rate: dptest on both R hosts
-	local va ha hb vb
+start_dp() {	# dptest on both R hosts, with $AHEAD, $POLL, $RT_PRIO; with POLL=busy
+		# each on a CPU of its own (ha 0, hb 1)
+	local va ha hb vb pin=()
 	read -r va ha hb vb <<<"$(names r)"
 	DP_PIDS=()
 	DP_RUN=$((DP_RUN + 1))
 	for h in "$ha vA wA 1" "$hb vB wB 2"; do
 		set -- $h
-		ip netns exec "$1" "$BIN/dptest" --int "$2" --up "$3" --host-id "$4" --rate "$RATE" \
-			--mtu 1500 --host-ip 10.99.0.254 --ahead "$AHEAD" --uncertainty 1us \
-			--rt-prio "$RT_PRIO" --stats "$DIR/dp$4.run$DP_RUN.stats" --path "$RT_PATH" \
+		[ "$POLL" = busy ] && pin=(taskset -c $(($4 - 1)))
+		"${pin[@]}" ip netns exec "$1" "$BIN/dptest" --int "$2" --up "$3" --host-id "$4" \
+			--rate "$RATE" --mtu 1500 --host-ip 10.99.0.254 --ahead "$AHEAD" \
+			--uncertainty 1us --poll "$POLL" --rt-prio "$RT_PRIO" \
+			--stats "$DIR/dp$4.run$DP_RUN.stats" --path "$RT_PATH" \
 			>"$DIR/dp$4.out" 2>>"$DIR/dp$4.log" &
 		pids+=($!)
 		DP_PIDS+=($!)
@@ -275,11 +289,20 @@ if [ "${DPNET_1CPU:-0}" != 0 ]; then
 	both lat_run lat1cpu 0
 fi
 if [ "${DPNET_ALT:-1}" != 0 ]; then
-	log "throughput at $RATE on R with dptest --ahead 250us (x$REPS)"
+	log "throughput at $RATE on R with dptest --ahead 20us (x$REPS)"
 	stop_dp
-	AHEAD=250us start_dp
+	AHEAD=20us start_dp
 	warm
-	for i in $(seq "$REPS"); do tput_run r ahead; done
+	for i in $(seq "$REPS"); do tput_run r ahead20; done
+fi
+if [ "${DPNET_BUSY:-1}" != 0 ]; then
+	log "busy polling: dptest --poll busy on CPU 0 (ha) and 1 (hb), rt-prio ${DPNET_BUSY_RT_PRIO:-0}"
+	stop_dp
+	POLL=busy RT_PRIO=${DPNET_BUSY_RT_PRIO:-0} start_dp
+	echo "info.busy_rt_prio=${DPNET_BUSY_RT_PRIO:-0}"
+	warm
+	both tput_run busy
+	both lat_run latbusy
 fi
 if [ "${DPNET_1G:-1}" != 0 ]; then
 	RATE=1gbit

@@ -93,7 +93,8 @@ RT1="id=1,src=10.99.0.1,dst=10.99.0.2,proto=17,dport=5000,type=deadline,rate=4mb
 RT2="id=2,src=10.99.0.1,dst=10.99.0.2,proto=6,dport=5001,type=deadline,rate=40mbit,burst=64000,deadline=20ms,net=100us,src-host=1,dst-host=2"
 start_dp() {	# ns int up host-id stats
 	ip netns exec "$1" "$BIN" --int "$2" --up "$3" --host-id "$4" --rate 100mbit --mtu 1500 \
-		--host-ip 10.99.0.254 --ahead 20us --uncertainty 1us --rt-prio ${DP_RT_PRIO:-10} --stats "$5" \
+		--host-ip 10.99.0.254 --ahead ${DP_AHEAD:-250us} --uncertainty 1us \
+		--rt-prio ${DP_RT_PRIO:-10} --poll ${DP_POLL:-sleep} --stats "$5" \
 		--path "$RT1" --path "$RT2" >"$5.out" 2>"$5.log" &
 	pids+=($!)
 }
