@@ -44,10 +44,16 @@
 #            busy ([dataplane] poll = busy: one thread per host spins over
 #            both directions, no wake-ups) and each host's dptest on a CPU
 #            of its own (ha CPU 0, hb CPU 1: "a core dedicated to the
-#            network"; the VMs' processes share them), at normal scheduling
-#            priority (DPNET_BUSY_RT_PRIO, 0): on 2 cores a spinning
-#            SCHED_FIFO thread per CPU would leave iperf3 and rtvgen only
-#            what RT throttling grants. CPU per Gbit counts the spinning
+#            network"; on this machine the VMs' processes must share them).
+#            tput runs the pollers at normal priority (a spinning SCHED_FIFO
+#            thread on each of 2 CPUs would leave iperf3 only what RT
+#            throttling grants); CPU per Gbit then counts the spinning. lat
+#            runs them at SCHED_FIFO DPNET_RT_PRIO, so that nobody else's
+#            work on the shared machine preempts them as it would not on a
+#            dedicated core, and both rtvgens (on R and on D alike) at
+#            SCHED_FIFO DPNET_RT_PRIO + 10, above the pollers, like VMs
+#            whose own cores are elsewhere. Everything else on the machine
+#            gets only RT throttling's 5 % for those ~30 s
 #   tput1g   tput with both wires and dptest's pacer at 1 Gbit/s (default
 #            slack), DPNET_REPS_1G pairs. On 2 shared cores this is CPU-bound
 #            for both paths (TCP without offloads), not link-bound
@@ -62,7 +68,7 @@
 # Environment: DPNET_REPS (3), DPNET_REPS_1G (3), DPNET_TPUT_S (2),
 # DPNET_LAT_S (3), DPNET_1CPU (0), DPNET_RATE (100mbit), DPNET_AHEAD (250us,
 # rtvd's default), DPNET_ALT (1; 0 skips the 20 µs slack run), DPNET_BUSY
-# (1; 0 skips the busy-poll phase), DPNET_BUSY_RT_PRIO (0), DPNET_1G (1; 0
+# (1; 0 skips the busy-poll phase), DPNET_1G (1; 0
 # skips the 1 Gbit/s phase), DPNET_RT_PRIO (10, as dp_veth.sh; rtvd's
 # default is 0), DPNET_BIN (build/bin). Runtime with the defaults: ~2 min.
 # Ports 18301 (iperf3) and 18310 (rtvgen) inside the namespaces. Everything
@@ -233,8 +239,9 @@ lat_run() {	# t(r|d) key [cpu]: prints <key>.<mode>.p50 / .p99 in µs; with cpu,
 		# rtvgen and (on r) every dptest thread are pinned to that CPU
 	local t=$1 key=$2 cpu=${3:-} mode=direct json=$DIR/lat_$1.json rpid pin=() p lost
 	[ "$t" = r ] && mode=dp
+	[ -n "${APP_PRIO:-}" ] && pin=(chrt -f "$APP_PRIO")	# the rtvgens, both paths
 	if [ -n "$cpu" ]; then
-		pin=(taskset -c "$cpu")
+		pin+=(taskset -c "$cpu")
 		if [ "$t" = r ]; then
 			for p in "${DP_PIDS[@]}"; do taskset -a -p -c "$cpu" "$p" >/dev/null || die "taskset $p"; done
 		fi
@@ -296,13 +303,16 @@ if [ "${DPNET_ALT:-1}" != 0 ]; then
 	for i in $(seq "$REPS"); do tput_run r ahead20; done
 fi
 if [ "${DPNET_BUSY:-1}" != 0 ]; then
-	log "busy polling: dptest --poll busy on CPU 0 (ha) and 1 (hb), rt-prio ${DPNET_BUSY_RT_PRIO:-0}"
+	log "busy polling: dptest --poll busy on CPU 0 (ha) and 1 (hb); throughput at normal priority"
 	stop_dp
-	POLL=busy RT_PRIO=${DPNET_BUSY_RT_PRIO:-0} start_dp
-	echo "info.busy_rt_prio=${DPNET_BUSY_RT_PRIO:-0}"
+	POLL=busy RT_PRIO=0 start_dp
 	warm
 	both tput_run busy
-	both lat_run latbusy
+	log "busy polling: latency with dptest at SCHED_FIFO $RT_PRIO, rtvgen at $((RT_PRIO + 10))"
+	stop_dp
+	POLL=busy start_dp
+	warm
+	APP_PRIO=$((RT_PRIO + 10)) both lat_run latbusy
 fi
 if [ "${DPNET_1G:-1}" != 0 ]; then
 	RATE=1gbit
