@@ -100,10 +100,13 @@
  * net + CONS_EDF_MARGIN_NS.
  * Why 250 µs ahead: the dataplane's I/O thread sleeps until its pacer's
  * next slot, and a timer wake-up comes late by the platform's latency —
- * on the lab's virtual machines p50 44 µs, p99 95 µs — during which a
- * pacer that had committed less than that leaves the link idle: with
- * 20 µs the lab's dataplane carried 0.74 of a direct path's TCP
- * throughput, with 250 µs 0.98 (bench dpnet). It costs every deadline
+ * on the lab's virtual machines p50 44 µs, p99 95 µs, more under load —
+ * during which a pacer that had committed less than that leaves the link
+ * idle. TCP throughput through the lab's dataplane as a fraction of a
+ * direct path's (bench dpnet, 100 Mbit/s, median of 3 pairs, one run):
+ * 20 µs 0.71, 60 µs 0.76, 100 µs 0.90, 150 µs 0.97, 250 µs 0.99 (that
+ * last one with the machine busy). 250 µs keeps the issue's 0.90 when
+ * wake-ups come later than on an idle machine. It costs every deadline
  * 250 µs, which ms-scale deadlines (the paper's are 5 and 10 ms) afford.
  * It is a rack-wide constant, not a per-host setting, because every
  * replica must reach the same verdicts from the replicated state alone. */
