@@ -405,7 +405,9 @@ static void eg_transmit(struct dp_io *io)
 }
 
 /* A polling thread's pause between two empty rounds: eases the pipeline
- * (and a hyperthread sibling) without giving up the CPU. */
+ * (and a hyperthread sibling), then lets another runnable thread of the
+ * same real-time priority have the core — a second poller that shares it,
+ * say — at the cost of one system call when there is none. */
 static void spin_pause(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -413,6 +415,7 @@ static void spin_pause(void)
 #elif defined(__aarch64__)
 	__asm__ __volatile__("yield");
 #endif
+	sched_yield();
 }
 
 /* Sleeps until input arrives or the pacer's next slot (minus the ahead

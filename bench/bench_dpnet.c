@@ -34,8 +34,9 @@
  *   dp.throughput_busy.*, dp.added_latency_busy.*, dp.cpu_s_per_gbit_busy
  *                                   throughput, added latency and CPU again
  *                                   with [dataplane] poll = busy (one
- *                                   spinning thread per host, each host's on
- *                                   a CPU of its own), paired with direct
+ *                                   spinning thread per host, both on CPU 1
+ *                                   at SCHED_FIFO, the rtvgens above them;
+ *                                   see the script), paired with direct
  *                                   runs of the same phase. The figures
  *                                   without a suffix are rtvd's default
  *                                   (poll = sleep, tx_ahead 250 µs)

@@ -42,18 +42,15 @@
 #            the platform's timer wake-up latency; this run shows the loss
 #   busy     tput and lat again, R and D interleaved, with dptest's poll mode
 #            busy ([dataplane] poll = busy: one thread per host spins over
-#            both directions, no wake-ups) and each host's dptest on a CPU
-#            of its own (ha CPU 0, hb CPU 1: "a core dedicated to the
-#            network"; on this machine the VMs' processes must share them).
-#            tput runs the pollers at normal priority (a spinning SCHED_FIFO
-#            thread on each of 2 CPUs would leave iperf3 only what RT
-#            throttling grants); CPU per Gbit then counts the spinning. lat
-#            runs them at SCHED_FIFO DPNET_RT_PRIO, so that nobody else's
-#            work on the shared machine preempts them as it would not on a
-#            dedicated core, and both rtvgens (on R and on D alike) at
-#            SCHED_FIFO DPNET_RT_PRIO + 10, above the pollers, like VMs
-#            whose own cores are elsewhere. Everything else on the machine
-#            gets only RT throttling's 5 % for those ~30 s
+#            both directions, no wake-ups). The core dedicated to the
+#            network is CPU 1, shared by both hosts' pollers (SCHED_FIFO
+#            DPNET_RT_PRIO; an idle poller yields to the other), so that
+#            CPU 0 stays for everything else: on 2 shared cores a spinning
+#            SCHED_FIFO thread on each would leave the rest of the machine
+#            only RT throttling's 5 %. Both rtvgens (on R and on D alike) run
+#            at SCHED_FIFO DPNET_RT_PRIO + 10, above the pollers, like VMs
+#            whose own cores are elsewhere; iperf3 at normal priority. CPU
+#            per Gbit counts the spinning
 #   tput1g   tput with both wires and dptest's pacer at 1 Gbit/s (default
 #            slack), DPNET_REPS_1G pairs. On 2 shared cores this is CPU-bound
 #            for both paths (TCP without offloads), not link-bound
@@ -163,14 +160,14 @@ topology() {	# r|d
 RT_PATH="id=1,src=10.99.0.1,dst=10.99.0.2,proto=17,dport=$LAT_PORT,type=deadline,rate=20mbit,burst=30000,deadline=5ms,net=1ms,src-host=1,dst-host=2"
 
 start_dp() {	# dptest on both R hosts, with $AHEAD, $POLL, $RT_PRIO; with POLL=busy
-		# each on a CPU of its own (ha 0, hb 1)
+		# both on CPU 1
 	local va ha hb vb pin=()
 	read -r va ha hb vb <<<"$(names r)"
 	DP_PIDS=()
 	DP_RUN=$((DP_RUN + 1))
 	for h in "$ha vA wA 1" "$hb vB wB 2"; do
 		set -- $h
-		[ "$POLL" = busy ] && pin=(taskset -c $(($4 - 1)))
+		[ "$POLL" = busy ] && pin=(taskset -c 1)
 		"${pin[@]}" ip netns exec "$1" "$BIN/dptest" --int "$2" --up "$3" --host-id "$4" \
 			--rate "$RATE" --mtu 1500 --host-ip 10.99.0.254 --ahead "$AHEAD" \
 			--uncertainty 1us --poll "$POLL" --rt-prio "$RT_PRIO" \
@@ -303,15 +300,11 @@ if [ "${DPNET_ALT:-1}" != 0 ]; then
 	for i in $(seq "$REPS"); do tput_run r ahead20; done
 fi
 if [ "${DPNET_BUSY:-1}" != 0 ]; then
-	log "busy polling: dptest --poll busy on CPU 0 (ha) and 1 (hb); throughput at normal priority"
-	stop_dp
-	POLL=busy RT_PRIO=0 start_dp
-	warm
-	both tput_run busy
-	log "busy polling: latency with dptest at SCHED_FIFO $RT_PRIO, rtvgen at $((RT_PRIO + 10))"
+	log "busy polling: both dptest --poll busy on CPU 1 at SCHED_FIFO $RT_PRIO, rtvgen at $((RT_PRIO + 10))"
 	stop_dp
 	POLL=busy start_dp
 	warm
+	both tput_run busy
 	APP_PRIO=$((RT_PRIO + 10)) both lat_run latbusy
 fi
 if [ "${DPNET_1G:-1}" != 0 ]; then

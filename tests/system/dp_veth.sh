@@ -34,6 +34,7 @@ DIR=$(mktemp -d /tmp/dp_veth.XXXXXX)
 PY=/usr/bin/python3
 failures=0
 pids=()
+softirq_tuned=()	# ksoftirqd threads given SCHED_FIFO (DP_SOFTIRQ_PRIO), restored on exit
 
 step() { printf '\n== %s\n' "$*"; }
 ok() { printf '   ok: %s\n' "$*"; }
@@ -45,6 +46,7 @@ ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
 # script's own namespaces is killed before they go.
 cleanup() {
 	local p n
+	for p in "${softirq_tuned[@]}"; do chrt -o -p 0 "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	for n in $VA $HA $HB $VB; do
@@ -58,6 +60,17 @@ trap cleanup EXIT
 [ "$(id -u)" -eq 0 ] || { echo "dp_veth: needs root (network namespaces); skipped"; exit 0; }
 [ -x "$BIN" ] || { echo "dp_veth: $BIN not built (make build)"; exit 1; }
 command -v tcpdump >/dev/null || { echo "dp_veth: tcpdump missing (make deps)"; exit 1; }
+
+# DP_SOFTIRQ_PRIO=N: the kernel's softirq threads at SCHED_FIFO N for the
+# test's duration (a real-time host's usual tuning). Under the flood the
+# kernel defers packet processing to them, and at normal priority they
+# wait behind the flooding processes while the frames wait in the backlog.
+if [ -n "${DP_SOFTIRQ_PRIO:-}" ]; then
+	for p in $(pgrep -x 'ksoftirqd/[0-9]+'); do
+		chrt -f -p "$DP_SOFTIRQ_PRIO" "$p" && softirq_tuned+=("$p")
+	done
+	echo "dp_veth: ksoftirqd at SCHED_FIFO $DP_SOFTIRQ_PRIO: ${softirq_tuned[*]}"
+fi
 
 quiet_if() {	# ns dev: no offloads, no IPv6 chatter
 	ns "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1
