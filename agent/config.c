@@ -454,12 +454,43 @@ static int p_udp_port(const struct key_def *k, const char *v, void *field, char 
 	return 0;
 }
 
+/* tx_ahead: how far ahead of its pacer the dataplane may hand frames to the
+ * driver. Admission leaves exactly CONS_TX_AHEAD_MAX_NS for that in every
+ * deadline (consensus.h, "The margin"): the same constant on every replica,
+ * so a host configured beyond it could miss deadlines admission promised. */
+static int p_tx_ahead(const struct key_def *k, const char *v, void *field, char *why, size_t n)
+{
+	char max[24];
+	uint64_t ns;
+
+	(void)k;
+	if (rtv_parse_duration_ns(v, &ns, why, n) < 0)
+		return -EINVAL;
+	rtv_fmt_duration(max, sizeof(max), CONS_TX_AHEAD_MAX_NS);
+	if (ns > CONS_TX_AHEAD_MAX_NS)
+		return why_set(why, n, "at most %s is allowed: admission reserves that much of "
+			       "every deadline for frames sent ahead of the pacer "
+			       "(CONS_TX_AHEAD_MAX_NS), the same on every host", max);
+	*(uint64_t *)field = ns;
+	return 0;
+}
+
+static int p_poll(const struct key_def *k, const char *v, void *field, char *why, size_t n)
+{
+	(void)k;
+	if (strcmp(v, "sleep") && strcmp(v, "busy"))
+		return why_set(why, n, "sleep (the threads block when idle; default) or busy (one "
+			       "thread spins over both directions: for hosts that dedicate a core "
+			       "to the network) is needed");
+	*(bool *)field = !strcmp(v, "busy");
+	return 0;
+}
+
 /* The durations of [dataplane], each with its own range. */
 static int p_dp_duration(const struct key_def *k, const char *v, void *field, char *why,
 			 size_t n)
 {
 	static const struct { const char *name; uint64_t lo, hi; const char *what; } r[] = {
-		{ "tx_ahead", 0, 1000000, "0 to 1ms, e.g. 20us" },
 		{ "clock_uncertainty", 0, NS_PER_S, "0 to 1s, e.g. 100us (chrony) or 1us (PTP)" },
 		{ "miss_interval", 1000000, 10 * NS_PER_S, "1ms to 10s, e.g. 100ms" },
 		{ "boost_decay", 100000000, 3600 * NS_PER_S, "100ms to 1h, e.g. 10s" },
@@ -531,7 +562,8 @@ static const struct key_def keys[] = {
 	{ "dataplane", "uplink_dev", p_ifname, F(dataplane.uplink_dev), false, false, NULL },
 	{ "dataplane", "mtu", p_mtu, F(dataplane.mtu), false, false, NULL },
 	{ "dataplane", "host_ip", p_host_ip, F(dataplane.host_ip), false, false, NULL },
-	{ "dataplane", "tx_ahead", p_dp_duration, F(dataplane.tx_ahead_ns), false, false, NULL },
+	{ "dataplane", "tx_ahead", p_tx_ahead, F(dataplane.tx_ahead_ns), false, false, NULL },
+	{ "dataplane", "poll", p_poll, F(dataplane.busy_poll), false, false, NULL },
 	{ "dataplane", "rt_priority", p_prio, F(dataplane.rt_priority), false, false, NULL },
 	{ "dataplane", "clock_uncertainty", p_dp_duration, F(dataplane.clock_uncertainty_ns),
 	  false, false, NULL },
@@ -569,7 +601,7 @@ void agent_config_defaults(struct agent_config *cfg)
 	strcpy(cfg->dataplane.int_dev, "rtv-int");
 	strcpy(cfg->dataplane.uplink_dev, "up0");
 	cfg->dataplane.mtu = 1500;
-	cfg->dataplane.tx_ahead_ns = 20000;
+	cfg->dataplane.tx_ahead_ns = AGENT_DP_TX_AHEAD_NS;
 	cfg->dataplane.clock_uncertainty_ns = 100000;
 	cfg->dataplane.miss_port = 7003;
 	cfg->dataplane.miss_interval_ns = 100000000;

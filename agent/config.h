@@ -17,7 +17,7 @@
  *   [ovs]      enabled (default false), db, bridge, datapath_type, of_listen,
  *              offhost_port, uplink_port, int_port, int_type  (agent/ovs.h)
  *   [dataplane] enabled (default false), int_dev, uplink_dev, mtu, host_ip,
- *              tx_ahead, rt_priority, clock_uncertainty, miss_port,
+ *              tx_ahead, rt_priority, poll, clock_uncertainty, miss_port,
  *              miss_interval, boost_decay  (agent/dataplane.h)
  *
  * Everything is validated before the caller starts anything: unknown
@@ -60,6 +60,13 @@ struct agent_ovs_config {
 	char int_type[AGENT_IFNAME_MAX];	/* "internal" (default) or "" for a veth end */
 };
 
+/* [dataplane] tx_ahead's default: all the slack admission leaves for it
+ * (consensus.h, "The margin"), since every deadline pays that margin
+ * whatever a host configures. A thread that sleeps until its pacer's next
+ * slot wakes late by the platform's timer latency; frames handed to the
+ * driver this far ahead keep the wire busy meanwhile (agent/dp_io.c). */
+#define AGENT_DP_TX_AHEAD_NS CONS_TX_AHEAD_MAX_NS
+
 /* [dataplane]: rtvd's own dataplane between the switch and the uplink
  * (agent/dataplane.h). Its pacer runs at [uplink] capacity. */
 struct agent_dp_config {
@@ -68,8 +75,10 @@ struct agent_dp_config {
 	char uplink_dev[AGENT_IFNAME_MAX];	/* the uplink (default "up0") */
 	uint32_t mtu;			/* uplink IP MTU (default 1500) */
 	uint32_t host_ip;		/* ICMP source, control traffic; 0: rpc_addr's */
-	uint64_t tx_ahead_ns;		/* pacer slack (default 20 µs) */
+	uint64_t tx_ahead_ns;		/* pacer slack, <= CONS_TX_AHEAD_MAX_NS */
+					/* (default AGENT_DP_TX_AHEAD_NS) */
 	int rt_priority;		/* SCHED_FIFO of the dataplane threads (0: none) */
+	bool busy_poll;			/* poll = busy: threads spin (default sleep) */
 	uint64_t clock_uncertainty_ns;	/* stamped on miss reports (default 100 µs) */
 	uint16_t miss_port;		/* UDP, the same on every host (default 7003) */
 	uint64_t miss_interval_ns;	/* miss aggregation (default 100 ms) */

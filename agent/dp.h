@@ -555,15 +555,18 @@ struct dp_io_config {
 	uint32_t batch;			/* frames per recvmmsg/sendmmsg (0: 32) */
 	bool pin;			/* pin egress to CPU 0, ingress to CPU 1 */
 	int rt_priority;		/* SCHED_FIFO priority of both threads (0: none) */
+	bool busy_poll;			/* one thread for both directions that */
+					/* never blocks: it spins (a core) */
 	struct dp_sched_config sched;
 	struct dp_rx_config rx;
 };
 
 struct dp_io;
 
-/* Opens the sockets and starts the egress and ingress threads reading r's
- * current table (r must hold one). Needs CAP_NET_RAW. Returns 0 or a
- * negative errno with err saying which interface and why. */
+/* Opens the sockets and starts the egress and ingress threads (busy_poll:
+ * one thread for both) reading r's current table (r must hold one). Needs
+ * CAP_NET_RAW. Returns 0 or a negative errno with err saying which
+ * interface and why. */
 int dp_io_start(const struct dp_io_config *cfg, struct dp_rcu *r, struct dp_io **out,
 		char err[CONS_ERRLEN]);
 /* Stops and joins the threads, closes the sockets, frees everything. NULL ok. */

@@ -54,10 +54,10 @@
  *  (e)     PATH_ESCALATE to level L raises the class (MPLS TC) to L's and
  *          tightens the sender's share as far as admission allows: for
  *          k = L, L − 1, …, the deadline type re-queues at
- *          sched_escalate_deadline_ns(D − net, k, 50 µs), the reservation
- *          type gets sched_escalate_rate_bps(R0, k, cap), cap the largest
- *          frame rate whose wire rate fits the uplink's RT budget, and (a)
- *          and (c) re-run; the first k that passes is taken. When none does
+ *          sched_escalate_deadline_ns(D − net, k, CONS_ESCALATE_FLOOR_NS),
+ *          the reservation type gets sched_escalate_rate_bps(R0, k, cap),
+ *          cap the largest frame rate whose wire rate fits the uplink's RT
+ *          budget, and (a) and (c) re-run; the first k that passes is taken. When none does
  *          (or k reaches what the path has now), the path keeps its
  *          deadline and rate and only its class rises: that always fits,
  *          and it is what lifts the path above competing traffic in the

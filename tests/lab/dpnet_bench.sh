@@ -34,27 +34,47 @@
 #            thread pinned to CPU 0: the dataplane's path without cross-CPU
 #            wake-ups, which cost far more on some virtual machines than on
 #            hardware (the bench prints the platform's figure)
-#   ahead    tput on R alone (against the direct runs above) with dptest's
-#            pacer slack (--ahead) at 250 µs instead of rtvd's default 20 µs
-#            (agent/config.c): a pacer thread that wakes later than its slack
-#            finds the link idle and restarts from "now", losing that time
-#            (sched/pacer.c), so the slack must cover the platform's timer
-#            wake-up latency; this run shows what is left once it does
+#   ahead20  tput on R alone (against the direct runs above) with dptest's
+#            pacer slack (--ahead) at 20 µs, rtvd's default before it became
+#            250 µs (consensus.h, CONS_TX_AHEAD_MAX_NS): a pacer thread that
+#            wakes later than its slack finds the link idle and restarts from
+#            "now", losing that time (sched/pacer.c), so the slack must cover
+#            the platform's timer wake-up latency; this run shows the loss
+#   busy     tput and lat again, R and D interleaved, with dptest's poll mode
+#            busy ([dataplane] poll = busy: one thread per host spins over
+#            both directions, no wake-ups), each host's on a CPU of its own
+#            (ha 0, hb 1: "a core dedicated to the network", which on this
+#            machine everything else must share). tput runs the pollers at
+#            normal priority (iperf3 needs the CPUs too); CPU per Gbit then
+#            counts the spinning. lat runs them at SCHED_FIFO DPNET_RT_PRIO,
+#            so that other work on the shared machine does not preempt them
+#            as it could not on a dedicated core, both rtvgens (on R and on
+#            D alike) at SCHED_FIFO DPNET_RT_PRIO + 10, like VMs whose cores
+#            are elsewhere, and the kernel's softirq threads (ksoftirqd/N) at
+#            SCHED_FIFO DPNET_RT_PRIO + 5: frames sent and received through
+#            AF_PACKET are processed in softirq on the pollers' CPUs, and
+#            once the kernel defers that to ksoftirqd, a thread at normal
+#            priority would wait behind the spinning one (the host tuning a
+#            busy-polling dataplane on kernel sockets needs). Everything else
+#            on the machine gets only RT throttling's 5 % for those ~25 s;
+#            ksoftirqd is restored after
 #   tput1g   tput with both wires and dptest's pacer at 1 Gbit/s (default
 #            slack), DPNET_REPS_1G pairs. On 2 shared cores this is CPU-bound
 #            for both paths (TCP without offloads), not link-bound
 #
 # Output: on stdout only "key=value" lines, one per measurement, in run order
 # (tput.100m.direct, tput.100m.dp, cpu_s.100m, gbit.100m, lat.direct.p50,
-# lat.direct.p99, lat.dp.p50, lat.dp.p99, lat1cpu.*, tput.ahead.dp,
-# cpu_s.ahead, gbit.ahead, tput.1g.*, cpu_s.1g, gbit.1g: Mbit/s, µs, CPU
-# seconds, Gbit) and info.* lines; progress on stderr. Exit 0, 1 on failure
-# (the reason on stderr), 3 when skipped (not root).
+# lat.direct.p99, lat.dp.p50, lat.dp.p99, lat1cpu.*, tput.ahead20.dp,
+# cpu_s.ahead20, gbit.ahead20, tput.busy.*, cpu_s.busy, gbit.busy,
+# latbusy.*, tput.1g.*, cpu_s.1g, gbit.1g: Mbit/s, µs, CPU seconds, Gbit)
+# and info.* lines; progress on stderr. Exit 0, 1 on failure (the reason on
+# stderr), 3 when skipped (not root).
 # Environment: DPNET_REPS (3), DPNET_REPS_1G (3), DPNET_TPUT_S (2),
-# DPNET_LAT_S (3), DPNET_1CPU (0), DPNET_RATE (100mbit), DPNET_AHEAD (20us,
-# rtvd's default), DPNET_ALT (1; 0 skips the 250 µs slack run), DPNET_1G (1;
-# 0 skips the 1 Gbit/s phase), DPNET_RT_PRIO (10, as dp_veth.sh; rtvd's
-# default is 0), DPNET_BIN (build/bin). Runtime with the defaults: ~80 s.
+# DPNET_LAT_S (3), DPNET_1CPU (0), DPNET_RATE (100mbit), DPNET_AHEAD (250us,
+# rtvd's default), DPNET_ALT (1; 0 skips the 20 µs slack run), DPNET_BUSY
+# (1; 0 skips the busy-poll phase), DPNET_1G (1; 0
+# skips the 1 Gbit/s phase), DPNET_RT_PRIO (10, as dp_veth.sh; rtvd's
+# default is 0), DPNET_BIN (build/bin). Runtime with the defaults: ~2 min.
 # Ports 18301 (iperf3) and 18310 (rtvgen) inside the namespaces. Everything
 # started is killed and every namespace removed on exit, also on failure.
 set -u
@@ -67,7 +87,8 @@ LAT_S=${DPNET_LAT_S:-3}
 REPS_1G=${DPNET_REPS_1G:-3}
 RATE=${DPNET_RATE:-100mbit}
 RT_PRIO=${DPNET_RT_PRIO:-10}
-AHEAD=${DPNET_AHEAD:-20us}
+AHEAD=${DPNET_AHEAD:-250us}
+POLL=sleep
 CPUS=$(taskset -c -p $$ | sed 's/.*: //')	# what lat1cpu gives back
 P=dpn$$
 DIR=$(mktemp -d /tmp/dpnet.XXXXXX)
@@ -75,8 +96,18 @@ IPERF_PORT=18301
 LAT_PORT=18310
 pids=()
 DP_PIDS=()
+SIRQ=()		# ksoftirqd threads given SCHED_FIFO (busy phase), restored on exit
 DP_RUN=0	# dptest starts so far: run 1 carries the latency flow
 
+softirq_fifo() {	# prio: every ksoftirqd at SCHED_FIFO prio
+	local p
+	for p in $(pgrep -x 'ksoftirqd/[0-9]+'); do chrt -f -p "$1" "$p" && SIRQ+=("$p"); done
+}
+softirq_normal() {
+	local p
+	for p in "${SIRQ[@]}"; do chrt -o -p 0 "$p" 2>/dev/null; done
+	SIRQ=()
+}
 log() { printf 'dpnet: %s\n' "$*" >&2; }
 die() { log "$*"; for f in "$DIR"/*.log; do [ -s "$f" ] && sed "s|^|   $(basename "$f"): |" "$f" >&2; done; exit 1; }
 ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
@@ -84,6 +115,7 @@ names() { echo "${P}${1}va ${P}${1}ha ${P}${1}hb ${P}${1}vb"; }
 
 cleanup() {
 	local p n
+	softirq_normal
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	for n in $(names r) $(names d); do
@@ -145,16 +177,19 @@ topology() {	# r|d
 
 RT_PATH="id=1,src=10.99.0.1,dst=10.99.0.2,proto=17,dport=$LAT_PORT,type=deadline,rate=20mbit,burst=30000,deadline=5ms,net=1ms,src-host=1,dst-host=2"
 
-start_dp() {	# rate: dptest on both R hosts
-	local va ha hb vb
+start_dp() {	# dptest on both R hosts, with $AHEAD, $POLL, $RT_PRIO; with POLL=busy
+		# each on a CPU of its own (ha 0, hb 1)
+	local va ha hb vb pin=()
 	read -r va ha hb vb <<<"$(names r)"
 	DP_PIDS=()
 	DP_RUN=$((DP_RUN + 1))
 	for h in "$ha vA wA 1" "$hb vB wB 2"; do
 		set -- $h
-		ip netns exec "$1" "$BIN/dptest" --int "$2" --up "$3" --host-id "$4" --rate "$RATE" \
-			--mtu 1500 --host-ip 10.99.0.254 --ahead "$AHEAD" --uncertainty 1us \
-			--rt-prio "$RT_PRIO" --stats "$DIR/dp$4.run$DP_RUN.stats" --path "$RT_PATH" \
+		[ "$POLL" = busy ] && pin=(taskset -c $(($4 - 1)))
+		"${pin[@]}" ip netns exec "$1" "$BIN/dptest" --int "$2" --up "$3" --host-id "$4" \
+			--rate "$RATE" --mtu 1500 --host-ip 10.99.0.254 --ahead "$AHEAD" \
+			--uncertainty 1us --poll "$POLL" --rt-prio "$RT_PRIO" \
+			--stats "$DIR/dp$4.run$DP_RUN.stats" --path "$RT_PATH" \
 			>"$DIR/dp$4.out" 2>>"$DIR/dp$4.log" &
 		pids+=($!)
 		DP_PIDS+=($!)
@@ -219,8 +254,9 @@ lat_run() {	# t(r|d) key [cpu]: prints <key>.<mode>.p50 / .p99 in µs; with cpu,
 		# rtvgen and (on r) every dptest thread are pinned to that CPU
 	local t=$1 key=$2 cpu=${3:-} mode=direct json=$DIR/lat_$1.json rpid pin=() p lost
 	[ "$t" = r ] && mode=dp
+	[ -n "${APP_PRIO:-}" ] && pin=(chrt -f "$APP_PRIO")	# the rtvgens, both paths
 	if [ -n "$cpu" ]; then
-		pin=(taskset -c "$cpu")
+		pin+=(taskset -c "$cpu")
 		if [ "$t" = r ]; then
 			for p in "${DP_PIDS[@]}"; do taskset -a -p -c "$cpu" "$p" >/dev/null || die "taskset $p"; done
 		fi
@@ -275,11 +311,26 @@ if [ "${DPNET_1CPU:-0}" != 0 ]; then
 	both lat_run lat1cpu 0
 fi
 if [ "${DPNET_ALT:-1}" != 0 ]; then
-	log "throughput at $RATE on R with dptest --ahead 250us (x$REPS)"
+	log "throughput at $RATE on R with dptest --ahead 20us (x$REPS)"
 	stop_dp
-	AHEAD=250us start_dp
+	AHEAD=20us start_dp
 	warm
-	for i in $(seq "$REPS"); do tput_run r ahead; done
+	for i in $(seq "$REPS"); do tput_run r ahead20; done
+fi
+if [ "${DPNET_BUSY:-1}" != 0 ]; then
+	log "busy polling: dptest --poll busy on CPU 0 (ha) and 1 (hb); throughput at normal priority"
+	stop_dp
+	POLL=busy RT_PRIO=0 start_dp
+	warm
+	both tput_run busy
+	log "busy polling: latency, dptest at SCHED_FIFO $RT_PRIO, rtvgen $((RT_PRIO + 10)), ksoftirqd $((RT_PRIO + 5))"
+	stop_dp
+	softirq_fifo $((RT_PRIO + 5))
+	POLL=busy start_dp
+	warm
+	APP_PRIO=$((RT_PRIO + 10)) both lat_run latbusy
+	stop_dp
+	softirq_normal
 fi
 if [ "${DPNET_1G:-1}" != 0 ]; then
 	RATE=1gbit

@@ -7,9 +7,10 @@
  *   --int DEV         VM side (rtv-int)            --up DEV     the uplink
  *   --host-id N       this host (paths name hosts) --rate R     uplink rate ("100mbit")
  *   --mtu N           uplink MTU (1500)            --host-ip A  ICMP source, control traffic
- *   --ahead D         pacer slack ("20us")         --uncertainty D  clock bound in reports
+ *   --ahead D         pacer slack (250us, rtvd's)  --uncertainty D  clock bound in reports
  *   --no-remark       do not re-mark NRT DSCPs     --stats FILE key=value counters on exit
  *   --rt-prio N       SCHED_FIFO priority of the dataplane threads (0: none)
+ *   --poll MODE       sleep (rtvd's default) or busy: the threads never block
  *   --path SPEC       id=N,src=IP,dst=IP,proto=N,dport=N,type=deadline|reservation,
  *                     rate=R,burst=BYTES,deadline=D,src-host=N,dst-host=N
  *                     [,maxpkt=BYTES][,net=D][,svc=R][,boost=N]
@@ -54,7 +55,7 @@ static int usage(const char *why)
 {
 	fprintf(stderr, "dptest: %s\nusage: dptest --int DEV --up DEV --host-id N --rate RATE "
 		"[--mtu N] [--host-ip A] [--ahead D] [--uncertainty D] [--no-remark] "
-		"[--rt-prio N] [--stats FILE] [--path SPEC]...\n", why);
+		"[--rt-prio N] [--poll sleep|busy] [--stats FILE] [--path SPEC]...\n", why);
 	return 2;
 }
 
@@ -178,6 +179,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "rate", 1, 0, 'r' }, { "mtu", 1, 0, 'm' }, { "host-ip", 1, 0, 'a' },
 		{ "ahead", 1, 0, 'A' }, { "uncertainty", 1, 0, 'U' }, { "no-remark", 0, 0, 'n' },
 		{ "stats", 1, 0, 's' }, { "path", 1, 0, 'p' }, { "rt-prio", 1, 0, 'P' },
+		{ "poll", 1, 0, 'W' },
 		{ 0, 0, 0, 0 },
 	};
 	const char *specs[MAX_PATHS];
@@ -193,11 +195,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'r': if (rtv_parse_rate_bps(optarg, &o->tc.uplink_bps, NULL, 0)) return usage("--rate: e.g. 100mbit"); break;
 		case 'm': if (parse_u64(optarg, &x) || x < 68 || x > 65531) return usage("--mtu: 68..65531"); o->io.sched.mtu = (uint32_t)x; break;
 		case 'a': if (parse_ip(optarg, &o->io.sched.host_ip)) return usage("--host-ip: an IPv4 address"); break;
-		case 'A': if (rtv_parse_duration_ns(optarg, &o->io.sched.tx_ahead_ns, NULL, 0)) return usage("--ahead: e.g. 20us"); break;
+		case 'A': if (rtv_parse_duration_ns(optarg, &o->io.sched.tx_ahead_ns, NULL, 0)) return usage("--ahead: e.g. 250us"); break;
 		case 'U': if (rtv_parse_duration_ns(optarg, &o->io.rx.uncertainty_ns, NULL, 0)) return usage("--uncertainty: e.g. 1us"); break;
 		case 'n': o->io.sched.edge_remark = false; break;
 		case 's': o->stats = optarg; break;
 		case 'P': if (parse_u64(optarg, &x) || x > 99) return usage("--rt-prio: 0..99"); o->io.rt_priority = (int)x; break;
+		case 'W': if (strcmp(optarg, "sleep") && strcmp(optarg, "busy")) return usage("--poll: sleep or busy"); o->io.busy_poll = !strcmp(optarg, "busy"); break;
 		case 'p': if (n_specs == MAX_PATHS) return usage("too many --path"); specs[n_specs++] = optarg; break;
 		default: return usage("unknown option");
 		}
@@ -220,6 +223,7 @@ static void defaults(struct opts *o)
 		.pool_pkts = 8192, .nrt_limit_pkts = 1000, .ctl_limit_pkts = 256,
 		.wfq_max_paths = 256, .edge_remark = true,
 	};
+	o->io.sched.tx_ahead_ns = CONS_TX_AHEAD_MAX_NS;	/* rtvd's default */
 	o->io.rx.interval_ns = 100000000;
 	o->tc.overhead_bytes = SCHED_ETH_OVERHEAD_BYTES;
 	o->tc.nrt_max_frame_bytes = 1514;
@@ -311,6 +315,9 @@ int main(int argc, char **argv)
 		return rc;
 	o.io.sched.uplink_bps = o.tc.uplink_bps;
 	o.tc.tx_ahead_ns = o.io.sched.tx_ahead_ns;
+	if (o.tc.tx_ahead_ns > CONS_TX_AHEAD_MAX_NS)	/* allowed here, for experiments */
+		fprintf(stderr, "dptest: warning: --ahead beyond the %llu ns admission allows for; "
+			"rtvd refuses that\n", (unsigned long long)CONS_TX_AHEAD_MAX_NS);
 	if (dp_table_new(&o.tc, o.paths, o.n_paths, o.boost, NULL, &t, err) < 0) {
 		fprintf(stderr, "dptest: %s\n", err);
 		return 1;

@@ -93,7 +93,8 @@ RT1="id=1,src=10.99.0.1,dst=10.99.0.2,proto=17,dport=5000,type=deadline,rate=4mb
 RT2="id=2,src=10.99.0.1,dst=10.99.0.2,proto=6,dport=5001,type=deadline,rate=40mbit,burst=64000,deadline=20ms,net=100us,src-host=1,dst-host=2"
 start_dp() {	# ns int up host-id stats
 	ip netns exec "$1" "$BIN" --int "$2" --up "$3" --host-id "$4" --rate 100mbit --mtu 1500 \
-		--host-ip 10.99.0.254 --ahead 20us --uncertainty 1us --rt-prio ${DP_RT_PRIO:-10} --stats "$5" \
+		--host-ip 10.99.0.254 --ahead ${DP_AHEAD:-250us} --uncertainty 1us \
+		--rt-prio ${DP_RT_PRIO:-10} --poll ${DP_POLL:-sleep} --stats "$5" \
 		--path "$RT1" --path "$RT2" >"$5.out" 2>"$5.log" &
 	pids+=($!)
 }
@@ -331,15 +332,32 @@ w() { echo "$wire" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 [ "$(w rt_label_off)" = 0 ] && ok "labels = capture time + 5 ms (mod 2^20 us, within 3 ms)" || bad "$(w rt_label_off) labels far from capture time + 5 ms"
 [ "$(w nrt)" = 200 ] && [ "$(w nrt_labelled)" = 0 ] && ok "200 NRT datagrams unlabelled on the wire" || bad "NRT on the wire: $(w nrt) seen, $(w nrt_labelled) labelled"
 [ "$(w ipcsum_bad)" = 0 ] && [ "$(w udpcsum_bad)" = 0 ] && ok "inner IP and UDP checksums valid on the wire" || bad "bad checksums on the wire: IP $(w ipcsum_bad), UDP $(w udpcsum_bad)"
-[ "$(w tcp_rt)" -gt 1000 ] && ok "$(w tcp_rt) TCP segments labelled" || bad "TCP segments labelled: $(w tcp_rt)"
+# Path 2 reserves 40 Mbit/s with a 64,000-byte burst (~45 segments); TCP runs
+# faster, and the policer demotes what is beyond (sent as NRT, unlabelled).
+# So: the wire carries labelled segments, no more than the sender labelled
+# (tcpdump on a loaded machine drops some of them: up to a quarter measured;
+# a send the qdisc refused would be an io.tx_errors, checked below), far
+# more than the burst alone (the policed rate is labelled steadily), and
+# labelled + demoted covers the 2 MB (>= 1,381 segments of 1,448 bytes).
+tcp_tx=$(stat a path.2.tx_pkts) tcp_dem=$(stat a path.2.tx_demoted)
+[ "$(w tcp_rt)" -ge 300 ] && [ "$(w tcp_rt)" -le "${tcp_tx:-0}" ] &&
+	[ $(( $(w tcp_rt) + ${tcp_dem:-0} )) -ge 1381 ] &&
+	ok "$(w tcp_rt) TCP segments labelled on the wire (the sender labelled $tcp_tx), ${tcp_dem:-?} over the reservation demoted" ||
+	bad "TCP segments labelled on the wire $(w tcp_rt), sender: labelled ${tcp_tx:-?}, demoted ${tcp_dem:-?}"
 [ "$(stat a icmp_sent)" -ge 1 ] && [ "$(stat a drop_too_big)" -ge 1 ] && ok "sender: icmp_sent=$(stat a icmp_sent) drop_too_big=$(stat a drop_too_big)" || bad "sender counters: icmp_sent=$(stat a icmp_sent) drop_too_big=$(stat a drop_too_big)"
 # The scheduler itself keeps every deadline (tests/unit/test_dp_sched.c
-# proves it on a simulated clock). On a shared 2-core machine whose softirq
-# work is pushed to ksoftirqd by the 110 Mbit/s flood, a frame can still sit
-# a few ms in the kernel between rtv-int and our socket — it counts, since
+# proves it on a simulated clock). Under overload it also uses the slack it
+# is given: the NRT rule lets NRT frames go first while the RT frame can
+# still leave by its EDF deadline (5 ms − net 1 ms − the margin), so the
+# path's p99 one-way delay is ~4 ms, and all that is left for the host is
+# what the wire does not use of net. On this shared 2-core machine the
+# 110 Mbit/s flood saturates both CPUs, and stalls of 5-14 ms (kernel
+# packet processing, the VM-side backlog, the machine's other work) still
+# happen a few times per 10^4: with tx_ahead 250 µs and SCHED_FIFO 10,
+# 7, 9, 0, 1 misses in four runs; 8 and 3 with ksoftirqd at SCHED_FIFO 15
+# too; 5 with tx_ahead 1 ms (largest delays 8-24 ms). They count, since
 # the label is stamped from the kernel's receive time. DP_MAX_MISS_PPM
-# (default 10000 = 1 %: measured 4-22 per 10,200 on a loaded 2-core machine)
-# bounds what such host noise may cost; 0 demands
+# (default 10000 = 1 %) bounds what such host noise may cost; 0 demands
 # none. A broken scheduler misses most packets (see the twin).
 want_rx=$((200 + OVERLOAD_PKTS))
 misses=$(stat b path.1.rx_misses)

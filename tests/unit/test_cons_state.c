@@ -21,8 +21,8 @@
  * h->tor->h', and
  *   net budget = 50 µs (first hop) + 122.24 µs + 50 µs (tor->h') = 222.24 µs,
  * so a 5 ms deadline gives the sender a scheduler deadline of 4,777.76 µs;
- * the EDF test cuts the 21 µs margin (one 1 µs bucket + 20 µs tx-ahead) and
- * checks at 4,756.76 µs, where the uplink supplies 475,676 bits. The
+ * the EDF test cuts the 251 µs margin (one 1 µs bucket + 250 µs tx-ahead)
+ * and checks at 4,526.76 µs, where the uplink supplies 452,676 bits. The
  * blocking frame is the larger of an NRT frame (1500 + 24 B) and the flows'
  * own packets (1500 + 28 B): 12,224 bits.
  */
@@ -405,19 +405,20 @@ struct rcase {
 /* R for (r 1 Mbit/s, b 15,000 B, M 1500 B, D 5 ms), in wire terms:
  *   r_w = W(1 Mbit/s) = ⌈1,018,666.7⌉ = 1,018,667 bit/s, p = 100 Mbit/s,
  *   b_w = 15,000 + 10·28 = 15,280 B, M_w = 1528 B, Ctot = 1500 + 28 B,
- *   Dtot = net 222.24 µs + tx-ahead 20 µs = 242.24 µs,
+ *   Dtot = net 222.24 µs + tx-ahead 250 µs = 472.24 µs,
  * by RFC 2212, p > R >= r_w:
  *   (b_w−M_w)/R · (p−R)/(p−r_w) + (M_w+Ctot)/R + Dtot <= D, in bits and s:
- *   110016·(1e8 − R)/(98,981,333·R) + 24448/R <= 4.75776e-3
- *   R >= (110016·1e8/98,981,333 + 24448) / (4.75776e-3 + 110016/98,981,333)
- *     = 135,596.230 / 5.8692423e-3 = 23,102,850.99 bit/s,
- * and as the bound is rounded up to whole ns against a whole-ns deadline,
- * the first integer wire rate that meets 5 ms is R_w = 23,102,851. R is kept
- * in frame terms: the smallest frame rate whose W reaches R_w,
- *   ⌊(23,102,851 − 1)·1500/1528⌋ + 1 = ⌊22,679,499.3⌋ + 1 = 22,679,500
- * (W(22,679,500) = ⌈23,102,850.7⌉ = 23,102,851; W(22,679,499) = 23,102,850). */
-#define R_HAND 22679500ull
-#define R_HAND_WIRE 23102851ull
+ *   110016·(1e8 − R)/(98,981,333·R) + 24448/R <= 4.52776e-3
+ *   R >= (110016·1e8/98,981,333 + 24448) / (4.52776e-3 + 110016/98,981,333)
+ *     = 135,596.230 / 5.6392423e-3 = 24,045,115.11 bit/s,
+ * so the first integer wire rate that meets 5 ms (the bound is rounded up to
+ * whole ns against a whole-ns deadline; 24,045,116 gives exactly 5 ms) is
+ * R_w = 24,045,116. R is kept in frame terms: the smallest frame rate whose
+ * W reaches R_w,
+ *   ⌊(24,045,116 − 1)·1500/1528⌋ + 1 = ⌊23,604,497.2⌋ + 1 = 23,604,498
+ * (W(23,604,498) = ⌈24,045,115.7⌉ = 24,045,116; W(23,604,497) = 24,045,115). */
+#define R_HAND 23604498ull
+#define R_HAND_WIRE 24045116ull
 
 static const struct rcase rcases[] = {
 	{ "deadline fits", {}, { V1, V2, DL, 2 * MBPS, 3000, 5 * MS }, 0, {},
@@ -431,45 +432,45 @@ static const struct rcase rcases[] = {
 	  { V2, V3, DL, 30 * MBPS, 0, 5 * MS }, CONS_EREFUSED,
 	  { "link tor->h3", "19.44 Mbit/s is free" } },
 	/* 64,000 B in ⌈64,000/1500⌉ = 43 frames: 64,000 + 43·28 = 65,204 B =
-	 * 521,632 bits due at 1 ms − 222.24 µs − 21 µs = 756.76 µs, plus the
-	 * 12,224-bit blocking frame: 533,856 bits against 75,676 of supply */
+	 * 521,632 bits due at 1 ms − 222.24 µs − 251 µs = 526.76 µs, plus the
+	 * 12,224-bit blocking frame: 533,856 bits against 52,676 of supply */
 	{ "EDF: bursty, short deadline", {}, { V1, V2, DL, 1 * MBPS, 64000, 1 * MS },
-	  CONS_EREFUSED, { "uplink of h1", "533.856 kbit", "756.76 µs", "75.676 kbit" } },
+	  CONS_EREFUSED, { "uplink of h1", "533.856 kbit", "526.76 µs", "52.676 kbit" } },
 	/* A (40,000 B = 27 frames, 40,756 B on the wire, 5 ms) alone:
-	 *   326,048 + 12,224 = 338,272 <= 475,676 at 4,756.76 µs.
+	 *   326,048 + 12,224 = 338,272 <= 452,676 at 4,526.76 µs.
 	 * B (20,000 B = 14 frames, 20,392 B, 2.5 ms) alone: scheduler deadline
-	 *   2,277.76 µs, tested at 2,256.76: 163,136 + 12,224 <= 225,676.
-	 * Together at 4,756.76 µs: 326,048 + 163,136 + W(1 Mbit/s)·2.5 ms
+	 *   2,277.76 µs, tested at 2,026.76: 163,136 + 12,224 <= 202,676.
+	 * Together at 4,526.76 µs: 326,048 + 163,136 + W(1 Mbit/s)·2.5 ms
 	 *   (1,018,667 · 2.5e-3 = 2,546.67) + 12,224 = 503,954.67 -> 503,955
-	 *   > 475,676. (In frame bits this was 494,500 > 478,000.) */
+	 *   > 452,676. (In frame bits this was 494,500 > 455,000.) */
 	{ "EDF: A alone", {}, { V1, V2, DL, 1 * MBPS, 40000, 5 * MS }, 0, {}, 0, 4777760, 0 },
 	{ "EDF: B alone", {}, { V1, V3, DL, 1 * MBPS, 20000, 2500 * US }, 0, {}, 0, 2277760, 0 },
 	{ "EDF: A then B", { { V1, V2, DL, 1 * MBPS, 40000, 5 * MS } },
 	  { V1, V3, DL, 1 * MBPS, 20000, 2500 * US }, CONS_EREFUSED,
-	  { "uplink of h1", "503.955 kbit on the wire", "4.756 ms", "475.676 kbit" } },
+	  { "uplink of h1", "503.955 kbit on the wire", "4.526 ms", "452.676 kbit" } },
 	{ "reservation: R by RFC 2212", {}, { V1, V2, RS, 1 * MBPS, 15000, 5 * MS }, 0, {},
 	  R_HAND, 4777760, 222240 },
 	/* 1 MB of burst in 4.76 ms needs ~1.7 Gbit/s */
 	{ "reservation: no R meets the deadline", {}, { V1, V2, RS, 1 * MBPS, 1000000, 5 * MS },
 	  CONS_EREFUSED, { "no service rate up to 50 Mbit/s", "5 ms" } },
-	/* W(40 Mbit/s) = ⌈40,746,666.7⌉ leaves 9,253,333 bit/s; W(R) is 23.1 M */
+	/* W(40 Mbit/s) = ⌈40,746,666.7⌉ leaves 9,253,333 bit/s; W(R) is 24.05 M */
 	{ "reservation: R above what is free", { { V1, V3, DL, 40 * MBPS, 0, 5 * MS } },
 	  { V1, V2, RS, 1 * MBPS, 15000, 5 * MS }, CONS_EREFUSED,
-	  { "link h1->tor", "23.102 Mbit/s on the wire", "22.679 Mbit/s in packets",
+	  { "link h1->tor", "24.045 Mbit/s on the wire", "23.604 Mbit/s in packets",
 	    "9.253 Mbit/s is free" } },
 	/* The reservation takes B + W(R)·t from t = 0 in strict priority: at
-	 * 4,756.76 µs, 15,280 + ⌈23,102,851 · 4.75676e-3 / 8⌉ + 1 B =
-	 * 15,280 + 13,737 + 1 = 29,018 B = 232,144 bits, + A's 326,048 +
-	 * 12,224 = 570,416 > 475,676. */
+	 * 4,526.76 µs, 15,280 + ⌈24,045,116 · 4.52676e-3 / 8⌉ + 1 B =
+	 * 15,280 + ⌈13,605.5⌉ + 1 = 28,887 B = 231,096 bits, + A's 326,048 +
+	 * 12,224 = 569,368 > 452,676. */
 	{ "reservation as EDF interference", { { V1, V3, DL, 1 * MBPS, 40000, 5 * MS } },
 	  { V1, V2, RS, 1 * MBPS, 15000, 5 * MS }, CONS_EREFUSED,
-	  { "uplink of h1", "570.416 kbit", "4.756 ms" } },
+	  { "uplink of h1", "569.368 kbit", "4.526 ms" } },
 	{ "deadline inside the network budget", {}, { V1, V2, DL, 1 * MBPS, 0, 200 * US },
-	  CONS_EREFUSED, { "200 µs", "222.24 µs", "h1 to h2", "21 µs" } },
-	/* 240 µs exceeds the 222.24 µs of the hops, but not by the 21 µs
-	 * margin (243.24 µs): the dataplane could not keep it */
-	{ "deadline inside the scheduling margin", {}, { V1, V2, DL, 1 * MBPS, 0, 240 * US },
-	  CONS_EREFUSED, { "240 µs", "222.24 µs", "21 µs scheduling margin" } },
+	  CONS_EREFUSED, { "200 µs", "222.24 µs", "h1 to h2", "251 µs" } },
+	/* 450 µs exceeds the 222.24 µs of the hops, but not by the 251 µs
+	 * margin (473.24 µs): the dataplane could not keep it */
+	{ "deadline inside the scheduling margin", {}, { V1, V2, DL, 1 * MBPS, 0, 450 * US },
+	  CONS_EREFUSED, { "450 µs", "222.24 µs", "251 µs scheduling margin" } },
 	/* Small packets, admitted in frame bits before. 25 Mbit/s in 64-byte
 	 * packets is W = 25e6·92/64 = 35,937,500 bit/s on the wire; with
 	 * W(20 Mbit/s) = 20,373,334 taken that is 56.3 > 50 Mbit/s (in frame
@@ -485,11 +486,11 @@ static const struct rcase rcases[] = {
 	/* A 41,000-byte burst in 64-byte packets is ⌈41,000/64⌉ = 641 frames:
 	 * 41,000 + 641·28 = 58,948 B = 471,584 bits; blocking is the 1524-B
 	 * NRT frame (above the flow's 92-B packets), 12,192 bits: 483,776 >
-	 * 475,676. In frame bits (328,000 + 12,000 <= 478,000) it was admitted;
+	 * 452,676. In frame bits (328,000 + 12,000 <= 455,000) it was admitted;
 	 * in 1500-byte packets (28 frames, 41,784 B = 334,272 + 12,224 =
 	 * 346,496) it still is. */
 	{ "small packets: EDF burst", {}, { V1, V2, DL, 1 * MBPS, 41000, 5 * MS, 64 },
-	  CONS_EREFUSED, { "uplink of h1", "483.776 kbit on the wire", "4.756 ms", "475.676 kbit" } },
+	  CONS_EREFUSED, { "uplink of h1", "483.776 kbit on the wire", "4.526 ms", "452.676 kbit" } },
 	{ "small packets: same burst in large packets fits", {},
 	  { V1, V2, DL, 1 * MBPS, 41000, 5 * MS, 1500 }, 0, {}, 1 * MBPS, 4777760, 222240 },
 	{ "unknown source IP", {}, { IP(10, 9, 9, 9), V2, DL, 1 * MBPS, 0, 5 * MS }, -ENOENT,
@@ -669,10 +670,10 @@ static void test_escalate_deadline(void **state)
 	p = cons_state_path(f.s, 1);
 	assert_int_equal(p->sched_deadline_ns, 4777760);
 	assert_int_equal(p->tc, 5);
-	/* B: 40,000 B (40,756 on the wire) due at 4,756.76 µs fits with path
-	 * 1's 3056 B: 326,048 + 24,448 + 12,224 = 362,720 <= 475,676 bits; at
-	 * level 1 it would be due at 2,388.88 − 21 = 2,367.88 µs, where the
-	 * uplink supplies 236,788 bits: 326,048 + 12,224 = 338,272 is too
+	/* B: 40,000 B (40,756 on the wire) due at 4,526.76 µs fits with path
+	 * 1's 3056 B: 326,048 + 24,448 + 12,224 = 362,720 <= 452,676 bits; at
+	 * level 1 it would be due at 2,388.88 − 251 = 2,137.88 µs, where the
+	 * uplink supplies 213,788 bits: 326,048 + 12,224 = 338,272 is too
 	 * much. So escalation raises its class alone: TC 6 in the network,
 	 * its deadline at the sender as it was. */
 	assert_int_equal(reserve(&f, (struct preq){ V1, V3, DL, 1 * MBPS, 40000, 5 * MS }), 0);
@@ -696,14 +697,14 @@ static void test_escalate_reservation(void **state)
 	c = reserve_cmd(&(struct preq){ V1, V2, RS, 1 * MBPS, 15000, 5 * MS });
 	c.u.path.policy.max_level = 4;
 	assert_int_equal(fx_apply(&f, &c), 0);
-	/* level 2: R·(1 + 2/2) = 45,359,000, on the wire
-	 * ⌈45,359,000·1528/1500⌉ = ⌈46,205,701.3⌉ = 46,205,702 */
+	/* level 2: R·(1 + 2/2) = 47,208,996, on the wire
+	 * ⌈47,208,996·1528/1500⌉ = ⌈48,090,230.6⌉ = 48,090,231 */
 	assert_int_equal(escalate(&f, 1, 2), 0);
 	assert_int_equal(cons_state_path(f.s, 1)->service_rate_bps, 2 * R_HAND);
 	assert_int_equal(cons_state_path(f.s, 1)->tc, 5);
-	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 46205702);
-	assert_int_equal(find_link(f.s, "h2", "tor")->reserved_ba_bps, 46205702);
-	/* level 4: 3R = 68 Mbit/s, capped at the largest frame rate whose wire
+	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 48090231);
+	assert_int_equal(find_link(f.s, "h2", "tor")->reserved_ba_bps, 48090231);
+	/* level 4: 3R = 70.8 Mbit/s, capped at the largest frame rate whose wire
 	 * rate fits the uplink's 50 Mbit/s budget: ⌊50e6·1500/1528⌋ =
 	 * ⌊49,083,769.6⌋ = 49,083,769, which is W = ⌈49,999,999.6⌉ = 50e6 */
 	assert_int_equal(escalate(&f, 1, 4), 0);
@@ -715,17 +716,19 @@ static void test_escalate_reservation(void **state)
 	/* with 10 Mbit/s (10,186,667 on the wire) taken by another path, the
 	 * uplink's 50 Mbit/s budget leaves 39,813,333 for path 1: level 4's
 	 * rate (capped at 49,083,769) and strength 3's (2.5R, capped too) and
-	 * 2's (2R = 46,205,702 on the wire) do not fit; strength 1's does:
-	 * 1.5R = 34,019,250, ⌈34,019,250·1528/1500⌉ = 34,654,276 on the wire.
-	 * The path takes level 4's class with that rate. */
+	 * 2's (2R = 48,090,231 on the wire) do not fit; strength 1's does:
+	 * 1.5R = 35,406,747, ⌈35,406,747·1528/1500⌉ = ⌈36,067,672.9⌉ =
+	 * 36,067,673 on the wire. The path takes level 4's class with that
+	 * rate. */
 	assert_int_equal(reserve(&f, (struct preq){ V1, V3, DL, 10 * MBPS, 0, 5 * MS }), 0);
 	assert_int_equal(escalate(&f, 1, 4), 0);
 	assert_int_equal(cons_state_path(f.s, 1)->level, 4);
 	assert_int_equal(cons_state_path(f.s, 1)->tc, 5);
 	assert_int_equal(cons_state_path(f.s, 1)->service_rate_bps, R_HAND * 3 / 2);
-	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 34654276 + 10186667);
-	/* back at level 0, and with 15 Mbit/s more taken (48.57 of the 50
-	 * Mbit/s budget), no tightening fits: level 4 is the class alone */
+	assert_int_equal(find_link(f.s, "h1", "tor")->reserved_ab_bps, 36067673 + 10186667);
+	/* back at level 0, and with 15 Mbit/s more taken (24,045,116 +
+	 * 10,186,667 + 15,280,000 = 49,511,783 of the 50 Mbit/s budget), no
+	 * tightening fits: level 4 is the class alone */
 	assert_int_equal(escalate(&f, 1, 0), 0);
 	assert_int_equal(reserve(&f, (struct preq){ V1, V3, DL, 15 * MBPS, 0, 5 * MS }), 0);
 	assert_int_equal(escalate(&f, 1, 4), 0);
@@ -1480,13 +1483,13 @@ static bool dp_agrees(const struct cons_state *s, uint64_t id, uint64_t tx_ahead
 	return ok;
 }
 
-/* At the EDF boundary, by hand (rack3, h1's uplink, tested at 4,756.76 µs
- * where it supplies 475,676 bits; blocking 12,224 bits, leaving 463,452
- * bits = 57,931.5 B for the burst on the wire):
- *   b = 56,850 B: ⌈56,850/1500⌉ = 38 frames, 56,850 + 1,064 = 57,914 B fits
- *   (475,536 bits, 140 to spare);
- *   b = 56,900 B: 38 frames, 57,964 B does not.
- * The dataplane's audit agrees at any margin up to consensus's 21 µs, and
+/* At the EDF boundary, by hand (rack3, h1's uplink, tested at 4,526.76 µs
+ * where it supplies 452,676 bits; blocking 12,224 bits, leaving 440,452
+ * bits = 55,056.5 B for the burst on the wire):
+ *   b = 54,020 B: ⌈54,020/1500⌉ = 37 frames, 54,020 + 1,036 = 55,056 B fits
+ *   (452,672 bits, 4 to spare);
+ *   b = 54,021 B: 37 frames, 55,057 B does not.
+ * The dataplane's audit agrees at any margin up to consensus's 251 µs, and
  * flags the set once its margin is 10 µs larger (1,000 bits less supply). */
 static void test_dataplane_boundary(void **state)
 {
@@ -1494,10 +1497,10 @@ static void test_dataplane_boundary(void **state)
 
 	(void)state;
 	rack3(&f);
-	assert_int_equal(reserve(&f, (struct preq){ V1, V2, DL, 1 * MBPS, 56900, 5 * MS }),
+	assert_int_equal(reserve(&f, (struct preq){ V1, V2, DL, 1 * MBPS, 54021, 5 * MS }),
 			 CONS_EREFUSED);
-	EXPECT(&f, CONS_EREFUSED, "uplink of h1", "475.676 kbit");
-	assert_int_equal(reserve(&f, (struct preq){ V1, V2, DL, 1 * MBPS, 56850, 5 * MS }), 0);
+	EXPECT(&f, CONS_EREFUSED, "uplink of h1", "452.68 kbit", "452.676 kbit");
+	assert_int_equal(reserve(&f, (struct preq){ V1, V2, DL, 1 * MBPS, 54020, 5 * MS }), 0);
 	assert_true(dp_agrees(f.s, 1, CONS_TX_AHEAD_MAX_NS));
 	assert_true(dp_agrees(f.s, 1, 0));
 	assert_false(dp_agrees(f.s, 1, CONS_TX_AHEAD_MAX_NS + 10 * US));

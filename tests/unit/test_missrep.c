@@ -457,7 +457,8 @@ static void test_config_dataplane(void **state)
 		"[dataplane]\nboost_decay = 2h\n", "[dataplane]\nfrobnicate = 1\n",
 		"[dataplane]\nenabled = true\nint_dev = eth0\nuplink_dev = eth0\n",
 		"[dataplane]\nenabled = true\nint_dev =\n",
-		"[dataplane]\nint_dev = this-name-is-too-long\n",
+		"[dataplane]\nint_dev = this-name-is-too-long\n", "[dataplane]\npoll = spin\n",
+		"[dataplane]\npoll =\n",
 	};
 	char err[AGENT_CONFIG_ERRLEN];
 
@@ -469,16 +470,19 @@ static void test_config_dataplane(void **state)
 	assert_int_equal(cfg.dataplane.mtu, 1500);
 	assert_int_equal(cfg.dataplane.miss_interval_ns, 100 * MS);
 	assert_int_equal(cfg.dataplane.miss_port, 7003);
+	assert_int_equal(cfg.dataplane.tx_ahead_ns, CONS_TX_AHEAD_MAX_NS);
+	assert_false(cfg.dataplane.busy_poll);
 	assert_int_equal(parse("[dataplane]\nenabled = true\nint_dev = vA\nuplink_dev = wA\n"
 			       "mtu = 9000\nhost_ip = 10.99.0.254\ntx_ahead = 10us\nrt_priority = 10\n"
 			       "clock_uncertainty = 1us\nmiss_port = 18203\nmiss_interval = 50ms\n"
-			       "boost_decay = 2s\n", &cfg, err), 0);
+			       "boost_decay = 2s\npoll = busy\n", &cfg, err), 0);
 	assert_true(cfg.dataplane.enabled);
 	assert_string_equal(cfg.dataplane.int_dev, "vA");
 	assert_int_equal(cfg.dataplane.mtu, 9000);
 	assert_int_equal(cfg.dataplane.host_ip, 0x0a6300fe);
 	assert_int_equal(cfg.dataplane.tx_ahead_ns, 10000);
 	assert_int_equal(cfg.dataplane.rt_priority, 10);
+	assert_true(cfg.dataplane.busy_poll);
 	assert_int_equal(cfg.dataplane.clock_uncertainty_ns, 1000);
 	assert_int_equal(cfg.dataplane.miss_port, 18203);
 	assert_int_equal(cfg.dataplane.miss_interval_ns, 50 * MS);
@@ -489,6 +493,13 @@ static void test_config_dataplane(void **state)
 		assert_non_null(strstr(err, "t.conf"));
 		assert_non_null(strstr(err, "dataplane"));
 	}
+	/* tx_ahead: up to what admission leaves for it, and a reason beyond */
+	assert_int_equal(parse("[dataplane]\ntx_ahead = 250us\n", &cfg, err), 0);
+	assert_int_equal(cfg.dataplane.tx_ahead_ns, CONS_TX_AHEAD_MAX_NS);
+	assert_int_equal(parse("[dataplane]\ntx_ahead = 251us\n", &cfg, err), -EINVAL);
+	assert_non_null(strstr(err, "tx_ahead"));
+	assert_non_null(strstr(err, "at most 250 us"));
+	assert_non_null(strstr(err, "CONS_TX_AHEAD_MAX_NS"));
 }
 
 int main(void)
