@@ -19,7 +19,7 @@
 #      fires for the escalated rtpaths within 60 s of C's first packet, and
 #      is resolved within 120 s of it while A and B still send: it clears
 #      because escalation stopped the misses, not because the traffic ended.
-#      A and B therefore run for EXP3_DURATION (default 72s, C joins at 4 s);
+#      A and B therefore run for EXP3_DURATION (default 75s, C joins at 4 s);
 #   5. no other alert is pending or firing at any time (a healthy rack:
 #      OVS connected, a leader, every rtvd up);
 #   6. lab.sh down removes every namespace and process (Prometheus too).
@@ -37,7 +37,7 @@ RUN=$(mktemp -d /tmp/rtv-labmetrics.XXXXXX)
 export RTV_LAB_PREFIX=rlm$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
 P=$RTV_LAB_PREFIX
 PROM=10.1.0.254:9090	# in the management namespace: no clash with the machine's ports
-DURATION=${EXP3_DURATION:-72s}
+DURATION=${EXP3_DURATION:-75s}
 JOIN=4s
 failures=0
 POLL_PID= EXP3_PID=
@@ -174,7 +174,7 @@ else
 		'query=rtvnet_rtpath_escalation_level' | jq -c '[.data.result[] | {rtpath: .metric.rtpath, v: .value[1]}]'))"
 fi
 sleep 3	# the misses' last scrapes are in
-misses=$(pq "sum(increase(rtvnet_rtpath_misses_total{rtpath=~\"$id_a|$id_b\"}[1m]))")
+misses=$(pq "round(sum(increase(rtvnet_rtpath_misses_total{rtpath=~\"$id_a|$id_b\"}[1m])))")
 ok "misses of A and B in the last minute, as Prometheus has them: ${misses:-none}"
 mgmt "$DASH/eval-queries.sh" -p "http://$PROM" -r 1m -d "$DOCS" -i "" -f "$RUN/figures" "$DASH"/*.json \
 	>"$RUN/eval.log" 2>&1
@@ -223,6 +223,8 @@ if [ -z "$fired" ]; then
 	bad "RtvnetDeadlineMisses never fired (rate per rtpath over 1 min must exceed 1/s for 30 s)"
 elif awk -v f="$fired" -v c="$c0" 'BEGIN { exit !(f - c <= 60) }'; then
 	ok "RtvnetDeadlineMisses firing $(rel "$fired" "$c0") after C joined, for rtpath(s) $paths_fired"
+	[ "$(wc -w <<<"$paths_fired")" = 2 ] ||
+		echo "   note: one rtpath only: each needs over 60 misses in the minute (rate > 1/s); exp3's table has the counts"
 else
 	bad "RtvnetDeadlineMisses fired only $(rel "$fired" "$c0") after C joined (> 60 s)"
 fi
