@@ -23,6 +23,8 @@
 #   5. no other alert is pending or firing at any time (a healthy rack:
 #      OVS connected, a leader, every rtvd up);
 #   6. lab.sh down removes every namespace and process (Prometheus too).
+# EXP3_ARGS: more exp3.sh options (a negative control: "--miss-count 100000"
+# never escalates, and checks 3 and 4 fail).
 # METRICS_FIGURES=FILE: the query counts (with_data, total, ...), as
 # tests/system/metrics.sh writes them. LAB_METRICS_KEEP=1: keep the run's
 # folder (exp3's results, Prometheus' alert polls, the query outcomes). Uses
@@ -154,7 +156,8 @@ n_ok=$(jq '[.data.groups[].rules[] | select(.health == "ok")] | length' <<<"$rul
 
 step "3. experiment 3 (A and B $DURATION, C joins at $JOIN); every dashboard query while the misses are in the rate window"
 t_exp=$(now)
-"$ROOT/tests/lab/exp3.sh" --duration "$DURATION" --join-at "$JOIN" --keep --results "$RUN/exp3" \
+# shellcheck disable=SC2086	# EXP3_ARGS: words
+"$ROOT/tests/lab/exp3.sh" --duration "$DURATION" --join-at "$JOIN" --keep --results "$RUN/exp3" ${EXP3_ARGS:-} \
 	>"$RUN/exp3.log" 2>&1 &
 EXP3_PID=$!
 # A and B's ids: exp3 prints "rtpath N = A ..."
