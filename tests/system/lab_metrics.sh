@@ -42,7 +42,7 @@ PROM=10.1.0.254:9090	# in the management namespace: no clash with the machine's 
 DURATION=${EXP3_DURATION:-75s}
 JOIN=4s
 failures=0
-POLL_PID= EXP3_PID=
+POLL_PID='' EXP3_PID=''
 
 step() { printf '\n== [%ss] %s\n' "$SECONDS" "$*"; }
 ok() { printf '   ok: %s\n' "$*"; }
