@@ -220,7 +220,8 @@ fi
 paths_fired=$(dm | awk '$3 == "firing" { print $4 }' | sort -un | tr '\n' ' ')
 pending_at=$(dm | awk '{ print $5; exit }')
 echo "   C's first packet at 0 s; A and B's last packet $(rel "$ab_end" "$c0")"
-echo "   alert pending since ${pending_at:-never} (Prometheus activeAt); first seen firing $([ -n "$fired" ] &&
+[ -n "$pending_at" ] && pending_at=$(date -d "$pending_at" +%s.%N 2>/dev/null) && pending_at=$(rel "$pending_at" "$c0")
+echo "   alert pending from ${pending_at:-never} (Prometheus' activeAt); first seen firing $([ -n "$fired" ] &&
 	rel "$fired" "$c0" || echo never); resolved $([ -n "${cleared:-}" ] && rel "$cleared" "$c0" || echo never)"
 if [ -z "$fired" ]; then
 	bad "RtvnetDeadlineMisses never fired (rate per rtpath over 1 min must exceed 1/s for 30 s)"
