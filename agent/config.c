@@ -475,6 +475,25 @@ static int p_tx_ahead(const struct key_def *k, const char *v, void *field, char 
 	return 0;
 }
 
+/* [uplink] hop_latency: the latency budget of the host's uplink edge, what
+ * its own switch adds to a frame on either side (admission adds it to
+ * every rtpath's network budget). */
+static int p_hop_latency(const struct key_def *k, const char *v, void *field, char *why,
+			 size_t n)
+{
+	char max[24];
+	uint64_t ns;
+
+	(void)k;
+	if (rtv_parse_duration_ns(v, &ns, why, n) < 0)
+		return -EINVAL;
+	rtv_fmt_duration(max, sizeof(max), CONS_HOP_LATENCY_MAX_NS);
+	if (ns == 0 || ns > CONS_HOP_LATENCY_MAX_NS)
+		return why_set(why, n, "a duration above 0 and at most %s is needed, e.g. 50us", max);
+	*(uint64_t *)field = ns;
+	return 0;
+}
+
 static int p_poll(const struct key_def *k, const char *v, void *field, char *why, size_t n)
 {
 	(void)k;
@@ -537,6 +556,7 @@ static const struct key_def keys[] = {
 	{ "uplink", "rt_budget", p_budget, F(rt_budget_ppm), false, false, NULL },
 	{ "uplink", "max_frame", p_frame, F(max_frame_bytes), false, false, NULL },
 	{ "uplink", "to", p_name, F(uplink_to), false, false, NULL },
+	{ "uplink", "hop_latency", p_hop_latency, F(uplink_latency_ns), false, false, NULL },
 	{ "raft", "election_timeout", p_ms, F(election_timeout_ms), false, false, NULL },
 	{ "raft", "heartbeat", p_ms, F(heartbeat_ms), false, false, NULL },
 	{ "raft", "pre_vote", p_bool, F(pre_vote), false, false, NULL },
@@ -583,6 +603,7 @@ void agent_config_defaults(struct agent_config *cfg)
 	strcpy(cfg->cli_socket, AGENT_DEFAULT_CLI_SOCKET);
 	cfg->rt_budget_ppm = RTV_PPM_ONE / 2;
 	cfg->max_frame_bytes = 1518;
+	cfg->uplink_latency_ns = CONS_HOP_LATENCY_DEFAULT_NS;
 	strcpy(cfg->uplink_to, "tor");
 	/* 250 ms + pre-vote: failover median 0.44 s on loopback (ENV-NOTES) */
 	cfg->election_timeout_ms = 250;

@@ -115,6 +115,7 @@ struct agent_config {
 	uint32_t rt_budget_ppm;
 	uint32_t max_frame_bytes;
 	char uplink_to[CONS_NAME_MAX];
+	uint64_t uplink_latency_ns;	/* hop_latency: what this host's switch adds */
 
 	/* [raft] */
 	unsigned election_timeout_ms;

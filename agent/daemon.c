@@ -58,6 +58,7 @@ static void want_host(const struct rtvd *d, enum cons_host_role role, struct con
 	h->uplink_bps = cfg->uplink_bps;
 	h->rt_budget_ppm = cfg->rt_budget_ppm;
 	h->max_frame_bytes = cfg->max_frame_bytes;
+	h->uplink_latency_ns = cfg->uplink_latency_ns;
 	snprintf(h->uplink_to, sizeof(h->uplink_to), "%s", cfg->uplink_to);
 	h->role = role;
 }
@@ -68,6 +69,7 @@ static bool host_same(const struct cons_host *a, const struct cons_host *b)
 	       strcmp(a->raft_addr, b->raft_addr) == 0 && strcmp(a->rpc_addr, b->rpc_addr) == 0 &&
 	       a->uplink_bps == b->uplink_bps && a->rt_budget_ppm == b->rt_budget_ppm &&
 	       a->max_frame_bytes == b->max_frame_bytes &&
+	       a->uplink_latency_ns == b->uplink_latency_ns &&
 	       strcmp(a->uplink_to, b->uplink_to) == 0 && a->role == b->role;
 }
 

@@ -161,6 +161,8 @@ int cons__host_check(const struct cons_host *h, char err[CONS_ERRLEN])
 	rc = rc ? rc : cons__name_check("host.uplink_to", h->uplink_to, sizeof(h->uplink_to),
 					true, err);
 	rc = rc ? rc : range("host.role (0 voter, 1 standby)", h->role, 0, 1, err);
+	rc = rc ? rc : range("host.uplink_latency_ns", h->uplink_latency_ns, 0,
+			     CONS_HOP_LATENCY_MAX_NS, err);
 	if (rc == 0 && strcmp(h->uplink_to, h->name) == 0) {
 		cons__err(err, "host %s: uplink_to names the host itself; give its switch", h->name);
 		rc = -EINVAL;

@@ -421,7 +421,7 @@ static const char *const role_names[] = { "voter", "standby" };
 int cons_pack_host(void *pk_, const struct cons_host *h)
 {
 	msgpack_packer *pk = pk_;
-	int rc = msgpack_pack_map(pk, 9);
+	int rc = msgpack_pack_map(pk, h->uplink_latency_ns ? 10 : 9);
 
 	rc |= cons__pk_kv_u64(pk, "id", h->id);
 	rc |= cons__pk_kv_str(pk, "name", h->name);
@@ -432,6 +432,8 @@ int cons_pack_host(void *pk_, const struct cons_host *h)
 	rc |= cons__pk_kv_u64(pk, "max_frame_bytes", h->max_frame_bytes);
 	rc |= cons__pk_kv_str(pk, "uplink_to", h->uplink_to);
 	rc |= cons__pk_kv_str(pk, "role", role_names[h->role == CONS_HOST_STANDBY]);
+	if (h->uplink_latency_ns)	/* optional: absent in older logs */
+		rc |= cons__pk_kv_u64(pk, "uplink_latency_ns", h->uplink_latency_ns);
 	return cons__mp_status(rc);
 }
 
@@ -453,6 +455,8 @@ int cons_unpack_host(const void *obj, struct cons_host *h, char err[CONS_ERRLEN]
 	rc = rc ? rc : cons__get_u64(o, ctx, "max_frame_bytes", UINT32_MAX, &frame, err);
 	rc = rc ? rc : cons__get_str(o, ctx, "uplink_to", h->uplink_to, sizeof(h->uplink_to), err);
 	rc = rc ? rc : get_enum(o, ctx, "role", role_names, 2, &role, err);
+	if (rc == 0 && cons__map_get(o, "uplink_latency_ns") != NULL)
+		rc = cons__get_u64(o, ctx, "uplink_latency_ns", UINT64_MAX, &h->uplink_latency_ns, err);
 	if (rc != 0)
 		return rc;
 	h->rt_budget_ppm = (uint32_t)ppm;

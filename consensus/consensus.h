@@ -135,6 +135,10 @@ struct cons_host {
 	uint32_t max_frame_bytes;	/* largest frame on its uplink (NRT blocking) */
 	char uplink_to[CONS_NAME_MAX];	/* switch its uplink goes to ("tor" default) */
 	enum cons_host_role role;
+	uint64_t uplink_latency_ns;	/* latency budget of its uplink edge: what its
+					 * own switch adds to a frame; 0 =
+					 * CONS_HOP_LATENCY_DEFAULT_NS. Encoded only
+					 * when not 0 (older logs lack it) */
 };
 
 /* A topology edge between two named nodes (hosts or switches). A switch is

@@ -155,6 +155,12 @@ static int host_names_ok(const struct cons_state *s, const struct cons_host *h,
 	return 0;
 }
 
+/* The latency budget of a host's uplink edge (0: the default). */
+static uint64_t uplink_latency(const struct cons_host *h)
+{
+	return h->uplink_latency_ns ? h->uplink_latency_ns : CONS_HOP_LATENCY_DEFAULT_NS;
+}
+
 /* May an existing host change as asked? Name, switch, uplink rate and
  * frame size went into the routes, budgets and packet sizes of the rtpaths
  * that start or end there (same-host ones included). */
@@ -163,11 +169,13 @@ static int host_change_ok(const struct cons__host *old, const struct cons_host *
 {
 	const struct cons_host *o = &old->pub;
 	bool topo = strcmp(o->name, h->name) != 0 || strcmp(o->uplink_to, h->uplink_to) != 0 ||
-		    o->uplink_bps != h->uplink_bps || o->max_frame_bytes != h->max_frame_bytes;
+		    o->uplink_bps != h->uplink_bps || o->max_frame_bytes != h->max_frame_bytes ||
+		    uplink_latency(o) != uplink_latency(h);
 
 	if (topo && old->n_paths > 0) {
 		cons__err(res->err, "host %s: %zu rtpaths start or end there; its name, uplink_to, "
-			  "uplink_bps and max_frame_bytes cannot change until they are released",
+			  "uplink_bps, max_frame_bytes and uplink_latency_ns cannot change until "
+			  "they are released",
 			  o->name, old->n_paths);
 		return res->status = -EBUSY;
 	}
@@ -184,6 +192,7 @@ static void uplink_fill(struct cons__link *l, struct cons__host *host)
 	l->pub.capacity_ab_bps = h->uplink_bps;
 	l->pub.capacity_ba_bps = h->uplink_bps;
 	l->pub.rt_budget_ppm = h->rt_budget_ppm;
+	l->pub.hop_latency_ns = uplink_latency(h);
 	l->host = host;
 	host->uplink = l;
 }
@@ -193,7 +202,6 @@ static void host_rehome(struct cons_state *s, struct cons__host *host, struct co
 {
 	if (host->uplink != NULL)
 		link_drop(s, host->uplink);
-	nl->pub.hop_latency_ns = CONS_HOP_LATENCY_DEFAULT_NS;
 	uplink_fill(nl, host);
 	cons__vec_insert(&s->links, link_pos(s, nl->pub.a, nl->pub.b), nl);
 	cons__graph_invalidate(s);

@@ -38,6 +38,10 @@
 # queues. How to use the lab by hand, and what
 # it measures on this machine: tests/lab/README.md.
 #
+# Each rtvd declares [uplink] hop_latency = 500us (RTV_LAB_HOP_LATENCY): a
+# frame crosses a userspace OVS at each end (median 0.3-0.4 ms for both,
+# p99 1-3 ms; tests/lab/README.md), and admission budgets it.
+#
 # With rtvd (rtvd-up), per host: up0 leaves the bridge and rtvd's dataplane
 # sits between the veth pair rtv-int (an OVS port, the off-host port of
 # rtvd's flows) and up0, with [ovs] enabled (rtvd is the bridge's OpenFlow
@@ -378,6 +382,7 @@ rtvd_conf() {	# rtvd_conf H HOSTS RATE ELECTION: the host's rtvd.conf on stdout
 	cat <<-CONF
 	[uplink]
 	capacity = ${rate%bit}
+	hop_latency = ${RTV_LAB_HOP_LATENCY:-500us}
 	[raft]
 	election_timeout = $et
 	[ovs]

@@ -96,6 +96,7 @@ static void test_config_base(void **state)
 	assert_int_equal(cfg.rt_budget_ppm, 500000);
 	assert_int_equal(cfg.max_frame_bytes, 1518);
 	assert_string_equal(cfg.uplink_to, "tor");
+	assert_true(cfg.uplink_latency_ns == CONS_HOP_LATENCY_DEFAULT_NS);
 	assert_int_equal(cfg.election_timeout_ms, 250);
 	assert_int_equal(cfg.heartbeat_ms, 50);
 	assert_true(cfg.pre_vote);
@@ -127,6 +128,7 @@ static void test_config_full(void **state)
 		"rt_budget = 0.25\n"
 		"max_frame = 9018\n"
 		"to = spine1\n"
+		"hop_latency = 1ms\n"
 		"[raft]\n"
 		"election_timeout = 1s\n"
 		"heartbeat = 100ms\n"
@@ -155,6 +157,7 @@ static void test_config_full(void **state)
 	assert_int_equal(cfg.rt_budget_ppm, 250000);
 	assert_int_equal(cfg.max_frame_bytes, 9018);
 	assert_string_equal(cfg.uplink_to, "spine1");
+	assert_true(cfg.uplink_latency_ns == 1000000ull);
 	assert_int_equal(cfg.election_timeout_ms, 1000);
 	assert_int_equal(cfg.heartbeat_ms, 100);
 	assert_false(cfg.pre_vote);
@@ -233,6 +236,9 @@ static const struct bad_case bad_cases[] = {
 	{ 0, "max_frame = 10", { "t.conf:13: [uplink] max_frame", "64 to 65535" } },
 	{ 0, "max_frame = 1518b", { "t.conf:13:", "bytes" } },
 	{ 0, "to = a/b", { "t.conf:13: [uplink] to" } },
+	{ 0, "hop_latency = 0us", { "t.conf:13: [uplink] hop_latency", "above 0", "10 ms" } },
+	{ 0, "hop_latency = 20ms", { "t.conf:13:", "at most 10 ms" } },
+	{ 0, "hop_latency = 5", { "t.conf:13: [uplink] hop_latency" } },
 	{ 0, "[raft]\nelection_timeout = 250", { "t.conf:14: [raft] election_timeout", "250ms?" } },
 	{ 0, "[raft]\nelection_timeout = 1500us",
 	  { "t.conf:14:", "whole number of milliseconds" } },

@@ -645,6 +645,40 @@ static void test_busy(void **state)
 	fx_close(&f);
 }
 
+/* A host's uplink latency ([uplink] hop_latency): its edge's hop latency,
+ * in every rtpath's network budget; it cannot change under rtpaths. */
+static void test_host_uplink_latency(void **state)
+{
+	struct cons_cmd c = { .op = CONS_OP_HOST_ADD };
+	const struct cons_rtpath *p;
+	struct fx f;
+
+	(void)state;
+	rack3(&f);
+	c.u.host = *cons_state_host(f.s, 2);
+	c.u.host.uplink_latency_ns = 1 * MS;
+	assert_int_equal(fx_apply(&f, &c), 0);
+	assert_int_equal(find_link(f.s, "h2", "tor")->hop_latency_ns, 1 * MS);
+	/* h1 -> h2: h1's uplink latency (the default 50 µs), then one wire
+	 * frame of 1,528 bytes at 100 Mbit/s (122.24 µs) and h2's 1 ms */
+	assert_int_equal(reserve(&f, (struct preq){ V1, V2, DL, 1 * MBPS, 0, 5 * MS }), 0);
+	p = cons_state_path(f.s, 1);
+	assert_int_equal(p->net_budget_ns, 50000 + 122240 + 1000000);
+	/* not under an rtpath; the same value (also as 0 vs the default) is fine */
+	c.u.host.uplink_latency_ns = 2 * MS;
+	assert_int_equal(fx_apply(&f, &c), -EBUSY);
+	EXPECT(&f, -EBUSY, "h2", "uplink_latency_ns");
+	assert_int_equal(find_link(f.s, "h2", "tor")->hop_latency_ns, 1 * MS);
+	c.u.host = *cons_state_host(f.s, 1);
+	c.u.host.uplink_latency_ns = CONS_HOP_LATENCY_DEFAULT_NS;
+	assert_int_equal(fx_apply(&f, &c), 0);
+	/* out of range */
+	c.u.host.uplink_latency_ns = CONS_HOP_LATENCY_MAX_NS + 1;
+	assert_int_equal(fx_apply(&f, &c), -EINVAL);
+	EXPECT(&f, -EINVAL, "uplink_latency_ns");
+	fx_close(&f);
+}
+
 /* ------------------------------------------------------------------------- */
 /* Escalation                                                                */
 
@@ -1643,6 +1677,7 @@ int main(void)
 		cmocka_unit_test(test_admitted_fields),
 		cmocka_unit_test(test_release),
 		cmocka_unit_test(test_busy),
+		cmocka_unit_test(test_host_uplink_latency),
 		cmocka_unit_test(test_escalate_deadline),
 		cmocka_unit_test(test_escalate_reservation),
 		cmocka_unit_test(test_idempotent_retry),
