@@ -20,8 +20,12 @@
 #      is resolved within 120 s of it while A and B still send: it clears
 #      because escalation stopped the misses, not because the traffic ended.
 #      A and B therefore run for EXP3_DURATION (default 75s, C joins at 4 s);
-#   5. no other alert is pending or firing at any time (a healthy rack:
-#      OVS connected, a leader, every rtvd up);
+#   5. no other alert fires at any time (a healthy rack: OVS connected, a
+#      leader, every rtvd up). A pending one is printed, not failed: with
+#      1 s scrapes on this loaded machine a scrape can time out, and for
+#      that moment the rack's series lack one host (RtvnetNoRaftLeader
+#      pending when it was the leader's); the rules' `for:` is there so
+#      that such a moment does not fire;
 #   6. lab.sh down removes every namespace and process (Prometheus too).
 # EXP3_ARGS: more exp3.sh options (a negative control: "--miss-count 100000"
 # never escalates, and checks 3 and 4 fail).
@@ -245,13 +249,15 @@ elif [ -n "$fired" ]; then
 	bad "RtvnetDeadlineMisses still active 120 s after C joined"
 fi
 
-step "5. no other alert pending or firing on this healthy rack"
+step "5. no other alert firing on this healthy rack"
 stop "$POLL_PID"
 POLL_PID=
 polls=$(awk '{ print $1 }' "$R/alerts.txt" | sort -u | wc -l)
-others=$(awk '$2 != "-" && $2 != "?" && $2 != "RtvnetDeadlineMisses" { print $2 "(" $3 ")" }' "$R/alerts.txt" | sort -u | tr '\n' ' ')
+others=$(awk '$2 != "-" && $2 != "?" && $2 != "RtvnetDeadlineMisses" && $3 == "firing" { print $2 "(" $3 ")" }' "$R/alerts.txt" | sort -u | tr '\n' ' ')
+pend=$(awk '$2 != "-" && $2 != "?" && $2 != "RtvnetDeadlineMisses" && $3 != "firing" { print $2 "(" $3 ")" }' "$R/alerts.txt" | sort -u | tr '\n' ' ')
+[ -n "$pend" ] && echo "   note: pending for a moment, never firing: $pend"
 [ -z "$others" ] && ok "$polls polls of /api/v1/alerts over $(rel "$(tail -n 1 "$R/alerts.txt" | cut -d' ' -f1)" \
-	"$(head -n 1 "$R/alerts.txt" | cut -d' ' -f1)" | tr -d +): none but RtvnetDeadlineMisses" ||
+	"$(head -n 1 "$R/alerts.txt" | cut -d' ' -f1)" | tr -d +): none but RtvnetDeadlineMisses fired" ||
 	bad "other alerts active: $others"
 
 step "6. down removes everything"
