@@ -42,6 +42,20 @@
  * timeout, 30 s by default: we use 10 election timeouts (2.5 s), plenty for
  * a snapshot of a rack's state (~2 MB at 10,000 rtpaths) on its network.
  *
+ * Commit notices. A follower learns a new commit index only from the
+ * leader's next AppendEntries, and raft 0.15 sends one only for new entries
+ * or at the next heartbeat, so a follower would apply (and program its
+ * bridge, fill its dataplane table) up to a heartbeat late. After every turn
+ * of the loop in which the leader applied client commands, once no entry is
+ * in flight (commit index = last index: an entry still in flight will carry
+ * the commit index, and its own commit gets a notice), the poll appends a
+ * Raft barrier: its AppendEntries goes out at once and carries the new commit
+ * index, so followers apply one round trip later. Barrier entries never reach
+ * the FSM, so a notice never causes another; at most one is in flight, and
+ * commands applied meanwhile get one more after it, so a burst costs one or
+ * two notices, not one each. The cost: one more (small) entry to write on
+ * every replica per burst.
+ *
  * Shutdown: raft_close closes raft_uv's handles and the transport; their
  * memory (raft_uv_close, raft_uv_tcp_close) is released by cons_node_free
  * once uv_run has returned, because some of the transport's handles finish
@@ -98,6 +112,12 @@ struct cons_node {
 	bool transfer_busy;
 	cons_done_cb transfer_cb;
 	void *transfer_arg;
+
+	/* The commit notice (see the top of this file); lives as long as the
+	 * node for the same reason as `transfer`. */
+	struct raft_barrier notice;
+	bool notice_busy;
+	uint64_t notice_applied;	/* commands applied when the last one went out */
 
 	bool started, closing, closed;
 	unsigned closes_pending;
@@ -389,6 +409,40 @@ static void poll_leader(struct cons_node *n)
 		n->hooks.leader_changed(n->hooks.arg, id, self);
 }
 
+static void notice_done(struct raft_barrier *req, int status)
+{
+	struct cons_node *n = req->data;
+
+	(void)status;	/* leadership lost, shutdown: the next leader's appends carry it */
+	n->notice_busy = false;
+}
+
+/* Tells the followers the commit index now if this leader applied client
+ * commands since the last notice and nothing else is in flight. Runs from
+ * the poll, outside raft's own callbacks, so raft_barrier is not re-entered
+ * from apply. */
+static void notify_commit(struct cons_node *n)
+{
+	struct raft *r = &n->raft;
+	uint64_t applied = n->fsm.n_applied + n->fsm.n_undecodable;
+	int rv;
+
+	if (raft_state(r) != RAFT_LEADER) {
+		n->notice_applied = applied;	/* a follower's applies need no notice */
+		return;
+	}
+	if (applied == n->notice_applied || n->notice_busy || r->commit_index < raft_last_index(r))
+		return;
+	n->notice_applied = applied;
+	n->notice.data = n;
+	rv = raft_barrier(r, &n->notice, notice_done);
+	if (rv == 0)
+		n->notice_busy = true;
+	else		/* e.g. a transfer in progress; the next apply tries again */
+		rtv_debug(MOD, "server %llu: commit notice not sent: %s",
+			  (unsigned long long)n->id, raft_strerror(rv));
+}
+
 static void poll_cb(uv_check_t *h)
 {
 	struct cons_node *n = h->data;
@@ -397,6 +451,7 @@ static void poll_cb(uv_check_t *h)
 		return;
 	poll_leader(n);
 	cons_io_guard_poll(&n->guard);
+	notify_commit(n);
 }
 
 /* raft_uv reports a failed bind or listen as a bare "I/O error"; find out
