@@ -559,6 +559,21 @@ static int leader_check(struct cons_node *n)
 	return 0;
 }
 
+/* leader_check, then a zeroed request of `size` bytes; NULL with *rc set
+ * when this node may not or cannot take it. */
+static void *leader_req(struct cons_node *n, size_t size, int *rc)
+{
+	void *req;
+
+	*rc = leader_check(n);
+	if (*rc != 0)
+		return NULL;
+	req = calloc(1, size);
+	if (!req)
+		*rc = -ENOMEM;
+	return req;
+}
+
 static void submit_done(struct raft_apply *req, int status, void *result)
 {
 	struct submit_req *s = req->data;
@@ -579,12 +594,8 @@ int cons_node_submit(struct cons_node *n, const struct cons_cmd *cmd,
 
 	if (!cmd || !cb)
 		return -EINVAL;
-	rc = leader_check(n);
-	if (rc != 0)
+	if (!(s = leader_req(n, sizeof(*s), &rc)))
 		return rc;
-	s = malloc(sizeof(*s));
-	if (!s)
-		return -ENOMEM;
 	rc = cons_entry_encode(cmd, &buf, n->errmsg);
 	if (rc != 0) {
 		free(s);
@@ -617,12 +628,8 @@ int cons_node_barrier(struct cons_node *n, cons_done_cb cb, void *arg)
 
 	if (!cb)
 		return -EINVAL;
-	rc = leader_check(n);
-	if (rc != 0)
+	if (!(b = leader_req(n, sizeof(*b), &rc)))
 		return rc;
-	b = malloc(sizeof(*b));
-	if (!b)
-		return -ENOMEM;
 	b->req.data = b;
 	b->cb = cb;
 	b->arg = arg;
@@ -712,12 +719,8 @@ int cons_node_add(struct cons_node *n, uint64_t id, const char *raft_addr, bool 
 
 	if (id == 0 || !raft_addr || !raft_addr[0] || strlen(raft_addr) >= CONS_ADDR_MAX || !cb)
 		return -EINVAL;
-	rc = leader_check(n);
-	if (rc != 0)
+	if (!(c = leader_req(n, sizeof(*c), &rc)))
 		return rc;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
 	*c = (struct change_req){ .n = n, .id = id, .role = RAFT_SPARE,
 				  .want = voter ? RAFT_VOTER : RAFT_STANDBY, .cb = cb, .arg = arg };
 	c->req.data = c;
@@ -744,12 +747,8 @@ int cons_node_remove(struct cons_node *n, uint64_t id, cons_done_cb cb, void *ar
 
 	if (id == 0 || !cb)
 		return -EINVAL;
-	rc = leader_check(n);
-	if (rc != 0)
+	if (!(c = leader_req(n, sizeof(*c), &rc)))
 		return rc;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
 	*c = (struct change_req){ .n = n, .id = id, .role = -1, .want = -1, .cb = cb, .arg = arg };
 	c->req.data = c;
 	rv = raft_remove(&n->raft, &c->req, id, change_done);
