@@ -46,19 +46,22 @@
  * leader's next AppendEntries, and raft 0.15 sends one only for new entries
  * or at the next heartbeat, so a follower would apply (and program its
  * bridge, fill its dataplane table) up to a heartbeat late. So once the
- * leader has applied client commands and its log has then been quiet for
- * NOTICE_QUIET_MS (nothing in flight: commit index = last index), it
- * appends a Raft barrier: its AppendEntries goes out at once and carries the
- * new commit index, and the followers apply one round trip later. Barrier
- * entries never reach the FSM, so a notice never causes another; at most
- * one is in flight. The quiet period is what keeps the cost off the commit
- * path: a notice is one more entry every replica writes and syncs, and a
- * command arriving while it is being written waits for that write (bench_raft
- * measured p50 1.0 -> 1.2-1.8 ms per sequential command with a notice after
- * every commit); the next command of a busy client carries the commit index
- * itself, so with the quiet period a burst or a stream of commands costs one
- * notice at its end, and a follower learns any commit at most ~NOTICE_QUIET_MS
- * plus a round trip after the leader.
+ * leader has applied client commands and nothing is in flight (commit index
+ * = last index; an entry in flight carries the commit index itself, and its
+ * own commit gets a notice), it appends a Raft barrier: its AppendEntries
+ * goes out at once with the new commit index, and the followers apply one
+ * round trip later. Barrier entries never reach the FSM, so a notice never
+ * causes another; at most one is in flight, and commands applied meanwhile
+ * get one more after it. The notice is sent from a timer, NOTICE_QUIET_MS
+ * after the log last grew (re-armed while it grows), never from inside
+ * raft's callbacks. At 0 that is the next loop turn: bench_ofcommit's flow
+ * on a follower's host p50 1.7-2.0 ms (2.3-2.7 ms with the earlier
+ * rtpath-only push from agent/ovs.c), where a 2 ms quiet period gave 4.8 ms.
+ * The price is one more small entry every replica writes and syncs after an
+ * isolated commit, which a sequential client's next command may wait
+ * behind; bench_raft's 1-client latency on this shared machine did not
+ * separate that from noise (p50 0.7-1.4 ms either way). A positive
+ * NOTICE_QUIET_MS trades follower delay for fewer notices.
  *
  * Shutdown: raft_close closes raft_uv's handles and the transport; their
  * memory (raft_uv_close, raft_uv_tcp_close) is released by cons_node_free
@@ -92,7 +95,7 @@ enum {
 	DEFAULT_SNAPSHOT_STAGGER = 256,		/* entries per id step, 8 steps */
 	CONNECT_RETRY_MS = 100,			/* raft_uv's default is 1 s */
 	INSTALL_SNAPSHOT_TIMEOUTS = 10,		/* election timeouts; raft's default: 30 s */
-	NOTICE_QUIET_MS = 2,			/* a commit notice waits for a quiet log */
+	NOTICE_QUIET_MS = 0,			/* 0: a commit notice goes the next loop turn */
 };
 
 struct cons_node {
