@@ -16,10 +16,10 @@
  * one delicate decision (ovs.h, "When the gateway takes the bridge over"):
  * the first reconciliation after an rtvd restart must find nothing to do.
  *
- * Followers learn of a commit at once: the Raft node's commit notice
+ * Followers learn of a commit promptly: the Raft node's commit notice
  * (consensus/node.c) tells them, so a follower applies an rtpath (and its
- * sending host programs the flow) one round trip after the leader, not at
- * the next heartbeat.
+ * sending host programs the flow) a few ms after the leader, not at the
+ * next heartbeat.
  */
 #include <arpa/inet.h>
 #include <errno.h>

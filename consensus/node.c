@@ -54,14 +54,14 @@
  * causes another; at most one is in flight, and commands applied meanwhile
  * get one more after it. The notice is sent from a timer, NOTICE_QUIET_MS
  * after the log last grew (re-armed while it grows), never from inside
- * raft's callbacks. At 0 that is the next loop turn: bench_ofcommit's flow
- * on a follower's host p50 1.7-2.0 ms (2.3-2.7 ms with the earlier
- * rtpath-only push from agent/ovs.c), where a 2 ms quiet period gave 4.8 ms.
- * The price is one more small entry every replica writes and syncs after an
- * isolated commit, which a sequential client's next command may wait
- * behind; bench_raft's 1-client latency on this shared machine did not
- * separate that from noise (p50 0.7-1.4 ms either way). A positive
- * NOTICE_QUIET_MS trades follower delay for fewer notices.
+ * raft's callbacks, so commands arriving back to back share one notice.
+ * Measured (bench_ofcommit, flow on a follower's host, p50): 2.3-2.7 ms with
+ * the earlier rtpath-only push from agent/ovs.c, 4.8 ms with the 2 ms quiet
+ * period, 1.7-2.0 ms at 0 (the next loop turn). But at 0 bench_raft's
+ * 20 kills under load twice left a restarted follower stuck (it held entries
+ * past its snapshot and never applied them within 20 s), never at 2 ms (3
+ * runs) nor without notices (2 runs); not understood yet (raft 0.15's catch-up of a
+ * restarted follower under a stream of barrier entries?), so 2 ms it is.
  *
  * Shutdown: raft_close closes raft_uv's handles and the transport; their
  * memory (raft_uv_close, raft_uv_tcp_close) is released by cons_node_free
@@ -95,7 +95,7 @@ enum {
 	DEFAULT_SNAPSHOT_STAGGER = 256,		/* entries per id step, 8 steps */
 	CONNECT_RETRY_MS = 100,			/* raft_uv's default is 1 s */
 	INSTALL_SNAPSHOT_TIMEOUTS = 10,		/* election timeouts; raft's default: 30 s */
-	NOTICE_QUIET_MS = 0,			/* 0: a commit notice goes the next loop turn */
+	NOTICE_QUIET_MS = 2,			/* a commit notice waits for a quiet log */
 };
 
 struct cons_node {
