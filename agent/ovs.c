@@ -16,19 +16,10 @@
  * one delicate decision (ovs.h, "When the gateway takes the bridge over"):
  * the first reconciliation after an rtvd restart must find nothing to do.
  *
- * Telling followers at once. An rtpath's flow is installed by its sending
- * host, which is often a follower; a follower applies an entry only when a
- * later message from the leader carries the new commit index, and libraft
- * 0.15 sends none until the next heartbeat (50 ms apart by default, so
- * 50-100 ms: bench_ofcommit measured a p50 of 96 ms on the follower's
- * bridge). So the leader, after applying a change to rtpaths, appends a
- * Raft barrier: its AppendEntries goes out at once and carries the commit
- * index, and the followers apply (and program their bridges) one round trip
- * later. Only when another host's flows change (a reservation whose sender
- * is not the leader's host; any release or escalation, whose sender the
- * applied hook no longer sees). At most one barrier is in flight; changes
- * applied meanwhile get one more when it completes, so a burst costs two
- * barriers, not one each.
+ * Followers learn of a commit promptly: the Raft node's commit notice
+ * (consensus/node.c) tells them, so a follower applies an rtpath (and its
+ * sending host programs the flow) a few ms after the leader, not at the
+ * next heartbeat.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,8 +35,6 @@
 #define MOD "ovs"
 #define GATE_TICK_MS 10
 #define DB_BACKOFF_MAX_MS 1000	/* ovsdb-server restarts: be back within a second */
-
-static void push_commit(struct agent_ovs *o);
 
 static struct agent_ovs *ovs_of(const struct rtvd *d)
 {
@@ -91,21 +80,16 @@ void agent_ovs_applied(struct rtvd *d, const struct cons_cmd *cmd,
 		       const struct cons_result *res)
 {
 	struct agent_ovs *o = ovs_of(d);
-	const struct cons_rtpath *p;
 
 	if (o == NULL || o->closing || res->status != 0 || res->duplicate)
 		return;
 	switch (cmd->op) {
 	case CONS_OP_PATH_RESERVE:
 		path_changed(o, res->id);
-		p = cons_state_path(d->state, res->id);
-		if (p && p->src_host != d->cfg->id)
-			push_commit(o);	/* another host's bridge gets its flow */
 		break;
 	case CONS_OP_PATH_RELEASE:
 	case CONS_OP_PATH_ESCALATE:
 		path_changed(o, cmd->u.ref.id);
-		push_commit(o);
 		break;
 	case CONS_OP_VM_SET:
 	case CONS_OP_VM_REMOVE:
@@ -120,30 +104,6 @@ void agent_ovs_applied(struct rtvd *d, const struct cons_cmd *cmd,
 	default:
 		break;
 	}
-}
-
-static void on_pushed(void *arg, int status)
-{
-	struct agent_ovs *o = arg;
-
-	(void)status;	/* lost leadership, shutdown: the new leader's appends say it */
-	o->push_inflight = false;
-	if (o->push_again && !o->closing) {
-		o->push_again = false;
-		push_commit(o);
-	}
-}
-
-static void push_commit(struct agent_ovs *o)
-{
-	if (!o->d->is_leader || o->d->stopping)
-		return;
-	if (o->push_inflight) {
-		o->push_again = true;
-		return;
-	}
-	if (cons_node_barrier(o->d->node, on_pushed, o) == 0)
-		o->push_inflight = true;
 }
 
 void agent_ovs_restored(struct rtvd *d)

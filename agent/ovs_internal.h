@@ -27,7 +27,6 @@ struct agent_ovs {
 	bool ensured;			/* an ensure attempt ended */
 	bool fresh;			/* ensure had to change the bridge */
 	bool listening;
-	bool push_inflight, push_again;	/* a barrier telling followers the commit */
 	uint64_t start_ms;
 	uint64_t last_index_at_start;	/* Raft log on disk when rtvd started */
 

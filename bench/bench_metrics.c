@@ -22,379 +22,39 @@
  * Knobs: RTVD (binary), BENCH_METRICS_SCRAPES (default 200),
  * BENCH_METRICS_PATHS (default 10000), BENCH_METRICS_KEEP=1 keeps the dir.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <libgen.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent/client.h"
-#include "agent/proto.h"
+#include "bench/rack.h"
 #include "bench/report.h"
 
-#define N_NODES 3
-#define VMS_PER_HOST 4
-#define N_VMS (N_NODES * VMS_PER_HOST)
+#define N_NODES RACK_NODES
 #define FILL_THREADS 8
 #define MS 1000000ull
 
-struct node {
-	pid_t pid;
-	char conf[PATH_MAX], log[PATH_MAX], sock_url[PATH_MAX + 8];
-	struct agent_client *ctl;
-};
-
 static struct {
-	char dir[128];
-	char rtvd[PATH_MAX], build[PATH_MAX], root[PATH_MAX];
-	int base;
-	struct node n[N_NODES + 1];	/* 1-based, like Raft ids */
+	struct rack rk;
+	char root[PATH_MAX];
 	atomic_uint_fast64_t next_k;
 	atomic_int tickets;
-	bool keep;
-} R;
+} R = { .rk = { .name = "bench_metrics", .keep_env = "BENCH_METRICS_KEEP", .metrics = true } };
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("bench_metrics: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	R.keep = true;
-	exit(1);
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
+#define die(...) rack_die(&R.rk, __VA_ARGS__)
 
 static int env_int(const char *name, int dflt)
 {
 	const char *v = getenv(name);
 
 	return v && atoi(v) > 0 ? atoi(v) : dflt;
-}
-
-static int metrics_port(int i)
-{
-	return R.base + 80 + i;
-}
-
-/* ------------------------------------------------------------------------- */
-/* The rack                                                                   */
-
-static bool port_free(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-static int pick_ports(void)
-{
-	int base = 20000 + (int)((getpid() * 137) % 9800);
-
-	for (int tries = 0; tries < 50; tries++, base = 20000 + (base - 20000 + 119) % 9800) {
-		bool ok = true;
-
-		for (int i = 1; i <= N_NODES && ok; i++)
-			ok = port_free(base + i) && port_free(base + 50 + i) && port_free(base + 80 + i);
-		if (ok)
-			return base;
-	}
-	die("no free ports in 20000-29999");
-}
-
-static void write_conf(int i)
-{
-	struct node *n = &R.n[i];
-	FILE *f;
-
-	snprintf(n->conf, sizeof(n->conf), "%s/n%d/rtvd.conf", R.dir, i);
-	snprintf(n->log, sizeof(n->log), "%s/n%d/rtvd.log", R.dir, i);
-	snprintf(n->sock_url, sizeof(n->sock_url), "ipc://%s/n%d/rtvd.sock", R.dir, i);
-	if (!(f = fopen(n->conf, "w")))
-		die("%s: %s", n->conf, strerror(errno));
-	fprintf(f, "[node]\nid = %d\nname = h%d\ndata_dir = %s/n%d/data\n"
-		"raft_addr = 127.0.0.1:%d\nrpc_addr = tcp://127.0.0.1:%d\n"
-		"cli_socket = %s/n%d/rtvd.sock\n[cluster]\n",
-		i, i, R.dir, i, R.base + i, R.base + 50 + i, R.dir, i);
-	for (int j = 1; j <= N_NODES; j++)
-		fprintf(f, "peer = %d@127.0.0.1:%d@tcp://127.0.0.1:%d\n", j, R.base + j,
-			R.base + 50 + j);
-	fprintf(f, "[uplink]\ncapacity = 10G\nrt_budget = 50%%\n[raft]\nelection_timeout = 250ms\n"
-		"[log]\nlevel = warn\n[metrics]\nlisten = 127.0.0.1:%d\n", metrics_port(i));
-	fclose(f);
-}
-
-static void spawn(int i)
-{
-	struct node *n = &R.n[i];
-	pid_t pid = fork();
-
-	if (pid < 0)
-		die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		int fd = open(n->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* never outlive the bench */
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl(R.rtvd, "rtvd", "-c", n->conf, (char *)NULL);
-		_exit(127);
-	}
-	n->pid = pid;
-}
-
-static void stop_rack(void)
-{
-	for (int i = 1; i <= N_NODES; i++) {
-		if (R.n[i].pid > 0) {
-			kill(R.n[i].pid, SIGKILL);
-			waitpid(R.n[i].pid, NULL, 0);
-			R.n[i].pid = 0;
-		}
-		agent_client_free(R.n[i].ctl);
-		R.n[i].ctl = NULL;
-	}
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void cleanup(void)
-{
-	stop_rack();
-	if (R.keep || getenv("BENCH_METRICS_KEEP"))
-		fprintf(stderr, "bench_metrics: keeping %s\n", R.dir);
-	else if (R.dir[0])
-		nftw(R.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	exit(130);	/* cleanup() runs through atexit */
-}
-
-/* rtvd and the build dir next to this program (build/bench/..), the
- * repository at the working directory (make runs there) or above build/. */
-static void find_paths(void)
-{
-	char self[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	const char *env = getenv("RTVD");
-
-	self[len > 0 ? len : 0] = '\0';
-	if (snprintf(R.build, sizeof(R.build), "%s/..", dirname(self)) >= (int)sizeof(R.build))
-		die("path too long: %s", self);
-	if (env && *env)
-		snprintf(R.rtvd, sizeof(R.rtvd), "%s", env);
-	else if (snprintf(R.rtvd, sizeof(R.rtvd), "%s/bin/rtvd", R.build) >= (int)sizeof(R.rtvd))
-		die("path too long: %s", R.build);
-	if (access(R.rtvd, X_OK) != 0)
-		die("%s is not built (make build), or set RTVD", R.rtvd);
-	if (access("tests/system/metrics.sh", R_OK) == 0 && getcwd(R.root, sizeof(R.root)))
-		return;
-	if (snprintf(R.root, sizeof(R.root), "%s/..", R.build) >= (int)sizeof(R.root))
-		die("path too long: %s", R.build);
-}
-
-static void rack_up(void)
-{
-	char err[AGENT_CLIENT_ERRLEN], d[PATH_MAX + 16];
-
-	find_paths();
-	snprintf(R.dir, sizeof(R.dir), "/tmp/rtv-bench-metrics.XXXXXX");
-	if (!mkdtemp(R.dir))
-		die("mkdtemp: %s", strerror(errno));
-	atexit(cleanup);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	R.base = pick_ports();
-	for (int i = 1; i <= N_NODES; i++) {
-		snprintf(d, sizeof(d), "%s/n%d", R.dir, i);
-		mkdir(d, 0755);
-		snprintf(d, sizeof(d), "%s/n%d/data", R.dir, i);
-		mkdir(d, 0755);
-		write_conf(i);
-		spawn(i);
-	}
-	for (int i = 1; i <= N_NODES; i++)
-		if (agent_client_new(R.n[i].sock_url, 500 * MS, false, &R.n[i].ctl, err, sizeof(err)))
-			die("client for node %d: %s", i, err);
-}
-
-/* ------------------------------------------------------------------------- */
-/* Asking the agents                                                          */
-
-struct nstat {
-	char role[16];
-	uint64_t leader, applied, commit;
-};
-
-static int node_status(int i, struct nstat *st)
-{
-	struct agent_client_req req;
-	struct agent_client_reply rep;
-	int rc;
-
-	memset(st, 0, sizeof(*st));
-	if (agent_client_req_begin(&req, PROTO_OP_STATUS, 0, false))
-		return -ENOMEM;
-	rc = agent_client_call(R.n[i].ctl, &req, 300 * MS, &rep);
-	agent_client_req_close(&req);
-	if (rc != 0)
-		return rc;
-	rc = rep.status;
-	(void)agent_client_map_str(rep.map, "role", st->role, sizeof(st->role));
-	(void)agent_client_map_uint(rep.map, "leader", &st->leader);
-	(void)agent_client_map_uint(rep.map, "applied", &st->applied);
-	(void)agent_client_map_uint(rep.map, "commit", &st->commit);
-	agent_client_reply_close(&rep);
-	return rc;
-}
-
-static int wait_leader(unsigned timeout_ms)
-{
-	uint64_t end = bench_now_ns() + timeout_ms * MS;
-	struct nstat st;
-
-	while (bench_now_ns() < end) {
-		if (node_status(1, &st) == 0 && st.leader >= 1 && st.leader <= N_NODES) {
-			struct nstat ls;
-
-			if (node_status((int)st.leader, &ls) == 0 && strcmp(ls.role, "leader") == 0)
-				return (int)st.leader;
-		}
-		sleep_ms(20);
-	}
-	die("no leader within %u ms", timeout_ms);
-}
-
-/* Node i has applied everything the leader had committed when called. */
-static void wait_applied(int leader, int i, unsigned timeout_ms)
-{
-	uint64_t end = bench_now_ns() + timeout_ms * MS;
-	struct nstat ls, st;
-
-	if (node_status(leader, &ls) != 0)
-		die("status of leader %d failed", leader);
-	while (bench_now_ns() < end) {
-		if (node_status(i, &st) == 0 && st.applied >= ls.commit)
-			return;
-		sleep_ms(20);
-	}
-	die("node %d did not apply up to %llu within %u ms", i, (unsigned long long)ls.commit,
-	    timeout_ms);
-}
-
-static int count_hosts(int i)
-{
-	struct agent_client_req req;
-	struct agent_client_reply rep;
-	const msgpack_object *arr;
-	int n = -1;
-
-	if (agent_client_req_begin(&req, PROTO_OP_HOSTS, 0, true))
-		return -1;
-	if (agent_client_call_retry(R.n[i].ctl, &req, 2000 * MS, &rep) == 0) {
-		arr = agent_client_reply_get(&rep, "hosts");
-		if (rep.status == 0 && arr && arr->type == MSGPACK_OBJECT_ARRAY)
-			n = (int)arr->via.array.size;
-		agent_client_reply_close(&rep);
-	}
-	agent_client_req_close(&req);
-	return n;
-}
-
-static uint32_t vm_ip(int host, int k)
-{
-	return (10u << 24) | ((uint32_t)host << 8) | (uint32_t)(k + 1);	/* 10.0.H.K+1 */
-}
-
-static void register_vms(int l)
-{
-	struct agent_client_submit_result res;
-	uint64_t end = bench_now_ns() + 10000 * MS;
-	struct cons_cmd cmd;
-
-	while (count_hosts(l) < N_NODES) {
-		if (bench_now_ns() > end)
-			die("the hosts did not register themselves within 10 s");
-		sleep_ms(20);
-	}
-	for (int h = 1; h <= N_NODES; h++)
-		for (int k = 0; k < VMS_PER_HOST; k++) {
-			memset(&cmd, 0, sizeof(cmd));
-			cmd.op = CONS_OP_VM_SET;
-			snprintf(cmd.u.vm.uuid, sizeof(cmd.u.vm.uuid), "bench-vm-%d-%d", h, k);
-			snprintf(cmd.u.vm.name, sizeof(cmd.u.vm.name), "vm%d.%d", h, k);
-			cmd.u.vm.host_id = (uint64_t)h;
-			cmd.u.vm.ips[0] = vm_ip(h, k);
-			cmd.u.vm.n_ips = 1;
-			if (agent_client_submit(R.n[l].ctl, &cmd, 5000 * MS, &res) != 0)
-				die("vm add: %s", res.err);
-		}
-}
-
-/* The k-th reservation: a unique (src, dst, proto, dport) between VMs on
- * different hosts, small enough that 10,000 fit the rack (as bench_raft). */
-static void reserve_cmd(uint64_t k, struct cons_cmd *cmd)
-{
-	int src = (int)(k % N_VMS);
-	int dst = (src + VMS_PER_HOST + (int)(k / N_VMS) % VMS_PER_HOST) % N_VMS;
-	struct cons_path_req *p = &cmd->u.path;
-
-	if (dst / VMS_PER_HOST == src / VMS_PER_HOST)
-		dst = (dst + VMS_PER_HOST) % N_VMS;
-	memset(cmd, 0, sizeof(*cmd));
-	cmd->op = CONS_OP_PATH_RESERVE;
-	p->src_ip = vm_ip(src / VMS_PER_HOST + 1, src % VMS_PER_HOST);
-	p->dst_ip = vm_ip(dst / VMS_PER_HOST + 1, dst % VMS_PER_HOST);
-	p->proto = 17;
-	p->dport = (uint16_t)(1 + (k / N_VMS) % 65000);
-	p->type = k % 5 ? CONS_PATH_DEADLINE : CONS_PATH_RESERVATION;
-	p->rate_bps = 100000;
-	p->deadline_ns = 20 * MS;
-	p->max_pkt_bytes = 200;
-	snprintf(p->owner, sizeof(p->owner), "bench");
 }
 
 static void *fill_thread(void *arg)
@@ -408,7 +68,7 @@ static void *fill_thread(void *arg)
 	if (agent_client_new(url, 5000 * MS, true, &c, err, sizeof(err)))
 		die("fill client: %s", err);
 	while (atomic_fetch_sub(&R.tickets, 1) > 0) {
-		reserve_cmd(atomic_fetch_add(&R.next_k, 1), &cmd);
+		rack_reserve_cmd(atomic_fetch_add(&R.next_k, 1), true, &cmd);
 		if (agent_client_submit(c, &cmd, 5000 * MS, &res) != 0)
 			die("reservation failed: %s", res.err);
 	}
@@ -422,10 +82,17 @@ static void fill(int leader, int n)
 
 	atomic_store(&R.tickets, n);
 	for (int i = 0; i < FILL_THREADS; i++)
-		if (pthread_create(&t[i], NULL, fill_thread, R.n[leader].sock_url) != 0)
+		if (pthread_create(&t[i], NULL, fill_thread, R.rk.n[leader].sock_url) != 0)
 			die("pthread_create failed");
 	for (int i = 0; i < FILL_THREADS; i++)
 		pthread_join(t[i], NULL);
+}
+
+static void wait_applied(int leader, unsigned timeout_ms)
+{
+	if (!rack_caught_up(&R.rk, leader, timeout_ms))
+		die("the rack did not apply what leader %d committed within %u ms", leader,
+		    timeout_ms);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -481,7 +148,7 @@ static void scrape_run(int i, int n, struct scrapes *s)
 	memset(s, 0, sizeof(*s));
 	s->ms = calloc((size_t)n, sizeof(double));
 	s->render_ms = calloc((size_t)n, sizeof(double));
-	snprintf(u, sizeof(u), "http://127.0.0.1:%d/metrics", metrics_port(i));
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/metrics", rack_metrics_port(&R.rk, i));
 	if (!s->ms || !s->render_ms || (rv = nng_url_parse(&url, u)) ||
 	    (rv = nng_http_client_alloc(&cli, url)) || (rv = nng_http_req_alloc(&req, url)) ||
 	    (rv = nng_http_res_alloc(&res)) || (rv = nng_aio_alloc(&aio, NULL, NULL)))
@@ -534,6 +201,15 @@ static void scrapes_free(struct scrapes *s)
 /* ------------------------------------------------------------------------- */
 /* The dashboards against a real Prometheus: the system test does it          */
 
+/* The repository: the working directory (make runs there) or above build/. */
+static void find_root(void)
+{
+	if (access("tests/system/metrics.sh", R_OK) == 0 && getcwd(R.root, sizeof(R.root)))
+		return;
+	if (snprintf(R.root, sizeof(R.root), "%s/..", R.rk.build) >= (int)sizeof(R.root))
+		die("path too long: %s", R.rk.build);
+}
+
 static bool figure(const char *path, const char *key, double *v)
 {
 	char k[32];
@@ -558,10 +234,10 @@ static void dashboards_run(void)
 	double with_data = 0, total = 0, pending = 0, idle = 0, failed = 0;
 	int rc;
 
-	snprintf(figs, sizeof(figs), "%s/dashboard-figures", R.dir);
-	snprintf(log, sizeof(log), "%s/metrics-test.log", R.dir);
+	snprintf(figs, sizeof(figs), "%s/dashboard-figures", R.rk.dir);
+	snprintf(log, sizeof(log), "%s/metrics-test.log", R.rk.dir);
 	if (snprintf(cmd, sizeof(cmd), "cd '%s' && RTV_BUILD='%s' METRICS_FIGURES='%s' "
-		     "bash tests/system/metrics.sh >'%s' 2>&1", R.root, R.build, figs, log) >=
+		     "bash tests/system/metrics.sh >'%s' 2>&1", R.root, R.rk.build, figs, log) >=
 	    (int)sizeof(cmd))
 		die("paths too long for a command line");
 	rc = system(cmd);
@@ -577,7 +253,7 @@ static void dashboards_run(void)
 	if (rc != 0) {
 		fprintf(stderr, "bench_metrics: tests/system/metrics.sh failed; its output: %s\n",
 			log);
-		R.keep = true;
+		R.rk.keep = true;
 	}
 	bench_report("metrics.dashboard_queries_with_data", with_data, "queries", BENCH_HIGHER,
 		     NULL, 0);
@@ -591,19 +267,20 @@ int main(void)
 	int l;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	rack_up();
-	printf("  3 rtvd on loopback in %s, metrics on ports %d..%d\n", R.dir, metrics_port(1),
-	       metrics_port(N_NODES));
-	l = wait_leader(15000);
-	register_vms(l);
-	wait_applied(l, 1, 10000);
+	rack_up(&R.rk);
+	find_root();
+	printf("  3 rtvd on loopback in %s, metrics on ports %d..%d\n", R.rk.dir,
+	       rack_metrics_port(&R.rk, 1), rack_metrics_port(&R.rk, N_NODES));
+	l = rack_wait_leader(&R.rk, 15000, 0);
+	rack_register_vms(&R.rk, l);
+	wait_applied(l, 10000);
 
 	printf("  phase 1: %d scrapes of node 1, no rtpaths\n", n);
 	scrape_run(1, n, &empty);
 	printf("  phase 2: fill to %d rtpaths (%d clients), then %d scrapes of node 1\n", paths,
 	       FILL_THREADS, n);
 	fill(l, paths);
-	wait_applied(wait_leader(10000), 1, 30000);
+	wait_applied(rack_wait_leader(&R.rk, 10000, 0), 30000);
 	scrape_run(1, n, &full);
 	printf("    node 1: %.0f series, %.0f KiB; rtpaths folded into other: %.0f sent, %.0f "
 	       "received (cap 1000)\n", full.series, (double)full.bytes / 1024, full.aggregated_tx,
@@ -616,9 +293,9 @@ int main(void)
 		     "empty", (double)empty.bytes / 1024);
 	scrapes_free(&empty);
 	scrapes_free(&full);
-	stop_rack();
+	rack_stop(&R.rk);
 
 	printf("  phase 3: the dashboards against a real Prometheus (tests/system/metrics.sh)\n");
 	dashboards_run();
-	return R.keep ? 1 : 0;
+	return R.rk.keep ? 1 : 0;
 }

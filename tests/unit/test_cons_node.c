@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,6 +52,7 @@ struct cluster {
 	char base[64];
 	unsigned port_base;
 	unsigned snapshot_threshold;
+	unsigned election_ms, heartbeat_ms;	/* 0: the node's defaults */
 	struct tnode t[MAX_NODES];
 	struct cons_peer peers[MAX_NODES];
 	size_t n_peers;
@@ -64,12 +66,14 @@ static void wake_cb(uv_timer_t *t)
 	(void)t;
 }
 
-static bool run_until(struct cluster *c, bool (*done)(struct cluster *c, void *arg), void *arg)
+/* Runs the loop until done() or until ms have passed (false then). */
+static bool run_within(struct cluster *c, uint64_t ms,
+		       bool (*done)(struct cluster *c, void *arg), void *arg)
 {
 	uint64_t end;
 
 	uv_update_time(&c->loop);
-	end = uv_now(&c->loop) + WAIT_MS;
+	end = uv_now(&c->loop) + ms;
 	while (!done(c, arg)) {
 		uv_update_time(&c->loop);
 		if (uv_now(&c->loop) > end)
@@ -77,6 +81,11 @@ static bool run_until(struct cluster *c, bool (*done)(struct cluster *c, void *a
 		uv_run(&c->loop, UV_RUN_ONCE);
 	}
 	return true;
+}
+
+static bool run_until(struct cluster *c, bool (*done)(struct cluster *c, void *arg), void *arg)
+{
+	return run_within(c, WAIT_MS, done, arg);
 }
 
 static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -148,6 +157,7 @@ static void node_open(struct cluster *c, unsigned i, bool join)
 		.id = t->id, .raft_addr = t->addr, .data_dir = t->dir,
 		.peers = join ? NULL : c->peers, .n_peers = join ? 0 : c->n_peers,
 		.pre_vote = true, .snapshot_threshold = c->snapshot_threshold,
+		.election_timeout_ms = c->election_ms, .heartbeat_ms = c->heartbeat_ms,
 	};
 	struct cons_node_hooks hooks = { .arg = t, .leader_changed = on_leader,
 					 .applied = on_applied, .restored = on_restored };
@@ -585,6 +595,100 @@ static void test_membership(void **state)
 	cluster_close(&c);
 }
 
+struct applied_arg {
+	unsigned i;
+	uint64_t index;
+};
+
+static bool applied_upto(struct cluster *c, void *arg)
+{
+	struct applied_arg *a = arg;
+
+	return cons_state_applied_index(c->t[a->i].state) >= a->index;
+}
+
+static bool never(struct cluster *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+	return false;
+}
+
+/* Both followers have applied up to index before `end` (loop time, ms). */
+static void followers_apply_by(struct cluster *c, uint64_t index, uint64_t end, const char *what)
+{
+	for (unsigned i = 1; i < 3; i++) {
+		struct applied_arg a = { i, index };
+
+		uv_update_time(&c->loop);
+		if (uv_now(&c->loop) >= end || !run_within(c, end - uv_now(&c->loop), applied_upto, &a))
+			fail_msg("%s: follower %u applied up to %llu of %llu before the heartbeat "
+				 "could come", what, i + 1,
+				 (unsigned long long)cons_state_applied_index(c->t[i].state),
+				 (unsigned long long)index);
+	}
+}
+
+/* Followers learn a commit at once, not with the next heartbeat: the
+ * leader appends a commit notice (a barrier) once its commands are applied.
+ * The heartbeat is 10 s, so only the notice can tell the followers within
+ * the test's window; one voter elects itself at once, its two standbys never
+ * campaign (the 30 s election timeout stays out of the way). A burst of
+ * commands costs one notice, and a notice never causes another. */
+static void test_commit_notice(void **state)
+{
+	struct cluster c;
+	struct cons_node_status st;
+	struct cons_result res = { 0 };
+	struct answer a[10];
+	struct cons_cmd cmd;
+	uint64_t end;
+	int li;
+
+	(void)state;
+	cluster_init(&c, 17250, 1, 0);
+	c.election_ms = 30000;
+	c.heartbeat_ms = 10000;
+	for (unsigned i = 1; i < 3; i++) {
+		c.peers[i].id = i + 1;
+		snprintf(c.peers[i].raft_addr, sizeof(c.peers[i].raft_addr), "%s", c.t[i].addr);
+		c.peers[i].voter = false;	/* a standby */
+	}
+	c.n_peers = 3;
+	for (unsigned i = 0; i < 3; i++)
+		node_open(&c, i, false);
+	li = wait_leader(&c, -1);
+	assert_int_equal(li, 0);
+	/* every node just heard from the leader: no heartbeat for 10 s now */
+	uv_update_time(&c.loop);
+	end = uv_now(&c.loop) + c.heartbeat_ms * 8 / 10;
+
+	for (unsigned h = 1; h <= 5; h++) {
+		host_cmd(&cmd, h, h);
+		res = submit_ok(&c, &cmd);
+		followers_apply_by(&c, res.index, end, "one command");
+	}
+	/* a burst, all appended before any commits: one notice after it */
+	for (unsigned k = 0; k < 10; k++) {
+		memset(&a[k], 0, sizeof(a[k]));
+		host_cmd(&cmd, 6 + k, 6 + k);
+		assert_int_equal(cons_node_submit(c.t[0].node, &cmd, submit_cb, &a[k]), 0);
+	}
+	for (unsigned k = 0; k < 10; k++) {
+		wait_answer(&c, &a[k], "burst");
+		assert_int_equal(a[k].status, 0);
+	}
+	followers_apply_by(&c, a[9].res.index, end, "a burst");
+	/* idle: no notice follows a notice */
+	run_within(&c, 300, never, NULL);
+	cons_node_status(c.t[0].node, &st);
+	assert_int_equal(st.last_index, a[9].res.index + 1);
+	assert_int_equal(st.commit_index, st.last_index);
+	for (unsigned i = 1; i < 3; i++)
+		assert_int_equal(cons_state_n_hosts(c.t[i].state), 15);
+	cluster_close(&c);
+}
+
 static void test_config_errors(void **state)
 {
 	uv_loop_t loop;
@@ -671,8 +775,12 @@ int main(void)
 		cmocka_unit_test(test_bootstrap_submit_transfer),
 		cmocka_unit_test(test_restart_catches_up),
 		cmocka_unit_test(test_membership),
+		cmocka_unit_test(test_commit_notice),
 	};
 
 	rtv_log_init("test_cons_node", RTV_LOG_WARN);
+	/* as in rtvd (daemon.c): raft_uv writing to a peer that just closed (a
+	 * stopped node) must get EPIPE, not kill the process */
+	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
