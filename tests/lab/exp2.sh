@@ -51,7 +51,6 @@
 set -u
 NAME=exp2
 . "$(dirname "$0")/lib.sh"
-PORT_A=18030 PORT_B=18031 PORT_NRT=18032
 
 duration=10s size=1502 results='' mode=without
 usage() { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -91,16 +90,7 @@ secs=${duration%s}
 traffic() {
 	echo "exp2 ($run rtvnet): A, B = 2 Mbit/s of ${size} B frames h1v1 -> h2v1 for $duration;" \
 		"NRT = $((flood_bps / 1000000)) Mbit/s h1v2 -> h2v2 (1.1 x the $rate links)"
-	rx h2v1 $PORT_A A --duration "$((secs + 10))s" --csv "$results/$run.A.csv"
-	rx h2v1 $PORT_B B --duration "$((secs + 10))s" --csv "$results/$run.B.csv"
-	rx h2v2 $PORT_NRT NRT --duration "$((secs + 10))s"
-	sleep 0.3
-	# the flood first: the uplink's queue takes a second or so to reach its
-	# steady depth; A and B are measured against that, not against its growth
-	tx h1v2 NRT flood --dst 10.0.2.12:$PORT_NRT --rate "${flood_bps}bit" --size 1502 --duration "$((secs + 3))s"
-	sleep 2
-	tx h1v1 A send --flow A --dst 10.0.2.11:$PORT_A --rate 2M --size "$size" --deadline 5ms --duration "$duration"
-	tx h1v1 B send --flow B --dst 10.0.2.11:$PORT_B --rate 2M --size "$size" --deadline 10ms --duration "$duration"
+	start_ab "$size" $((secs + 10))
 	traffic_wait A B NRT
 }
 

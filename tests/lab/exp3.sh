@@ -46,7 +46,7 @@
 set -u
 NAME=exp3
 . "$(dirname "$0")/lib.sh"
-PORT_A=18030 PORT_B=18031 PORT_NRT=18032 PORT_C=18033
+PORT_C=18033
 
 duration=12s join=4s mcount=50 mafter=0s results=''
 usage() { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -107,15 +107,8 @@ pids+=($watcher)
 say "A, B = 2 Mbit/s h1v1 -> h2v1 for $duration; NRT $((flood_bps / 1000000)) Mbit/s h1v2 -> h2v2;" \
 	"C = $((link_bps / 1000000)) Mbit/s EF from leg -> h2v2 from t = $join"
 run_t0=$(date +%s%N)
-rx h2v1 $PORT_A A --duration "$((secs + 12))s" --csv "$results/$run.A.csv"
-rx h2v1 $PORT_B B --duration "$((secs + 12))s" --csv "$results/$run.B.csv"
-rx h2v2 $PORT_NRT NRT --duration "$((secs + 12))s"
 rx h2v2 $PORT_C C --duration "$((secs + 12))s" --csv "$results/$run.C.csv"
-sleep 0.3
-tx h1v2 NRT flood --dst 10.0.2.12:$PORT_NRT --rate "${flood_bps}bit" --size 1502 --duration "$((secs + 3))s"
-sleep 2
-tx h1v1 A send --flow A --dst 10.0.2.11:$PORT_A --rate 2M --size 1502 --deadline 5ms --duration "$duration"
-tx h1v1 B send --flow B --dst 10.0.2.11:$PORT_B --rate 2M --size 1502 --deadline 10ms --duration "$duration"
+start_ab 1502 $((secs + 12))
 sleep "$jsecs"
 tx leg C send --flow C --dst 10.0.2.12:$PORT_C --rate "${link_bps}bit" --size 1502 --dscp 46 \
 	--duration "$((secs - jsecs))s"

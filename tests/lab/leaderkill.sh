@@ -38,7 +38,7 @@
 set -u
 NAME=leaderkill
 . "$(dirname "$0")/lib.sh"
-PORT_A=18030 PORT_B=18031 PORT_NRT=18032 PORT_D=18034
+PORT_D=18034
 
 duration=8s killat=3s results=''
 usage() { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -79,14 +79,7 @@ reach
 
 say "A, B = 2 Mbit/s h1v1 -> h2v1 for $duration; NRT $((flood_bps / 1000000)) Mbit/s h1v2 -> h2v2;" \
 	"SIGKILL to the leader's rtvd (h3) at t = $killat"
-rx h2v1 $PORT_A A --duration "$((secs + 10))s" --csv "$results/$run.A.csv"
-rx h2v1 $PORT_B B --duration "$((secs + 10))s" --csv "$results/$run.B.csv"
-rx h2v2 $PORT_NRT NRT --duration "$((secs + 10))s"
-sleep 0.3
-tx h1v2 NRT flood --dst 10.0.2.12:$PORT_NRT --rate "${flood_bps}bit" --size 1502 --duration "$((secs + 3))s"
-sleep 2
-tx h1v1 A send --flow A --dst 10.0.2.11:$PORT_A --rate 2M --size 1502 --deadline 5ms --duration "$duration"
-tx h1v1 B send --flow B --dst 10.0.2.11:$PORT_B --rate 2M --size 1502 --deadline 10ms --duration "$duration"
+start_ab 1502 $((secs + 10))
 sleep "$ksecs"
 
 pid3=$(rtvd_pid 3) || die "h3's rtvd is not running"

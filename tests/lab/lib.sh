@@ -14,6 +14,8 @@
 #                             a deadline rtpath 10.0.1.11 -> 10.0.2.11 UDP
 #                             PORT at 2 Mbit/s, through HOST; released at
 #                             exit; sets `rtpath`
+#   start_ab SIZE RX_SECS     experiment 2's traffic: receivers, the 1.1x
+#                             flood, 2 s later A and B ($secs, $duration)
 #   rx NODE PORT NAME [recv options] / tx NODE NAME rtvgen-args...
 #                             rtvgen in the background, JSON to
 #                             $results/$run.NAME(.tx).json; `traffic_wait`
@@ -30,6 +32,7 @@ GEN=${RTVGEN:-$ROOT/build/bin/rtvgen}
 LAB_DIR=${RTV_LAB_DIR:-/run/rtvnet-lab}
 : "${NAME:=lab}"
 
+PORT_A=18030 PORT_B=18031 PORT_NRT=18032	# UDP ports of A, B and the flood
 keep=0 brought_up=0 rtvd_started=0
 pids=() paths=()
 
@@ -154,6 +157,23 @@ traffic_wait() {	# traffic_wait FLOWS...: wait for rtvgen, check each flow has a
 		jq -e .received "$results/$run.$f.json" >/dev/null 2>&1 ||
 			die "no result for $f: $(cat "$results/$run.$f.err" "$results/$run.$f.tx.err" 2>/dev/null | head -3)"
 	done
+}
+# start_ab SIZE RX_SECS: the traffic of experiment 2 — receivers of A and B
+# (h2v1) and of the flood (h2v2) for RX_SECS, the 1.1x flood from h1v2 for
+# $secs + 3 s, and 2 s later A (2 Mbit/s, 5 ms) and B (2 Mbit/s, 10 ms) of
+# SIZE-byte frames from h1v1 for $duration. Returns once all are started.
+start_ab() {
+	local size=$1 rxs=$2
+	rx h2v1 $PORT_A A --duration "${rxs}s" --csv "$results/$run.A.csv"
+	rx h2v1 $PORT_B B --duration "${rxs}s" --csv "$results/$run.B.csv"
+	rx h2v2 $PORT_NRT NRT --duration "${rxs}s"
+	sleep 0.3
+	# the flood first: the uplink's queue takes a second or so to reach its
+	# steady depth; A and B are measured against that, not against its growth
+	tx h1v2 NRT flood --dst 10.0.2.12:$PORT_NRT --rate "${flood_bps}bit" --size 1502 --duration "$((secs + 3))s"
+	sleep 2
+	tx h1v1 A send --flow A --dst 10.0.2.11:$PORT_A --rate 2M --size "$size" --deadline 5ms --duration "$duration"
+	tx h1v1 B send --flow B --dst 10.0.2.11:$PORT_B --rate 2M --size "$size" --deadline 10ms --duration "$duration"
 }
 q() { jq -r "$3" "$results/$1.$2.json"; }
 ms() { q "$1" "$2" "(.delay_us.$3 | round) / 1000"; }
