@@ -63,10 +63,8 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[[ $duration =~ ^[0-9]+s$ ]] || die "--duration: whole seconds like 12s, got '$duration'"
-[[ $join =~ ^[0-9]+s$ ]] || die "--join-at: whole seconds like 4s, got '$join'"
-secs=${duration%s} jsecs=${join%s}
-[ "$jsecs" -ge 1 ] && [ "$secs" -ge $((jsecs + 3)) ] || die "--join-at must be >= 1s and 3s before --duration ends"
+timeline --join-at "$join"
+jsecs=$at_secs
 [[ $mcount =~ ^[0-9]+$ ]] || die "--miss-count: a number, got '$mcount'"
 lab_check_tools
 results=${results:-$ROOT/results/exp3-$(date +%Y%m%d-%H%M%S)}

@@ -53,10 +53,8 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[[ $duration =~ ^[0-9]+s$ ]] || die "--duration: whole seconds like 8s, got '$duration'"
-[[ $killat =~ ^[0-9]+s$ ]] || die "--kill-at: whole seconds like 3s, got '$killat'"
-secs=${duration%s} ksecs=${killat%s}
-[ "$ksecs" -ge 1 ] && [ "$secs" -ge $((ksecs + 3)) ] || die "--kill-at must be >= 1s and 3s before --duration ends"
+timeline --kill-at "$killat"
+ksecs=$at_secs
 lab_check_tools
 results=${results:-$ROOT/results/leaderkill-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$results" || die "cannot create $results"

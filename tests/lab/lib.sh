@@ -53,6 +53,16 @@ lab_cleanup() {
 trap lab_cleanup EXIT
 trap 'exit 1' INT TERM
 
+# timeline OPTION AT: checks --duration ($duration) and an event's time AT
+# (whole seconds, >= 1 s, 3 s before the end); sets secs and at_secs
+timeline() {
+	[[ $duration =~ ^[0-9]+s$ ]] || die "--duration: whole seconds like 10s, got '$duration'"
+	[[ $2 =~ ^[0-9]+s$ ]] || die "$1: whole seconds like 3s, got '$2'"
+	secs=${duration%s} at_secs=${2%s}
+	[ "$at_secs" -ge 1 ] && [ "$secs" -ge $((at_secs + 3)) ] ||
+		die "$1 must be >= 1s and 3s before --duration ends"
+}
+
 lab_check_tools() {
 	[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
 	[ -x "$GEN" ] || die "$GEN is not built (make build)"
