@@ -27,6 +27,7 @@ fi
 demo_t0=$SECONDS
 dir=${DEMO_DIR:-results/demo-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$dir"
+adir=$(cd "$dir" && pwd)	# absolute (DEMO_DIR may be either)
 
 echo "== rtvnet demo, part 1: seed 000 experiment 1, simulated"
 echo "   A link of 1 Gbit/s carries flow A (2 Mbit/s, deadline 5 ms), flow B"
@@ -34,7 +35,7 @@ echo "   (2 Mbit/s, deadline 10 ms) and a 1.1 Gbit/s UDP flood (NRT) that"
 echo "   overloads it; 1,502-byte frames; 10 s of simulated time per scheduler."
 echo
 
-RTV_BENCH_OUT=$PWD/$dir/results.jsonl RTV_BENCH_TABLE=$PWD/$dir/results.tsv \
+RTV_BENCH_OUT=$adir/results.jsonl RTV_BENCH_TABLE=$adir/results.tsv \
 	"$bench" --csv "$dir" >"$dir/bench_sim.txt" || { echo "demo: $bench failed"; exit 1; }
 
 # Plot wait against arrival time, one panel per scheduler.
@@ -140,7 +141,7 @@ step() {
 	echo
 	echo "-- $title"
 	t0=$SECONDS
-	env -u RTV_BENCH_OUT "$script" --keep --results "$PWD/$dir/$name" "$@" >"$dir/$name.log" 2>&1
+	env -u RTV_BENCH_OUT "$script" --keep --results "$adir/$name" "$@" >"$dir/$name.log" 2>&1
 	rc=$?
 	grep -v '^results: \|^plot: ' "$dir/$name.log" | sed -n '/^[A-Z]/,$p' | sed 's/^/   /'
 	cat "$dir/$name/figures.jsonl" >>"$dir/results.jsonl" 2>/dev/null
