@@ -29,7 +29,8 @@
 # drops before any link is full; tests/lab/README.md) and takes it down at
 # the end unless --keep (a rack it did not bring up stays; rtvd it started
 # is taken down unless --keep).
-# A and B are reserved with --burst 6000 (4 frames): with the default burst
+# A and B are reserved with a burst of 8 frames up to 6,008 B (4 frames of
+# 1,502 B; rtvgen sends at most 8 back to back when it is late): with the default burst
 # of one frame, the sender's pacing jitter on this busy machine makes the
 # policer demote a third of A's packets to NRT. And with --max-pkt of the
 # frame size: the policer counts wire bytes, and a reservation's wire rate
@@ -80,6 +81,7 @@ flood_bps=$(awk -v r="$link_bps" 'BEGIN { printf "%.0f", r * 1.1 }')
 rtvnet_exp2() {
 	rtvnet_up
 	say "Raft leader h$leader; reserving A and B through h$via (not the leader)"
+	burst=$((8 * size < 6008 ? 8 * size : 6008))	# what rtvgen may send back to back, at most 4 full frames
 	reserve A "$via" $PORT_A 5ms --max-pkt "$size"
 	reserve B "$via" $PORT_B 10ms --max-pkt "$size"
 	sleep 0.5	# the sender's flows and dataplane table follow the commit

@@ -12,8 +12,8 @@
 #                             the leader)
 #   reserve NAME HOST PORT DEADLINE [rtvctl reserve options]
 #                             a deadline rtpath 10.0.1.11 -> 10.0.2.11 UDP
-#                             PORT at 2 Mbit/s, through HOST; released at
-#                             exit; sets `rtpath`
+#                             PORT at 2 Mbit/s, burst $burst (default 6000),
+#                             through HOST; released at exit; sets `rtpath`
 #   start_ab SIZE RX_SECS     experiment 2's traffic: receivers, the 1.1x
 #                             flood, 2 s later A and B ($secs, $duration)
 #   rx NODE PORT NAME [recv options] / tx NODE NAME rtvgen-args...
@@ -141,7 +141,7 @@ reserve() {	# reserve NAME HOST PORT DEADLINE [options]
 	local name=$1 h=$2 port=$3 dl=$4 out
 	shift 4
 	out=$(ctl "$h" --timeout 5s reserve --src 10.0.1.11 --dst 10.0.2.11 --proto udp --dport "$port" \
-		--type deadline --rate 2M --burst 6000 --deadline "$dl" --owner "$NAME" "$@" 2>&1) ||
+		--type deadline --rate 2M --burst "${burst:-6000}" --deadline "$dl" --owner "$NAME" "$@" 2>&1) ||
 		die "reserving $name through h$h was refused: $out"
 	rtpath=$out
 	paths+=("$h:$rtpath")
