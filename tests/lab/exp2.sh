@@ -122,9 +122,13 @@ table() {
 }
 
 figures() {	# figures RUN
-	local r=$1 misses
+	local r=$1 misses base=''
 	misses=$(( $(q $r A .misses) + $(q $r A .lost) + $(q $r B .misses) + $(q $r B .lost) ))
-	printf '{"name": "lab.exp2.%s.misses", "value": %s, "unit": "packets", "better": "lower"}\n' "$r" "$misses"
+	# with rtvnet: the same traffic's run without it is the baseline
+	[ "$r" = with ] && [ -f "$results/without.A.json" ] && base=$(( $(q without A .misses) + $(q without A .lost) +
+		$(q without B .misses) + $(q without B .lost) ))
+	printf '{"name": "lab.exp2.%s.misses", "value": %s, "unit": "packets", "better": "lower"%s}\n' "$r" "$misses" \
+		"${base:+, \"baseline\": \"without rtvnet\", \"baseline_value\": $base}"
 	printf '{"name": "lab.exp2.%s.max_ms.A", "value": %s, "unit": "ms", "better": "lower", "baseline": "paper", "baseline_value": 13.9}\n' "$r" "$(ms $r A max)"
 	printf '{"name": "lab.exp2.%s.max_ms.B", "value": %s, "unit": "ms", "better": "lower", "baseline": "paper", "baseline_value": 14.0}\n' "$r" "$(ms $r B max)"
 	echo "lab.exp2.$r.misses = $misses (late + lost, A and B)" >&2
