@@ -683,8 +683,12 @@ int cons__path_escalate(struct cons_state *s, uint64_t id, uint8_t level, struct
 			break;
 		rc = escalate_fits(s, p, &q, res->err);
 	}
-	if (rc == CONS_EREFUSED) {	/* looser than now, or nothing tighter fitted */
-		if (q.level > p->pub.level || !no_tighter(&q, &p->pub)) {
+	/* The loop stops at a candidate no tighter than now: strength 0 (the
+	 * admitted values) is never tighter. Going down a level, that is the
+	 * level's own values; going up, keep what the path has and raise the
+	 * class alone. */
+	if (rc == CONS_EREFUSED) {
+		if (q.level > p->pub.level) {
 			q.sched_deadline_ns = p->pub.sched_deadline_ns;
 			q.service_rate_bps = p->pub.service_rate_bps;
 		}

@@ -26,13 +26,13 @@
 # threshold would let that background escalate A and B before C joins.
 #
 # Printed: misses (late + lost) of A and B before C, after C joined and
-# before escalation, and after; when each rtpath's escalation was committed
-# (polled on the sending host every 100 ms); and the recovery time: from C's
+# before escalation, and after; when each rtpath's escalation reached the
+# sending host's dataplane (from its log); and the recovery time: from C's
 # first packet to the send time of the last A or B packet that missed before
 # a stretch of 2 s without misses.
 # Results folder (default results/exp3-<date>/): per-packet CSVs (A, B, C),
 # receivers' JSON, a per-100 ms series (series.csv: t_s,flow,sent,late,lost),
-# the levels the 100 ms poll saw (escalation.csv), the table (exp3.txt), a plot
+# the levels the sender's dataplane adopted, from its log (escalation.csv), the table (exp3.txt), a plot
 # (exp3.png, with gnuplot) and figures.jsonl (also appended to
 # $RTV_BENCH_OUT when set):
 #   lab.exp3.recovery_s        C's start to the last miss of A or B before
@@ -83,25 +83,6 @@ id_b=$rtpath
 sleep 0.5
 reach "leg 10.0.2.12"
 
-# the escalation level of A and B on the sending host, every 100 ms:
-# "unix_ns id level" lines when a level changes
-watch_levels() {
-	local seen_a=0 seen_b=0 now l
-	while :; do
-		now=$(date +%s%N)
-		l=$(ctl 1 --timeout 1s -o json paths 2>/dev/null) || { sleep 0.1; continue; }
-		for p in "$id_a:seen_a" "$id_b:seen_b"; do
-			local id=${p%%:*} var=${p#*:} lv
-			lv=$(jq -r --argjson id "$id" '(if type == "array" then . else .paths end)[] | select(.id == $id) | .level' <<<"$l" 2>/dev/null)
-			[ -n "$lv" ] && [ "$lv" != "${!var}" ] && { echo "$now $id $lv"; printf -v "$var" %s "$lv"; }
-		done
-		sleep 0.1
-	done
-}
-watch_levels >"$results/levels.txt" 2>/dev/null &
-watcher=$!
-pids+=($watcher)
-
 say "A, B = 2 Mbit/s h1v1 -> h2v1 for $duration; NRT $((flood_bps / 1000000)) Mbit/s h1v2 -> h2v2;" \
 	"C = $((link_bps / 1000000)) Mbit/s EF from leg -> h2v2 from t = $join"
 run_t0=$(date +%s%N)
@@ -110,31 +91,19 @@ start_ab 1502 $((secs + 12))
 sleep "$jsecs"
 tx leg C send --flow C --dst 10.0.2.12:$PORT_C --rate "${link_bps}bit" --size 1502 --dscp 46 \
 	--duration "$((secs - jsecs))s"
-wait_rtvgen() { local p; for p in "${pids[@]}"; do [ "$p" = "$watcher" ] || wait "$p"; done; }
-wait_rtvgen
-kill "$watcher" 2>/dev/null
-wait "$watcher" 2>/dev/null
-pids=()
-for f in A B NRT C; do
-	jq -e .received "$results/$run.$f.json" >/dev/null 2>&1 ||
-		die "no result for $f: $(cat "$results/$run.$f.err" "$results/$run.$f.tx.err" 2>/dev/null | head -3)"
-done
+traffic_wait A B NRT C
 
 # --- analysis ---------------------------------------------------------------
 { per_packet A 1502 2e6; per_packet B 1502 2e6; } | sort -n >"$results/packets.txt"
 c_start=$(awk -F, 'NR == 2 { print $2 }' "$results/$run.C.csv")
 [ -n "$c_start" ] || die "flow C never arrived: $(cat "$results/$run.C.tx.err" 2>/dev/null | head -2)"
-# when each rtpath's level 1 reached the sender's dataplane: its rtvd logs
-# "rtpath N is at level 1 now" (ms resolution); the 100 ms poll otherwise
-esc_at() {	# esc_at ID
-	local t
-	t=$(grep -h "rtpath $1 is at level 1 now" "$LAB_DIR/h1/rtvd.log" 2>/dev/null | tail -n 1 | cut -d' ' -f1)
-	if [ -n "$t" ] && t=$(date -d "$t" +%s%N 2>/dev/null) && [ "$t" -ge "$run_t0" ]; then
-		echo "$t"
-	else
-		awk -v id="$1" '$2 == id && $3 >= 1 { print $1; exit }' "$results/levels.txt"
-	fi
-}
+# the sender's dataplane logs each level it adopts ("rtpath N is at level L
+# now", ms resolution): "unix_ns rtpath level" for this run's A and B
+grep -h -E "dataplane: rtpath ($id_a|$id_b) is at level [0-9]+ now" "$LAB_DIR/h1/rtvd.log" 2>/dev/null |
+	while read -r t _ _ _ _ id _ _ _ lv _; do
+		t=$(date -d "$t" +%s%N 2>/dev/null) && [ "$t" -ge "$run_t0" ] && echo "$t $id $lv"
+	done >"$results/levels.txt"
+esc_at() { awk -v id="$1" '$2 == id && $3 >= 1 { print $1; exit }' "$results/levels.txt"; }
 esc_a=$(esc_at "$id_a")
 esc_b=$(esc_at "$id_b")
 esc_both=$(printf '%s\n%s\n' "${esc_a:-}" "${esc_b:-}" | sort -n | tail -n 1)
