@@ -56,7 +56,7 @@
  * after the log last grew (re-armed while it grows), never from inside
  * raft's callbacks, so commands arriving back to back share one notice.
  * Measured (bench_ofcommit, flow on a follower's host, p50): 2.3-2.7 ms with
- * the earlier rtpath-only push from agent/ovs.c, 4.8 ms with the 2 ms quiet
+ * the earlier rtpath-only push from agent/ovs/ovs.c, 4.8 ms with the 2 ms quiet
  * period, 1.7-2.0 ms at 0 (the next loop turn). But at 0 bench_raft's
  * 20 kills under load twice left a restarted follower stuck (it held entries
  * past its snapshot and never applied them within 20 s), never at 2 ms (3

@@ -66,7 +66,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/dp.h"
+#include "dp/dp.h"
 #include "common/units.h"
 
 #define PROBE_MAGIC 0x52545647u	/* "RTVG" */

@@ -19,9 +19,9 @@
 #include <cmocka.h>
 #include <msgpack.h>
 
-#include "agent/config.h"
-#include "agent/proto.h"
-#include "agent/request.h"
+#include "agent/core/config.h"
+#include "rpc/proto.h"
+#include "rpc/request.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
