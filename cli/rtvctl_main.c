@@ -10,10 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpc/client.h"
-#include "rpc/proto.h"
 #include "cli/rtvctl.h"
 #include "cli/rtvctl_out.h"
+#include "common/mpack.h"
+#include "rpc/client.h"
+#include "rpc/proto.h"
 
 /* Reports a failure and returns the exit code for it. */
 static int fail(const struct rtvctl_opts *o, int status, const char *msg)
@@ -75,12 +76,6 @@ static int exchange(struct agent_client *c, const struct rtvctl_opts *o,
 	return code;
 }
 
-static void pack_kv_u64(struct agent_client_req *req, const char *key, uint64_t v)
-{
-	msgpack_pack_str_with_body(&req->pk, key, strlen(key));
-	msgpack_pack_uint64(&req->pk, v);
-}
-
 static int run_read(struct agent_client *c, const struct rtvctl_opts *o)
 {
 	static const char *const ops[RTVCTL_N_VERBS] = {
@@ -92,39 +87,40 @@ static int run_read(struct agent_client *c, const struct rtvctl_opts *o)
 
 	if (agent_client_req_begin(&req, ops[o->verb], o->has_id ? 1 : 0, o->linearizable))
 		return fail(o, -ENOMEM, "out of memory");
-	if (o->has_id)
-		pack_kv_u64(&req, "id", o->id);
+	if (o->has_id && rtv_pk_kv_u64(&req.pk, "id", o->id) != 0) {
+		agent_client_req_close(&req);
+		return fail(o, -ENOMEM, "out of memory");
+	}
 	return exchange(c, o, &req, true);
 }
 
 static int run_admin(struct agent_client *c, const struct rtvctl_opts *o)
 {
-	struct agent_client_req req;
-	int rc;
-
 	uint32_t wait_ms = (uint32_t)(o->timeout_ns / 1000000);
+	struct agent_client_req req;
+	int pk = 0;
 
 	if (o->verb == RTVCTL_MEMBERS_ADD) {
-		rc = agent_client_req_begin_wait(&req, PROTO_OP_MEMBERS_ADD, 3, false, wait_ms);
-		if (rc == 0) {
-			pack_kv_u64(&req, "id", o->id);
-			msgpack_pack_str_with_body(&req.pk, "raft_addr", 9);
-			msgpack_pack_str_with_body(&req.pk, o->raft_addr, strlen(o->raft_addr));
-			msgpack_pack_str_with_body(&req.pk, "voter", 5);
-			(o->voter ? msgpack_pack_true : msgpack_pack_false)(&req.pk);
-		}
+		if (agent_client_req_begin_wait(&req, PROTO_OP_MEMBERS_ADD, 3, false, wait_ms))
+			return fail(o, -ENOMEM, "out of memory");
+		pk = rtv_pk_kv_u64(&req.pk, "id", o->id) |
+		     rtv_pk_kv_str(&req.pk, "raft_addr", o->raft_addr) |
+		     rtv_pk_kv_bool(&req.pk, "voter", o->voter);
 	} else if (o->verb == RTVCTL_MEMBERS_REMOVE) {
-		rc = agent_client_req_begin_wait(&req, PROTO_OP_MEMBERS_REMOVE, 1, false, wait_ms);
-		if (rc == 0)
-			pack_kv_u64(&req, "id", o->id);
+		if (agent_client_req_begin_wait(&req, PROTO_OP_MEMBERS_REMOVE, 1, false, wait_ms))
+			return fail(o, -ENOMEM, "out of memory");
+		pk = rtv_pk_kv_u64(&req.pk, "id", o->id);
 	} else {
-		rc = agent_client_req_begin_wait(&req, PROTO_OP_TRANSFER, o->has_id ? 1 : 0, false,
-						 wait_ms);
-		if (rc == 0 && o->has_id)
-			pack_kv_u64(&req, "to", o->id);
+		if (agent_client_req_begin_wait(&req, PROTO_OP_TRANSFER, o->has_id ? 1 : 0, false,
+						wait_ms))
+			return fail(o, -ENOMEM, "out of memory");
+		if (o->has_id)
+			pk = rtv_pk_kv_u64(&req.pk, "to", o->id);
 	}
-	if (rc)
-		return fail(o, rc, "out of memory");
+	if (pk) {
+		agent_client_req_close(&req);
+		return fail(o, -ENOMEM, "out of memory");
+	}
 	return exchange(c, o, &req, false);
 }
 

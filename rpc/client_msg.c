@@ -6,14 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mpack.h"
 #include "rpc/proto.h"
-
-static void pack_str(msgpack_packer *pk, const char *s)
-{
-	size_t len = strlen(s);
-
-	msgpack_pack_str_with_body(pk, s, len);
-}
 
 int agent_client_req_begin(struct agent_client_req *req, const char *op, size_t n_args, bool lin)
 {
@@ -26,26 +20,21 @@ int agent_client_req_begin(struct agent_client_req *req, const char *op, size_t 
 int agent_client_req_begin_wait(struct agent_client_req *req, const char *op, size_t n_args,
 				bool lin, uint32_t wait_ms)
 {
+	int rc;
+
 	msgpack_sbuffer_init(&req->buf);
 	msgpack_packer_init(&req->pk, &req->buf, msgpack_sbuffer_write);
-	if (msgpack_pack_map(&req->pk, (uint32_t)(3 + n_args + (lin ? 1 : 0))) != 0)
-		goto err;
-	pack_str(&req->pk, "v");
-	msgpack_pack_unsigned_int(&req->pk, PROTO_VERSION);
-	pack_str(&req->pk, "op");
-	pack_str(&req->pk, op);
-	pack_str(&req->pk, "wait_ms");
-	msgpack_pack_uint32(&req->pk, wait_ms);
-	if (lin) {
-		pack_str(&req->pk, "lin");
-		msgpack_pack_true(&req->pk);
+	rc = msgpack_pack_map(&req->pk, (uint32_t)(3 + n_args + (lin ? 1 : 0)));
+	rc |= rtv_pk_kv_u64(&req->pk, "v", PROTO_VERSION);
+	rc |= rtv_pk_kv_str(&req->pk, "op", op);
+	rc |= rtv_pk_kv_u64(&req->pk, "wait_ms", wait_ms);
+	if (lin)
+		rc |= rtv_pk_kv_bool(&req->pk, "lin", true);
+	if (rc || !req->buf.data) {
+		msgpack_sbuffer_destroy(&req->buf);
+		return -ENOMEM;
 	}
-	if (!req->buf.data)
-		goto err;
 	return 0;
-err:
-	msgpack_sbuffer_destroy(&req->buf);
-	return -ENOMEM;
 }
 
 void agent_client_req_close(struct agent_client_req *req)

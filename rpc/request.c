@@ -2,9 +2,10 @@
  *
  * msgpack-c's unpacker allocates a container's elements up front from the
  * count in its header: "dd ff ff ff ff" (an array of 2^32 - 1 elements) in a
- * 5-byte message asks for ~100 GB. agent_msgpack_sane walks the bytes first
- * and refuses any container that claims more elements than bytes remain, so
- * what msgpack-c allocates stays proportional to the message.
+ * 5-byte message asks for ~100 GB. rtv_mp_sane (common/mpack.h) walks the
+ * bytes first and refuses any container that claims more elements than
+ * bytes remain, so what msgpack-c allocates stays proportional to the
+ * message.
  */
 #include "rpc/request.h"
 
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mpack.h"
 #include "common/units.h"
 #include "rpc/proto.h"
 
@@ -57,78 +59,6 @@ bool agent_req_retry_safe(const struct agent_req *r)
 
 /* ------------------------------------------------------------------------- */
 /* Structure check                                                           */
-
-/* For the type bytes 0xc0..0xdf: fixed payload bytes, width of a big-endian
- * length field (its value is added to the payload, or is an element count
- * for arrays and maps), and what the object is. */
-enum { MP_DATA, MP_ARRAY, MP_MAP, MP_BAD };
-static const struct { uint8_t fixed, lenw, kind; } mp_ext[32] = {
-	[0x00] = { 0, 0, MP_DATA },  [0x01] = { 0, 0, MP_BAD },	  /* nil, unused */
-	[0x02] = { 0, 0, MP_DATA },  [0x03] = { 0, 0, MP_DATA },  /* false, true */
-	[0x04] = { 0, 1, MP_DATA },  [0x05] = { 0, 2, MP_DATA },  [0x06] = { 0, 4, MP_DATA },
-	[0x07] = { 1, 1, MP_DATA },  [0x08] = { 1, 2, MP_DATA },  [0x09] = { 1, 4, MP_DATA },
-	[0x0a] = { 4, 0, MP_DATA },  [0x0b] = { 8, 0, MP_DATA },	  /* float 32, 64 */
-	[0x0c] = { 1, 0, MP_DATA },  [0x0d] = { 2, 0, MP_DATA },  [0x0e] = { 4, 0, MP_DATA },
-	[0x0f] = { 8, 0, MP_DATA },  [0x10] = { 1, 0, MP_DATA },  [0x11] = { 2, 0, MP_DATA },
-	[0x12] = { 4, 0, MP_DATA },  [0x13] = { 8, 0, MP_DATA },
-	[0x14] = { 2, 0, MP_DATA },  [0x15] = { 3, 0, MP_DATA },  [0x16] = { 5, 0, MP_DATA },
-	[0x17] = { 9, 0, MP_DATA },  [0x18] = { 17, 0, MP_DATA },	  /* fixext */
-	[0x19] = { 0, 1, MP_DATA },  [0x1a] = { 0, 2, MP_DATA },  [0x1b] = { 0, 4, MP_DATA },
-	[0x1c] = { 0, 2, MP_ARRAY }, [0x1d] = { 0, 4, MP_ARRAY },
-	[0x1e] = { 0, 2, MP_MAP },   [0x1f] = { 0, 4, MP_MAP },
-};
-
-/* Reads one object header at *p: bytes to skip after it and elements it
- * contains. Returns false on a reserved byte or a header cut short. */
-static bool mp_head(const uint8_t **p, const uint8_t *end, uint64_t *skip, uint64_t *items)
-{
-	uint8_t b = *(*p)++;
-	uint64_t n = 0;
-
-	*skip = 0;
-	*items = 0;
-	if (b <= 0x7f || b >= 0xe0)
-		return true;
-	if (b <= 0x9f) {
-		*items = b <= 0x8f ? 2u * (b & 0x0f) : (b & 0x0f);
-		return true;
-	}
-	if (b <= 0xbf) {
-		*skip = b & 0x1f;
-		return true;
-	}
-	b -= 0xc0;
-	if (mp_ext[b].kind == MP_BAD || (size_t)(end - *p) < mp_ext[b].lenw)
-		return false;
-	for (unsigned i = 0; i < mp_ext[b].lenw; i++)
-		n = n << 8 | *(*p)++;
-	if (mp_ext[b].kind == MP_DATA)
-		*skip = mp_ext[b].fixed + n;
-	else
-		*items = mp_ext[b].kind == MP_MAP ? 2 * n : n;
-	return true;
-}
-
-bool agent_msgpack_sane(const void *buf, size_t len)
-{
-	const uint8_t *p = buf, *end = p + len;
-	uint64_t pending = 1, skip, items;
-
-	if (!buf)
-		return false;
-	while (pending > 0) {
-		if (p >= end || !mp_head(&p, end, &skip, &items))
-			return false;
-		if (skip > (uint64_t)(end - p))
-			return false;
-		p += skip;
-		/* every pending element needs at least one byte */
-		pending = pending - 1 + items;
-		if (pending > (uint64_t)(end - p))
-			return false;
-	}
-	return p == end;
-}
 
 /* ------------------------------------------------------------------------- */
 /* Decoding                                                                  */
@@ -312,7 +242,7 @@ int agent_req_decode(const void *buf, size_t len, struct agent_req *req,
 	memset(req, 0, sizeof(*req));
 	req->voter = true;
 	err[0] = '\0';
-	if (!agent_msgpack_sane(buf, len))
+	if (!rtv_mp_sane(buf, len))
 		return fail(err, -EPROTO, "not a well-formed msgpack message (%zu bytes)", len);
 	msgpack_unpacked_init(&up);
 	if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
@@ -367,29 +297,6 @@ int agent_req_init_submit(struct agent_req *req, const struct cons_cmd *cmd,
 /* ------------------------------------------------------------------------- */
 /* Encoding                                                                  */
 
-static void pack_str(msgpack_packer *pk, const char *s)
-{
-	size_t n = strlen(s);
-
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
-}
-
-static void pack_key_u64(msgpack_packer *pk, const char *k, uint64_t v)
-{
-	pack_str(pk, k);
-	msgpack_pack_uint64(pk, v);
-}
-
-static void pack_key_bool(msgpack_packer *pk, const char *k, bool v)
-{
-	pack_str(pk, k);
-	if (v)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
-}
-
 static size_t n_args(const struct agent_req *req)
 {
 	switch (req->op) {
@@ -406,32 +313,24 @@ static size_t n_args(const struct agent_req *req)
 	}
 }
 
-static void pack_args(msgpack_packer *pk, const struct agent_req *req)
+static int pack_args(msgpack_packer *pk, const struct agent_req *req)
 {
 	switch (req->op) {
 	case AGENT_OP_SUBMIT:
-		pack_str(pk, "cmd");
-		msgpack_pack_bin(pk, req->cmd_len);
-		msgpack_pack_bin_body(pk, req->cmd_buf, req->cmd_len);
-		break;
+		return rtv_pk_str(pk, "cmd") | msgpack_pack_bin(pk, req->cmd_len) |
+		       msgpack_pack_bin_body(pk, req->cmd_buf, req->cmd_len);
 	case AGENT_OP_PATHS:
-		if (req->id)
-			pack_key_u64(pk, "id", req->id);
-		break;
+		return req->id ? rtv_pk_kv_u64(pk, "id", req->id) : 0;
 	case AGENT_OP_MEMBERS_ADD:
-		pack_key_u64(pk, "id", req->id);
-		pack_str(pk, "raft_addr");
-		pack_str(pk, req->raft_addr);
-		pack_key_bool(pk, "voter", req->voter);
-		break;
+		return rtv_pk_kv_u64(pk, "id", req->id) |
+		       rtv_pk_kv_str(pk, "raft_addr", req->raft_addr) |
+		       rtv_pk_kv_bool(pk, "voter", req->voter);
 	case AGENT_OP_MEMBERS_REMOVE:
-		pack_key_u64(pk, "id", req->id);
-		break;
+		return rtv_pk_kv_u64(pk, "id", req->id);
 	case AGENT_OP_TRANSFER:
-		pack_key_u64(pk, "to", req->to);
-		break;
+		return rtv_pk_kv_u64(pk, "to", req->to);
 	default:
-		break;
+		return 0;
 	}
 }
 
@@ -439,21 +338,21 @@ int agent_req_encode(const struct agent_req *req, bool fwd, void **buf, size_t *
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
+	int rc;
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 2 + fwd + req->lin + (req->wait_ms != 0) + n_args(req));
-	pack_key_u64(&pk, "v", PROTO_VERSION);
-	pack_str(&pk, "op");
-	pack_str(&pk, agent_op_name(req->op));
+	rc = msgpack_pack_map(&pk, 2 + fwd + req->lin + (req->wait_ms != 0) + n_args(req));
+	rc |= rtv_pk_kv_u64(&pk, "v", PROTO_VERSION);
+	rc |= rtv_pk_kv_str(&pk, "op", agent_op_name(req->op));
 	if (fwd)
-		pack_key_bool(&pk, "fwd", true);
+		rc |= rtv_pk_kv_bool(&pk, "fwd", true);
 	if (req->lin)
-		pack_key_bool(&pk, "lin", true);
+		rc |= rtv_pk_kv_bool(&pk, "lin", true);
 	if (req->wait_ms)
-		pack_key_u64(&pk, "wait_ms", req->wait_ms);
-	pack_args(&pk, req);
-	if (!sb.data) {
+		rc |= rtv_pk_kv_u64(&pk, "wait_ms", req->wait_ms);
+	rc |= pack_args(&pk, req);
+	if (rc || !sb.data) {
 		msgpack_sbuffer_destroy(&sb);
 		return -ENOMEM;
 	}
@@ -501,7 +400,7 @@ int agent_reply_peek(const void *buf, size_t len, struct agent_reply_head *h)
 	int rc = -EPROTO;
 
 	memset(h, 0, sizeof(*h));
-	if (!agent_msgpack_sane(buf, len))
+	if (!rtv_mp_sane(buf, len))
 		return -EPROTO;
 	msgpack_unpacked_init(&up);
 	if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||

@@ -88,8 +88,4 @@ struct agent_reply_head {
  * -EPROTO (not a reply map, or "status" missing or mistyped). */
 int agent_reply_peek(const void *buf, size_t len, struct agent_reply_head *h);
 
-/* True if buf holds exactly one well-formed msgpack object whose container
- * sizes fit in the buffer. Run before msgpack_unpack on untrusted bytes. */
-bool agent_msgpack_sane(const void *buf, size_t len);
-
 #endif /* RTV_AGENT_REQUEST_H */

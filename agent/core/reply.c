@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "agent/core/rtvd.h"
+#include "common/mpack.h"
 #include "rpc/proto.h"
 
 struct reply {
@@ -46,28 +47,22 @@ static void ck(struct reply *r, int rc)
 
 static void key(struct reply *r, const char *k)
 {
-	size_t n = strlen(k);
-
-	ck(r, msgpack_pack_str(&r->pk, n));
-	ck(r, msgpack_pack_str_body(&r->pk, k, n));
+	ck(r, rtv_pk_str(&r->pk, k));
 }
 
 static void kv_str(struct reply *r, const char *k, const char *v)
 {
-	key(r, k);
-	key(r, v);
+	ck(r, rtv_pk_kv_str(&r->pk, k, v));
 }
 
 static void kv_u64(struct reply *r, const char *k, uint64_t v)
 {
-	key(r, k);
-	ck(r, msgpack_pack_uint64(&r->pk, v));
+	ck(r, rtv_pk_kv_u64(&r->pk, k, v));
 }
 
 static void kv_bool(struct reply *r, const char *k, bool v)
 {
-	key(r, k);
-	ck(r, v ? msgpack_pack_true(&r->pk) : msgpack_pack_false(&r->pk));
+	ck(r, rtv_pk_kv_bool(&r->pk, k, v));
 }
 
 /* read: 0 = not a read; 1 = stale read; 2 = linearizable read. */

@@ -15,6 +15,8 @@
 #include <msgpack.h>
 #include <string.h>
 
+#include "common/mpack.h"
+
 bool agent_dp_get_counters(const struct agent_dp *dp, struct agent_dp_counters *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -94,18 +96,6 @@ bool agent_dp_path_stats(const struct agent_dp *dp, uint64_t path_id,
 /* ------------------------------------------------------------------------- */
 /* msgpack                                                                   */
 
-static int pk_key(msgpack_packer *pk, const char *k)
-{
-	size_t n = strlen(k);
-
-	return msgpack_pack_str(pk, n) | msgpack_pack_str_body(pk, k, n);
-}
-
-static int pk_u64(msgpack_packer *pk, const char *k, uint64_t v)
-{
-	return pk_key(pk, k) | msgpack_pack_uint64(pk, v);
-}
-
 #define COMMON_KEYS 6
 #define SENDER_KEYS 9
 #define RECEIVER_KEYS 8
@@ -115,32 +105,32 @@ static int pack_stats(msgpack_packer *pk, const struct agent_dp_path_stats *s)
 	bool tx = s->side == DP_TX;
 	int rc = msgpack_pack_map(pk, COMMON_KEYS + (tx ? SENDER_KEYS : RECEIVER_KEYS));
 
-	rc |= pk_key(pk, "side") | pk_key(pk, tx ? "sender" : "receiver");
-	rc |= pk_u64(pk, "packets", tx ? s->c.tx_pkts : s->c.rx_pkts);
-	rc |= pk_u64(pk, "misses", tx ? s->misses_reported : s->c.rx_misses);
-	rc |= pk_u64(pk, "worst_late_ns", s->worst_late_ns);
-	rc |= pk_u64(pk, "level", s->level);
-	rc |= pk_u64(pk, "boost", s->boost);
+	rc |= rtv_pk_str(pk, "side") | rtv_pk_str(pk, tx ? "sender" : "receiver");
+	rc |= rtv_pk_kv_u64(pk, "packets", tx ? s->c.tx_pkts : s->c.rx_pkts);
+	rc |= rtv_pk_kv_u64(pk, "misses", tx ? s->misses_reported : s->c.rx_misses);
+	rc |= rtv_pk_kv_u64(pk, "worst_late_ns", s->worst_late_ns);
+	rc |= rtv_pk_kv_u64(pk, "level", s->level);
+	rc |= rtv_pk_kv_u64(pk, "boost", s->boost);
 	if (tx) {
-		rc |= pk_u64(pk, "bytes", s->c.tx_bytes);
-		rc |= pk_u64(pk, "demoted", s->c.tx_demoted);
-		rc |= pk_u64(pk, "policed", s->c.tx_policed);
-		rc |= pk_u64(pk, "too_big", s->c.tx_too_big);
-		rc |= pk_u64(pk, "reports", s->reports);
-		rc |= pk_u64(pk, "uncertainty_ns", s->uncertainty_ns);
-		rc |= pk_u64(pk, "escalations_proposed", s->escalations_proposed);
-		rc |= pk_u64(pk, "escalations_committed", s->escalations_committed);
-		rc |= pk_u64(pk, "escalations_refused", s->escalations_refused);
+		rc |= rtv_pk_kv_u64(pk, "bytes", s->c.tx_bytes);
+		rc |= rtv_pk_kv_u64(pk, "demoted", s->c.tx_demoted);
+		rc |= rtv_pk_kv_u64(pk, "policed", s->c.tx_policed);
+		rc |= rtv_pk_kv_u64(pk, "too_big", s->c.tx_too_big);
+		rc |= rtv_pk_kv_u64(pk, "reports", s->reports);
+		rc |= rtv_pk_kv_u64(pk, "uncertainty_ns", s->uncertainty_ns);
+		rc |= rtv_pk_kv_u64(pk, "escalations_proposed", s->escalations_proposed);
+		rc |= rtv_pk_kv_u64(pk, "escalations_committed", s->escalations_committed);
+		rc |= rtv_pk_kv_u64(pk, "escalations_refused", s->escalations_refused);
 		return rc;
 	}
-	rc |= pk_u64(pk, "delay_count", s->delay.count);
-	rc |= pk_u64(pk, "delay_min_ns", s->delay.min);
-	rc |= pk_u64(pk, "delay_mean_ns", s->delay.mean);
-	rc |= pk_u64(pk, "delay_p50_ns", s->delay.p50);
-	rc |= pk_u64(pk, "delay_p99_ns", s->delay.p99);
-	rc |= pk_u64(pk, "delay_p999_ns", s->delay.p999);
-	rc |= pk_u64(pk, "delay_max_ns", s->delay.max);
-	rc |= pk_u64(pk, "reports_sent", s->reports_sent);
+	rc |= rtv_pk_kv_u64(pk, "delay_count", s->delay.count);
+	rc |= rtv_pk_kv_u64(pk, "delay_min_ns", s->delay.min);
+	rc |= rtv_pk_kv_u64(pk, "delay_mean_ns", s->delay.mean);
+	rc |= rtv_pk_kv_u64(pk, "delay_p50_ns", s->delay.p50);
+	rc |= rtv_pk_kv_u64(pk, "delay_p99_ns", s->delay.p99);
+	rc |= rtv_pk_kv_u64(pk, "delay_p999_ns", s->delay.p999);
+	rc |= rtv_pk_kv_u64(pk, "delay_max_ns", s->delay.max);
+	rc |= rtv_pk_kv_u64(pk, "reports_sent", s->reports_sent);
 	return rc;
 }
 
@@ -181,7 +171,7 @@ int agent_dp_pack_path(void *self, msgpack_packer *pk, const struct cons_rtpath 
 	if (rc == 0 && (rc = map_head((const uint8_t *)sb.data, sb.size, &n, &hlen)) == 0) {
 		rc = msgpack_pack_map(pk, n + 1);
 		rc |= pk->callback(pk->data, sb.data + hlen, sb.size - hlen);
-		rc |= pk_key(pk, "stats") | pack_stats(pk, &st);
+		rc |= rtv_pk_str(pk, "stats") | pack_stats(pk, &st);
 		rc = rc ? -ENOMEM : 1;
 	}
 	msgpack_sbuffer_destroy(&sb);
@@ -197,12 +187,12 @@ static int pack_io(msgpack_packer *pk, const struct dp_io *io)
 	const struct dp_rx_stats *r = io ? dp_io_rx_stats(io) : NULL;
 	int rc;
 
-	rc = pk_u64(pk, "tx_sent_frames", s ? atomic_load(&s->sent_frames) : 0);
-	rc |= pk_u64(pk, "tx_rt_frames", s ? atomic_load(&s->rt_frames) : 0);
-	rc |= pk_u64(pk, "tx_nrt_frames", s ? atomic_load(&s->nrt_frames) : 0);
-	rc |= pk_u64(pk, "rx_popped", r ? atomic_load(&r->popped) : 0);
-	rc |= pk_u64(pk, "rx_misses", r ? atomic_load(&r->misses) : 0);
-	rc |= pk_u64(pk, "rx_unknown_path", r ? atomic_load(&r->unknown_path) : 0);
+	rc = rtv_pk_kv_u64(pk, "tx_sent_frames", s ? atomic_load(&s->sent_frames) : 0);
+	rc |= rtv_pk_kv_u64(pk, "tx_rt_frames", s ? atomic_load(&s->rt_frames) : 0);
+	rc |= rtv_pk_kv_u64(pk, "tx_nrt_frames", s ? atomic_load(&s->nrt_frames) : 0);
+	rc |= rtv_pk_kv_u64(pk, "rx_popped", r ? atomic_load(&r->popped) : 0);
+	rc |= rtv_pk_kv_u64(pk, "rx_misses", r ? atomic_load(&r->misses) : 0);
+	rc |= rtv_pk_kv_u64(pk, "rx_unknown_path", r ? atomic_load(&r->unknown_path) : 0);
 	return rc;
 }
 
@@ -225,32 +215,32 @@ int agent_dp_pack_status(void *self, msgpack_packer *pk)
 		return 0;
 	agent_dp_get_counters(dp, &c);
 	t = dp_rcu_current(&dp->rcu);
-	rc = pk_key(pk, "dataplane") | msgpack_pack_map(pk, STATUS_DP_KEYS);
-	rc |= pk_key(pk, "int_dev") | pk_key(pk, cfg->dataplane.int_dev);
-	rc |= pk_key(pk, "uplink_dev") | pk_key(pk, cfg->dataplane.uplink_dev);
-	rc |= pk_key(pk, "running") | (dp->io ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
+	rc = rtv_pk_str(pk, "dataplane") | msgpack_pack_map(pk, STATUS_DP_KEYS);
+	rc |= rtv_pk_str(pk, "int_dev") | rtv_pk_str(pk, cfg->dataplane.int_dev);
+	rc |= rtv_pk_str(pk, "uplink_dev") | rtv_pk_str(pk, cfg->dataplane.uplink_dev);
+	rc |= rtv_pk_str(pk, "running") | (dp->io ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
 	rc |= pack_io(pk, dp->io);
-	rc |= pk_u64(pk, "paths_sent", dp_table_count(t, DP_TX));
-	rc |= pk_u64(pk, "paths_received", dp_table_count(t, DP_RX));
-	rc |= pk_u64(pk, "table_builds", c.table_builds);
-	rc |= pk_u64(pk, "table_errors", c.table_errors);
-	rc |= pk_u64(pk, "misses_drained", c.misses_drained);
-	rc |= pk_u64(pk, "reports_sent", c.reports_sent);
-	rc |= pk_u64(pk, "dgrams_sent", c.dgrams_sent);
-	rc |= pk_u64(pk, "send_errors", c.send_errors);
-	rc |= pk_u64(pk, "reports_unroutable", c.reports_unroutable);
-	rc |= pk_u64(pk, "dgrams_received", c.dgrams_received);
-	rc |= pk_u64(pk, "dgrams_bad", c.dgrams_bad);
-	rc |= pk_u64(pk, "reports_received", c.reports_received);
-	rc |= pk_u64(pk, "reports_applied", c.reports_applied);
-	rc |= pk_u64(pk, "reports_dup", c.reports_dup);
-	rc |= pk_u64(pk, "reports_rejected", c.reports_rejected);
-	rc |= pk_u64(pk, "misses_reported", c.misses_reported);
-	rc |= pk_u64(pk, "boosts_raised", c.boosts_raised);
-	rc |= pk_u64(pk, "boosts_lowered", c.boosts_lowered);
-	rc |= pk_u64(pk, "escalations_proposed", c.escalations_proposed);
-	rc |= pk_u64(pk, "escalations_committed", c.escalations_committed);
-	rc |= pk_u64(pk, "escalations_refused", c.escalations_refused);
-	rc |= pk_u64(pk, "escalations_failed", c.escalations_failed);
+	rc |= rtv_pk_kv_u64(pk, "paths_sent", dp_table_count(t, DP_TX));
+	rc |= rtv_pk_kv_u64(pk, "paths_received", dp_table_count(t, DP_RX));
+	rc |= rtv_pk_kv_u64(pk, "table_builds", c.table_builds);
+	rc |= rtv_pk_kv_u64(pk, "table_errors", c.table_errors);
+	rc |= rtv_pk_kv_u64(pk, "misses_drained", c.misses_drained);
+	rc |= rtv_pk_kv_u64(pk, "reports_sent", c.reports_sent);
+	rc |= rtv_pk_kv_u64(pk, "dgrams_sent", c.dgrams_sent);
+	rc |= rtv_pk_kv_u64(pk, "send_errors", c.send_errors);
+	rc |= rtv_pk_kv_u64(pk, "reports_unroutable", c.reports_unroutable);
+	rc |= rtv_pk_kv_u64(pk, "dgrams_received", c.dgrams_received);
+	rc |= rtv_pk_kv_u64(pk, "dgrams_bad", c.dgrams_bad);
+	rc |= rtv_pk_kv_u64(pk, "reports_received", c.reports_received);
+	rc |= rtv_pk_kv_u64(pk, "reports_applied", c.reports_applied);
+	rc |= rtv_pk_kv_u64(pk, "reports_dup", c.reports_dup);
+	rc |= rtv_pk_kv_u64(pk, "reports_rejected", c.reports_rejected);
+	rc |= rtv_pk_kv_u64(pk, "misses_reported", c.misses_reported);
+	rc |= rtv_pk_kv_u64(pk, "boosts_raised", c.boosts_raised);
+	rc |= rtv_pk_kv_u64(pk, "boosts_lowered", c.boosts_lowered);
+	rc |= rtv_pk_kv_u64(pk, "escalations_proposed", c.escalations_proposed);
+	rc |= rtv_pk_kv_u64(pk, "escalations_committed", c.escalations_committed);
+	rc |= rtv_pk_kv_u64(pk, "escalations_refused", c.escalations_refused);
+	rc |= rtv_pk_kv_u64(pk, "escalations_failed", c.escalations_failed);
 	return rc ? -ENOMEM : 0;
 }

@@ -1,8 +1,8 @@
 /* missrep.c — the miss-report codec and its UDP socket (missrep.h).
  *
- * The decoder follows request.c: agent_msgpack_sane bounds what msgpack-c
- * may allocate before anything is unpacked, then every known key is
- * collected once with its type checked, then every value range-checked.
+ * The decoder follows rpc/request.c: rtv_mp_sane (common/mpack.h) bounds
+ * what msgpack-c may allocate before anything is unpacked, then every known
+ * key is collected once with its type checked, then every value range-checked.
  * Nothing is handed to the caller unless the whole datagram is valid.
  *
  * The socket never blocks the loop: uv_udp_try_send hands the datagram to
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "rpc/request.h"
+#include "common/mpack.h"
 
 #define MOD "missrep"
 
@@ -76,33 +76,21 @@ static int msg_check(const struct agent_missrep_msg *m, char err[CONS_ERRLEN])
 	return rc;
 }
 
-static int pk_key(msgpack_packer *pk, const char *k)
-{
-	size_t n = strlen(k);
-
-	return msgpack_pack_str(pk, n) | msgpack_pack_str_body(pk, k, n);
-}
-
-static int pk_u64(msgpack_packer *pk, const char *k, uint64_t v)
-{
-	return pk_key(pk, k) | msgpack_pack_uint64(pk, v);
-}
-
 #define REPORT_KEYS 9
 
 static int pack_report(msgpack_packer *pk, const struct agent_missrep *r)
 {
 	int rc = msgpack_pack_map(pk, REPORT_KEYS);
 
-	rc |= pk_u64(pk, "id", r->path_id);
-	rc |= pk_u64(pk, "n", r->misses);
-	rc |= pk_u64(pk, "cum", r->cum_misses);
-	rc |= pk_u64(pk, "first_ns", r->first_ns);
-	rc |= pk_u64(pk, "last_ns", r->last_ns);
-	rc |= pk_u64(pk, "late_ns", r->max_late_ns);
-	rc |= pk_u64(pk, "late_ipid", r->max_late_ip_id);
-	rc |= pk_u64(pk, "ipid", r->last_ip_id);
-	rc |= pk_u64(pk, "unc_ns", r->uncertainty_ns);
+	rc |= rtv_pk_kv_u64(pk, "id", r->path_id);
+	rc |= rtv_pk_kv_u64(pk, "n", r->misses);
+	rc |= rtv_pk_kv_u64(pk, "cum", r->cum_misses);
+	rc |= rtv_pk_kv_u64(pk, "first_ns", r->first_ns);
+	rc |= rtv_pk_kv_u64(pk, "last_ns", r->last_ns);
+	rc |= rtv_pk_kv_u64(pk, "late_ns", r->max_late_ns);
+	rc |= rtv_pk_kv_u64(pk, "late_ipid", r->max_late_ip_id);
+	rc |= rtv_pk_kv_u64(pk, "ipid", r->last_ip_id);
+	rc |= rtv_pk_kv_u64(pk, "unc_ns", r->uncertainty_ns);
 	return rc;
 }
 
@@ -117,11 +105,11 @@ int agent_missrep_encode(const struct agent_missrep_msg *m, void **buf, size_t *
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	rc = msgpack_pack_map(&pk, 5);
-	rc |= pk_u64(&pk, "v", AGENT_MISSREP_VERSION);
-	rc |= pk_key(&pk, "t") | pk_key(&pk, "miss");
-	rc |= pk_u64(&pk, "host", m->host);
-	rc |= pk_u64(&pk, "seq", m->seq);
-	rc |= pk_key(&pk, "r") | msgpack_pack_array(&pk, m->n);
+	rc |= rtv_pk_kv_u64(&pk, "v", AGENT_MISSREP_VERSION);
+	rc |= rtv_pk_str(&pk, "t") | rtv_pk_str(&pk, "miss");
+	rc |= rtv_pk_kv_u64(&pk, "host", m->host);
+	rc |= rtv_pk_kv_u64(&pk, "seq", m->seq);
+	rc |= rtv_pk_str(&pk, "r") | msgpack_pack_array(&pk, m->n);
 	for (size_t i = 0; i < m->n; i++)
 		rc |= pack_report(&pk, &m->r[i]);
 	if (rc || !sb.data) {
@@ -242,7 +230,7 @@ int agent_missrep_decode(const void *buf, size_t len, struct agent_missrep_msg *
 	if (len > AGENT_MISSREP_MAX_BYTES)
 		return fail(err, -EPROTO, "%zu bytes; a miss report is at most %d", len,
 			    AGENT_MISSREP_MAX_BYTES);
-	if (!agent_msgpack_sane(buf, len))
+	if (!rtv_mp_sane(buf, len))
 		return fail(err, -EPROTO, "not a well-formed msgpack message (%zu bytes)", len);
 	memset(&tmp, 0, sizeof(tmp));
 	msgpack_unpacked_init(&up);

@@ -14,7 +14,7 @@
  *    checksums and stays within 576 bytes of IP;
  *  - label serial arithmetic is antisymmetric away from the half-way point.
  */
-// fuzz-modules: sched common consensus ofgw dp rpc agent/core agent/telemetry agent/dataplane agent/ovs
+// fuzz-modules: sched common dp
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

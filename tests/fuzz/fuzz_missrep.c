@@ -1,5 +1,5 @@
 // fuzz-modules: sched common consensus
-// fuzz-files: agent/dataplane/missrep.c rpc/request.c agent/core/config.c
+// fuzz-files: agent/dataplane/missrep.c
 /* fuzz_missrep.c — the miss-report decoder (agent/dataplane/missrep.c) on arbitrary
  * bytes, as a datagram from anyone on the management network would be.
  *
