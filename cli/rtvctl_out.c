@@ -360,7 +360,7 @@ static void host_row(struct table *t, const void *rec)
 		  rtv_fmt_rate(up, sizeof(up), h->uplink_bps),
 		  rtv_fmt_ppm(budget, sizeof(budget), h->rt_budget_ppm),
 		  rtv_fmt_bytes(frame, sizeof(frame), h->max_frame_bytes), h->uplink_to,
-		  h->role == CONS_HOST_STANDBY ? "standby" : "voter");
+		  cons_host_role_names[h->role == CONS_HOST_STANDBY]);
 }
 
 /* "4 Mbit/s of 5 Gbit/s (0.08%)": what is reserved against the RT budget. */

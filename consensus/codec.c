@@ -300,7 +300,9 @@ int cons__pk_kv_ip(msgpack_packer *pk, const char *key, uint32_t ip)
 /* ------------------------------------------------------------------------- */
 /* Hosts and links                                                           */
 
-static const char *const role_names[] = { "voter", "standby" };
+const char *const cons_host_role_names[2] = { "voter", "standby" };
+const char *const cons_role_names[CONS_ROLE_N] = { "unavailable", "follower", "candidate",
+						   "leader" };
 
 int cons_pack_host(void *pk_, const struct cons_host *h)
 {
@@ -315,7 +317,7 @@ int cons_pack_host(void *pk_, const struct cons_host *h)
 	rc |= rtv_pk_kv_u64(pk, "rt_budget_ppm", h->rt_budget_ppm);
 	rc |= rtv_pk_kv_u64(pk, "max_frame_bytes", h->max_frame_bytes);
 	rc |= rtv_pk_kv_str(pk, "uplink_to", h->uplink_to);
-	rc |= rtv_pk_kv_str(pk, "role", role_names[h->role == CONS_HOST_STANDBY]);
+	rc |= rtv_pk_kv_str(pk, "role", cons_host_role_names[h->role == CONS_HOST_STANDBY]);
 	if (h->uplink_latency_ns)	/* optional: absent in older logs */
 		rc |= rtv_pk_kv_u64(pk, "uplink_latency_ns", h->uplink_latency_ns);
 	return rtv_mp_status(rc);
@@ -338,7 +340,7 @@ int cons_unpack_host(const void *obj, struct cons_host *h, char err[CONS_ERRLEN]
 	rc = rc ? rc : cons__get_u64(o, ctx, "rt_budget_ppm", UINT32_MAX, &ppm, err);
 	rc = rc ? rc : cons__get_u64(o, ctx, "max_frame_bytes", UINT32_MAX, &frame, err);
 	rc = rc ? rc : cons__get_str(o, ctx, "uplink_to", h->uplink_to, sizeof(h->uplink_to), err);
-	rc = rc ? rc : get_enum(o, ctx, "role", role_names, 2, &role, err);
+	rc = rc ? rc : get_enum(o, ctx, "role", cons_host_role_names, 2, &role, err);
 	if (rc == 0 && cons__map_get(o, "uplink_latency_ns") != NULL)
 		rc = cons__get_u64(o, ctx, "uplink_latency_ns", UINT64_MAX, &h->uplink_latency_ns, err);
 	if (rc != 0)

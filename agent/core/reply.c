@@ -160,16 +160,7 @@ static void pack_vms(struct reply *r, const struct cons_state *s)
 
 static const char *role_name(enum cons_role role)
 {
-	switch (role) {
-	case CONS_ROLE_FOLLOWER:
-		return "follower";
-	case CONS_ROLE_CANDIDATE:
-		return "candidate";
-	case CONS_ROLE_LEADER:
-		return "leader";
-	default:
-		return "unavailable";
-	}
+	return (unsigned)role < CONS_ROLE_N ? cons_role_names[role] : "unavailable";
 }
 
 static void pack_peer(struct reply *r, const struct cons_peer_status *p)

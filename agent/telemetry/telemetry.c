@@ -45,7 +45,6 @@ const char *const tm_icmp_names[AGENT_TM_ICMP_N] = { "sent", "rate_limited", "no
 const char *const tm_rx_names[AGENT_TM_RX_N] = { "popped", "passed", "mpls_foreign",
 						 "unknown_path", "not_ipv4" };
 const char *const tm_of_state_names[3] = { "disabled", "connecting", "connected" };
-const char *const tm_role_names[4] = { "unavailable", "follower", "candidate", "leader" };
 
 #define L(...) { __VA_ARGS__, NULL }
 #define NOL { NULL }
@@ -272,13 +271,12 @@ struct pin_set {
 	size_t n;
 };
 
-static const char *const kinds[] = { "voter", "standby" };
 static const char *const dirs[] = { "tx", "rx" };
-static const char *const actions[] = { "add", "modify", "delete" };
+const char *const tm_of_action_names[3] = { "add", "modify", "delete" };
 
 static const struct pin_set pin_sets[] = {
-	{ TM_RAFT_ROLE, tm_role_names, 4 },
-	{ TM_RAFT_PEERS, kinds, 2 },
+	{ TM_RAFT_ROLE, cons_role_names, CONS_ROLE_N },
+	{ TM_RAFT_PEERS, cons_host_role_names, 2 },
 	{ TM_UPLINK_CAPACITY, dirs, 2 },
 	{ TM_UPLINK_BUDGET, dirs, 2 },
 	{ TM_UPLINK_RESERVED, dirs, 2 },
@@ -290,7 +288,7 @@ static const struct pin_set pin_sets[] = {
 	{ TM_DP_ICMP, tm_icmp_names, AGENT_TM_ICMP_N },
 	{ TM_DP_RX, tm_rx_names, AGENT_TM_RX_N },
 	{ TM_OF_STATE, tm_of_state_names, 3 },
-	{ TM_OF_RECONCILE_FLOWS, actions, 3 },
+	{ TM_OF_RECONCILE_FLOWS, tm_of_action_names, 3 },
 	{ TM_M_AGGREGATED, dirs, 2 },
 };
 

@@ -51,8 +51,10 @@ static void collect_peers(struct agent_telemetry *t, const struct cons_node_stat
 		sset(tm_series(t, TM_RAFT_FOLLOWER_LAG, id, NULL), (double)p->lag);
 	}
 	agent_mfamily_sweep(lag);
-	sset(tm_series(t, TM_RAFT_PEERS, "voter", NULL), (double)voters);
-	sset(tm_series(t, TM_RAFT_PEERS, "standby", NULL), (double)standbys);
+	sset(tm_series(t, TM_RAFT_PEERS, cons_host_role_names[CONS_HOST_VOTER], NULL),
+	     (double)voters);
+	sset(tm_series(t, TM_RAFT_PEERS, cons_host_role_names[CONS_HOST_STANDBY], NULL),
+	     (double)standbys);
 }
 
 static void collect_raft(struct agent_telemetry *t)
@@ -62,8 +64,8 @@ static void collect_raft(struct agent_telemetry *t)
 	if (!agent_core_node(t->d))
 		return;
 	cons_node_status(agent_core_node(t->d), &st);
-	for (int r = 0; r < 4; r++)
-		sset(tm_series(t, TM_RAFT_ROLE, tm_role_names[r], NULL), (int)st.role == r);
+	for (int r = 0; r < CONS_ROLE_N; r++)
+		sset(tm_series(t, TM_RAFT_ROLE, cons_role_names[r], NULL), (int)st.role == r);
 	tm_set(t, TM_RAFT_IS_LEADER, st.role == CONS_ROLE_LEADER);
 	tm_set(t, TM_RAFT_LEADER_NODE, (double)st.leader_id);
 	tm_set(t, TM_RAFT_TERM, (double)st.term);
@@ -386,7 +388,6 @@ static void collect_dp(struct agent_telemetry *t)
 
 static void collect_of(struct agent_telemetry *t)
 {
-	static const char *const actions[] = { "add", "modify", "delete" };
 	struct agent_tm_of o = { .state = AGENT_TM_OF_DISABLED };
 	uint64_t changed[3];
 
@@ -400,7 +401,7 @@ static void collect_of(struct agent_telemetry *t)
 	changed[0] = o.flows_added;
 	changed[1] = o.flows_modified;
 	changed[2] = o.flows_deleted;
-	set_each(t, TM_OF_RECONCILE_FLOWS, actions, changed, 3);
+	set_each(t, TM_OF_RECONCILE_FLOWS, tm_of_action_names, changed, 3);
 }
 
 /* ------------------------------------------------------------------------- */

@@ -53,7 +53,7 @@ extern const char *const tm_exc_names[AGENT_TM_EXC_N];
 extern const char *const tm_icmp_names[AGENT_TM_ICMP_N];
 extern const char *const tm_rx_names[AGENT_TM_RX_N];
 extern const char *const tm_of_state_names[3];
-extern const char *const tm_role_names[4];	/* by enum cons_role */
+extern const char *const tm_of_action_names[3];	/* reconcile: add, modify, delete */
 
 struct agent_tm_fams {
 	struct agent_mfamily *f[TM_FAM_N];
