@@ -1,5 +1,5 @@
 /* dp.h — rtvd's dataplane: what sits between the host's switch (rtv-int) and
- * the uplink and keeps the deadlines (DESIGN.md "One host", "Data plane
+ * the uplink and keeps the deadlines (docs/architecture.md, "One host", "Data plane
  * details"; issue 4).
  *
  *   egress   rtv-int → parse → classify (rtpath table) → police → stamp MPLS
@@ -202,7 +202,7 @@ struct dp_table;
 /* Builds a snapshot from the replicated rtpaths (any order; paths of other
  * hosts and same-host paths — whose traffic never leaves the switch — are
  * skipped). boost (may be NULL) gives a local escalation level per input
- * path, the miss policy's immediate reaction (DESIGN.md "Miss reports"):
+ * path, the miss policy's immediate reaction (docs/architecture.md, "Miss reports"):
  * deadline type → EDF offset sched_escalate_deadline_ns(sched_deadline,
  * boost, floor); reservation type → R = sched_escalate_rate_bps(R, boost,
  * uplink). `prev` (may be NULL): the snapshot this one replaces; per-path
@@ -480,7 +480,7 @@ void dp_sched_backlog(const struct dp_sched *s, uint64_t *edf, uint64_t *wfq, ui
 /* Ingress and miss records (dp_miss.c)                                      */
 
 /* One aggregated miss report: a rtpath's misses over one interval, what the
- * receiver sends to the sender's agent (DESIGN.md "Miss reports"). */
+ * receiver sends to the sender's agent (docs/architecture.md, "Miss reports"). */
 struct dp_miss_report {
 	uint64_t path_id;
 	uint64_t src_host;		/* whose agent to tell */

@@ -23,7 +23,7 @@
  *
  * The devices must not hand us GSO super-frames or partial checksums:
  * switch TSO/GSO and TX checksum offload off on rtv-int's peer (ethtool -K
- * DEV tx off), as OVS userspace needs anyway (ENV-NOTES.md). Oversized
+ * DEV tx off), as OVS userspace needs anyway (docs/architecture.md, "Data plane details"). Oversized
  * frames are counted (rx_truncated) and dropped.
  *
  * Time. Both threads take each frame's kernel receive timestamp

@@ -1,6 +1,6 @@
 /* dp_miss.c — the ingress path: pop the label, check the deadline, record
  * the one-way delay, aggregate misses for the sender (issue 4, "Ingress";
- * DESIGN.md "Miss reports").
+ * docs/architecture.md, "Miss reports").
  *
  * Deadline check. The label is the absolute deadline in µs modulo 2^20 on
  * the sender's CLOCK_REALTIME (floored to the µs). The receiver reads its own

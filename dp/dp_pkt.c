@@ -1,7 +1,7 @@
 /* dp_pkt.c — the frames rtvd touches: parse, classify key, MPLS push/pop,
  * DSCP with an incremental checksum, ICMP fragmentation-needed.
  *
- * Carriage (seed 000 §3.3; DESIGN.md "Data plane details"): one MPLS label
+ * Carriage (RTvNIC §3.3; docs/architecture.md, "Data plane"): one MPLS label
  * stack entry (RFC 3032 §2.1) between L2 and L3, ethertype 0x8847. The label
  * is only a carrier, never switched on: label = absolute deadline in µs
  * modulo 2^20, TC = the rtpath's class, S = 1, TTL copied from the IP header

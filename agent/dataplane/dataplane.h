@@ -5,7 +5,7 @@
  *
  * With [dataplane] enabled, rtvd sits between the host's switch (int_dev,
  * rtv-int's peer) and the uplink (uplink_dev) and owns the uplink's queue
- * (DESIGN.md "One host"):
+ * (docs/architecture.md, "One host"):
  *
  *   - The rtpath table. Built from the replicated rtpaths that this host
  *     sends or receives, with each sent path's local boost, and published

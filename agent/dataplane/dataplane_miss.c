@@ -1,4 +1,4 @@
-/* dataplane_miss.c — closing the miss loop (DESIGN.md "Miss reports"; issue 4,
+/* dataplane_miss.c — closing the miss loop (docs/architecture.md, "Miss reports"; issue 4,
  * "Ingress"): the receiving host reports, the sending host boosts and
  * escalates.
  *

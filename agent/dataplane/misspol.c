@@ -1,7 +1,7 @@
 /* misspol.c — the sending host's miss policy for one rtpath (misspol.h says
  * what it does; this file says why where it is not obvious).
  *
- * Why boost first and escalate later (DESIGN.md "Miss reports", after the
+ * Why boost first and escalate later (docs/architecture.md, "Miss reports", after the
  * paper's sender, which waited 20 s): a local boost costs nothing to the
  * rest of the rack and takes effect within one table swap, but it only
  * reorders this host's own queue; escalation changes what admission has

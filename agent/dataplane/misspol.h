@@ -1,5 +1,5 @@
-/* misspol.h — the sending host's miss policy for one rtpath (DESIGN.md "Miss
- * reports"; consensus.h struct cons_miss_policy). Private to agent/.
+/* misspol.h — the sending host's miss policy for one rtpath (docs/architecture.md, "Miss
+ * reports"; consensus.h struct cons_miss_policy). Private to agent/dataplane/.
  *
  * Pure: no clock, no I/O. The caller (dataplane.c) feeds the reports that
  * arrive and the time (CLOCK_MONOTONIC ns), rebuilds the rtpath table when

@@ -312,7 +312,7 @@ static void sockaddr_of(struct sockaddr_in *sa, uint32_t ip, uint16_t port)
 	sa->sin_port = htons(port);
 }
 
-/* CS6 on everything the socket sends (DESIGN.md: "at the highest priority"). */
+/* CS6 on everything the socket sends (docs/architecture.md: "at the highest priority"). */
 static int mark_cs6(uv_udp_t *u)
 {
 	int tos = AGENT_MISSREP_DSCP << 2;

@@ -1,6 +1,6 @@
-/* missrep.h — miss reports between agents (DESIGN.md "Miss reports"; issue 4,
+/* missrep.h — miss reports between agents (docs/architecture.md, "Miss reports"; issue 4,
  * "Ingress"): the receiving host's agent tells the sending host's agent how
- * many packets of an rtpath arrived after their deadline. Private to agent/.
+ * many packets of an rtpath arrived after their deadline. Private to agent/dataplane/.
  *
  * Transport. One UDP datagram carries the reports of one receiving host to
  * one sending host for one aggregation interval ([dataplane] miss_interval),

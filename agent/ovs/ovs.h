@@ -1,9 +1,9 @@
 /* ovs.h — rtvd and its Open vSwitch bridge: the glue between the replicated
  * state (consensus/), the OVSDB client and the OpenFlow gateway (ofgw/).
- * Private to agent/.
+ * A module of rtvd's core (agent/core/core.h).
  *
  * With [ovs] enabled, each rtvd is the OpenFlow controller of its own
- * bridge only (DESIGN.md, "OpenFlow gateway"):
+ * bridge only (docs/architecture.md, "OpenFlow gateway"):
  *
  *   - OVSDB: the client watches the bridge's interfaces and ensures the
  *     bridge: datapath_type, fail_mode secure, protocols OpenFlow13, one

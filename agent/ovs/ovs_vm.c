@@ -1,4 +1,4 @@
-/* ovs_vm.c — which VMs sit on this host, learnt from OVSDB (DESIGN.md,
+/* ovs_vm.c — which VMs sit on this host, learnt from OVSDB (docs/architecture.md,
  * "OpenFlow gateway": rtvd watches OVSDB for VM interfaces to learn which
  * VM is where).
  *

@@ -1,5 +1,5 @@
 /* telemetry.h — rtvd's metrics: what it exports at /metrics and where each
- * figure comes from. Private to agent/. docs/metrics.md is the list for
+ * figure comes from. The telemetry module. docs/metrics.md is the list for
  * operators (names, labels, units, sources); tests/system/metrics.sh checks
  * that the list, the exposition and the dashboards agree.
  *
