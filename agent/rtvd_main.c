@@ -94,6 +94,15 @@ int main(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	/* before the configuration: a module may own a section of it. Start
+	 * order: metrics first (they count the log replayed at start), then
+	 * OVS, then the dataplane; close runs the other way round. */
+	if (agent_module_register(&agent_telemetry_module) < 0 ||
+	    agent_module_register(&agent_ovs_module) < 0 ||
+	    agent_module_register(&agent_dp_module) < 0) {
+		fprintf(stderr, "rtvd: cannot register the modules\n");
+		return 1;
+	}
 	if (agent_config_load(&cfg, a.config, err, sizeof(err)) < 0 ||
 	    agent_config_check_env(&cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rtvd: %s\n", err);
@@ -105,13 +114,5 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	rtv_log_init("rtvd", cfg.log_level);
-	/* start order: metrics first (they count the log replayed at start),
-	 * then OVS, then the dataplane; close runs the other way round */
-	if (agent_module_register(&agent_telemetry_module) < 0 ||
-	    agent_module_register(&agent_ovs_module) < 0 ||
-	    agent_module_register(&agent_dp_module) < 0) {
-		fprintf(stderr, "rtvd: cannot register the modules\n");
-		return 1;
-	}
 	return rtvd_run(&cfg);
 }

@@ -10,6 +10,7 @@
  * Only the first error is reported: later ones are often consequences of it.
  */
 #include "agent/core/config.h"
+#include "agent/core/rtvd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,6 +52,9 @@ struct parse_ctx {
 	char *err;
 	size_t errlen;
 	bool failed;
+	/* keys of modules' sections seen so far ("section\nkey"), and where */
+	struct { char key[2 * 64]; int line; } mod_seen[64];
+	size_t n_mod_seen;
 };
 
 /* ------------------------------------------------------------------------- */
@@ -644,17 +648,20 @@ static void list_keys(const char *section, char *buf, size_t n)
 
 static void fail_unknown(struct parse_ctx *pc, const char *section, const char *name)
 {
-	char known[256];
+	char known[256], mods[128];
 
+	agent_module_sections(mods, sizeof(mods));	/* ", gossip, ..." or "" */
 	if (section[0] == '\0') {
 		fail_at(pc, pc->lineno, "%s is outside any section: put it under [node], "
-			"[cluster], [uplink], [raft], [rpc], [log], [metrics], [ovs] or [dataplane]", name);
+			"[cluster], [uplink], [raft], [rpc], [log], [metrics], [ovs] or [dataplane]"
+			"%s%s%s", name, mods[0] ? " (or a module's:" : "", mods[0] ? mods + 1 : "",
+			mods[0] ? ")" : "");
 		return;
 	}
 	list_keys(section, known, sizeof(known));
 	if (known[0] == '\0')
 		fail_at(pc, pc->lineno, "unknown section [%s] (sections are node, cluster, "
-			"uplink, raft, rpc, log, metrics, ovs, dataplane)", section);
+			"uplink, raft, rpc, log, metrics, ovs, dataplane%s)", section, mods);
 	else
 		fail_at(pc, pc->lineno, "[%s] %s: unknown key (keys in [%s]: %s)", section, name,
 			section, known);
@@ -709,9 +716,39 @@ static void add_peer(struct parse_ctx *pc, const struct key_def *k, const char *
 	cfg->peers[cfg->n_peers++] = p;
 }
 
+/* A key of a section a registered module owns (core.h, config_key). */
+static void module_key(struct parse_ctx *pc, const struct agent_module *m, const char *section,
+		       const char *name, const char *value)
+{
+	char key[sizeof(pc->mod_seen[0].key)], why[WHYLEN] = "";
+	int rc;
+
+	snprintf(key, sizeof(key), "%s\n%s", section, name);
+	for (size_t i = 0; i < pc->n_mod_seen; i++) {
+		if (strcmp(pc->mod_seen[i].key, key) == 0) {
+			fail_at(pc, pc->lineno, "[%s] %s is given twice (first on line %d)",
+				section, name, pc->mod_seen[i].line);
+			return;
+		}
+	}
+	if (pc->n_mod_seen == sizeof(pc->mod_seen) / sizeof(pc->mod_seen[0])) {
+		fail_at(pc, pc->lineno, "[%s]: too many keys", section);
+		return;
+	}
+	snprintf(pc->mod_seen[pc->n_mod_seen].key, sizeof(key), "%s", key);
+	pc->mod_seen[pc->n_mod_seen++].line = pc->lineno;
+	rc = m->config_key ? m->config_key(name, value, why, sizeof(why)) : -ENOENT;
+	if (rc == -ENOENT)
+		fail_at(pc, pc->lineno, "[%s] %s: unknown key", section, name);
+	else if (rc < 0)
+		fail_at(pc, pc->lineno, "[%s] %s = \"%s\": %s", section, name, value,
+			why[0] ? why : "invalid");
+}
+
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *pc = user;
+	const struct agent_module *m;
 	const struct key_def *k;
 	char why[WHYLEN];
 	int i;
@@ -719,6 +756,10 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	if (pc->failed)
 		return 1;
 	i = find_key(section, name);
+	if (i < 0 && section[0] && (m = agent_module_of_section(section)) != NULL) {
+		module_key(pc, m, section, name, value);
+		return 1;
+	}
 	if (i < 0) {
 		fail_unknown(pc, section, name);
 		return 1;
@@ -903,6 +944,12 @@ static int parse_file(struct agent_config *cfg, const char *name, FILE *f, char 
 		check_metrics(&pc);
 	if (!pc.failed)
 		check_dataplane(&pc);
+	if (!pc.failed) {
+		char why[WHYLEN] = "";
+
+		if (agent_modules_config_done(cfg, why, sizeof(why)) < 0)
+			fail_at(&pc, 0, "%s", why[0] ? why : "a module refused its section");
+	}
 	return pc.failed ? -EINVAL : 0;
 }
 

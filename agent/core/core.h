@@ -104,6 +104,17 @@ struct agent_req_ev {
  * hook but free. */
 struct agent_module {
 	const char *name;
+	/* Its own section of rtvd.conf, [section] (NULL: none), parsed with the
+	 * rest of the file before anything starts, so the values live in the
+	 * module's own static storage. config_key gets each key = value of the
+	 * section (a key given twice is refused before it is called); returns 0,
+	 * or -EINVAL with why (a sentence: what is wrong and what would do), or
+	 * -ENOENT for a key it does not know. config_done runs after the whole
+	 * file (also when the section is absent): defaults, required keys and
+	 * consistency; 0 or -EINVAL with why. */
+	const char *section;
+	int (*config_key)(const char *key, const char *value, char *why, size_t whylen);
+	int (*config_done)(const struct agent_config *cfg, char *why, size_t whylen);
 	/* Before the Raft node starts (e.g. metrics, so that the replay of the
 	 * log at start is counted). 0 or a negative errno after logging why. */
 	int (*init)(struct rtvd *d, void **self);
@@ -135,8 +146,9 @@ struct agent_module {
 
 #define AGENT_MODULES_MAX 16
 
-/* Registers m (static storage) for every later rtvd_run; call before it,
- * in the order the modules start. Returns 0 or -ENOSPC / -EEXIST. */
+/* Registers m (static storage) for every later agent_config_load and
+ * rtvd_run; call before both, in the order the modules start. Returns 0 or
+ * -ENOSPC / -EEXIST (same descriptor, name or section twice). */
 int agent_module_register(const struct agent_module *m);
 
 /* Calls fn(arg, self, iface) for every started module that offers the

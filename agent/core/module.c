@@ -18,12 +18,44 @@ static size_t n_registered;
 int agent_module_register(const struct agent_module *m)
 {
 	for (size_t i = 0; i < n_registered; i++)
-		if (registered[i] == m || strcmp(registered[i]->name, m->name) == 0)
+		if (registered[i] == m || strcmp(registered[i]->name, m->name) == 0 ||
+		    (m->section && registered[i]->section &&
+		     strcmp(registered[i]->section, m->section) == 0))
 			return -EEXIST;
 	if (n_registered == AGENT_MODULES_MAX)
 		return -ENOSPC;
 	registered[n_registered++] = m;
 	return 0;
+}
+
+const struct agent_module *agent_module_of_section(const char *section)
+{
+	for (size_t i = 0; i < n_registered; i++)
+		if (registered[i]->section && strcmp(registered[i]->section, section) == 0)
+			return registered[i];
+	return NULL;
+}
+
+int agent_modules_config_done(const struct agent_config *cfg, char *why, size_t whylen)
+{
+	for (size_t i = 0; i < n_registered; i++) {
+		const struct agent_module *m = registered[i];
+
+		if (m->config_done && m->config_done(cfg, why, whylen) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+void agent_module_sections(char *buf, size_t n)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n_registered && used < n; i++)
+		if (registered[i]->section)
+			used += (size_t)snprintf(buf + used, n - used, ", %s",
+						 registered[i]->section);
 }
 
 /* ------------------------------------------------------------------------- */

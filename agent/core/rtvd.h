@@ -107,6 +107,13 @@ void agent_dispatch_leader_changed(struct rtvd *d);
 /* Fails every waiting job with -ESHUTDOWN (shutdown). */
 void agent_dispatch_fail_waiting(struct rtvd *d);
 
+/* module.c: the registered module that owns [section], or NULL; every
+ * module's config_done (the first failure's -EINVAL and why); ", a, b"
+ * for the sections modules own ("" if none). */
+const struct agent_module *agent_module_of_section(const char *section);
+int agent_modules_config_done(const struct agent_config *cfg, char *why, size_t whylen);
+void agent_module_sections(char *buf, size_t n);
+
 /* module.c: the registered modules' hooks, in registration order (close:
  * reverse). init/start stop at the first failure (its errno). */
 int agent_modules_init(struct rtvd *d);
