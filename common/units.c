@@ -380,7 +380,7 @@ const char *rtv_fmt_ppm(char *buf, size_t n, uint32_t ppm)
 /* ------------------------------------------------------------------------- */
 /* Addresses                                                                 */
 
-static int parse_port(const char *v, uint64_t *out)
+int rtv_parse_u64(const char *v, uint64_t *out)
 {
 	unsigned long long x;
 	char *end;
@@ -406,7 +406,7 @@ int rtv_parse_ipport(const char *s, uint32_t *ip, uint16_t *port)
 		return -EINVAL;
 	memcpy(host, s, (size_t)(colon - s));
 	host[colon - s] = '\0';
-	if (inet_pton(AF_INET, host, &a) != 1 || parse_port(colon + 1, &p) < 0 || p < 1 ||
+	if (inet_pton(AF_INET, host, &a) != 1 || rtv_parse_u64(colon + 1, &p) < 0 || p < 1 ||
 	    p > 65535)
 		return -EINVAL;
 	if (ip)

@@ -72,25 +72,10 @@ static int why_set(char *why, size_t whylen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int parse_u64(const char *v, uint64_t *out)
-{
-	unsigned long long x;
-	char *end;
-
-	if (v[0] < '0' || v[0] > '9')
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(v, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	*out = x;
-	return 0;
-}
-
 static int p_id(const struct key_def *k, const char *v, void *field, char *why, size_t n)
 {
 	(void)k;
-	if (parse_u64(v, field) < 0 || *(uint64_t *)field == 0)
+	if (rtv_parse_u64(v, field) < 0 || *(uint64_t *)field == 0)
 		return why_set(why, n, "a Raft server id is a whole number > 0, unique in "
 			       "the rack");
 	return 0;
@@ -101,7 +86,7 @@ static int p_uint(const struct key_def *k, const char *v, void *field, char *why
 	uint64_t x;
 
 	(void)k;
-	if (parse_u64(v, &x) < 0 || x > UINT_MAX)
+	if (rtv_parse_u64(v, &x) < 0 || x > UINT_MAX)
 		return why_set(why, n, "a whole number from 0 to %u is needed", UINT_MAX);
 	*(unsigned *)field = (unsigned)x;
 	return 0;
@@ -112,7 +97,7 @@ static int p_contexts(const struct key_def *k, const char *v, void *field, char 
 	uint64_t x;
 
 	(void)k;
-	if (parse_u64(v, &x) < 0 || x < 1 || x > 4096)
+	if (rtv_parse_u64(v, &x) < 0 || x < 1 || x > 4096)
 		return why_set(why, n, "the number of requests served at once, 1 to 4096 "
 			       "(e.g. 64)");
 	*(unsigned *)field = (unsigned)x;
@@ -125,7 +110,7 @@ static int p_rtpath_cap(const struct key_def *k, const char *v, void *field, cha
 	uint64_t x;
 
 	(void)k;
-	if (parse_u64(v, &x) < 0 || x > 1000000)
+	if (rtv_parse_u64(v, &x) < 0 || x > 1000000)
 		return why_set(why, n, "rtpaths with their own series per metric, 0 to 1000000 "
 			       "(e.g. 1000; the rest are summed into rtpath=\"other\")");
 	*(unsigned *)field = (unsigned)x;
@@ -311,7 +296,7 @@ static int p_peer(const struct key_def *k, const char *v, void *field, char *why
 	strcpy(buf, v);
 	for (char *t = strtok_r(buf, "@", &save); t && np < 5; t = strtok_r(NULL, "@", &save))
 		parts[np++] = t;
-	if (np < 3 || np > 4 || parse_u64(parts[0], &p->id) < 0 || p->id == 0)
+	if (np < 3 || np > 4 || rtv_parse_u64(parts[0], &p->id) < 0 || p->id == 0)
 		goto bad;
 	if (rtv_parse_ipport(parts[1], NULL, NULL) < 0 || check_tcp_url(parts[2]) < 0)
 		goto bad;
@@ -392,7 +377,7 @@ static int p_mtu(const struct key_def *k, const char *v, void *field, char *why,
 	uint64_t x;
 
 	(void)k;
-	if (parse_u64(v, &x) < 0 || x < 68 || x > 65531)
+	if (rtv_parse_u64(v, &x) < 0 || x < 68 || x > 65531)
 		return why_set(why, n, "the uplink's IP MTU is 68 to 65531 (1500 for Ethernet, "
 			       "9000 for jumbo frames)");
 	*(uint32_t *)field = (uint32_t)x;
@@ -420,7 +405,7 @@ static int p_prio(const struct key_def *k, const char *v, void *field, char *why
 	uint64_t x;
 
 	(void)k;
-	if (parse_u64(v, &x) < 0 || x > 99)
+	if (rtv_parse_u64(v, &x) < 0 || x > 99)
 		return why_set(why, n, "a SCHED_FIFO priority, 1 to 99, or 0 for none, is needed");
 	*(int *)field = (int)x;
 	return 0;
@@ -431,7 +416,7 @@ static int p_udp_port(const struct key_def *k, const char *v, void *field, char 
 	uint64_t x;
 
 	(void)k;
-	if (parse_u64(v, &x) < 0 || x < 1 || x > 65535)
+	if (rtv_parse_u64(v, &x) < 0 || x < 1 || x > 65535)
 		return why_set(why, n, "a UDP port, 1 to 65535, the same on every host, is needed");
 	*(uint16_t *)field = (uint16_t)x;
 	return 0;

@@ -26,7 +26,7 @@
  * that both see a port (the destination during a live migration) write at
  * most once each, and the later migrate/ command settles it.
  *
- * Commands go through agent_job_run like a client's: forwarded to the
+ * Commands go through agent_core_submit like a client's: forwarded to the
  * leader, retried while the rack is unavailable, deduplicated by this
  * process's random client id and an increasing sequence number (one
  * command in flight, as consensus.h asks). Refusals (an IP owned by

@@ -10,11 +10,13 @@
  *   - state read at each scrape (Raft status, the replicated hosts, links
  *     and rtpaths, /proc/self);
  *   - other modules' counters read at each scrape through struct
- *     agent_tm_sources: by default rtvd's dataplane and OVS glue
- *     (telemetry_sources.c). A module that is disabled, or a figure it does
- *     not count yet, is exported as 0 (OpenFlow: state "disabled"), with
- *     every series that the state implies, so that dashboards and alerts
- *     work unchanged the day the numbers arrive.
+ *     agent_tm_sources, the interface AGENT_TM_IFACE that a module offers
+ *     through its iface hook (agent/core/core.h): today the dataplane
+ *     (agent/dataplane/dataplane_metrics.c) and the OVS glue. A module that
+ *     is disabled, or a figure it does not count yet, is exported as 0
+ *     (OpenFlow: state "disabled"), with every series that the state
+ *     implies, so that dashboards and alerts work unchanged the day the
+ *     numbers arrive.
  *
  * Per-rtpath series are capped ([metrics] rtpath_cap, default 1000 per
  * family): rtpaths beyond it are folded into {rtpath="other", type=...},

@@ -456,7 +456,7 @@ static uint64_t queue_len_of(struct fx *x, enum dp_qkind k)
 }
 
 /* The exported bucket of a value the dataplane recorded in ns: the first
- * bound at or above its dp_hist bucket's upper edge (telemetry_sources.c). */
+ * bound at or above its dp_hist bucket's upper edge (agent/dataplane/dataplane_metrics.c). */
 static size_t tm_bucket(uint64_t v_ns)
 {
 	double high_s = (double)dp_hist_bucket_high(dp_hist_bucket(v_ns)) / 1e9;
