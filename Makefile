@@ -134,7 +134,7 @@ check: deps
 	@scripts/run-tests.sh --suite asan $(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(TESTS))
 
 # Which module uses which module's symbols; fails on a cycle.
-check-deps: $(LIBS_A)
+check-deps: $(LIBS_A) $(PROGS)
 	@scripts/check-deps.sh $(BUILD)/obj $(MODULES)
 
 # --- fuzzing -----------------------------------------------------------------
