@@ -10,9 +10,10 @@
  * calls their hooks in registration order — to start them, to tell them
  * what Raft applied, to let them add to the `status` and `paths` replies,
  * to report the request engine's events — and closes them in the reverse
- * order. Modules reach each other only through agent_core_iface (a named
- * interface one module offers and another looks up), never by symbol in
- * the other direction (scripts/check-deps.sh fails on a cycle).
+ * order. A module may use the modules registered before it (the dataplane
+ * and OVS glue use telemetry's types); the other direction goes through
+ * agent_core_iface, a named interface one module offers and another looks
+ * up (scripts/check-deps.sh fails on a cycle).
  *
  * Everything here runs on the loop thread.
  */
