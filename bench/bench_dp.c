@@ -1,5 +1,5 @@
 /* bench_dp.c — per-packet cost of the dataplane's work (group `dp`), against
- * what seed 000 measured for RTvNIC (PAPERS.md: MPLS push 32 µs, pop 23 µs,
+ * what seed 000 measured for RTvNIC (the RTvNIC paper: MPLS push 32 µs, pop 23 µs,
  * EDF scheduling 101 µs per packet). Target: <= 1 µs each.
  *
  *   dp.stamp.ns  egress work on an RT frame short of queueing: parse,
@@ -28,7 +28,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/dp.h"
+#include "dp/dp.h"
 #include "bench/report.h"
 
 #define N_PATHS 1000
