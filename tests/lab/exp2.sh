@@ -54,29 +54,22 @@ NAME=exp2
 . "$(dirname "$0")/lib.sh"
 
 duration=10s size=1502 results='' mode=without
-usage() { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
 	case $1 in
 	--duration) duration=${2:-}; shift ;;
 	--size) size=${2:-}; shift ;;
-	--results) results=${2:-}; shift ;;
-	--keep) keep=1 ;;
 	--with-rtvnet) mode=with ;;
-	-h|--help) usage; exit 0 ;;
-	*) die "unknown argument '$1' (--help)" ;;
+	*) lab_opt "$1" "${2:-}" && shift ;;
 	esac
 	shift
 done
 [[ $duration =~ ^[0-9]+s$ ]] && [ "${duration%s}" -ge 1 ] || die "--duration: whole seconds like 10s, got '$duration'"
 [[ $size =~ ^[0-9]+$ ]] && [ "$size" -ge 78 ] && [ "$size" -le 1514 ] || die "--size: frame bytes 78..1514, got '$size'"
-lab_check_tools
-results=${results:-$ROOT/results/exp2-$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$results" || die "cannot create $results"
+lab_start
 
 # --- the rack ---------------------------------------------------------------
 if [ $mode = with ]; then lab_need 3 -n 3 -v 2 -r 20mbit; else lab_need 2 -n 2 -v 2; fi
-flood_bps=$(awk -v r="$link_bps" 'BEGIN { printf "%.0f", r * 1.1 }')
 
 rtvnet_exp2() {
 	rtvnet_up

@@ -49,29 +49,22 @@ NAME=exp3
 PORT_C=18033
 
 duration=12s join=4s mcount=50 mafter=0s results=''
-usage() { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--duration) duration=${2:-}; shift ;;
 	--join-at) join=${2:-}; shift ;;
 	--miss-count) mcount=${2:-}; shift ;;
 	--miss-after) mafter=${2:-}; shift ;;
-	--results) results=${2:-}; shift ;;
-	--keep) keep=1 ;;
-	-h|--help) usage; exit 0 ;;
-	*) die "unknown argument '$1' (--help)" ;;
+	*) lab_opt "$1" "${2:-}" && shift ;;
 	esac
 	shift
 done
 timeline --join-at "$join"
 jsecs=$at_secs
 [[ $mcount =~ ^[0-9]+$ ]] || die "--miss-count: a number, got '$mcount'"
-lab_check_tools
-results=${results:-$ROOT/results/exp3-$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$results" || die "cannot create $results"
+lab_start
 
 lab_need 3 -n 3 -v 2 -r 20mbit
-flood_bps=$(awk -v r="$link_bps" 'BEGIN { printf "%.0f", r * 1.1 }')
 run=exp3
 rtvnet_up
 say "Raft leader h$leader; reserving A and B through h$via, policy: $mcount misses or $mafter, max level 1"

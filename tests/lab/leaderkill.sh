@@ -41,26 +41,19 @@ NAME=leaderkill
 PORT_D=18034
 
 duration=8s killat=3s results=''
-usage() { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--duration) duration=${2:-}; shift ;;
 	--kill-at) killat=${2:-}; shift ;;
-	--results) results=${2:-}; shift ;;
-	--keep) keep=1 ;;
-	-h|--help) usage; exit 0 ;;
-	*) die "unknown argument '$1' (--help)" ;;
+	*) lab_opt "$1" "${2:-}" && shift ;;
 	esac
 	shift
 done
 timeline --kill-at "$killat"
 ksecs=$at_secs
-lab_check_tools
-results=${results:-$ROOT/results/leaderkill-$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$results" || die "cannot create $results"
+lab_start
 
 lab_need 3 -n 3 -v 2 -r 20mbit
-flood_bps=$(awk -v r="$link_bps" 'BEGIN { printf "%.0f", r * 1.1 }')
 run=leaderkill
 rtvnet_up
 if [ "$leader" != 3 ]; then

@@ -3,9 +3,12 @@
 # messages) before sourcing, and `results` (its results folder) before
 # calling rx/tx.
 #
+#   lab_opt OPTION VALUE      --results, --keep, --help for every script
+#   lab_start                 checks the tools, makes the results folder
 #   lab_need HOSTS UP_ARGS    the rack that is up if it has HOSTS hosts with
 #                             2 VMs, else `lab.sh up UP_ARGS` (taken down at
-#                             exit unless --keep)
+#                             exit unless --keep); sets rate, link_bps and
+#                             flood_bps (1.1 x the link)
 #   rtvnet_up                 rtvd on every host (unless it runs), a Raft
 #                             leader, the VMs learnt on every host; sets
 #                             `leader` and `via` (the first host that is not
@@ -23,20 +26,22 @@
 #   per_packet FLOW SIZE RATE_BPS
 #                             every packet of $run's FLOW: send time, state
 #
-# Exits: die() exits 2 (bad usage or a broken rack); the cleanup trap
-# releases rtpaths, stops rtvgen and takes down what this script started.
+# Exits: die() (tests/lib/common.sh) exits 2 here (bad usage or a broken
+# rack), a missing tool 1, not root 77; the cleanup trap releases rtpaths,
+# stops rtvgen and takes down what this script started.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
 GEN=${RTVGEN:-$ROOT/build/bin/rtvgen}
 LAB_DIR=${RTV_LAB_DIR:-/run/rtvnet-lab}
 : "${NAME:=lab}"
+T_NAME=$NAME T_DIE_RC=2
+. "$ROOT/tests/lib/common.sh"
 
 PORT_A=18030 PORT_B=18031 PORT_NRT=18032	# UDP ports of A, B and the flood
 keep=0 brought_up=0 rtvd_started=0
 pids=() paths=()
 
-die() { echo "$NAME: $*" >&2; exit 2; }
 say() { echo "$NAME: $*"; }
 ctl() { "$LAB" rtvctl "$@"; }
 
@@ -63,18 +68,29 @@ timeline() {
 		die "$1 must be >= 1s and 3s before --duration ends"
 }
 
-lab_check_tools() {
-	[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
-	[ -x "$GEN" ] || die "$GEN is not built (make build)"
-	command -v jq >/dev/null || die "jq is missing (make deps)"
+# usage: the script's header comment, from line 2 to `set -u`
+usage() { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+# lab_opt OPTION VALUE: the options every experiment takes (--results DIR,
+# --keep, -h/--help); anything else dies. 0 when it took VALUE too (shift
+# once more), 1 when not.
+lab_opt() {
+	case $1 in
+	--results) results=$2; return 0 ;;
+	--keep) keep=1; return 1 ;;
+	-h|--help) usage; exit 0 ;;
+	*) die "unknown argument '$1' (--help)" ;;
+	esac
 }
 
-# wait_for SECONDS CMD...: polls CMD every 200 ms
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -lt $end ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-	return 1
+# lab_start: the tools every experiment needs, and its results folder
+# ($results, default results/$NAME-<date>/)
+lab_start() {
+	need_root
+	need_exec "$GEN"
+	need_cmd jq
+	results=${results:-$ROOT/results/$NAME-$(date +%Y%m%d-%H%M%S)}
+	mkdir -p "$results" || die "cannot create $results"
 }
 
 lab_ok() {	# lab_ok HOSTS
@@ -92,6 +108,7 @@ lab_need() {	# lab_need HOSTS UP_ARGS...
 	. "$LAB_DIR/lab.conf"
 	link_bps=$(echo "$rate" | awk '{ n = $0 + 0; u = substr($0, length(n "") + 1, 1);
 		print n * (u == "g" ? 1e9 : u == "m" ? 1e6 : u == "k" ? 1e3 : 1) }')
+	flood_bps=$(awk -v r="$link_bps" 'BEGIN { printf "%.0f", r * 1.1 }')	# the NRT flood: 1.1x the link
 }
 
 # ARP resolved before any overload: every VM pair the experiments use

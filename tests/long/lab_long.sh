@@ -21,19 +21,8 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
 GEN=$ROOT/build/bin/rtvgen
-RUN=$(mktemp -d /tmp/rtv-lablong.XXXXXX)
-export RTV_LAB_PREFIX=rll$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
-failures=0
-step() { printf '\n== %s\n' "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-
-if [ "$(id -u)" -ne 0 ] || ! command -v ovs-vswitchd >/dev/null || ! command -v jq >/dev/null ||
-	[ ! -x "$ROOT/build/bin/rtvd" ] || [ ! -x "$GEN" ]; then
-	echo "lab_long: skipped (needs root, Open vSwitch, jq, build/bin/rtvd and rtvgen)"
-	rm -rf "$RUN"
-	exit 0
-fi
+. "$ROOT/tests/lib/common.sh"
+lab_test rll
 cleanup() { "$LAB" down >/dev/null 2>&1; rm -rf "$RUN"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -95,6 +84,4 @@ else
 	bad "1 ms flow: no result: $(head -3 "$RUN/one.err")"
 fi
 
-echo
-[ $failures -eq 0 ] && echo "lab_long: all checks passed" || echo "lab_long: $failures check(s) failed"
-[ $failures -eq 0 ]
+finish

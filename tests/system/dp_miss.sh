@@ -30,6 +30,7 @@
 # Everything it starts is killed and every namespace removed on exit.
 set -u
 cd "$(dirname "$0")/../.."
+. tests/lib/common.sh
 
 RTVD=${RTVD:-build/bin/rtvd}
 RTVCTL=${RTVCTL:-build/bin/rtvctl}
@@ -38,16 +39,10 @@ VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
 DIR=$(mktemp -d /tmp/dp_miss.XXXXXX)
 PY=/usr/bin/python3
 RAFT_PORT=18201 RPC_PORT=18251 MISS_PORT=18203
-failures=0
 pids=()
 declare -A RTVD_PID=()
 
-step() { printf '\n== %s\n' "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
-die() { bad "$*"; dump_logs; exit 1; }
-dump_logs() {
+on_fail() {
 	local i
 	for i in 1 2; do
 		echo "--- tail of rtvd $i's log"
@@ -68,31 +63,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" -eq 0 ] || { echo "dp_miss: needs root (network namespaces); skipped"; exit 0; }
-for b in "$RTVD" "$RTVCTL"; do [ -x "$b" ] || { echo "dp_miss: $b not built (make build)"; exit 1; }; done
-command -v tcpdump >/dev/null || { echo "dp_miss: tcpdump missing (make deps)"; exit 1; }
+need_root
+need_exec "$RTVD" "$RTVCTL"
+need_cmd tcpdump ethtool python3
 
-quiet_if() {	# ns dev: no offloads
-	ns "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1
-	ns "$1" ip link set "$2" up
-}
-
-pair() {	# pair NS_A DEV_A NS_B DEV_B
-	ip link add "${P}x" type veth peer name "${P}y" || return 1
-	ip link set "${P}x" netns "$1" && ip link set "${P}y" netns "$3" || return 1
-	ns "$1" ip link set "${P}x" name "$2" && ns "$3" ip link set "${P}y" name "$4" || return 1
-	quiet_if "$1" "$2"
-	quiet_if "$3" "$4"
-}
-
-wire_rate() {	# rate: (re)shape both directions of the wire
-	local n d verb=${2:-add}
-	for n in "$HA:wA" "$HB:wB"; do
-		d=${n#*:}; n=${n%%:*}
-		[ "$verb" = add ] && { ns "$n" tc qdisc add dev "$d" root handle 1: htb default 10 || return 1; }
-		ns "$n" tc class "$verb" dev "$d" parent 1: classid 1:10 htb rate "$1" ceil "$1" quantum 1514 || return 1
-	done
-}
+wire_rate() { htb "$HA" wA "$1" && htb "$HB" wB "$1"; }	# (re)shape both directions
 
 ctl() { local i=$1; shift; "$RTVCTL" -s "$DIR/n$i.sock" --timeout 5s "$@"; }
 
@@ -112,14 +87,6 @@ dp_stat() {	# dp_stat I KEY: the status reply's dataplane counter
 	ctl "$1" -o json status >"$DIR/st$1.json" 2>/dev/null || return 1
 	json_get "$DIR/st$1.json" "j['dataplane']['$2']"
 }
-# wait_for SECONDS CMD...: until CMD succeeds.
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -lt $end ]; do "$@" && return 0; sleep 0.2; done
-	return 1
-}
-
 write_conf() {	# write_conf I INT UP
 	local i=$1
 	mkdir -p "$DIR/n$i"
@@ -162,7 +129,7 @@ for n in $VA $HA $HB $VB; do
 	ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	ns "$n" ip link set lo up
 done
-pair $VA eth0 $HA vA && pair $HA wA $HB wB && pair $HB vB $VB eth0 && pair $HA m0 $HB m0 ||
+veth $VA eth0 $HA vA && veth $HA wA $HB wB && veth $HB vB $VB eth0 && veth $HA m0 $HB m0 ||
 	die "veth pairs"
 ns $VA ip addr add 10.99.0.1/24 dev eth0
 ns $VB ip addr add 10.99.0.2/24 dev eth0
@@ -288,7 +255,7 @@ grep -E "^$A +.*receiver +[0-9]+ +[0-9]+ +[0-9.]+ [mun]?s/" "$DIR/table.txt" >/d
 	{ bad "table lacks the stats columns"; sed 's/^/      /' "$DIR/table.txt"; }
 
 step "2. forced miss: the wire cut to 2 Mbit/s, rtpath $A sends 3.2 Mbit/s for 2 s (rtpath $B a little)"
-wire_rate 2mbit change || die "cannot reshape the wire"
+wire_rate 2mbit || die "cannot reshape the wire"
 recv_start r2 30 3 || die "receiver did not start"
 ns $VA $PY -c "$SEND" 5002 40 1000 0.05 &
 SENDB=$!
@@ -399,11 +366,4 @@ for i in 1 2; do
 	fi
 done
 
-echo
-if [ $failures -eq 0 ]; then
-	echo "dp_miss: all checks passed"
-else
-	echo "dp_miss: $failures check(s) failed"
-	dump_logs
-fi
-[ $failures -eq 0 ]
+finish

@@ -26,19 +26,14 @@
 # Everything it starts is killed and every namespace removed on exit.
 set -u
 cd "$(dirname "$0")/../.."
+. tests/lib/common.sh
 
 BIN=${DPTEST:-build/bin/dptest}
 P=rtvdp$$
 VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
 DIR=$(mktemp -d /tmp/dp_veth.XXXXXX)
 PY=/usr/bin/python3
-failures=0
 pids=()
-
-step() { printf '\n== %s\n' "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
 
 # Background processes are started with a direct `ip netns exec` (which
 # execs in place), so $! is the process itself; anything left in this
@@ -55,27 +50,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ "$(id -u)" -eq 0 ] || { echo "dp_veth: needs root (network namespaces); skipped"; exit 0; }
-[ -x "$BIN" ] || { echo "dp_veth: $BIN not built (make build)"; exit 1; }
-command -v tcpdump >/dev/null || { echo "dp_veth: tcpdump missing (make deps)"; exit 1; }
-
-quiet_if() {	# ns dev: no offloads, no IPv6 chatter
-	ns "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1
-	ns "$1" ip link set "$2" up
-}
-
-pair() {	# pair NS_A DEV_A NS_B DEV_B
-	ip link add "${P}x" type veth peer name "${P}y" || return 1
-	ip link set "${P}x" netns "$1" && ip link set "${P}y" netns "$3" || return 1
-	ns "$1" ip link set "${P}x" name "$2" && ns "$3" ip link set "${P}y" name "$4" || return 1
-	quiet_if "$1" "$2"
-	quiet_if "$3" "$4"
-}
-
-htb() {	# ns dev rate
-	ns "$1" tc qdisc add dev "$2" root handle 1: htb default 10 &&
-		ns "$1" tc class add dev "$2" parent 1: classid 1:10 htb rate "$3" ceil "$3" quantum 1514
-}
+need_root
+need_exec "$BIN"
+need_cmd tcpdump iperf3 ethtool
 
 step "build the topology: 2 VMs, 2 hosts, an HTB-shaped 100 Mbit/s wire"
 for n in $VA $HA $HB $VB; do
@@ -83,7 +60,7 @@ for n in $VA $HA $HB $VB; do
 	ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	ns "$n" ip link set lo up
 done
-pair $VA eth0 $HA vA && pair $HA wA $HB wB && pair $HB vB $VB eth0 || { bad "veth pairs"; exit 1; }
+veth $VA eth0 $HA vA && veth $HA wA $HB wB && veth $HB vB $VB eth0 || { bad "veth pairs"; exit 1; }
 ns $VA ip addr add 10.99.0.1/24 dev eth0
 ns $VB ip addr add 10.99.0.2/24 dev eth0
 htb $HA wA 100mbit && htb $HB wB 100mbit || { bad "HTB on the wire"; exit 1; }
@@ -371,12 +348,8 @@ fi
 [ "$(stat a path.1.tx_demoted)" = 0 ] && ok "sender: path 1 conformed (nothing demoted)" || bad "sender: path 1 demoted $(stat a path.1.tx_demoted)"
 [ "$(stat a io.tx_errors)" = 0 ] && [ "$(stat b io.tx_errors)" = 0 ] && ok "no send errors" || bad "send errors: a $(stat a io.tx_errors), b $(stat b io.tx_errors)"
 
-echo
-if [ $failures -eq 0 ]; then
-	echo "dp_veth: all checks passed"
-else
-	echo "dp_veth: $failures check(s) failed"
+on_fail() {
 	for f in "$DIR"/*.log; do sed "s|^|   $(basename "$f"): |" "$f"; done
 	grep -vE '=0$' "$DIR/a.stats" "$DIR/b.stats" 2>/dev/null | sed 's/^/   /'
-fi
-[ $failures -eq 0 ]
+}
+finish

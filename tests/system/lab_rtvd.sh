@@ -27,37 +27,18 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
-RUN=$(mktemp -d /tmp/rtv-labrtvd.XXXXXX)
-export RTV_LAB_PREFIX=rlr$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
+. "$ROOT/tests/lib/common.sh"
+lab_test rlr
 P=$RTV_LAB_PREFIX
-failures=0
 
-step() { printf '\n== %s\n' "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-die() {
-	bad "$*"
+on_fail() {
 	for h in 1 2 3; do tail -n 8 "$RUN/lab/h$h/rtvd.log" 2>/dev/null | sed "s/^/      h$h: /"; done
-	exit 1
 }
-
-if [ "$(id -u)" -ne 0 ] || ! command -v ovs-vswitchd >/dev/null || ! command -v jq >/dev/null ||
-	[ ! -x "$ROOT/build/bin/rtvd" ] || [ ! -x "$ROOT/build/bin/rtvgen" ]; then
-	echo "lab_rtvd: skipped (needs root, Open vSwitch, jq, build/bin/rtvd and rtvgen)"
-	rm -rf "$RUN"
-	exit 0
-fi
 cleanup() { "$LAB" down >/dev/null 2>&1; rm -rf "$RUN"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ctl() { local h=$1; shift; "$LAB" rtvctl "$h" --timeout 2s "$@"; }
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -lt $end ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-	return 1
-}
 leader() { ctl 1 -o json status 2>/dev/null | jq -e '.leader | select(. > 0)'; }
 vms_everywhere() {
 	local h
@@ -142,6 +123,4 @@ left=$(ip netns list | grep -c "^${P}")
 [ "$left" = 0 ] && ! pgrep -f "$RUN/lab/" >/dev/null && ok "no namespace, no process left" ||
 	bad "$left namespaces left"
 
-echo
-[ $failures -eq 0 ] && echo "lab_rtvd: all checks passed" || echo "lab_rtvd: $failures check(s) failed"
-[ $failures -eq 0 ]
+finish
