@@ -160,7 +160,7 @@ static int bin_dir(char *out, size_t cap)
 	return snprintf(out, cap, "%s/bin", exe) < (int)cap ? 0 : -ENAMETOOLONG;
 }
 
-/* Runs the script; 0, 1 (it failed: it said why on stderr) or 3 (skipped). */
+/* Runs the script; 0, 1 (it failed: it said why on stderr) or BENCH_SKIPPED. */
 static int run_script(struct results *r)
 {
 	char bin[PATH_MAX], line[2048];
@@ -417,12 +417,12 @@ int main(void)
 
 	if (geteuid() != 0) {
 		printf("  dpnet: skipped (needs root for network namespaces)\n");
-		return 0;
+		return BENCH_SKIPPED;
 	}
 	platform();
 	rc = run_script(&r);
-	if (rc == 3)
-		return 0;
+	if (rc == BENCH_SKIPPED)
+		return BENCH_SKIPPED;
 	if (rc != 0) {
 		fprintf(stderr, "bench_dpnet: %s failed; no figures\n", SCRIPT);
 		return 1;

@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	if (geteuid() != 0) {
 		printf("  lab: skipped (the lab needs root: network namespaces)\n");
-		return 0;
+		return BENCH_SKIPPED;
 	}
 	/* <build>/bench/bench_lab -> <build> */
 	snprintf(build, sizeof(build), "%.*s", slash ? (int)(slash - argv[0]) : 1, slash ? argv[0] : ".");
