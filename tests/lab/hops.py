@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""hops.py — whose is each late packet: rtvnet's or the lab's? Per packet.
+
+A late packet of an admitted rtpath is late as the receiving VM sees it
+(rtvgen recv's CSV: seq,send_ns,recv_ns,delay_us,miss). This tool follows it
+through the four points where it enters and leaves rtvd's dataplanes, from
+kernel timestamps of captures (tcpdump, one shared clock in the lab):
+
+  t0  the sending VM's send call            (the probe's send time)
+  a   the frame reaches the sender's dataplane   (h1 rtv-dp, ingress)
+  b   the sender's dataplane puts it on the uplink (h1 up0, egress)
+  c   it reaches the receiver's dataplane         (h2 up0, ingress)
+  d   the receiver's dataplane hands it on        (h2 rtv-dp, egress)
+  e   the receiving VM's kernel has it            (the CSV's recv time)
+
+rtvd holds the packet for (b - a) + (d - c); the lab (VM stacks, the two
+hosts' userspace switches, the links and the ToR) for the rest. Admission
+gave the network hops a budget, net_budget_ns (hop latencies and one frame
+per switch), and rtvd the remainder, deadline - net_budget_ns. A packet
+later than its deadline overran at least one of the two shares:
+
+  rtvnet's   rtvd held it longer than deadline - net_budget_ns, or a point
+             is missing from the captures (then nobody can tell: counted
+             against rtvnet)
+  the lab's  rtvd held it within its share, so the lab's hops took more
+             than the budget they were given (each segment is printed)
+
+Usage: hops.py --pcap a=FILE --pcap b=FILE --pcap c=FILE --pcap d=FILE
+               FLOW:CSV:DEADLINE_NS:NET_BUDGET_NS ...
+Prints one line per late packet, then one JSON object per flow:
+  {"flow", "received", "late", "late_lab", "late_rtvnet", "unattributed",
+   "lab_max_over_budget_us", "captured": {"a": n, ...}}
+Exit 0, or 2 on bad input. Standard library only.
+"""
+import json
+import struct
+import sys
+
+MAGIC = b"RTVG"
+POINTS = "abcd"
+
+
+def frames(path):
+    """(ts_ns, bytes) of every frame in a pcap file (Ethernet, us or ns)."""
+    with open(path, "rb") as f:
+        hdr = f.read(24)
+        if len(hdr) < 24:
+            return
+        magic = struct.unpack("<I", hdr[:4])[0]
+        if magic in (0xA1B2C3D4, 0xA1B23C4D):
+            end = "<"
+        else:
+            magic = struct.unpack(">I", hdr[:4])[0]
+            end = ">"
+        if magic not in (0xA1B2C3D4, 0xA1B23C4D):
+            raise ValueError(f"{path}: not a pcap file")
+        scale = 1 if magic == 0xA1B23C4D else 1000
+        if struct.unpack(end + "I", hdr[20:24])[0] != 1:
+            raise ValueError(f"{path}: not Ethernet captures")
+        while True:
+            rec = f.read(16)
+            if len(rec) < 16:
+                return
+            sec, frac, incl, _ = struct.unpack(end + "IIII", rec)
+            data = f.read(incl)
+            if len(data) < incl:
+                return
+            yield sec * 1_000_000_000 + frac * scale, data
+
+
+def probe(frame):
+    """(flow, seq) of an rtvgen probe in an Ethernet frame, MPLS or not."""
+    off, etype = 14, struct.unpack(">H", frame[12:14])[0]
+    if etype == 0x8847:
+        while off + 4 <= len(frame):
+            s = frame[off + 2] & 1
+            off += 4
+            if s:
+                break
+        etype = 0x0800
+    if etype != 0x0800 or off + 20 > len(frame) or frame[off + 9] != 17:
+        return None
+    p = off + (frame[off] & 0x0F) * 4 + 8
+    if frame[p:p + 4] != MAGIC or frame[p + 5] & 1:	# FIN probes are not data
+        return None
+    seq = struct.unpack(">Q", frame[p + 8:p + 16])[0]
+    flow = frame[p + 28:p + 36].rstrip(b"\0").decode("ascii", "replace")
+    return flow, seq
+
+
+def seen(path):
+    """{(flow, seq): first timestamp} at one capture point."""
+    out = {}
+    for ts, fr in frames(path):
+        k = probe(fr)
+        if k and k not in out:
+            out[k] = ts
+    return out
+
+
+def attribute(flow, csv, deadline_ns, net_ns, at):
+    share_ns = deadline_ns - net_ns
+    r = {"flow": flow, "received": 0, "late": 0, "late_lab": 0, "late_rtvnet": 0,
+         "unattributed": 0, "lab_max_over_budget_us": 0.0,
+         "captured": {p: sum(1 for k in at[p] if k[0] == flow) for p in POINTS}}
+    with open(csv) as f:
+        next(f, None)
+        for line in f:
+            seq, t0, te, _, miss = line.strip().split(",")
+            seq, t0, te = int(seq), int(t0), int(te)
+            r["received"] += 1
+            if miss != "1":
+                continue
+            r["late"] += 1
+            k = (flow, seq)
+            t = {p: at[p].get(k) for p in POINTS}
+            if None in t.values():
+                r["late_rtvnet"] += 1
+                r["unattributed"] += 1
+                print(f"{flow} {seq}: late by {(te - t0 - deadline_ns) / 1e3:.0f} us; not captured at "
+                      f"{','.join(p for p in POINTS if t[p] is None)}: counted as rtvnet's")
+                continue
+            rtv = (t["b"] - t["a"]) + (t["d"] - t["c"])
+            lab = (te - t0) - rtv
+            segs = (f"VM->dp {(t['a'] - t0) / 1e3:.0f}, dp {(t['b'] - t['a']) / 1e3:.0f}, "
+                    f"wire+ToR {(t['c'] - t['b']) / 1e3:.0f}, dp {(t['d'] - t['c']) / 1e3:.0f}, "
+                    f"dp->VM {(te - t['d']) / 1e3:.0f} us")
+            if rtv > share_ns:
+                r["late_rtvnet"] += 1
+                verdict = f"rtvnet's: rtvd held it {rtv / 1e3:.0f} us > its share {share_ns / 1e3:.0f} us"
+            else:
+                r["late_lab"] += 1
+                over = (lab - net_ns) / 1e3
+                r["lab_max_over_budget_us"] = max(r["lab_max_over_budget_us"], over)
+                verdict = (f"the lab's: its hops took {lab / 1e3:.0f} us > their budget "
+                           f"{net_ns / 1e3:.0f} us; rtvd {rtv / 1e3:.0f} us <= {share_ns / 1e3:.0f} us")
+            print(f"{flow} {seq}: late by {(te - t0 - deadline_ns) / 1e3:.0f} us ({segs}): {verdict}")
+    return r
+
+
+def main(argv):
+    pcaps, flows, i = {}, [], 1
+    while i < len(argv):
+        if argv[i] == "--pcap" and i + 1 < len(argv) and "=" in argv[i + 1]:
+            p, path = argv[i + 1].split("=", 1)
+            pcaps[p] = path
+            i += 2
+            continue
+        parts = argv[i].split(":")
+        if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+            print(f"hops.py: expected FLOW:CSV:DEADLINE_NS:NET_BUDGET_NS, got '{argv[i]}'", file=sys.stderr)
+            return 2
+        flows.append((parts[0], parts[1], int(parts[2]), int(parts[3])))
+        i += 1
+    if sorted(pcaps) != list(POINTS) or not flows:
+        print(__doc__.split("Usage: ")[1].split("\n\n")[0], file=sys.stderr)
+        return 2
+    try:
+        at = {p: seen(pcaps[p]) for p in POINTS}
+        res = [attribute(*fl, at) for fl in flows]
+    except (OSError, ValueError) as e:
+        print(f"hops.py: {e}", file=sys.stderr)
+        return 2
+    for r in res:
+        print(json.dumps(r))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
