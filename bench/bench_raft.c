@@ -26,7 +26,8 @@
  *      agent                                          raft.lost_acked (must be 0)
  *
  * The election timeout is the rack default of tests/lib/rack.sh (250 ms with
- * pre-vote; ENV-NOTES.md measured 0.44 s median failover with it). Knobs:
+ * pre-vote, which stops a follower that still trusts the dead leader from
+ * splitting the first election; about 0.45 s median failover). Knobs:
  * RTVD (binary), BENCH_RAFT_N (latency samples, default 1000),
  * BENCH_RAFT_KILLS (default 20).
  */

@@ -179,4 +179,8 @@ if command -v gnuplot >/dev/null; then
 fi
 find "$results" -name "*.err" -empty -delete
 echo "results: $results"
-[ "$near_miss" -eq 0 ] && [ $d_ok -eq 1 ] && [ $caught = yes ]
+fail=0
+[ "$near_miss" -eq 0 ] || { echo "leaderkill: claim failed: $near_miss misses around the kill"; fail=1; }
+[ $d_ok -eq 1 ] || { echo "leaderkill: claim failed: the next reservation did not commit"; fail=1; }
+[ $caught = yes ] || { echo "leaderkill: claim failed: the killed host did not catch up"; fail=1; }
+exit $fail

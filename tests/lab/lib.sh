@@ -23,9 +23,9 @@
 #                             rtvgen in the background, JSON to
 #                             $results/$run.NAME(.tx).json; `traffic_wait`
 #                             waits for them all
-#   hops_start / hops_stop / hops FLOW...
+#   hops_start $results/$run PORT... / hops_stop / hops FLOW...
 #                             captures where A and B enter and leave rtvd,
-#                             and per late packet whose it is (hops.py)
+#                             and per late packet whose it is (hops.sh)
 #   per_packet FLOW SIZE RATE_BPS
 #                             every packet of $run's FLOW: send time, state
 #
@@ -40,6 +40,7 @@ LAB_DIR=${RTV_LAB_DIR:-/run/rtvnet-lab}
 : "${NAME:=lab}"
 T_NAME=$NAME T_DIE_RC=2
 . "$ROOT/tests/lib/common.sh"
+. "$ROOT/tests/lab/hops.sh"
 
 PORT_A=18030 PORT_B=18031 PORT_NRT=18032	# UDP ports of A, B and the flood
 keep=0 brought_up=0 rtvd_started=0
@@ -50,7 +51,7 @@ ctl() { "$LAB" rtvctl "$@"; }
 
 lab_cleanup() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}" "${hop_pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${paths[@]}"; do ctl "${p%%:*}" --timeout 5s release "${p#*:}" >/dev/null 2>&1; done
 	if [ $brought_up -eq 1 ] && [ $keep -eq 0 ]; then
 		LAB_QUIET=1 "$LAB" down >/dev/null 2>&1
@@ -205,42 +206,9 @@ start_ab() {
 	tx h1v1 A send --flow A --dst 10.0.2.11:$PORT_A --rate 2M --size "$size" --deadline 5ms --duration "$duration"
 	tx h1v1 B send --flow B --dst 10.0.2.11:$PORT_B --rate 2M --size "$size" --deadline 10ms --duration "$duration"
 }
-# hops_start: kernel-timestamped captures of A and B's probes where they
-# enter and leave rtvd's dataplanes — a: h1 rtv-dp in, b: h1 up0 out, c: h2
-# up0 in, d: h2 rtv-dp out — in $results/$run.hop-<point>.pcap, for
-# tests/lab/hops.py. The taps sit in the kernel (the dataplane's AF_PACKET
-# sockets go through the qdisc, so egress taps see its frames); the filter
-# keeps only A and B's frames, labelled or not. hops_stop ends them and fails
-# if the kernel dropped any capture.
-hops_start() {
-	local spec p h dev dir f="udp and (dst port $PORT_A or dst port $PORT_B)"
-	need_cmd tcpdump python3
-	hop_pids=()
-	for spec in a:1:rtv-dp:in b:1:up0:out c:2:up0:in d:2:rtv-dp:out; do
-		IFS=: read -r p h dev dir <<<"$spec"
-		ip netns exec "${RTV_LAB_PREFIX:-rtv}h$h" tcpdump -i "$dev" -Q "$dir" -n -s 128 -B 8192 \
-			--time-stamp-precision=nano -w "$results/$run.hop-$p.pcap" "$f or (mpls and $f)" \
-			2>"$results/$run.hop-$p.err" &
-		hop_pids+=($!)
-		pids+=($!)
-	done
-	for p in a b c d; do
-		wait_for 5 grep -q 'listening on' "$results/$run.hop-$p.err" ||
-			die "capture $p did not start: $(cat "$results/$run.hop-$p.err")"
-	done
-}
-hops_stop() {
-	local p
-	for p in "${hop_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
-	for p in "${hop_pids[@]}"; do wait "$p" 2>/dev/null; done
-	for p in a b c d; do
-		grep -q '^0 packets dropped by kernel' "$results/$run.hop-$p.err" ||
-			die "capture $p lost frames: $(grep dropped "$results/$run.hop-$p.err" | tr '\n' ' ')"
-	done
-}
-# hops FLOW...: tests/lab/hops.py over $run's captures for FLOW (its CSV,
-# the deadline and net budget of rtpath $id_<FLOW> from rtvctl): one line
-# per late packet, then $results/$run.hops.json (one object per flow)
+# hops FLOW...: whose is each late packet of $run's FLOWs (tests/lab/hops.sh
+# captured them between hops_start and hops_stop): the deadline and net
+# budget of rtpath $id_<FLOW>, then hops_report
 hops() {
 	local f id dl net args=()
 	for f in "$@"; do
@@ -249,10 +217,7 @@ hops() {
 			jq -r '.paths[0] | "\(.deadline_ns) \(.net_budget_ns)"') || die "rtpath $id of $f: no reply"
 		args+=("$f:$results/$run.$f.csv:$dl:$net")
 	done
-	python3 "$ROOT/tests/lab/hops.py" --pcap a="$results/$run.hop-a.pcap" --pcap b="$results/$run.hop-b.pcap" \
-		--pcap c="$results/$run.hop-c.pcap" --pcap d="$results/$run.hop-d.pcap" "${args[@]}" \
-		>"$results/$run.hops.txt" || die "hops.py failed on $run's captures"
-	grep '^{' "$results/$run.hops.txt" >"$results/$run.hops.json"
+	hops_report "$results/$run" "${args[@]}"
 }
 q() { jq -r "$3" "$results/$1.$2.json"; }
 ms() { q "$1" "$2" "(.delay_us.$3 | round) / 1000"; }

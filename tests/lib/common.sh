@@ -32,6 +32,10 @@
 #                                RTV_LAB_PREFIX=TAG<pid>, RTV_LAB_DIR=$RUN/lab
 #                                and LAB_QUIET=1, so a lab someone else has
 #                                up stays untouched
+#   exp2_claims DIR ARGS...      tests/lab/exp2.sh --with-rtvnet ARGS into
+#                                DIR (log DIR.log): its table printed, each
+#                                claim that held ok, each that failed bad;
+#                                dies if exp2 broke (exit 2+)
 #
 # Waiting:
 #   wait_for SECONDS CMD...      polls CMD (output discarded) every
@@ -89,6 +93,19 @@ lab_test() {
 	need_exec "$T_ROOT/build/bin/rtvd" "$T_ROOT/build/bin/rtvgen"
 	RUN=$(mktemp -d "/tmp/rtv-$T_NAME.XXXXXX")
 	export RTV_LAB_PREFIX=$1$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
+}
+
+exp2_claims() {
+	local dir=$1 rc c
+	shift
+	"$T_ROOT/tests/lab/exp2.sh" --with-rtvnet --keep --results "$dir" "$@" >"$dir.log" 2>&1
+	rc=$?
+	[ $rc -le 1 ] || die "exp2.sh broke (exit $rc): $(tail -n 5 "$dir.log")"
+	sed -n '/^Experiment 2/,/^results:/p' "$dir.log" | grep -v '^results:\|^Claims:\|^  holds: \|^  FAILED: ' |
+		sed 's/^/   /'
+	while read -r c; do ok "exp2: $c"; done < <(sed -n 's/^  holds: //p' "$dir.log")
+	while read -r c; do bad "exp2: $c"; done < <(sed -n 's/^exp2: claim failed: //p' "$dir.log")
+	[ $rc = 0 ] || grep -q '^exp2: claim failed' "$dir.log" || bad "exp2.sh exit 1 without a named claim"
 }
 
 ns() { local n=$1; shift; ip netns exec "$n" "$@"; }

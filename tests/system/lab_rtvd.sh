@@ -8,11 +8,12 @@
 #      on every host, and cross-host traffic still flows;
 #   3. experiment 2 for 4 s at 20 Mbit/s (A 2M/5 ms, B 2M/10 ms, NRT 1.1x):
 #      without rtvnet A and B miss (late or lost); with rtvnet none is lost
-#      and late + lost falls below a tenth of the run without.
-#      0 misses with rtvnet is NOT asserted: on this 2-core machine the
-#      userspace hops stall for 15-25 ms under the flood (tests/lab/README.md,
-#      "Experiment 2 with rtvnet"), so a 5 ms deadline sees a few misses
-#      that no schedule can prevent; the numbers are printed.
+#      and none is late through rtvnet. exp2.sh checks it per packet: it
+#      captures where A and B enter and leave both dataplanes, and a late
+#      packet is the lab's only if rtvd held it within its share of the
+#      deadline (deadline - the network budget admission gave the hops) so
+#      that the lab's own hops overran theirs; the lab's late packets are
+#      listed one by one, and any other late packet fails the check.
 #   4. admission refuses a path that would overbook a link and names the
 #      link; the refusal changes nothing;
 #   5. experiment 3 (tests/lab/exp3.sh, 9 s): flow C from the server without
@@ -75,19 +76,7 @@ ctl $V release "$id" >/dev/null || bad "release $id failed"
 "$LAB" rtvd-down >/dev/null 2>&1	# exp2 runs its baseline on the plain lab
 
 step "3. experiment 2, 4 s per run, without and with rtvnet"
-"$ROOT/tests/lab/exp2.sh" --with-rtvnet --duration 4s --keep --results "$RUN/exp2" >"$RUN/exp2.log" 2>&1 ||
-	die "exp2.sh --with-rtvnet failed: $(tail -n 5 "$RUN/exp2.log")"
-sed -n '/^Experiment 2/,/^NRT with:/p' "$RUN/exp2.log" | sed 's/^/   /'
-n() { jq -r "$2" "$RUN/exp2/$1.json"; }
-wo=$(( $(n without.A .misses) + $(n without.A .lost) + $(n without.B .misses) + $(n without.B .lost) ))
-wl=$(( $(n with.A .lost) + $(n with.B .lost) ))
-wm=$(( $(n with.A .misses) + $(n with.B .misses) ))
-sent=$(( $(n with.A .sent) + $(n with.B .sent) ))
-[ "$wo" -gt 0 ] && ok "without rtvnet: $wo of A and B's packets late or lost" || bad "without rtvnet: no misses (no overload?)"
-[ "$wl" = 0 ] && ok "with rtvnet: 0 of $sent lost" || bad "with rtvnet: $wl of $sent lost"
-[ $((wm * 10)) -lt "$wo" ] && ok "with rtvnet: $wm late (A $(n with.A .misses), B $(n with.B .misses)), < 1/10 of without" ||
-	bad "with rtvnet: $wm late, without: $wo"
-echo "   note: 0 late with rtvnet is not asserted (this machine's userspace hops stall; README)"
+exp2_claims "$RUN/exp2" --duration 4s
 
 step "4. admission refuses the path that would overbook a link, and names it"
 id=$(ctl 2 reserve --src 10.0.1.12 --dst 10.0.3.11 --type deadline --rate 6M --deadline 20ms) ||
