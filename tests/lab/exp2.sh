@@ -178,23 +178,8 @@ figures() {	# figures RUN
 }
 
 plot() {	# plot RUN
-	local r=$1 t0
-	command -v gnuplot >/dev/null || return 0
-	t0=$(sed -n 2p "$results/$r.A.csv" | cut -d, -f2)
-	gnuplot <<-EOF 2>"$results/gnuplot.log" && echo "plot: $results/$r.png"
-		set terminal png size 1000,500
-		set output "$results/$r.png"
-		set datafile separator ","
-		set title "Experiment 2 $r rtvnet: one-way delay of A and B ($((flood_bps / 1000000)) Mbit/s NRT on a $rate uplink)"
-		set xlabel "send time (s)"
-		set ylabel "delay (ms)"
-		set yrange [0:*]
-		set autoscale xfix
-		set key top left
-		plot "$results/$r.A.csv" skip 1 using ((\$2 - $t0) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 lc rgb "#1f77b4" title "A (deadline 5 ms)", \
-		     "$results/$r.B.csv" skip 1 using ((\$2 - $t0) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 lc rgb "#d62728" title "B (deadline 10 ms)", \
-		     5 with lines dt 2 lc rgb "#1f77b4" notitle, 10 with lines dt 2 lc rgb "#d62728" notitle
-	EOF
+	plot_ab "$results/$1.png" "$(sed -n 2p "$results/$1.A.csv" | cut -d, -f2)" \
+		"Experiment 2 $1 rtvnet: one-way delay of A and B ($((flood_bps / 1000000)) Mbit/s NRT on a $rate uplink)"
 }
 
 # --- the runs ---------------------------------------------------------------
@@ -218,9 +203,7 @@ done
 table >"$results/$mode.txt"
 claims >>"$results/$mode.txt"	# not in a pipe: failed_claims must outlive it
 cat "$results/$mode.txt"
-[ -n "${RTV_BENCH_OUT:-}" ] && cat "$results/figures.jsonl" >>"$RTV_BENCH_OUT"
-find "$results" -name "*.err" -empty -delete
-echo "results: $results"
+lab_done
 if [ ${#failed_claims[@]} -gt 0 ]; then
 	printf 'exp2: claim failed: %s\n' "${failed_claims[@]}"
 	exit 1

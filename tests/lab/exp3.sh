@@ -146,27 +146,12 @@ table | tee "$results/exp3.txt"
 	printf '{"name": "lab.exp3.recovery_s", "value": %s, "unit": "s", "better": "lower", "baseline": "paper, 1 Gbit/s: C at 4 s, priority asked at 24 s", "baseline_value": 20}\n' "$recovery"
 	printf '{"name": "lab.exp3.misses_after", "value": %s, "unit": "packets", "better": "lower"}\n' "$after"
 } >"$results/figures.jsonl"
-[ -n "${RTV_BENCH_OUT:-}" ] && cat "$results/figures.jsonl" >>"$RTV_BENCH_OUT"
-
-if command -v gnuplot >/dev/null; then
-	gnuplot <<-EOF 2>"$results/gnuplot.log" && echo "plot: $results/exp3.png"
-		set terminal png size 1000,500
-		set output "$results/exp3.png"
-		set datafile separator ","
-		set title "Experiment 3: one-way delay of A and B; C joins at 0 s, rtvnet escalates A and B"
-		set xlabel "send time relative to C's start (s)"
-		set ylabel "delay (ms)"
-		set logscale y
-		set key top left
-		$( [ -n "${esc_both:-}" ] && echo "set arrow from $(awk -v c="$c_start" -v t="$esc_both" 'BEGIN { print (t - c) / 1e9 }'),graph 0 to $(awk -v c="$c_start" -v t="$esc_both" 'BEGIN { print (t - c) / 1e9 }'),graph 1 nohead dt 3 lc rgb '#2ca02c'" )
-		set arrow from 0,graph 0 to 0,graph 1 nohead dt 3 lc rgb "black"
-		plot "$results/$run.A.csv" skip 1 using ((\$2 - $c_start) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 lc rgb "#1f77b4" title "A (deadline 5 ms)", \
-		     "$results/$run.B.csv" skip 1 using ((\$2 - $c_start) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 lc rgb "#d62728" title "B (deadline 10 ms)", \
-		     5 with lines dt 2 lc rgb "#1f77b4" notitle, 10 with lines dt 2 lc rgb "#d62728" notitle
-	EOF
-fi
-find "$results" -name "*.err" -empty -delete
-echo "results: $results"
+rel_s() { awk -v c="$c_start" -v t="$1" 'BEGIN { print (t - c) / 1e9 }'; }
+plot_ab "$results/exp3.png" "$c_start" "Experiment 3: one-way delay of A and B; C joins at 0 s, rtvnet escalates A and B" \
+	'set xlabel "send time relative to C'"'"'s start (s)"' 'set logscale y' 'set yrange [*:*]' 'set autoscale x' \
+	'set arrow from 0,graph 0 to 0,graph 1 nohead dt 3 lc rgb "black"' \
+	"$([ -n "${esc_both:-}" ] && echo "set arrow from $(rel_s "$esc_both"),graph 0 to $(rel_s "$esc_both"),graph 1 nohead dt 3 lc rgb '#2ca02c'")"
+lab_done
 fail=0
 [ -n "${esc_a:-}" ] || { echo "exp3: claim failed: A was not escalated"; fail=1; }
 [ -n "${esc_b:-}" ] || { echo "exp3: claim failed: B was not escalated"; fail=1; }

@@ -153,32 +153,15 @@ table | tee "$results/leaderkill.txt"
 	printf '{"name": "lab.leaderkill.misses_near_kill", "value": %s, "unit": "packets", "better": "lower"}\n' "$near_miss"
 	[ -n "$newl" ] && printf '{"name": "lab.leaderkill.failover_ms", "value": %s, "unit": "ms", "better": "lower"}\n' "$failover_ms"
 } >"$results/figures.jsonl"
-[ -n "${RTV_BENCH_OUT:-}" ] && cat "$results/figures.jsonl" >>"$RTV_BENCH_OUT"
-if command -v gnuplot >/dev/null; then
-	t0=$(sed -n 2p "$results/$run.A.csv" | cut -d, -f2)
-	k=$(awk -v a="$t_kill" -v b="$t0" 'BEGIN { print (a - b) / 1e9 }')
-	e=$(awk -v a="$t_elect" -v b="$t0" 'BEGIN { print (a - b) / 1e9 }')
-	gnuplot <<-EOF 2>"$results/gnuplot.log" && echo "plot: $results/leaderkill.png"
-		set terminal png size 1000,500
-		set output "$results/leaderkill.png"
-		set datafile separator ","
-		set title "Leader kill: one-way delay of A and B; SIGKILL to the leader's rtvd, then a new leader"
-		set xlabel "send time (s)"
-		set ylabel "delay (ms)"
-		set yrange [0:12]
-		set autoscale xfix
-		set key top left
-		set arrow from $k,graph 0 to $k,graph 1 nohead dt 3 lc rgb "black"
-		set label "SIGKILL" at $k,graph 0.95 offset 0.5,0
-		set arrow from $e,graph 0 to $e,graph 1 nohead dt 3 lc rgb "#2ca02c"
-		set label "new leader" at $e,graph 0.88 offset 0.5,0
-		plot "$results/$run.A.csv" skip 1 using ((\$2 - $t0) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 lc rgb "#1f77b4" title "A (deadline 5 ms)", \
-		     "$results/$run.B.csv" skip 1 using ((\$2 - $t0) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 lc rgb "#d62728" title "B (deadline 10 ms)", \
-		     5 with lines dt 2 lc rgb "#1f77b4" notitle, 10 with lines dt 2 lc rgb "#d62728" notitle
-	EOF
-fi
-find "$results" -name "*.err" -empty -delete
-echo "results: $results"
+t0=$(sed -n 2p "$results/$run.A.csv" | cut -d, -f2)
+k=$(awk -v a="$t_kill" -v b="$t0" 'BEGIN { print (a - b) / 1e9 }')
+e=$(awk -v a="$t_elect" -v b="$t0" 'BEGIN { print (a - b) / 1e9 }')
+plot_ab "$results/leaderkill.png" "$t0" "Leader kill: one-way delay of A and B; SIGKILL to the leader's rtvd, then a new leader" \
+	'set yrange [0:12]' "set arrow from $k,graph 0 to $k,graph 1 nohead dt 3 lc rgb \"black\"" \
+	"set label \"SIGKILL\" at $k,graph 0.95 offset 0.5,0" \
+	"set arrow from $e,graph 0 to $e,graph 1 nohead dt 3 lc rgb \"#2ca02c\"" \
+	"set label \"new leader\" at $e,graph 0.88 offset 0.5,0"
+lab_done
 fail=0
 [ "$near_miss" -eq 0 ] || { echo "leaderkill: claim failed: $near_miss misses around the kill"; fail=1; }
 [ $d_ok -eq 1 ] || { echo "leaderkill: claim failed: the next reservation did not commit"; fail=1; }

@@ -219,6 +219,30 @@ hops() {
 	done
 	hops_report "$results/$run" "${args[@]}"
 }
+# plot_ab PNG T0_NS TITLE [gnuplot commands...]: A's and B's one-way delay
+# over send time (s after T0_NS) from $run's CSVs, with their deadlines; the
+# commands come after the defaults (a later `set` wins). Quiet without gnuplot.
+plot_ab() {
+	local png=$1 t0=$2 title=$3 f
+	shift 3
+	command -v gnuplot >/dev/null || return 0
+	f=$results/$run
+	{
+		printf '%s\n' "set terminal png size 1000,500" "set output \"$png\"" 'set datafile separator ","' \
+			"set title \"$title\"" 'set xlabel "send time (s)"' 'set ylabel "delay (ms)"' \
+			'set yrange [0:*]' 'set autoscale xfix' 'set key top left' "$@"
+		echo "plot \"$f.A.csv\" skip 1 using ((\$2 - $t0) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 lc rgb \"#1f77b4\" title \"A (deadline 5 ms)\", \\"
+		echo "     \"$f.B.csv\" skip 1 using ((\$2 - $t0) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 lc rgb \"#d62728\" title \"B (deadline 10 ms)\", \\"
+		echo '     5 with lines dt 2 lc rgb "#1f77b4" notitle, 10 with lines dt 2 lc rgb "#d62728" notitle'
+	} | gnuplot 2>"$results/gnuplot.log" && echo "plot: $png"
+}
+# lab_done: the figures to $RTV_BENCH_OUT (when set), empty logs removed, and
+# where the results are
+lab_done() {
+	[ -n "${RTV_BENCH_OUT:-}" ] && cat "$results/figures.jsonl" >>"$RTV_BENCH_OUT"
+	find "$results" -name "*.err" -empty -delete
+	echo "results: $results"
+}
 q() { jq -r "$3" "$results/$1.$2.json"; }
 ms() { q "$1" "$2" "(.delay_us.$3 | round) / 1000"; }
 

@@ -38,6 +38,7 @@ P=rtvdm$$
 VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
 DIR=$(mktemp -d /tmp/dp_miss.XXXXXX)
 PY=/usr/bin/python3
+UDP="$PY tests/lib/udp.py"	# probes: tests/lib/udp.py
 RAFT_PORT=18201 RPC_PORT=18251 MISS_PORT=18203
 pids=()
 declare -A RTVD_PID=()
@@ -167,35 +168,9 @@ sent_on() { [ "$(path_stat 1 "$A" side)" = sender ] && [ "$(path_stat 2 "$A" sid
 wait_for 5 sent_on && ok "node 1 sends rtpath $A, node 2 receives it (stats sides)" ||
 	bad "stats sides: node 1 '$(path_stat 1 "$A" side)', node 2 '$(path_stat 2 "$A" side)'"
 
-RECV='
-import socket, select, sys, json, time
-socks = {}
-for port in (5000, 5002):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-    s.bind(("0.0.0.0", port)); socks[s] = port
-res = {p: {"n": 0, "bad": 0} for p in (5000, 5002)}
-open(sys.argv[1] + ".ready", "w").close()
-end = time.time() + float(sys.argv[2]); last = None
-while time.time() < end and (last is None or time.time() - last < float(sys.argv[3])):
-    for s in select.select(list(socks), [], [], 0.2)[0]:
-        d = s.recv(4096); last = time.time(); p = res[socks[s]]
-        seq = int.from_bytes(d[:4], "big")
-        p["n"] += 1; p["bad"] += d[4:] != bytes([(seq + i) & 255 for i in range(len(d) - 4)])
-json.dump(res, open(sys.argv[1], "w"))
-'
-SEND='
-import socket, sys, time
-port, n, size, gap = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-t = time.time()
-for seq in range(n):
-    s.sendto(seq.to_bytes(4, "big") + bytes([(seq + i) & 255 for i in range(size - 4)]), ("10.99.0.2", port))
-    t += gap; time.sleep(max(0, t - time.time()))
-'
 recv_start() {	# recv_start NAME MAX_S QUIET_S
 	rm -f "$DIR/$1.json" "$DIR/$1.json.ready"
-	ip netns exec $VB $PY -c "$RECV" "$DIR/$1.json" "$2" "$3" >/dev/null 2>"$DIR/$1.log" &
+	ip netns exec $VB $UDP recv "$DIR/$1.json" "$2" "$3" 5000 5002 >/dev/null 2>"$DIR/$1.log" &
 	RECV_PID=$!
 	pids+=($RECV_PID)
 	for _ in $(seq 50); do [ -f "$DIR/$1.json.ready" ] && return 0; sleep 0.1; done
@@ -212,7 +187,7 @@ TCPDUMP_M=$!
 pids+=($TCPDUMP_M)
 sleep 0.5
 recv_start r1 20 1.5 || die "receiver did not start"
-ns $VA $PY -c "$SEND" 5000 200 1000 0.004 || bad "sender failed"
+ns $VA $UDP send 10.99.0.2 5000 200 1000 0.004 || bad "sender failed"
 wait $RECV_PID
 kill $TCPDUMP 2>/dev/null
 wait $TCPDUMP 2>/dev/null
@@ -257,10 +232,10 @@ grep -E "^$A +.*receiver +[0-9]+ +[0-9]+ +[0-9.]+ [mun]?s/" "$DIR/table.txt" >/d
 step "2. forced miss: the wire cut to 2 Mbit/s, rtpath $A sends 3.2 Mbit/s for 2 s (rtpath $B a little)"
 wire_rate 2mbit || die "cannot reshape the wire"
 recv_start r2 30 3 || die "receiver did not start"
-ns $VA $PY -c "$SEND" 5002 40 1000 0.05 &
+ns $VA $UDP send 10.99.0.2 5002 40 1000 0.05 &
 SENDB=$!
 pids+=($SENDB)
-ns $VA $PY -c "$SEND" 5000 800 1000 0.0025 || bad "sender failed"
+ns $VA $UDP send 10.99.0.2 5000 800 1000 0.0025 || bad "sender failed"
 wait $SENDB
 rx_missed() { [ "$(path_stat 2 "$A" misses)" -gt 0 ] 2>/dev/null; }
 wait_for 5 rx_missed && ok "receiver (node 2) counted $(path_stat 2 "$A" misses) misses on rtpath $A, worst $(path_stat 2 "$A" worst_late_ns) ns late" ||

@@ -33,6 +33,7 @@ P=rtvdp$$
 VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
 DIR=$(mktemp -d /tmp/dp_veth.XXXXXX)
 PY=/usr/bin/python3
+UDP="$PY tests/lib/udp.py"	# probes: tests/lib/udp.py
 pids=()
 
 # Background processes are started with a direct `ip netns exec` (which
@@ -86,47 +87,14 @@ sleep 1
 for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { bad "a process died at start"; cat "$DIR"/*.log; exit 1; }; done
 ok "dptest on ha and hb; tcpdump on wB"
 
-RECV='
-import socket, select, sys, json, time
-socks = {}
-for port in (5000, 6000):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
-    s.bind(("0.0.0.0", port)); socks[s] = port
-res = {p: {"n": 0, "bad": 0, "tos": []} for p in (5000, 6000)}
-open(sys.argv[1] + ".ready", "w").close()
-deadline = time.time() + float(sys.argv[2]); last = None
-while time.time() < deadline and (last is None or time.time() - last < 1.5):
-    r, _, _ = select.select(list(socks), [], [], 0.2)
-    for s in r:
-        data, anc, _, _ = s.recvmsg(4096, 64)
-        last = time.time(); p = res[socks[s]]
-        seq = int.from_bytes(data[:4], "big")
-        want = (bytes([(seq * 7 + i) & 255 for i in range(64)]) * 64)[:len(data) - 4]
-        p["n"] += 1; p["bad"] += data[4:] != want
-        for lvl, typ, val in anc:
-            if typ == socket.IP_TOS and val[0] not in p["tos"]: p["tos"].append(val[0])
-json.dump(res, open(sys.argv[1], "w"))
-'
-SEND='
-import socket, sys, time
-port, n, size, tos, gap = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
-s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO: DF set
-for seq in range(n):
-    body = (bytes([(seq * 7 + i) & 255 for i in range(64)]) * 64)[:size - 4]
-    s.sendto(seq.to_bytes(4, "big") + body, ("10.99.0.2", port)); time.sleep(gap)
-'
-
 step "RT and NRT UDP from va to vb"
-ip netns exec $VB $PY -c "$RECV" "$DIR/recv.json" 20 >/dev/null 2>"$DIR/recv.log" &
+ip netns exec $VB $UDP recv "$DIR/recv.json" 20 1.5 5000 6000 >/dev/null 2>"$DIR/recv.log" &
 RECV_PID=$!
 pids+=($RECV_PID)
 for _ in $(seq 50); do [ -f "$DIR/recv.json.ready" ] && break; sleep 0.1; done
 ns $VA ping -c 1 -W 2 10.99.0.2 >/dev/null || bad "ping va -> vb (ARP and ICMP through both dataplanes)"
-ns $VA $PY -c "$SEND" 5000 200 1000 0 0.004 || bad "sending RT"
-ns $VA $PY -c "$SEND" 6000 200 1000 0 0.002 || bad "sending NRT"
+ns $VA $UDP send 10.99.0.2 5000 200 1000 0.004 --df || bad "sending RT"
+ns $VA $UDP send 10.99.0.2 6000 200 1000 0.002 --df || bad "sending NRT"
 wait $RECV_PID
 res=$($PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["5000"]["n"], r["5000"]["bad"], r["5000"]["tos"], r["6000"]["n"], r["6000"]["bad"], r["6000"]["tos"])' "$DIR/recv.json" 2>/dev/null)
 read -r rt_n rt_bad rt_tos nrt_n nrt_bad nrt_tos <<<"$res"
@@ -201,39 +169,13 @@ want="2000000 $(sha256sum "$DIR/blob" | cut -d' ' -f1)"
 
 OVERLOAD_PKTS=${DP_OVERLOAD_PKTS:-10000}
 step "NRT overload at 1.1x the wire: $OVERLOAD_PKTS packets on the 5 ms rtpath and on an unreserved twin"
-PROBE_RECV='
-import socket, select, sys, json, time
-socks = {}
-for port in (5000, 5002):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-    s.bind(("0.0.0.0", port)); socks[s] = port
-res = {p: {"n": 0, "late": 0, "max_us": 0} for p in (5000, 5002)}
-open(sys.argv[1] + ".ready", "w").close()
-end = time.time() + float(sys.argv[2]); last = None
-while time.time() < end and (last is None or time.time() - last < 2):
-    for s in select.select(list(socks), [], [], 0.2)[0]:
-        d = s.recv(2048); now = time.time_ns(); last = time.time()
-        p = res[socks[s]]; delay = now - int.from_bytes(d[:8], "big")
-        p["n"] += 1; p["late"] += delay > 5000000; p["max_us"] = max(p["max_us"], delay // 1000)
-json.dump(res, open(sys.argv[1], "w"))
-'
-PROBE_SEND='
-import socket, sys, time
-n = int(sys.argv[1]); a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-pad = bytes(992)
-for i in range(n):  # 1000-byte datagrams on both flows every 2 ms (<= 4 Mbit/s each, never a burst)
-    a.sendto(time.time_ns().to_bytes(8, "big") + pad, ("10.99.0.2", 5000))
-    b.sendto(time.time_ns().to_bytes(8, "big") + pad, ("10.99.0.2", 5002))
-    time.sleep(0.002)
-'
 secs=$((OVERLOAD_PKTS / 400 + 5))
 kill $TCPDUMP 2>/dev/null	# the wire checks below cover the traffic so far
 wait $TCPDUMP 2>/dev/null
 ip netns exec $VB iperf3 -s -p 5201 -1 >/dev/null 2>"$DIR/iperf_s.log" &
 IPS=$!
 pids+=($IPS)
-ip netns exec $VB $PY -c "$PROBE_RECV" "$DIR/probe.json" $((secs * 3)) >/dev/null 2>"$DIR/probe.log" &
+ip netns exec $VB $UDP recv "$DIR/probe.json" $((secs * 3)) 2 5000 5002 --deadline-ms 5 >/dev/null 2>"$DIR/probe.log" &
 PR=$!
 pids+=($PR)
 for _ in $(seq 50); do [ -f "$DIR/probe.json.ready" ] && break; sleep 0.1; done
@@ -242,7 +184,8 @@ ip netns exec $VA iperf3 -c 10.99.0.2 -p 5201 -u -b 110M -l 1400 -t $((secs + 2)
 IPC=$!
 pids+=($IPC)
 sleep 1
-ns $VA $PY -c "$PROBE_SEND" "$OVERLOAD_PKTS" || bad "probe sender failed"
+# 1000-byte datagrams on both flows every 2 ms (4 Mbit/s each, never a burst)
+ns $VA $UDP send 10.99.0.2 5000,5002 "$OVERLOAD_PKTS" 1000 0.002 || bad "probe sender failed"
 wait $PR
 wait $IPC
 res=$($PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["5000"]["n"], r["5000"]["late"], r["5000"]["max_us"], r["5002"]["n"], r["5002"]["late"], r["5002"]["max_us"])' "$DIR/probe.json" 2>/dev/null)
