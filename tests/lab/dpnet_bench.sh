@@ -118,10 +118,7 @@ cleanup() {
 	softirq_normal
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	for n in $(names r) $(names d); do
-		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$n" 2>/dev/null
-	done
+	ns_remove $(names r) $(names d)
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -136,14 +133,7 @@ need_cmd iperf3 ethtool jq
 topology() {	# r|d
 	local va ha hb vb n
 	read -r va ha hb vb <<<"$(names "$1")"
-	for n in $va $ha $hb $vb; do
-		ip netns add "$n" || return 1
-		ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-		ns "$n" ip link set lo up
-	done
-	veth "$va" eth0 "$ha" vA && veth "$ha" wA "$hb" wB && veth "$hb" vB "$vb" eth0 || return 1
-	ns "$va" ip addr add 10.99.0.1/24 dev eth0 && ns "$vb" ip addr add 10.99.0.2/24 dev eth0 || return 1
-	htb "$ha" wA "$RATE" && htb "$hb" wB "$RATE" || return 1
+	wire_topology "$va" "$ha" "$hb" "$vb" "$RATE" || return 1
 	[ "$1" = r ] && return 0
 	for n in "$ha vA wA" "$hb wB vB"; do
 		set -- $n

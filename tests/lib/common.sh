@@ -25,6 +25,12 @@
 #   veth NS_A DEV_A NS_B DEV_B   a veth pair between two namespaces, quiet
 #   htb NS DEV RATE              one HTB class at RATE on DEV's root (added,
 #                                or its rate changed in place)
+#   wire_topology VA HA HB VB RATE
+#                                two hosts and their VMs, the dataplane
+#                                tests' rack: VA (10.99.0.1, eth0) =vA= HA
+#                                =wA= wire, HTB RATE both ways =wB= HB =vB=
+#                                VB (10.99.0.2); IPv6 off
+#   ns_remove NS...              kills what runs in each namespace, deletes it
 #
 # A test on a lab rack of its own (tests/lab/lab.sh):
 #   lab_test TAG                 needs root, Open vSwitch, jq, rtvd and
@@ -133,6 +139,25 @@ htb() {
 	ns "$1" tc qdisc show dev "$2" | grep -q htb && verb=change
 	if [ $verb = add ]; then ns "$1" tc qdisc add dev "$2" root handle 1: htb default 10 || return 1; fi
 	ns "$1" tc class $verb dev "$2" parent 1: classid 1:10 htb rate "$3" ceil "$3" quantum 1514
+}
+
+wire_topology() {
+	local n
+	for n in "$1" "$2" "$3" "$4"; do
+		ip netns add "$n" || return 1
+		ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		ns "$n" ip link set lo up
+	done
+	veth "$1" eth0 "$2" vA && veth "$2" wA "$3" wB && veth "$3" vB "$4" eth0 || return 1
+	ns "$1" ip addr add 10.99.0.1/24 dev eth0 && ns "$4" ip addr add 10.99.0.2/24 dev eth0 || return 1
+	htb "$2" wA "$5" && htb "$3" wB "$5"
+}
+ns_remove() {
+	local n p
+	for n in "$@"; do
+		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		ip netns del "$n" 2>/dev/null
+	done
 }
 
 wait_for() {

@@ -3,9 +3,9 @@
 
   udp.py send DST PORTS N SIZE GAP_S [--tos T] [--df]
       N datagrams of SIZE bytes to each of PORTS (comma-separated) in turn,
-      GAP_S seconds apart, never two back to back after a stall (a late
-      sender shifts its schedule). --tos sets the IP TOS byte, --df the
-      don't-fragment bit.
+      at least GAP_S seconds apart (a sleep after each round: never a burst
+      to catch up, so a flow never exceeds SIZE / GAP_S). --tos sets the IP
+      TOS byte, --df the don't-fragment bit.
   udp.py recv OUT SECONDS QUIET_S PORT... [--deadline-ms D]
       receives on every PORT until SECONDS have passed or nothing arrived for
       QUIET_S after the first datagram; writes OUT (JSON, per port: n, bad =
@@ -39,12 +39,10 @@ def send(dst, ports, n, size, gap, tos, df):
     s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
     if df:
         s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO
-    due = time.monotonic()
     for seq in range(n):
         for port in ports:
             s.sendto(payload(seq, size), (dst, port))
-        due = max(due + gap, time.monotonic())
-        time.sleep(max(0.0, due - time.monotonic()))
+        time.sleep(gap)
 
 
 def recv(out, secs, quiet, ports, deadline_ns):

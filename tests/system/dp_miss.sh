@@ -55,10 +55,7 @@ cleanup() {
 	local p n
 	for p in "${pids[@]}" "${RTVD_PID[@]}"; do kill -9 "$p" 2>/dev/null; done
 	for p in "${pids[@]}" "${RTVD_PID[@]}"; do wait "$p" 2>/dev/null; done
-	for n in $VA $HA $HB $VB; do
-		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$n" 2>/dev/null
-	done
+	ns_remove $VA $HA $HB $VB
 	[ "${KEEP:-0}" = 1 ] && echo "kept $DIR" || rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -67,8 +64,6 @@ trap 'exit 130' INT TERM
 need_root
 need_exec "$RTVD" "$RTVCTL"
 need_cmd tcpdump ethtool python3
-
-wire_rate() { htb "$HA" wA "$1" && htb "$HB" wB "$1"; }	# (re)shape both directions
 
 ctl() { local i=$1; shift; "$RTVCTL" -s "$DIR/n$i.sock" --timeout 5s "$@"; }
 
@@ -125,18 +120,9 @@ start_rtvd() {	# start_rtvd I NS
 }
 
 step "topology: 2 VMs, 2 hosts, a 100 Mbit/s wire, a management link"
-for n in $VA $HA $HB $VB; do
-	ip netns add "$n" || die "cannot create namespace $n"
-	ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-	ns "$n" ip link set lo up
-done
-veth $VA eth0 $HA vA && veth $HA wA $HB wB && veth $HB vB $VB eth0 && veth $HA m0 $HB m0 ||
-	die "veth pairs"
-ns $VA ip addr add 10.99.0.1/24 dev eth0
-ns $VB ip addr add 10.99.0.2/24 dev eth0
+wire_topology $VA $HA $HB $VB 100mbit && veth $HA m0 $HB m0 || die "cannot build the namespaces, veths and HTB"
 ns $HA ip addr add 10.98.0.1/24 dev m0
 ns $HB ip addr add 10.98.0.2/24 dev m0
-wire_rate 100mbit || die "HTB on the wire"
 ok "va 10.99.0.1 - ha - wire - hb - vb 10.99.0.2; management 10.98.0.1 - 10.98.0.2"
 
 step "start rtvd 1 (ha: vA <-> wA) and rtvd 2 (hb: wB <-> vB), a 2-voter Raft cluster"
@@ -230,7 +216,7 @@ grep -E "^$A +.*receiver +[0-9]+ +[0-9]+ +[0-9.]+ [mun]?s/" "$DIR/table.txt" >/d
 	{ bad "table lacks the stats columns"; sed 's/^/      /' "$DIR/table.txt"; }
 
 step "2. forced miss: the wire cut to 2 Mbit/s, rtpath $A sends 3.2 Mbit/s for 2 s (rtpath $B a little)"
-wire_rate 2mbit || die "cannot reshape the wire"
+htb $HA wA 2mbit && htb $HB wB 2mbit || die "cannot reshape the wire"
 recv_start r2 30 3 || die "receiver did not start"
 ns $VA $UDP send 10.99.0.2 5002 40 1000 0.05 &
 SENDB=$!

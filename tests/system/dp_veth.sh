@@ -43,10 +43,7 @@ cleanup() {
 	local p n
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	for n in $VA $HA $HB $VB; do
-		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$n" 2>/dev/null
-	done
+	ns_remove $VA $HA $HB $VB
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -56,15 +53,7 @@ need_exec "$BIN"
 need_cmd tcpdump iperf3 ethtool
 
 step "build the topology: 2 VMs, 2 hosts, an HTB-shaped 100 Mbit/s wire"
-for n in $VA $HA $HB $VB; do
-	ip netns add "$n" || { bad "cannot create namespace $n"; exit 1; }
-	ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-	ns "$n" ip link set lo up
-done
-veth $VA eth0 $HA vA && veth $HA wA $HB wB && veth $HB vB $VB eth0 || { bad "veth pairs"; exit 1; }
-ns $VA ip addr add 10.99.0.1/24 dev eth0
-ns $VB ip addr add 10.99.0.2/24 dev eth0
-htb $HA wA 100mbit && htb $HB wB 100mbit || { bad "HTB on the wire"; exit 1; }
+wire_topology $VA $HA $HB $VB 100mbit || die "cannot build the namespaces, veths and HTB"
 ok "va 10.99.0.1 - ha - wire - hb - vb 10.99.0.2, MTU 1500 everywhere"
 
 RT1="id=1,src=10.99.0.1,dst=10.99.0.2,proto=17,dport=5000,type=deadline,rate=4mbit,burst=6000,deadline=5ms,net=1ms,src-host=1,dst-host=2"
