@@ -95,7 +95,6 @@ P=dpn$$
 DIR=$(mktemp -d /tmp/dpnet.XXXXXX)
 IPERF_PORT=18301
 LAT_PORT=18310
-pids=()
 DP_PIDS=()
 SIRQ=()		# ksoftirqd threads given SCHED_FIFO (busy phase), restored on exit
 DP_RUN=0	# dptest starts so far: run 1 carries the latency flow

@@ -21,8 +21,6 @@
 # reads one clock, so the four timestamps and the VMs' are comparable.
 # The lab's namespaces are ${RTV_LAB_PREFIX:-rtv}h<H>.
 
-hop_pids=()
-
 hops_start() {
 	local out=$1 spec p h dev dir f port
 	shift

@@ -44,7 +44,7 @@ T_NAME=$NAME T_DIE_RC=2
 
 PORT_A=18030 PORT_B=18031 PORT_NRT=18032	# UDP ports of A, B and the flood
 keep=0 brought_up=0 rtvd_started=0
-pids=() paths=()
+paths=()
 
 say() { echo "$NAME: $*"; }
 ctl() { "$LAB" rtvctl "$@"; }

@@ -37,7 +37,10 @@
 #                                rtvgen; RUN = a new temp folder; exports
 #                                RTV_LAB_PREFIX=TAG<pid>, RTV_LAB_DIR=$RUN/lab
 #                                and LAB_QUIET=1, so a lab someone else has
-#                                up stays untouched
+#                                up stays untouched; at exit (a trap the
+#                                script may replace) kills $pids and
+#                                $hop_pids, takes the lab down, removes RUN
+#                                (kept with KEEP=1)
 #   exp2_claims DIR ARGS...      tests/lab/exp2.sh --with-rtvnet ARGS into
 #                                DIR (log DIR.log): its table printed, each
 #                                claim that held ok, each that failed bad;
@@ -48,6 +51,7 @@
 #                                $WAIT_POLL seconds (0.2) until it succeeds;
 #                                1 after SECONDS (whole) have passed
 #
+# UDP: the command of tests/lib/udp.py (UDP probes: `$UDP send|recv ...`).
 # T_NAME (default: the script's file name without .sh) prefixes the closing
 # and skip lines; set it before sourcing to change it.
 
@@ -55,7 +59,9 @@ T_NAME=${T_NAME:-$(basename "$0" .sh)}
 T_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 T_SKIP=77	# automake's skip status; scripts/run-tests.sh counts it apart
 T_DIE_RC=${T_DIE_RC:-1}
+UDP="python3 $T_ROOT/tests/lib/udp.py"	# the dataplane tests' UDP probes (udp.py send|recv)
 failures=${failures:-0}
+pids=() hop_pids=()	# background processes a script started
 
 step() { printf '\n== %s\n' "$*"; }
 ok() { printf '   ok: %s\n' "$*"; }
@@ -99,6 +105,14 @@ lab_test() {
 	need_exec "$T_ROOT/build/bin/rtvd" "$T_ROOT/build/bin/rtvgen"
 	RUN=$(mktemp -d "/tmp/rtv-$T_NAME.XXXXXX")
 	export RTV_LAB_PREFIX=$1$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
+	trap lab_test_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+lab_test_cleanup() {
+	local p
+	for p in "${pids[@]}" "${hop_pids[@]}"; do kill "$p" 2>/dev/null; done
+	"$T_ROOT/tests/lab/lab.sh" down >/dev/null 2>&1
+	if [ "${KEEP:-0}" = 1 ]; then echo "$T_NAME: kept $RUN"; else rm -rf "$RUN"; fi
 }
 
 exp2_claims() {

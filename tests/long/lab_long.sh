@@ -23,14 +23,6 @@ GEN=$ROOT/build/bin/rtvgen
 . "$ROOT/tests/lib/common.sh"
 . "$ROOT/tests/lab/hops.sh"
 lab_test rll
-cleanup() {
-	local p
-	for p in "${hop_pids[@]}"; do kill "$p" 2>/dev/null; done
-	"$LAB" down >/dev/null 2>&1
-	rm -rf "$RUN"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 ctl() { local h=$1; shift; "$LAB" rtvctl "$h" --timeout 5s "$@"; }
 
 step "1. experiment 2, 500-byte frames, 42 s per run, without and with rtvnet"

@@ -38,9 +38,7 @@ P=rtvdm$$
 VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
 DIR=$(mktemp -d /tmp/dp_miss.XXXXXX)
 PY=/usr/bin/python3
-UDP="$PY tests/lib/udp.py"	# probes: tests/lib/udp.py
 RAFT_PORT=18201 RPC_PORT=18251 MISS_PORT=18203
-pids=()
 declare -A RTVD_PID=()
 
 on_fail() {

@@ -33,8 +33,6 @@ P=rtvdp$$
 VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
 DIR=$(mktemp -d /tmp/dp_veth.XXXXXX)
 PY=/usr/bin/python3
-UDP="$PY tests/lib/udp.py"	# probes: tests/lib/udp.py
-pids=()
 
 # Background processes are started with a direct `ip netns exec` (which
 # execs in place), so $! is the process itself; anything left in this

@@ -34,7 +34,6 @@ LAB=$ROOT/tests/lab/lab.sh
 GEN=${RTVGEN:-$ROOT/build/bin/rtvgen}
 export RTV_LAB_PREFIX=rtvs$$ RTV_LAB_DIR=/run/rtvnet-lab-st$$ LAB_QUIET=1
 OUT=$(mktemp -d /tmp/rtv-lab-sys.XXXXXX)
-pids=()
 
 info() { printf '   %s\n' "$*"; }
 fle() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }	# float a <= b

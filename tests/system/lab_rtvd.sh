@@ -35,9 +35,6 @@ P=$RTV_LAB_PREFIX
 on_fail() {
 	for h in 1 2 3; do tail -n 8 "$RUN/lab/h$h/rtvd.log" 2>/dev/null | sed "s/^/      h$h: /"; done
 }
-cleanup() { "$LAB" down >/dev/null 2>&1; rm -rf "$RUN"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 ctl() { local h=$1; shift; "$LAB" rtvctl "$h" --timeout 2s "$@"; }
 leader() { ctl 1 -o json status 2>/dev/null | jq -e '.leader | select(. > 0)'; }
