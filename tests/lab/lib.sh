@@ -206,6 +206,32 @@ start_ab() {
 	tx h1v1 A send --flow A --dst 10.0.2.11:$PORT_A --rate 2M --size "$size" --deadline 5ms --duration "$duration"
 	tx h1v1 B send --flow B --dst 10.0.2.11:$PORT_B --rate 2M --size "$size" --deadline 10ms --duration "$duration"
 }
+# claim TEXT CMD...: prints whether the claim held; claims_exit names each
+# one that failed and exits 1
+failed_claims=()
+claim() {
+	local what=$1
+	shift
+	if "$@"; then echo "  holds: $what"; else echo "  FAILED: $what"; failed_claims+=("$what"); fi
+}
+claims_exit() {
+	[ ${#failed_claims[@]} -eq 0 ] && return 0
+	printf '%s: claim failed: %s\n' "$NAME" "${failed_claims[@]}"
+	exit 1
+}
+# hj FLOW KEY: KEY of FLOW's verdicts in $run's hops.json
+hj() { jq -s -r "map(select(.flow == \"$1\"))[0].$2" "$results/$run.hops.json"; }
+# claim_none_late_through_rtvnet: the claim, from $run's verdicts (hops), that
+# no packet of A or B was late through rtvnet; then every late packet, with
+# where its time went and whose it is
+claim_none_late_through_rtvnet() {
+	claim "no packet of A or B late through rtvnet (late: A $(q $run A .misses), B $(q $run B .misses); rtvnet's: A $(hj A late_rtvnet), B $(hj B late_rtvnet), of which not captured: A $(hj A unattributed), B $(hj B unattributed))" \
+		[ "$(hj A late_rtvnet)" = 0 -a "$(hj B late_rtvnet)" = 0 ]
+	if grep -qv '^{' "$results/$run.hops.txt"; then
+		echo "  every late packet: where its time went, whose it is (the first 40; all: $run.hops.txt):"
+		grep -v '^{' "$results/$run.hops.txt" | head -n 40 | sed 's/^/    /'
+	fi
+}
 # hops FLOW...: whose is each late packet of $run's FLOWs (tests/lab/hops.sh
 # captured them between hops_start and hops_stop): the deadline and net
 # budget of rtpath $id_<FLOW>, then hops_report
@@ -213,7 +239,7 @@ hops() {
 	local f id dl net args=()
 	for f in "$@"; do
 		id=id_$f; id=${!id}
-		read -r dl net < <(ctl "$via" --timeout 5s -o json paths "$id" |
+		read -r dl net < <(ctl 1 --timeout 5s -o json paths "$id" |
 			jq -r '.paths[0] | "\(.deadline_ns) \(.net_budget_ns)"') || die "rtpath $id of $f: no reply"
 		args+=("$f:$results/$run.$f.csv:$dl:$net")
 	done
