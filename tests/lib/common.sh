@@ -41,10 +41,12 @@
 #                                script may replace) kills $pids and
 #                                $hop_pids, takes the lab down, removes RUN
 #                                (kept with KEEP=1)
-#   exp2_claims DIR ARGS...      tests/lab/exp2.sh --with-rtvnet ARGS into
-#                                DIR (log DIR.log): its table printed, each
-#                                claim that held ok, each that failed bad;
-#                                dies if exp2 broke (exit 2+)
+#   lab_claims SCRIPT DIR ARGS...
+#                                tests/lab/SCRIPT (exp2.sh, exp3.sh,
+#                                leaderkill.sh) --keep ARGS into DIR (log
+#                                DIR.log): its table printed, each claim that
+#                                held ok, each that failed bad; dies if the
+#                                script broke (exit 2+)
 #
 # Waiting:
 #   wait_for SECONDS CMD...      polls CMD (output discarded) every
@@ -115,17 +117,18 @@ lab_test_cleanup() {
 	if [ "${KEEP:-0}" = 1 ]; then echo "$T_NAME: kept $RUN"; else rm -rf "$RUN"; fi
 }
 
-exp2_claims() {
-	local dir=$1 rc c
-	shift
-	"$T_ROOT/tests/lab/exp2.sh" --with-rtvnet --keep --results "$dir" "$@" >"$dir.log" 2>&1
+lab_claims() {
+	local script=$1 dir=$2 name rc c
+	shift 2
+	name=$(basename "$script" .sh)
+	"$T_ROOT/tests/lab/$script" --keep --results "$dir" "$@" >"$dir.log" 2>&1
 	rc=$?
-	[ $rc -le 1 ] || die "exp2.sh broke (exit $rc): $(tail -n 5 "$dir.log")"
-	sed -n '/^Experiment 2/,/^results:/p' "$dir.log" | grep -v '^results:\|^Claims:\|^  holds: \|^  FAILED: ' |
-		sed 's/^/   /'
-	while read -r c; do ok "exp2: $c"; done < <(sed -n 's/^  holds: //p' "$dir.log")
-	while read -r c; do bad "exp2: $c"; done < <(sed -n 's/^exp2: claim failed: //p' "$dir.log")
-	[ $rc = 0 ] || grep -q '^exp2: claim failed' "$dir.log" || bad "exp2.sh exit 1 without a named claim"
+	[ $rc -le 1 ] || die "$script broke (exit $rc): $(tail -n 5 "$dir.log")"
+	sed -n '/^[A-Z]/,/^results:/p' "$dir.log" |
+		grep -v '^results:\|^plot:\|^Claims:\|^  holds: \|^  FAILED: ' | sed 's/^/   /'
+	while read -r c; do ok "$name: $c"; done < <(sed -n 's/^  holds: //p' "$dir.log")
+	while read -r c; do bad "$name: $c"; done < <(sed -n "s/^$name: claim failed: //p" "$dir.log")
+	[ $rc = 0 ] || grep -q "^$name: claim failed" "$dir.log" || bad "$script: exit 1 without a named claim"
 }
 
 ns() { local n=$1; shift; ip netns exec "$n" "$@"; }

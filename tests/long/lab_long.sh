@@ -27,7 +27,7 @@ ctl() { local h=$1; shift; "$LAB" rtvctl "$h" --timeout 5s "$@"; }
 
 step "1. experiment 2, 500-byte frames, 42 s per run, without and with rtvnet"
 "$LAB" up -n 3 -v 2 -r 20mbit >"$RUN/up.log" 2>&1 || { bad "lab.sh up: $(tail -n 3 "$RUN/up.log")"; exit 1; }
-exp2_claims "$RUN/exp2" --size 500 --duration 42s
+lab_claims exp2.sh "$RUN/exp2" --with-rtvnet --size 500 --duration 42s
 for f in A B; do
 	sent=$(jq -r .sent "$RUN/exp2/with.$f.json")
 	[ "$sent" -ge 20000 ] && ok "with rtvnet: $f sent $sent packets" || bad "with rtvnet: $f sent only $sent packets (< 20,000)"
