@@ -27,9 +27,11 @@ later than its deadline overran at least one of the two shares:
 
 Usage: hops.py --pcap a=FILE --pcap b=FILE --pcap c=FILE --pcap d=FILE
                FLOW:CSV:DEADLINE_NS:NET_BUDGET_NS ...
-Prints one line per late packet, then one JSON object per flow:
-  {"flow", "received", "late", "late_lab", "late_rtvnet", "unattributed",
-   "lab_max_over_budget_us", "captured": {"a": n, ...}}
+Prints one line per late packet and per frame lost inside a dataplane
+(captured where it entered, never where it left), then one JSON object per
+flow: {"flow", "received", "late", "late_lab", "late_rtvnet",
+"unattributed", "lab_max_over_budget_us", "captured": {"a": n, ...},
+"lost_in_rtvd"}
 Exit 0, or 2 on bad input. `hops.py --self-test` checks the verdicts on
 synthetic captures. Standard library only.
 """
@@ -103,7 +105,13 @@ def attribute(flow, csv, deadline_ns, net_ns, at):
     share_ns = deadline_ns - net_ns
     r = {"flow": flow, "received": 0, "late": 0, "late_lab": 0, "late_rtvnet": 0,
          "unattributed": 0, "lab_max_over_budget_us": 0.0,
-         "captured": {p: sum(1 for k in at[p] if k[0] == flow) for p in POINTS}}
+         "captured": {p: sum(1 for k in at[p] if k[0] == flow) for p in POINTS},
+         "lost_in_rtvd": 0}
+    # a frame that entered a dataplane and never left it was lost in rtvd
+    for into, out in (("a", "b"), ("c", "d")):
+        for k in sorted(k for k in at[into] if k[0] == flow and k not in at[out]):
+            r["lost_in_rtvd"] += 1
+            print(f"{flow} {k[1]}: lost in rtvd: captured at {into}, never at {out}")
     with open(csv) as f:
         next(f, None)
         for line in f:
@@ -164,11 +172,13 @@ def self_test():
         return path
 
     ms = 1_000_000
-    t0 = {0: 0, 1: 10 * ms, 2: 20 * ms, 3: 30 * ms}
+    t0 = {0: 0, 1: 10 * ms, 2: 20 * ms, 3: 30 * ms, 4: 40 * ms}
     # seq 0: rtvd holds 4.5 ms (> 5 - 1.6); seq 1: the wire takes 5 ms; seq 2: on
-    # time; seq 3: late, but point c never saw it
+    # time; seq 3: late, but point c never saw it; seq 4: lost inside the
+    # sender's dataplane
     hold = {0: (0.1, 4.6, 4.7, 4.8, 5.2), 1: (0.1, 0.5, 5.5, 5.6, 6.0),
-            2: (0.1, 0.5, 0.6, 0.7, 1.0), 3: (0.1, 0.5, None, 6.0, 6.5)}
+            2: (0.1, 0.5, 0.6, 0.7, 1.0), 3: (0.1, 0.5, None, 6.0, 6.5),
+            4: (0.1, None, None, None, None)}
     pts = {p: [] for p in POINTS}
     for seq, h in hold.items():
         for p, x in zip(POINTS, h):
@@ -179,11 +189,14 @@ def self_test():
     with open(csv, "w") as f:
         f.write("seq,send_ns,recv_ns,delay_us,miss\n")
         for seq, h in hold.items():
+            if h[4] is None:
+                continue
             rx = int(h[4] * ms)
             f.write(f"{seq},{t0[seq]},{t0[seq] + rx},{rx // 1000},{int(rx > 5 * ms)}\n")
     at = {p: seen(pcaps[p]) for p in POINTS}
     r = attribute("A", csv, 5 * ms, 1600 * 1000, at)
-    want = {"received": 4, "late": 3, "late_lab": 1, "late_rtvnet": 2, "unattributed": 1}
+    want = {"received": 4, "late": 3, "late_lab": 1, "late_rtvnet": 2, "unattributed": 1,
+            "lost_in_rtvd": 1}
     bad = {k: (r[k], v) for k, v in want.items() if r[k] != v}
     print(json.dumps(r))
     if bad:
