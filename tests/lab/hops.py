@@ -31,7 +31,7 @@ Prints one line per late packet and per frame lost inside a dataplane
 (captured where it entered, never where it left), then one JSON object per
 flow: {"flow", "received", "late", "late_lab", "late_rtvnet",
 "unattributed", "lab_max_over_budget_us", "captured": {"a": n, ...},
-"lost_in_rtvd"}
+"lost_in_rtvd", "capture_gaps" (frames the VM got that a point missed)}
 Exit 0, or 2 on bad input. `hops.py --self-test` checks the verdicts on
 synthetic captures. Standard library only.
 """
@@ -106,44 +106,49 @@ def attribute(flow, csv, deadline_ns, net_ns, at):
     r = {"flow": flow, "received": 0, "late": 0, "late_lab": 0, "late_rtvnet": 0,
          "unattributed": 0, "lab_max_over_budget_us": 0.0,
          "captured": {p: sum(1 for k in at[p] if k[0] == flow) for p in POINTS},
-         "lost_in_rtvd": 0}
-    # a frame that entered a dataplane and never left it was lost in rtvd
-    for into, out in (("a", "b"), ("c", "d")):
-        for k in sorted(k for k in at[into] if k[0] == flow and k not in at[out]):
-            r["lost_in_rtvd"] += 1
-            print(f"{flow} {k[1]}: lost in rtvd: captured at {into}, never at {out}")
+         "lost_in_rtvd": 0, "capture_gaps": 0}
     with open(csv) as f:
         next(f, None)
-        for line in f:
-            seq, t0, te, _, miss = line.strip().split(",")
-            seq, t0, te = int(seq), int(t0), int(te)
-            r["received"] += 1
-            if miss != "1":
+        rows = [line.strip().split(",") for line in f if line.strip()]
+    got = {(flow, int(row[0])) for row in rows}
+    # a frame the VM never got that entered a dataplane and never left it
+    # was lost in rtvd; one the VM got that a point missed is a capture gap
+    for into, out in (("a", "b"), ("c", "d")):
+        for k in sorted(k for k in at[into] if k[0] == flow and k not in at[out]):
+            if k in got:
+                r["capture_gaps"] += 1
                 continue
-            r["late"] += 1
-            k = (flow, seq)
-            t = {p: at[p].get(k) for p in POINTS}
-            if None in t.values():
-                r["late_rtvnet"] += 1
-                r["unattributed"] += 1
-                print(f"{flow} {seq}: late by {(te - t0 - deadline_ns) / 1e3:.0f} us; not captured at "
-                      f"{','.join(p for p in POINTS if t[p] is None)}: counted as rtvnet's")
-                continue
-            rtv = (t["b"] - t["a"]) + (t["d"] - t["c"])
-            lab = (te - t0) - rtv
-            segs = (f"VM->dp {(t['a'] - t0) / 1e3:.0f}, dp {(t['b'] - t['a']) / 1e3:.0f}, "
-                    f"wire+ToR {(t['c'] - t['b']) / 1e3:.0f}, dp {(t['d'] - t['c']) / 1e3:.0f}, "
-                    f"dp->VM {(te - t['d']) / 1e3:.0f} us")
-            if rtv > share_ns:
-                r["late_rtvnet"] += 1
-                verdict = f"rtvnet's: rtvd held it {rtv / 1e3:.0f} us > its share {share_ns / 1e3:.0f} us"
-            else:
-                r["late_lab"] += 1
-                over = (lab - net_ns) / 1e3
-                r["lab_max_over_budget_us"] = max(r["lab_max_over_budget_us"], over)
-                verdict = (f"the lab's: its hops took {lab / 1e3:.0f} us > their budget "
-                           f"{net_ns / 1e3:.0f} us; rtvd {rtv / 1e3:.0f} us <= {share_ns / 1e3:.0f} us")
-            print(f"{flow} {seq}: late by {(te - t0 - deadline_ns) / 1e3:.0f} us ({segs}): {verdict}")
+            r["lost_in_rtvd"] += 1
+            print(f"{flow} {k[1]}: lost in rtvd: captured at {into}, never at {out}, never received")
+    for seq, t0, te, _, miss in rows:
+        seq, t0, te = int(seq), int(t0), int(te)
+        r["received"] += 1
+        if miss != "1":
+            continue
+        r["late"] += 1
+        k = (flow, seq)
+        t = {p: at[p].get(k) for p in POINTS}
+        if None in t.values():
+            r["late_rtvnet"] += 1
+            r["unattributed"] += 1
+            print(f"{flow} {seq}: late by {(te - t0 - deadline_ns) / 1e3:.0f} us; not captured at "
+                  f"{','.join(p for p in POINTS if t[p] is None)}: counted as rtvnet's")
+            continue
+        rtv = (t["b"] - t["a"]) + (t["d"] - t["c"])
+        lab = (te - t0) - rtv
+        segs = (f"VM->dp {(t['a'] - t0) / 1e3:.0f}, dp {(t['b'] - t['a']) / 1e3:.0f}, "
+                f"wire+ToR {(t['c'] - t['b']) / 1e3:.0f}, dp {(t['d'] - t['c']) / 1e3:.0f}, "
+                f"dp->VM {(te - t['d']) / 1e3:.0f} us")
+        if rtv > share_ns:
+            r["late_rtvnet"] += 1
+            verdict = f"rtvnet's: rtvd held it {rtv / 1e3:.0f} us > its share {share_ns / 1e3:.0f} us"
+        else:
+            r["late_lab"] += 1
+            over = (lab - net_ns) / 1e3
+            r["lab_max_over_budget_us"] = max(r["lab_max_over_budget_us"], over)
+            verdict = (f"the lab's: its hops took {lab / 1e3:.0f} us > their budget "
+                       f"{net_ns / 1e3:.0f} us; rtvd {rtv / 1e3:.0f} us <= {share_ns / 1e3:.0f} us")
+        print(f"{flow} {seq}: late by {(te - t0 - deadline_ns) / 1e3:.0f} us ({segs}): {verdict}")
     return r
 
 

@@ -215,8 +215,9 @@ claim() {
 	if "$@"; then echo "  holds: $what"; else echo "  FAILED: $what"; failed_claims+=("$what"); fi
 }
 claims_exit() {
+	local c
 	[ ${#failed_claims[@]} -eq 0 ] && return 0
-	printf '%s: claim failed: %s\n' "$NAME" "${failed_claims[@]}"
+	for c in "${failed_claims[@]}"; do echo "$NAME: claim failed: $c"; done
 	exit 1
 }
 # hj FLOW KEY: KEY of FLOW's verdicts in $run's hops.json
