@@ -47,6 +47,8 @@
 #                                DIR.log): its table printed, each claim that
 #                                held ok, each that failed bad; dies if the
 #                                script broke (exit 2+)
+#   claims_report NAME LOG RC    the same from a log and exit status of a
+#                                lab script run some other way
 #
 # Waiting:
 #   wait_for SECONDS CMD...      polls CMD (output discarded) every
@@ -118,17 +120,22 @@ lab_test_cleanup() {
 }
 
 lab_claims() {
-	local script=$1 dir=$2 name rc c
+	local script=$1 dir=$2 name
 	shift 2
 	name=$(basename "$script" .sh)
 	"$T_ROOT/tests/lab/$script" --keep --results "$dir" "$@" >"$dir.log" 2>&1
-	rc=$?
-	[ $rc -le 1 ] || die "$script broke (exit $rc): $(tail -n 5 "$dir.log")"
-	sed -n '/^[A-Z]/,/^results:/p' "$dir.log" |
+	claims_report "$name" "$dir.log" $?
+}
+# claims_report NAME LOG RC: a lab script's table and claims from its LOG and
+# exit status RC: each claim that held ok, each that failed bad
+claims_report() {
+	local name=$1 log=$2 rc=$3 c
+	[ "$rc" -le 1 ] || die "$name broke (exit $rc): $(tail -n 5 "$log")"
+	sed -n '/^[A-Z]/,/^results:/p' "$log" |
 		grep -v '^results:\|^plot:\|^Claims:\|^  holds: \|^  FAILED: ' | sed 's/^/   /'
-	while read -r c; do ok "$name: $c"; done < <(sed -n 's/^  holds: //p' "$dir.log")
-	while read -r c; do bad "$name: $c"; done < <(sed -n "s/^$name: claim failed: //p" "$dir.log")
-	[ $rc = 0 ] || grep -q "^$name: claim failed" "$dir.log" || bad "$script: exit 1 without a named claim"
+	while read -r c; do ok "$name: $c"; done < <(sed -n 's/^  holds: //p' "$log")
+	while read -r c; do bad "$name: $c"; done < <(sed -n "s/^$name: claim failed: //p" "$log")
+	[ "$rc" = 0 ] || grep -q "^$name: claim failed" "$log" || bad "$name: exit 1 without a named claim"
 }
 
 ns() { local n=$1; shift; ip netns exec "$n" "$@"; }

@@ -188,9 +188,7 @@ fi
 wait "$EXP3_PID"
 exp3_rc=$?
 EXP3_PID=
-sed -n '/^Experiment 3/,/^  (paper/p' "$RUN/exp3.log" | sed 's/^/   /'
-[ $exp3_rc = 0 ] && ok "exp3: A and B escalated and recovered (exit 0)" ||
-	bad "exp3 exited $exp3_rc: $(tail -n 3 "$RUN/exp3.log" | tr '\n' ' ')"
+claims_report exp3 "$RUN/exp3.log" $exp3_rc
 
 step "4. RtvnetDeadlineMisses fires for the escalated rtpaths and clears while A and B still send"
 c0=$(awk -F, 'NR == 2 { printf "%.3f", $2 / 1e9 }' "$RUN/exp3/exp3.C.csv" 2>/dev/null)
