@@ -26,12 +26,18 @@ later than its deadline overran at least one of the two shares:
              than the budget they were given (each segment is printed)
 
 Usage: hops.py --pcap a=FILE --pcap b=FILE --pcap c=FILE --pcap d=FILE
-               FLOW:CSV:DEADLINE_NS:NET_BUDGET_NS ...
-Prints one line per late packet and per frame lost inside a dataplane
-(captured where it entered, never where it left), then one JSON object per
-flow: {"flow", "received", "late", "late_lab", "late_rtvnet",
-"unattributed", "lab_max_over_budget_us", "captured": {"a": n, ...},
-"lost_in_rtvd", "capture_gaps" (frames the VM got that a point missed)}
+               FLOW:CSV:DEADLINE_NS:NET_BUDGET_NS[:SENT] ...
+With SENT (the sender's count: seq 0..SENT-1), each packet the VM never got
+is placed by the last point that saw it: lost inside a dataplane (captured
+going in, never coming out) is rtvnet's; lost before the sender's
+dataplane, between the dataplanes or after the receiver's is the lab's; a
+pattern of points with holes counts against rtvnet.
+
+Prints one line per late or lost packet, then one JSON object per flow:
+{"flow", "received", "late", "late_lab", "late_rtvnet", "unattributed",
+"lab_max_over_budget_us", "captured": {"a": n, ...}, "lost_in_rtvd",
+"lost_lab", "lost_rtvnet" (not placeable), "capture_gaps" (packets the VM
+got that a point missed)}
 Exit 0, or 2 on bad input. `hops.py --self-test` checks the verdicts on
 synthetic captures. Standard library only.
 """
@@ -101,25 +107,45 @@ def seen(path):
     return out
 
 
-def attribute(flow, csv, deadline_ns, net_ns, at):
+def lost(flow, sent, got, at, r):
+    """Where each packet the VM never got was last seen: lost inside a
+    dataplane (seen going in, never coming out) is rtvnet's; before the
+    sender's dataplane, on the wire or ToR, or after the receiver's, the
+    lab's."""
+    where = {"": "before the sender's dataplane (VM, host switch)", "a": None,
+             "ab": "between the dataplanes (wire, ToR)", "abc": None,
+             "abcd": "after the receiver's dataplane (host switch, VM)"}
+    for seq in range(sent):
+        k = (flow, seq)
+        if k in got:
+            continue
+        path = "".join(p for p in POINTS if k in at[p])
+        if path in ("a", "abc"):
+            r["lost_in_rtvd"] += 1
+            out = "b" if path == "a" else "d"
+            print(f"{flow} {seq}: lost: rtvnet's, inside a dataplane (captured at {path[-1]}, never at {out})")
+        elif path in where:
+            r["lost_lab"] += 1
+            print(f"{flow} {seq}: lost: the lab's, {where[path]}")
+        else:
+            r["lost_rtvnet"] += 1
+            print(f"{flow} {seq}: lost: captured only at {','.join(path)}: counted as rtvnet's")
+
+
+def attribute(flow, csv, deadline_ns, net_ns, at, sent=None):
     share_ns = deadline_ns - net_ns
     r = {"flow": flow, "received": 0, "late": 0, "late_lab": 0, "late_rtvnet": 0,
          "unattributed": 0, "lab_max_over_budget_us": 0.0,
          "captured": {p: sum(1 for k in at[p] if k[0] == flow) for p in POINTS},
-         "lost_in_rtvd": 0, "capture_gaps": 0}
+         "lost_in_rtvd": 0, "lost_lab": 0, "lost_rtvnet": 0, "capture_gaps": 0}
     with open(csv) as f:
         next(f, None)
         rows = [line.strip().split(",") for line in f if line.strip()]
     got = {(flow, int(row[0])) for row in rows}
-    # a frame the VM never got that entered a dataplane and never left it
-    # was lost in rtvd; one the VM got that a point missed is a capture gap
-    for into, out in (("a", "b"), ("c", "d")):
-        for k in sorted(k for k in at[into] if k[0] == flow and k not in at[out]):
-            if k in got:
-                r["capture_gaps"] += 1
-                continue
-            r["lost_in_rtvd"] += 1
-            print(f"{flow} {k[1]}: lost in rtvd: captured at {into}, never at {out}, never received")
+    # a packet the VM got that a point missed is a capture gap
+    r["capture_gaps"] = sum(1 for k in got if any(k not in at[p] for p in POINTS))
+    if sent is not None:
+        lost(flow, sent, got, at, r)
     for seq, t0, te, _, miss in rows:
         seq, t0, te = int(seq), int(t0), int(te)
         r["received"] += 1
@@ -179,8 +205,9 @@ def self_test():
     ms = 1_000_000
     t0 = {0: 0, 1: 10 * ms, 2: 20 * ms, 3: 30 * ms, 4: 40 * ms}
     # seq 0: rtvd holds 4.5 ms (> 5 - 1.6); seq 1: the wire takes 5 ms; seq 2: on
-    # time; seq 3: late, but point c never saw it; seq 4: lost inside the
-    # sender's dataplane
+    # time; seq 3: late, but point c never saw it (a capture gap); seq 4: lost
+    # inside the sender's dataplane; seq 5 (sent, never captured): lost before
+    # the sender's dataplane
     hold = {0: (0.1, 4.6, 4.7, 4.8, 5.2), 1: (0.1, 0.5, 5.5, 5.6, 6.0),
             2: (0.1, 0.5, 0.6, 0.7, 1.0), 3: (0.1, 0.5, None, 6.0, 6.5),
             4: (0.1, None, None, None, None)}
@@ -199,9 +226,9 @@ def self_test():
             rx = int(h[4] * ms)
             f.write(f"{seq},{t0[seq]},{t0[seq] + rx},{rx // 1000},{int(rx > 5 * ms)}\n")
     at = {p: seen(pcaps[p]) for p in POINTS}
-    r = attribute("A", csv, 5 * ms, 1600 * 1000, at)
+    r = attribute("A", csv, 5 * ms, 1600 * 1000, at, sent=6)
     want = {"received": 4, "late": 3, "late_lab": 1, "late_rtvnet": 2, "unattributed": 1,
-            "lost_in_rtvd": 1}
+            "lost_in_rtvd": 1, "lost_lab": 1, "lost_rtvnet": 0, "capture_gaps": 1}
     bad = {k: (r[k], v) for k, v in want.items() if r[k] != v}
     print(json.dumps(r))
     if bad:
@@ -222,10 +249,12 @@ def main(argv):
             i += 2
             continue
         parts = argv[i].split(":")
-        if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
-            print(f"hops.py: expected FLOW:CSV:DEADLINE_NS:NET_BUDGET_NS, got '{argv[i]}'", file=sys.stderr)
+        if len(parts) not in (4, 5) or not all(x.isdigit() for x in parts[2:]):
+            print(f"hops.py: expected FLOW:CSV:DEADLINE_NS:NET_BUDGET_NS[:SENT], got '{argv[i]}'",
+                  file=sys.stderr)
             return 2
-        flows.append((parts[0], parts[1], int(parts[2]), int(parts[3])))
+        flows.append((parts[0], parts[1], int(parts[2]), int(parts[3]),
+                      int(parts[4]) if len(parts) == 5 else None))
         i += 1
     if sorted(pcaps) != list(POINTS) or not flows:
         print(__doc__.split("Usage: ")[1].split("\n\n")[0], file=sys.stderr)

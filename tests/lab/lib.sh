@@ -222,14 +222,16 @@ claims_exit() {
 }
 # hj FLOW KEY: KEY of FLOW's verdicts in $run's hops.json
 hj() { jq -s -r "map(select(.flow == \"$1\"))[0].$2" "$results/$run.hops.json"; }
-# claim_none_late_through_rtvnet: the claim, from $run's verdicts (hops), that
-# no packet of A or B was late through rtvnet; then every late packet, with
-# where its time went and whose it is
+# claim_none_late_through_rtvnet: the claims, from $run's verdicts (hops),
+# that no packet of A or B was lost or late through rtvnet; then every late
+# or lost packet, with where its time went and whose it is
 claim_none_late_through_rtvnet() {
+	claim "no packet of A or B lost through rtvnet (lost: A $(q $run A .lost), B $(q $run B .lost); rtvnet's: A $(( $(hj A lost_in_rtvd) + $(hj A lost_rtvnet) )), B $(( $(hj B lost_in_rtvd) + $(hj B lost_rtvnet) )))" \
+		[ $(( $(hj A lost_in_rtvd) + $(hj A lost_rtvnet) + $(hj B lost_in_rtvd) + $(hj B lost_rtvnet) )) = 0 ]
 	claim "no packet of A or B late through rtvnet (late: A $(q $run A .misses), B $(q $run B .misses); rtvnet's: A $(hj A late_rtvnet), B $(hj B late_rtvnet), of which not captured: A $(hj A unattributed), B $(hj B unattributed))" \
 		[ "$(hj A late_rtvnet)" = 0 -a "$(hj B late_rtvnet)" = 0 ]
 	if grep -qv '^{' "$results/$run.hops.txt"; then
-		echo "  every late packet: where its time went, whose it is (the first 40; all: $run.hops.txt):"
+		echo "  every late or lost packet: where its time went, whose it is (the first 40; all: $run.hops.txt):"
 		grep -v '^{' "$results/$run.hops.txt" | head -n 40 | sed 's/^/    /'
 	fi
 }
@@ -242,7 +244,7 @@ hops() {
 		id=id_$f; id=${!id}
 		read -r dl net < <(ctl 1 --timeout 5s -o json paths "$id" |
 			jq -r '.paths[0] | "\(.deadline_ns) \(.net_budget_ns)"') || die "rtpath $id of $f: no reply"
-		args+=("$f:$results/$run.$f.csv:$dl:$net")
+		args+=("$f:$results/$run.$f.csv:$dl:$net:$(jq -r .sent "$results/$run.$f.tx.json")")
 	done
 	hops_report "$results/$run" "${args[@]}"
 }

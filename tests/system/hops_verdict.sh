@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # hops_verdict.sh — the per-packet verdict the lab tests rely on
-# (tests/lab/hops.py, see tests/lab/README.md "Whose is a late packet") on
+# (tests/lab/hops.py, see tests/lab/README.md "Whose is a late or lost packet") on
 # synthetic captures: a packet rtvd held beyond its share is rtvnet's, one
 # the lab's hops made late is the lab's, one a capture missed counts against
 # rtvnet, one on time is not late. Needs python3 only; no root.
