@@ -225,12 +225,22 @@ def self_test():
                 continue
             rx = int(h[4] * ms)
             f.write(f"{seq},{t0[seq]},{t0[seq] + rx},{rx // 1000},{int(rx > 5 * ms)}\n")
-    at = {p: seen(pcaps[p]) for p in POINTS}
-    r = attribute("A", csv, 5 * ms, 1600 * 1000, at, sent=6)
+    # through main(), as the lab scripts call it
+    import contextlib
+    import io
+    buf = io.StringIO()
+    argv = ["hops.py"] + [x for p in POINTS for x in ("--pcap", f"{p}={pcaps[p]}")] + \
+        [f"A:{csv}:{5 * ms}:{1600 * 1000}:6"]
+    with contextlib.redirect_stdout(buf):
+        rc = main(argv)
+    print(buf.getvalue(), end="")
+    if rc != 0:
+        print(f"hops.py self-test FAILED: main() returned {rc}", file=sys.stderr)
+        return 1
+    r = json.loads([x for x in buf.getvalue().splitlines() if x.startswith("{")][-1])
     want = {"received": 4, "late": 3, "late_lab": 1, "late_rtvnet": 2, "unattributed": 1,
             "lost_in_rtvd": 1, "lost_lab": 1, "lost_rtvnet": 0, "capture_gaps": 1}
     bad = {k: (r[k], v) for k, v in want.items() if r[k] != v}
-    print(json.dumps(r))
     if bad:
         print(f"hops.py self-test FAILED: got/want {bad}", file=sys.stderr)
         return 1
@@ -261,7 +271,7 @@ def main(argv):
         return 2
     try:
         at = {p: seen(pcaps[p]) for p in POINTS}
-        res = [attribute(*fl, at) for fl in flows]
+        res = [attribute(f, c, d, n, at, s) for f, c, d, n, s in flows]
     except (OSError, ValueError) as e:
         print(f"hops.py: {e}", file=sys.stderr)
         return 2
