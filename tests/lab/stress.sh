@@ -17,7 +17,9 @@
 # more than the RT budget of h2's link (50 %), and F7's 1 ms is below the
 # network's own budget at 20 Mbit/s: admission must refuse some, saying why.
 #
-# Without rtvnet (the plain lab) first, then with rtvnet (lab.sh rtvd-up):
+# The floods run until every flow has sent its N packets (a sender that
+# falls behind its schedule on a busy machine shifts it, so a run can take
+# longer than N / 1000 s). Without rtvnet (the plain lab) first, then with rtvnet (lab.sh rtvd-up):
 # each flow reserved as a deadline rtpath (through a host that is not the
 # Raft leader; burst: 8 frames, what rtvgen may send back to back; --max-pkt
 # its frame size); the refused ones still send, unreserved. With rtvnet,
@@ -73,23 +75,36 @@ PPS=1000
 secs=$(( (packets + PPS - 1) / PPS ))
 ip_of() { local h=${1#h}; echo "10.0.${h%v*}.$((10 + ${h#*v}))"; }	# h2v1 -> 10.0.2.11
 
-traffic() {	# all flows and both floods for $secs, receivers first
-	local f name src dst port rate size dl
+# stop_floods: ends both floods (rtvgen in h1v2 and h3v2, found by pid in
+# those namespaces of this lab) once every flow has sent its packets
+stop_floods() {
+	local v p
+	for v in h1v2 h3v2; do
+		for p in $(ip netns pids "${RTV_LAB_PREFIX:-rtv}$v" 2>/dev/null); do
+			tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "$GEN flood" && kill "$p" 2>/dev/null
+		done
+	done
+}
+traffic() {	# all flows and both floods, receivers first; the floods end with the flows
+	local f name src dst port rate size dl senders=()
 	for f in "${FLOWS[@]}"; do
 		read -r name src dst port rate size dl <<<"$f"
-		rx "$dst" "$port" "$name" --duration "$((secs + 15))s" --csv "$results/$run.$name.csv"
+		rx "$dst" "$port" "$name" --duration "$((secs * 3 + 30))s" --csv "$results/$run.$name.csv"
 	done
-	rx h2v2 19100 NRT1 --duration "$((secs + 15))s"
-	rx h2v2 19101 NRT3 --duration "$((secs + 15))s"
+	rx h2v2 19100 NRT1 --duration "$((secs * 3 + 30))s"
+	rx h2v2 19101 NRT3 --duration "$((secs * 3 + 30))s"
 	sleep 0.3
-	tx h1v2 NRT1 flood --dst 10.0.2.12:19100 --rate "${flood_bps}bit" --size 1502 --duration "$((secs + 4))s"
-	tx h3v2 NRT3 flood --dst 10.0.2.12:19101 --rate "$((link_bps * 6 / 10))bit" --size 1502 --duration "$((secs + 4))s"
+	tx h1v2 NRT1 flood --dst 10.0.2.12:19100 --rate "${flood_bps}bit" --size 1502 --duration "$((secs * 3 + 30))s"
+	tx h3v2 NRT3 flood --dst 10.0.2.12:19101 --rate "$((link_bps * 6 / 10))bit" --size 1502 --duration "$((secs * 3 + 30))s"
 	sleep 2
 	for f in "${FLOWS[@]}"; do
 		read -r name src dst port rate size dl <<<"$f"
 		tx "$src" "$name" send --flow "$name" --dst "$(ip_of "$dst"):$port" --rate "$rate" --size "$size" \
 			--deadline "$dl" --count "$packets"
+		senders+=("${pids[-1]}")
 	done
+	for p in "${senders[@]}"; do wait "$p"; done
+	stop_floods
 	traffic_wait F1 F2 F3 F4 F5 F6 F7
 }
 
@@ -146,7 +161,7 @@ for h in 1 3; do
 		id=id_$name
 		read -r d n < <(ctl 1 --timeout 5s -o json paths "${!id}" |
 			jq -r '.paths[0] | "\(.deadline_ns) \(.net_budget_ns)"') || die "rtpath ${!id}: no reply"
-		args+=("$name:$results/with.$name.csv:$d:$n:$(q with "$name" .sent)")
+		args+=("$name:$results/with.$name.csv:$d:$n:$(sent_of with "$name")")
 	done
 	[ ${#args[@]} -gt 0 ] && hops_report "$results/with.h$h" "${args[@]}"
 done
@@ -154,11 +169,16 @@ cat "$results"/with.h*.hops.json >"$results/with.hops.json"
 cat "$results"/with.h*.hops.txt >"$results/with.hops.txt"
 
 # --- figures ------------------------------------------------------------------
-sum() {	# sum RUN JQ: over the admitted flows' receiver JSON
+# per flow: sent (the sender's count: a receiver that never saw the FIN
+# knows only the highest seq it got), received, late, lost = sent - received
+sent_of() { jq -r .sent "$results/$1.$2.tx.json"; }
+lost_of() { echo $(( $(sent_of "$1" "$2") - $(q "$1" "$2" .received) )); }
+sum() {	# sum RUN FN: FN RUN FLOW over the admitted flows
 	local f t=0
-	for f in "${admitted[@]}"; do t=$((t + $(q "$1" "$f" "$2"))); done
+	for f in "${admitted[@]}"; do t=$((t + $("$2" "$1" "$f"))); done
 	echo $t
 }
+late_of() { q "$1" "$2" .misses; }
 late_over() {	# late_over RUN: max over admitted flows of (delay - deadline), ms
 	local f name src dst port rate size dl dl_us m=0 v
 	for f in "${FLOWS[@]}"; do
@@ -184,7 +204,7 @@ told() {	# misses the senders' rtvd were told of, over the admitted flows
 }
 declare -A sent late lost late_ms
 for r in without with; do
-	read -r sent[$r] late[$r] lost[$r] <<<"$(sum $r .sent) $(sum $r .misses) $(sum $r .lost)"
+	read -r sent[$r] late[$r] lost[$r] <<<"$(sum $r sent_of) $(sum $r late_of) $(sum $r lost_of)"
 	late_ms[$r]=$(late_over $r)
 done
 seen=$(( late[with] + lost[with] ))
@@ -213,8 +233,8 @@ run=with
 		a=admitted
 		[ -f "$results/$name.refused" ] && a=refused
 		printf '  %-4s %-26s %-10s %20s %20s\n' "$name" "$src->$dst $rr/${size}B/$dl" "$a" \
-			"$(q without $name .misses)/$(q without $name .lost) of $(q without $name .sent)" \
-			"$(q with $name .misses)/$(q with $name .lost) of $(q with $name .sent)"
+			"$(late_of without $name)/$(lost_of without $name) of $(sent_of without $name)" \
+			"$(late_of with $name)/$(lost_of with $name) of $(sent_of with $name)"
 	done
 	for f in "${refused[@]}"; do echo "  $f refused: $(sed 's/^rtvctl: //' "$results/$f.refused")"; done
 	echo "  admitted flows: late ${late[with]} (without: ${late[without]}), lost ${lost[with]} (without: ${lost[without]})" \
@@ -229,10 +249,10 @@ run=with
 		claim "$f's refusal says why: $(head -c 160 "$results/$f.refused")" grep -q 'refused' "$results/$f.refused"
 	done
 	for f in "${admitted[@]}"; do
-		claim "$f sent $packets packets (sent $(q with $f .sent))" [ "$(q with $f .sent)" -ge "$packets" ]
-		claim "$f: no packet lost through rtvnet (lost $(q with $f .lost): rtvnet's $(( $(hj $f lost_in_rtvd) + $(hj $f lost_rtvnet) )), the lab's $(hj $f lost_lab))" \
+		claim "$f sent $packets packets (sent $(sent_of with $f))" [ "$(sent_of with $f)" -ge "$packets" ]
+		claim "$f: no packet lost through rtvnet (lost $(lost_of with $f): rtvnet's $(( $(hj $f lost_in_rtvd) + $(hj $f lost_rtvnet) )), the lab's $(hj $f lost_lab))" \
 			[ $(( $(hj $f lost_in_rtvd) + $(hj $f lost_rtvnet) )) = 0 ]
-		claim "$f: no packet late through rtvnet (late $(q with $f .misses): rtvnet's $(hj $f late_rtvnet), the lab's $(hj $f late_lab))" \
+		claim "$f: no packet late through rtvnet (late $(late_of with $f): rtvnet's $(hj $f late_rtvnet), the lab's $(hj $f late_lab))" \
 			[ "$(hj $f late_rtvnet)" = 0 ]
 	done
 	claim "the senders were told of every miss the VMs saw (rt.undetected_misses = $((seen - told_n)))" \
