@@ -74,6 +74,11 @@ FLOWS=("F1 h1v1 h2v1 19001 1.6M   200  2ms"
 PPS=1000
 secs=$(( (packets + PPS - 1) / PPS ))
 ip_of() { local h=${1#h}; echo "10.0.${h%v*}.$((10 + ${h#*v}))"; }	# h2v1 -> 10.0.2.11
+# per flow: sent (the sender's count: a receiver that never saw the FIN
+# knows only the highest seq it got), received, late, lost = sent - received
+sent_of() { jq -r .sent "$results/$1.$2.tx.json"; }
+lost_of() { echo $(( $(sent_of "$1" "$2") - $(q "$1" "$2" .received) )); }
+late_of() { q "$1" "$2" .misses; }
 
 # stop_floods: ends both floods (rtvgen in h1v2 and h3v2, found by pid in
 # those namespaces of this lab) once every flow has sent its packets
@@ -169,16 +174,11 @@ cat "$results"/with.h*.hops.json >"$results/with.hops.json"
 cat "$results"/with.h*.hops.txt >"$results/with.hops.txt"
 
 # --- figures ------------------------------------------------------------------
-# per flow: sent (the sender's count: a receiver that never saw the FIN
-# knows only the highest seq it got), received, late, lost = sent - received
-sent_of() { jq -r .sent "$results/$1.$2.tx.json"; }
-lost_of() { echo $(( $(sent_of "$1" "$2") - $(q "$1" "$2" .received) )); }
 sum() {	# sum RUN FN: FN RUN FLOW over the admitted flows
 	local f t=0
 	for f in "${admitted[@]}"; do t=$((t + $("$2" "$1" "$f"))); done
 	echo $t
 }
-late_of() { q "$1" "$2" .misses; }
 late_over() {	# late_over RUN: max over admitted flows of (delay - deadline), ms
 	local f name src dst port rate size dl dl_us m=0 v
 	for f in "${FLOWS[@]}"; do
