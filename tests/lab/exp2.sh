@@ -72,15 +72,7 @@ NAME=exp2
 
 duration=10s size=1502 results='' mode=without
 
-while [ $# -gt 0 ]; do
-	case $1 in
-	--duration) duration=${2:-}; shift ;;
-	--size) size=${2:-}; shift ;;
-	--with-rtvnet) mode=with ;;
-	*) lab_opt "$1" "${2:-}" && shift ;;
-	esac
-	shift
-done
+lab_args "--duration=duration --size=size --with-rtvnet=mode=with" "$@"
 [[ $duration =~ ^[0-9]+s$ ]] && [ "${duration%s}" -ge 1 ] || die "--duration: whole seconds like 10s, got '$duration'"
 [[ $size =~ ^[0-9]+$ ]] && [ "$size" -ge 78 ] && [ "$size" -le 1514 ] || die "--size: frame bytes 78..1514, got '$size'"
 lab_start

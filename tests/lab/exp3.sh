@@ -53,16 +53,7 @@ NAME=exp3
 PORT_C=18033
 
 duration=12s join=4s mcount=50 mafter=0s results=''
-while [ $# -gt 0 ]; do
-	case $1 in
-	--duration) duration=${2:-}; shift ;;
-	--join-at) join=${2:-}; shift ;;
-	--miss-count) mcount=${2:-}; shift ;;
-	--miss-after) mafter=${2:-}; shift ;;
-	*) lab_opt "$1" "${2:-}" && shift ;;
-	esac
-	shift
-done
+lab_args "--duration=duration --join-at=join --miss-count=mcount --miss-after=mafter" "$@"
 timeline --join-at "$join"
 jsecs=$at_secs
 [[ $mcount =~ ^[0-9]+$ ]] || die "--miss-count: a number, got '$mcount'"

@@ -43,14 +43,7 @@ NAME=leaderkill
 PORT_D=18034
 
 duration=8s killat=3s results=''
-while [ $# -gt 0 ]; do
-	case $1 in
-	--duration) duration=${2:-}; shift ;;
-	--kill-at) killat=${2:-}; shift ;;
-	*) lab_opt "$1" "${2:-}" && shift ;;
-	esac
-	shift
-done
+lab_args "--duration=duration --kill-at=killat" "$@"
 timeline --kill-at "$killat"
 ksecs=$at_secs
 lab_start

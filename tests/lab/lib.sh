@@ -3,6 +3,8 @@
 # messages) before sourcing, and `results` (its results folder) before
 # calling rx/tx.
 #
+#   lab_args "OPT=VAR ..." "$@"
+#                             the script's options, then lab_opt's
 #   lab_opt OPTION VALUE      --results, --keep, --help for every script
 #   lab_start                 checks the tools, makes the results folder
 #   lab_need HOSTS UP_ARGS    the rack that is up if it has HOSTS hosts with
@@ -85,6 +87,30 @@ lab_opt() {
 	-h|--help) usage; exit 0 ;;
 	*) die "unknown argument '$1' (--help)" ;;
 	esac
+}
+
+# lab_args "OPT=VAR ..." ARGS...: the script's options. OPT=VAR takes a value
+# into VAR; OPT=VAR=VALUE is a flag that sets VAR to VALUE; anything else goes
+# to lab_opt (--results, --keep, --help; unknown dies)
+lab_args() {
+	local spec=$1 s v took
+	shift
+	while [ $# -gt 0 ]; do
+		took=0
+		for s in $spec; do
+			[ "$1" = "${s%%=*}" ] || continue
+			v=${s#*=} took=1
+			if [[ $v == *=* ]]; then
+				printf -v "${v%%=*}" '%s' "${v#*=}"
+			else
+				printf -v "$v" '%s' "${2:-}"
+				shift
+			fi
+			break
+		done
+		[ $took = 1 ] || { lab_opt "$1" "${2:-}" && shift; }
+		shift
+	done
 }
 
 # lab_start: the tools every experiment needs, and its results folder

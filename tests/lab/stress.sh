@@ -51,13 +51,7 @@ NAME=stress
 . "$(dirname "$0")/lib.sh"
 
 packets=100000 results=''
-while [ $# -gt 0 ]; do
-	case $1 in
-	--packets) packets=${2:-}; shift ;;
-	*) lab_opt "$1" "${2:-}" && shift ;;
-	esac
-	shift
-done
+lab_args "--packets=packets" "$@"
 [[ $packets =~ ^[0-9]+$ ]] && [ "$packets" -ge 100 ] || die "--packets: a number >= 100, got '$packets'"
 lab_start
 lab_need 3 -n 3 -v 2 -r 20mbit
