@@ -131,6 +131,8 @@ echo
 echo "== rtvnet demo, part 2: the lab rack (3 hosts x 2 VMs, a ToR, a server without rtvnet)"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "   skipped: the lab needs root (network namespaces); its claims were not checked."
+	for c in "${failed_claims[@]}"; do echo "   CLAIM FAILED: $c"; done
+	[ ${#failed_claims[@]} -eq 0 ] || exit 1
 	exit 77
 fi
 LAB=tests/lab/lab.sh
