@@ -38,8 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/client.h"
-#include "agent/proto.h"
+#include "rpc/client.h"
+#include "rpc/proto.h"
 #include "bench/rack.h"
 #include "bench/report.h"
 
