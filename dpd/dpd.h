@@ -1,0 +1,328 @@
+/* dpd.h — rtvdp, the dataplane daemon, and the local channel between it and
+ * rtvd (issue 13; docs/dataplane-process.md is the design).
+ *
+ * rtvdp holds rtv-int and the uplink and runs the packet engine (dp.h). It
+ * keeps forwarding with the last rtpath table it was given when rtvd is
+ * gone. rtvd drives it over one Unix stream socket:
+ *
+ *   rtvd                                  rtvdp
+ *   hello {host, pid}            ──────▶
+ *                                ◀──────  state {table gen/index, misses kept, ...}
+ *   table {index, paths, boosts} ──────▶  (built and published, or refused)
+ *                                ◀──────  table_ok {gen, index} | error
+ *   stats_get                    ──────▶
+ *                                ◀──────  stats {counters, histograms, per path}
+ *   misses_get {ack, max}        ──────▶
+ *                                ◀──────  misses {first_seq, reports, dropped}
+ *
+ * and a second rtvdp takes over from the running one on the same socket:
+ *
+ *   takeover {pid}               ──────▶  (old stops its threads)
+ *                                ◀──────  handover {table, misses} + SCM_RIGHTS fds
+ *
+ * Framing. Each message is a 4-byte big-endian length, then that many bytes
+ * of one msgpack map (1 ≤ length ≤ DPD_FRAME_MAX). Maps carry "v" (the
+ * format version: a newer one is refused with -EPROTONOSUPPORT), "t" (the
+ * type's name) and "seq" (the sender's request number; a reply carries the
+ * request's in "re"). Unknown keys are ignored, so either side may be
+ * upgraded first; known keys are type- and range-checked, none twice, and a
+ * message is validated whole before anything is used.
+ *
+ * Ownership. Decoders copy everything out of the caller's buffer; arrays in
+ * a decoded message are malloc'd and freed by dpd_msg_free. Encoders return
+ * a malloc'd frame (header included) the caller frees.
+ *
+ * Errors: 0 or a negative errno; decoders and I/O fill err (CONS_ERRLEN
+ * bytes) with a sentence saying what was wrong.
+ */
+#ifndef RTV_DPD_H
+#define RTV_DPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/dp.h"
+#include "consensus/consensus.h"
+
+#define DPD_VERSION 1
+#define DPD_HDR_BYTES 4
+#define DPD_FRAME_MAX (16u << 20)	/* a table of 50,000 rtpaths fits */
+#define DPD_TABLE_MAX 50000		/* rtpaths per table message */
+#define DPD_MISSES_MAX 4096		/* reports per misses message */
+#define DPD_PATHS_MAX 50000		/* per-path entries per stats message */
+#define DPD_FDS_MAX 16			/* descriptors per handover */
+#define DPD_NAME_LEN 32
+
+/* ------------------------------------------------------------------------- */
+/* Messages                                                                  */
+
+enum dpd_type {
+	DPD_T_HELLO = 1,	/* rtvd → rtvdp: first message of a connection */
+	DPD_T_STATE,		/* rtvdp → rtvd: answers hello */
+	DPD_T_TABLE,		/* rtvd → rtvdp: the rtpath table */
+	DPD_T_TABLE_OK,		/* rtvdp → rtvd: the table is in force */
+	DPD_T_STATS_GET,	/* rtvd → rtvdp */
+	DPD_T_STATS,		/* rtvdp → rtvd */
+	DPD_T_MISSES_GET,	/* rtvd → rtvdp: acknowledges, then asks for more */
+	DPD_T_MISSES,		/* rtvdp → rtvd */
+	DPD_T_ERROR,		/* either way: a request refused */
+	DPD_T_TAKEOVER,		/* new rtvdp → running rtvdp */
+	DPD_T_HANDOVER,		/* running rtvdp → new one, with the fds */
+};
+#define DPD_T_MAX DPD_T_HANDOVER
+
+/* What the host's forwarding is doing (state, stats, `rtvctl status`). */
+enum dpd_mode {
+	DPD_MODE_DEADLINE = 0,	/* rtvdp forwards and keeps deadlines */
+	DPD_MODE_DEGRADED,	/* rtvdp is gone for good: plain forwarding */
+};
+
+struct dpd_hello {
+	uint64_t host_id;	/* rtvd's; rtvdp refuses another host's (> 0) */
+	uint32_t pid;
+	char name[DPD_NAME_LEN];	/* "rtvd", "rtvdp" (takeover), "rtvctl" */
+};
+
+/* rtvdp as it stands: the answer to hello. gen/index 0: no table yet. */
+struct dpd_state {
+	uint64_t host_id, uplink_bps;
+	uint32_t pid;
+	uint8_t mode;			/* enum dpd_mode */
+	uint64_t started_ns;		/* CLOCK_REALTIME this process started */
+	uint64_t takeovers;		/* processes this one's sockets passed through */
+	uint64_t gen;			/* rtvdp's number for its current table */
+	uint64_t index;			/* the Raft index that table was built at */
+	uint64_t n_tx, n_rx;		/* rtpaths sent / received in it */
+	uint64_t misses_kept;		/* reports held for rtvd, not yet acknowledged */
+	uint64_t misses_dropped;	/* reports lost to a full backlog, since start */
+	uint64_t next_seq;		/* the next report's sequence number */
+	char version[DPD_NAME_LEN];	/* rtvdp's build */
+};
+
+/* The rtpath table as rtvd builds it (dataplane.h): this host's replicated
+ * rtpaths at Raft index `index`, with each sent path's local boost. */
+struct dpd_table {
+	uint64_t index;			/* > 0; see dpd_table_order */
+	size_t n;			/* <= DPD_TABLE_MAX */
+	struct cons_rtpath *paths;	/* n, owned by the message */
+	uint8_t *boost;			/* n, owned by the message */
+};
+
+struct dpd_table_ok {
+	uint64_t gen, index;
+	uint64_t n_tx, n_rx;
+};
+
+/* Acknowledges every report with seq < ack (0: none), then asks for up to
+ * max (<= DPD_MISSES_MAX) of the rest. */
+struct dpd_misses_get {
+	uint64_t ack;
+	uint32_t max;
+};
+
+/* Reports first_seq, first_seq + 1, ... still held by rtvdp. */
+struct dpd_misses {
+	uint64_t first_seq;
+	uint64_t dropped;		/* reports lost to a full backlog, since start */
+	size_t n;			/* <= DPD_MISSES_MAX */
+	struct dp_miss_report *r;	/* n, owned by the message */
+};
+
+/* A histogram as it crosses the channel: only the non-empty buckets of a
+ * dp_hist (indices strictly increasing, each < DP_HIST_BUCKETS). */
+struct dpd_hist {
+	uint64_t count, sum, min, max;
+	uint32_t n;			/* non-empty buckets */
+	uint32_t *idx;			/* n, owned by the message */
+	uint64_t *cnt;
+};
+
+enum dpd_ctr {
+	/* dp_sched_stats */
+	DPD_C_RX_FRAMES, DPD_C_RT_FRAMES, DPD_C_NRT_FRAMES, DPD_C_CTL_FRAMES,
+	DPD_C_SENT_FRAMES, DPD_C_SENT_BYTES, DPD_C_NRT_OVERTAKES, DPD_C_DROP_POOL,
+	DPD_C_DROP_RUNT, DPD_C_BAD_IP_PASSED, DPD_C_DROP_NRT_FULL, DPD_C_DROP_CTL_FULL,
+	DPD_C_DROP_POLICED, DPD_C_DEMOTED, DPD_C_DROP_TOO_BIG, DPD_C_ICMP_SENT,
+	DPD_C_ICMP_RATELIMITED, DPD_C_ICMP_NOT_ANSWERED, DPD_C_DROP_VM_MPLS, DPD_C_REMARKED,
+	DPD_C_WFQ_NO_SLOT, DPD_C_TABLE_SWAPS,
+	DPD_C_BACKLOG_NRT, DPD_C_BACKLOG_CTL, DPD_C_BACKLOG_EDF, DPD_C_BACKLOG_WFQ,
+	/* dp_rx_stats */
+	DPD_C_IN_FRAMES, DPD_C_IN_POPPED, DPD_C_IN_PASSED, DPD_C_IN_MPLS_FOREIGN,
+	DPD_C_IN_UNKNOWN_PATH, DPD_C_IN_MISSES, DPD_C_IN_NOT_IPV4, DPD_C_IN_REPORTS_LOST,
+	/* dp_io_stats */
+	DPD_C_IO_INT_RX, DPD_C_IO_INT_TX, DPD_C_IO_UP_RX, DPD_C_IO_UP_TX, DPD_C_IO_TX_ERRORS,
+	DPD_C_IO_RX_TRUNCATED,
+	DPD_C_N
+};
+/* The counter's key on the wire (and in metrics), e.g. "drop_pool". */
+const char *dpd_ctr_name(enum dpd_ctr c);
+
+struct dpd_path_stats {
+	uint64_t id;
+	uint8_t dir;			/* enum dp_dir */
+	uint8_t level, boost;
+	struct dp_path_counters c;
+	bool has_hist;			/* receiver side: delay and lateness */
+	struct dpd_hist delay, late;	/* ns */
+};
+
+struct dpd_stats {
+	uint64_t ctr[DPD_C_N];		/* a counter the sender lacks reads 0 */
+	struct dpd_hist qdelay[DP_QC_N];	/* by enum dp_qclass */
+	size_t n;			/* <= DPD_PATHS_MAX */
+	struct dpd_path_stats *paths;	/* n, owned by the message */
+};
+
+struct dpd_error {
+	int32_t code;			/* a negative errno */
+	char msg[CONS_ERRLEN];
+};
+
+/* What a running rtvdp hands to the one taking over, besides the fds: the
+ * roles of the fds in the order they travel, its table and its misses. */
+enum dpd_fd_role {
+	DPD_FD_LISTEN = 1,	/* the channel's listening socket */
+	DPD_FD_INT_RX, DPD_FD_UP_RX, DPD_FD_INT_TX_EG, DPD_FD_INT_TX_IN, DPD_FD_UP_TX,
+};
+#define DPD_FD_ROLE_MAX DPD_FD_UP_TX
+
+struct dpd_handover {
+	uint64_t gen;			/* the table's generation: the new one continues */
+	uint64_t takeovers;		/* how many the sockets went through before */
+	uint32_t n_fds;			/* <= DPD_FDS_MAX */
+	uint8_t roles[DPD_FDS_MAX];	/* enum dpd_fd_role, each at most once */
+	bool has_table;
+	struct dpd_table table;
+	struct dpd_misses misses;	/* the backlog, unacknowledged reports */
+};
+
+struct dpd_msg {
+	enum dpd_type type;
+	uint64_t seq;			/* this message's number */
+	uint64_t re;			/* the request a reply answers (0: none) */
+	union {
+		struct dpd_hello hello;		/* HELLO, TAKEOVER */
+		struct dpd_state state;
+		struct dpd_table table;
+		struct dpd_table_ok table_ok;
+		struct dpd_misses_get misses_get;
+		struct dpd_misses misses;
+		struct dpd_stats stats;
+		struct dpd_error error;
+		struct dpd_handover handover;
+	} u;				/* STATS_GET carries nothing */
+};
+
+const char *dpd_type_name(enum dpd_type t);
+
+/* Encodes m into one frame (length header included), validated as the
+ * decoder would. Returns 0, -EINVAL (m is not valid: err says why, may be
+ * NULL) or -ENOMEM; *buf is malloc'd, the caller frees it. */
+int dpd_msg_encode(const struct dpd_msg *m, void **buf, size_t *len, char err[CONS_ERRLEN]);
+/* Decodes one frame's body (without its 4-byte header). Returns 0, -EPROTO
+ * (malformed, mistyped, repeated or missing key, unknown type),
+ * -EPROTONOSUPPORT (newer version) or -EINVAL (a value out of range); on
+ * failure m is untouched and err says why. On success the caller calls
+ * dpd_msg_free(m). */
+int dpd_msg_decode(const void *body, size_t len, struct dpd_msg *m, char err[CONS_ERRLEN]);
+/* Frees the arrays a decoded (or caller-filled) message owns; zeroes them. */
+void dpd_msg_free(struct dpd_msg *m);
+
+/* Deep copy of a table (for keeping the last one). 0 or -ENOMEM. */
+int dpd_table_copy(struct dpd_table *dst, const struct dpd_table *src);
+void dpd_table_free(struct dpd_table *t);
+
+/* The rule that makes a restarted rtvd resynchronise without a gap: a table
+ * is taken only if it was built at a Raft index at least that of the one in
+ * force (a restarted rtvd that has not yet replayed its log builds from an
+ * older state and must not replace a newer table). Returns 0 (take it),
+ * -ESTALE (older: refused, the current one stays). */
+int dpd_table_order(uint64_t cur_index, uint64_t new_index);
+
+/* ------------------------------------------------------------------------- */
+/* Frames on a stream socket (chan_io.c)                                     */
+
+/* A connection's receive side: bytes in, whole frame bodies out. */
+struct dpd_rbuf {
+	uint8_t *buf;
+	size_t len, cap;
+	size_t done;		/* bytes of the frame handed out last */
+};
+
+void dpd_rbuf_init(struct dpd_rbuf *rb);
+void dpd_rbuf_close(struct dpd_rbuf *rb);
+/* Appends n received bytes. 0 or -ENOMEM. */
+int dpd_rbuf_feed(struct dpd_rbuf *rb, const void *data, size_t n);
+/* The next whole frame's body: 1 (*body, *len valid until the next call of
+ * dpd_rbuf_feed or dpd_rbuf_next), 0 (need more bytes), -EMSGSIZE (a
+ * header announces 0 or more than DPD_FRAME_MAX bytes: the stream is
+ * unusable, close it). */
+int dpd_rbuf_next(struct dpd_rbuf *rb, const uint8_t **body, size_t *len);
+
+/* Blocking helpers on a socket fd (rtvdp's control thread, tools, tests):
+ * write a whole frame; read one whole message within timeout_ms (< 0: no
+ * limit). Return 0, -ETIMEDOUT, -ECONNRESET (peer closed), -EMSGSIZE, a
+ * decoder's error, or another negative errno; err says what. */
+int dpd_send(int fd, const struct dpd_msg *m, char err[CONS_ERRLEN]);
+int dpd_recv(int fd, struct dpd_rbuf *rb, struct dpd_msg *m, int timeout_ms,
+	     char err[CONS_ERRLEN]);
+
+/* The channel's socket: bound to path (an existing file there is replaced
+ * only if nothing listens on it), mode 0600, listening, non-blocking,
+ * close-on-exec. Returns the fd or a negative errno (err says why). */
+int dpd_listen(const char *path, char err[CONS_ERRLEN]);
+/* Connects to path; returns the fd (blocking, close-on-exec) or a negative
+ * errno (-ENOENT / -ECONNREFUSED: no rtvdp there). */
+int dpd_connect(const char *path, char err[CONS_ERRLEN]);
+/* Is the peer root or our own uid (SO_PEERCRED)? Everything on the channel
+ * changes the host's forwarding: nobody else may speak on it. */
+int dpd_peer_ok(int fd, uint32_t *pid, char err[CONS_ERRLEN]);
+
+/* ------------------------------------------------------------------------- */
+/* Descriptor hand-over (fdpass.c)                                           */
+
+/* Sends m (a HANDOVER) as one frame with fds[0..m->u.handover.n_fds)
+ * attached (SCM_RIGHTS) to the first byte. The fds stay open here. */
+int dpd_send_fds(int sock, const struct dpd_msg *m, const int *fds, char err[CONS_ERRLEN]);
+/* Receives one frame with its fds (blocking, timeout_ms as dpd_recv):
+ * fds[] gets the descriptors (close-on-exec) in the order sent, *n_fds their
+ * number, which must equal the message's n_fds (else everything received
+ * is closed and -EPROTO returned). */
+int dpd_recv_fds(int sock, struct dpd_msg *m, int fds[DPD_FDS_MAX], uint32_t *n_fds,
+		 int timeout_ms, char err[CONS_ERRLEN]);
+
+/* ------------------------------------------------------------------------- */
+/* The miss backlog (backlog.c)                                              */
+
+/* The reports the engine produced, kept until rtvd acknowledges them: while
+ * rtvd is away they accumulate (up to cap; beyond, the oldest are dropped
+ * and counted: the newest tell more about the path's state, and the
+ * per-path cumulative miss counters in the stats keep the totals). Each
+ * report has a sequence number, 1, 2, ..., across the process's life (and
+ * across a takeover: the backlog moves with the handover). Single-threaded
+ * (rtvdp's control thread). */
+struct dpd_backlog {
+	struct dp_miss_report *r;
+	size_t cap, head, n;		/* ring: r[(head + i) % cap], i < n */
+	uint64_t first_seq;		/* seq of r[head] */
+	uint64_t handed;		/* one past the last seq peek handed out */
+	uint64_t dropped;
+};
+
+/* cap in 1..1,000,000. 0, -EINVAL or -ENOMEM. */
+int dpd_backlog_init(struct dpd_backlog *b, size_t cap);
+void dpd_backlog_close(struct dpd_backlog *b);
+/* Appends n reports (drops the oldest past cap). */
+void dpd_backlog_push(struct dpd_backlog *b, const struct dp_miss_report *r, size_t n);
+/* Forgets every report with seq < ack. An ack beyond what peek handed out
+ * is clamped to it: a bad ack never makes a report nobody saw disappear. */
+void dpd_backlog_ack(struct dpd_backlog *b, uint64_t ack);
+/* Copies up to max of the oldest held reports; *first_seq gets the seq of
+ * out[0]. Returns how many. Nothing is removed (dpd_backlog_ack does). */
+size_t dpd_backlog_peek(struct dpd_backlog *b, struct dp_miss_report *out, size_t max,
+			uint64_t *first_seq);
+/* Restores a handed-over backlog (first_seq continues the old numbering). */
+int dpd_backlog_restore(struct dpd_backlog *b, const struct dpd_misses *m);
+
+#endif /* RTV_DPD_H */
