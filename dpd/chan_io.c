@@ -45,6 +45,8 @@ static void rbuf_compact(struct dpd_rbuf *rb)
 int dpd_rbuf_feed(struct dpd_rbuf *rb, const void *data, size_t n)
 {
 	rbuf_compact(rb);
+	if (n == 0)
+		return 0;
 	if (rb->len + n > rb->cap) {
 		size_t cap = rb->cap ? rb->cap : 4096;
 		uint8_t *b;
