@@ -325,4 +325,46 @@ size_t dpd_backlog_peek(struct dpd_backlog *b, struct dp_miss_report *out, size_
 /* Restores a handed-over backlog (first_seq continues the old numbering). */
 int dpd_backlog_restore(struct dpd_backlog *b, const struct dpd_misses *m);
 
+/* ------------------------------------------------------------------------- */
+/* rtvd's end (client.c)                                                     */
+
+/* Where rtvdp listens for host `host_id` when nothing else is configured:
+ * /run/rtvnet/rtvdp-<host_id>.sock (one per host, also in the lab, where
+ * hosts share a filesystem). */
+#define DPD_SOCK_DIR "/run/rtvnet"
+void dpd_default_path(uint64_t host_id, char *out, size_t cap);
+
+/* A connection to rtvdp. Calls are request/reply, blocking for at most the
+ * timeout given: a local round trip takes tens of µs, and a rtvdp that
+ * does not answer in time is treated as gone (the caller closes and
+ * reconnects). */
+struct dpd_client {
+	int fd;				/* -1: closed */
+	uint64_t seq;
+	uint64_t ack;			/* misses up to here are processed */
+	int timeout_ms;
+	struct dpd_rbuf rb;
+	struct dpd_state state;		/* rtvdp as it answered hello */
+};
+
+/* Connects to path, says hello as `name` for host_id, reads the state.
+ * Returns 0, -ENOENT / -ECONNREFUSED (no rtvdp), -EINVAL (it forwards for
+ * another host), -ETIMEDOUT, or another negative errno; err says which. */
+int dpd_client_open(struct dpd_client *c, const char *path, uint64_t host_id, const char *name,
+		    int timeout_ms, char err[CONS_ERRLEN]);
+void dpd_client_close(struct dpd_client *c);
+/* Pushes a table. -ESTALE: rtvdp holds a table built at a later index
+ * (rtvd's state is behind: wait until its log catches up). Other errors:
+ * the table was refused (err says why) or the channel failed. */
+int dpd_client_table(struct dpd_client *c, const struct dpd_table *t, struct dpd_table_ok *ok,
+		     char err[CONS_ERRLEN]);
+/* The counters: m is a DPD_T_STATS message, freed with dpd_msg_free. */
+int dpd_client_stats(struct dpd_client *c, struct dpd_msg *m, char err[CONS_ERRLEN]);
+/* Acknowledges what the previous call returned (the caller has acted on
+ * it), then fetches up to max (<= DPD_MISSES_MAX) reports into out. */
+int dpd_client_misses(struct dpd_client *c, struct dp_miss_report *out, size_t max, size_t *n,
+		      uint64_t *dropped, char err[CONS_ERRLEN]);
+/* Fresh state (the same as hello's answer). */
+int dpd_client_state(struct dpd_client *c, struct dpd_state *out, char err[CONS_ERRLEN]);
+
 #endif /* RTV_DPD_H */
