@@ -42,6 +42,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uv.h>
+
 #include "agent/dp.h"
 #include "consensus/consensus.h"
 
@@ -366,5 +368,59 @@ int dpd_client_misses(struct dpd_client *c, struct dp_miss_report *out, size_t m
 		      uint64_t *dropped, char err[CONS_ERRLEN]);
 /* Fresh state (the same as hello's answer). */
 int dpd_client_state(struct dpd_client *c, struct dpd_state *out, char err[CONS_ERRLEN]);
+
+/* ------------------------------------------------------------------------- */
+/* rtvd's end on its libuv loop (uclient.c)                                  */
+
+/* The same requests without ever blocking the loop: connects (and
+ * reconnects every retry_ms while rtvdp is away), says hello, and matches
+ * replies to requests in order. A request without an answer within
+ * timeout_ms counts as rtvdp gone: the connection is dropped and every
+ * pending request fails with -ETIMEDOUT, then the client reconnects. */
+#define DPD_UPENDING 64
+
+/* up: rtvdp answered hello (st: its state); down: the connection is gone
+ * (why says how). Runs on the loop. */
+typedef void (*dpd_link_fn)(void *arg, bool up, const struct dpd_state *st, const char *why);
+/* rc 0 and the reply, or a negative errno (an error reply: its code) and
+ * err; reply is freed after the call returns. */
+typedef void (*dpd_reply_fn)(void *arg, int rc, const struct dpd_msg *reply, const char *err);
+
+struct dpd_upending {
+	uint64_t seq, deadline_ms;
+	dpd_reply_fn fn;
+	void *arg;
+};
+
+struct dpd_uclient {
+	uv_loop_t *loop;
+	char path[108];
+	uint64_t host_id;
+	int timeout_ms, retry_ms;
+	dpd_link_fn link_fn;
+	void *arg;
+	bool up;			/* hello answered */
+	struct dpd_state state;
+	uint64_t connects, drops;	/* counters for the metrics */
+	/* private */
+	uv_pipe_t pipe;
+	uv_connect_t creq;
+	uv_timer_t timer;
+	bool pipe_open, pipe_closing, connected, closing;
+	uint64_t next_try_ms, seq;
+	struct dpd_rbuf rb;
+	struct dpd_upending pend[DPD_UPENDING];
+	size_t n_pend;
+};
+
+/* Starts connecting at once. 0 or a negative errno (path too long). */
+int dpd_uclient_init(struct dpd_uclient *c, uv_loop_t *loop, const char *path, uint64_t host_id,
+		     int timeout_ms, int retry_ms, dpd_link_fn link_fn, void *arg);
+/* Sends q (seq is assigned); fn gets the reply. -ENOTCONN (not up),
+ * -EBUSY (DPD_UPENDING requests pending), -EINVAL (q does not encode). */
+int dpd_uclient_request(struct dpd_uclient *c, struct dpd_msg *q, dpd_reply_fn fn, void *arg);
+/* Fails pending requests with -ECANCELED and closes the handles (uv_run
+ * must run afterwards for them to close). */
+void dpd_uclient_close(struct dpd_uclient *c);
 
 #endif /* RTV_DPD_H */
