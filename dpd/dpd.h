@@ -423,4 +423,34 @@ int dpd_uclient_request(struct dpd_uclient *c, struct dpd_msg *q, dpd_reply_fn f
  * must run afterwards for them to close). */
 void dpd_uclient_close(struct dpd_uclient *c);
 
+/* ------------------------------------------------------------------------- */
+/* rtvd's policy toward its rtvdp (link.c)                                   */
+
+/* Pure bookkeeping, on rtvd's loop, of the two rules rtvd follows:
+ *   push   a table only when rtvdp is up and rtvd's applied Raft index has
+ *          reached that of the table in force (a restarted rtvd replaying
+ *          its log must not replace a newer table: no gap);
+ *   degrade to plain forwarding when rtvdp has been unreachable for
+ *          degrade_after_ms (its service manager could not bring it back);
+ *          rtvdp undoes it itself when it runs again. */
+struct dpd_link {
+	uint64_t degrade_after_ms;
+	bool up, degraded;
+	uint64_t dp_index;		/* Raft index of the table in force in rtvdp */
+	uint64_t down_since_ms;
+	uint64_t held;			/* pushes held back while rtvd was behind */
+};
+
+void dpd_link_init(struct dpd_link *l, uint64_t degrade_after_ms, uint64_t now_ms);
+/* rtvdp answered hello. Returns true if the host was degraded (rtvdp has
+ * removed the bridge: say so). */
+bool dpd_link_up(struct dpd_link *l, const struct dpd_state *st);
+void dpd_link_down(struct dpd_link *l, uint64_t now_ms);
+/* May rtvd push a table built at applied_index now? (counts a refusal) */
+bool dpd_link_may_push(struct dpd_link *l, uint64_t applied_index);
+/* A table_ok (or an -ESTALE error carrying nothing: then leave it). */
+void dpd_link_pushed(struct dpd_link *l, uint64_t index);
+/* Is it time to degrade? True once per outage; the caller then degrades. */
+bool dpd_link_degrade_due(struct dpd_link *l, uint64_t now_ms);
+
 #endif /* RTV_DPD_H */
