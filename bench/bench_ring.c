@@ -65,7 +65,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/dp.h"
+#include "dp/dp.h"
 #include "bench/report.h"
 
 #define ETYPE 0x88b5

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-void dpd_default_path(uint64_t host_id, char *out, size_t cap)
+void dpd_default_path(const char *data_dir, char *out, size_t cap)
 {
-	snprintf(out, cap, "%s/rtvdp-%llu.sock", DPD_SOCK_DIR, (unsigned long long)host_id);
+	snprintf(out, cap, "%s/rtvdp.sock", data_dir);
 }
 
 /* Sends q, reads its reply into *r (of type want, or an error). */

@@ -36,23 +36,6 @@ int dpd__fail(char err[CONS_ERRLEN], int rc, const char *fmt, ...)
 /* ------------------------------------------------------------------------- */
 /* Packing and the generic map decoder                                       */
 
-int dpd__pk_str(msgpack_packer *pk, const char *s)
-{
-	size_t n = strlen(s);
-
-	return msgpack_pack_str(pk, n) | msgpack_pack_str_body(pk, s, n);
-}
-
-int dpd__pk_u64(msgpack_packer *pk, const char *key, uint64_t v)
-{
-	return dpd__pk_str(pk, key) | msgpack_pack_uint64(pk, v);
-}
-
-int dpd__pk_kstr(msgpack_packer *pk, const char *key, const char *s)
-{
-	return dpd__pk_str(pk, key) | dpd__pk_str(pk, s);
-}
-
 static bool key_is(const msgpack_object *k, const char *s)
 {
 	size_t n = strlen(s);
@@ -152,11 +135,11 @@ int dpd__pack_table(msgpack_packer *pk, const struct dpd_table *t)
 {
 	int rc = msgpack_pack_map(pk, 3);
 
-	rc |= dpd__pk_u64(pk, "index", t->index);
-	rc |= dpd__pk_str(pk, "paths") | msgpack_pack_array(pk, t->n);
+	rc |= rtv_pk_kv_u64(pk, "index", t->index);
+	rc |= rtv_pk_str(pk, "paths") | msgpack_pack_array(pk, t->n);
 	for (size_t i = 0; i < t->n && rc == 0; i++)
 		rc |= cons_pack_path(pk, &t->paths[i]);
-	rc |= dpd__pk_str(pk, "boost") | msgpack_pack_bin(pk, t->n);
+	rc |= rtv_pk_str(pk, "boost") | msgpack_pack_bin(pk, t->n);
 	if (t->n)
 		rc |= msgpack_pack_bin_body(pk, t->boost, t->n);
 	return rc;
@@ -263,15 +246,15 @@ static int pack_report(msgpack_packer *pk, const struct dp_miss_report *r)
 {
 	int rc = msgpack_pack_map(pk, REPORT_KEYS);
 
-	rc |= dpd__pk_u64(pk, "id", r->path_id);
-	rc |= dpd__pk_u64(pk, "src", r->src_host);
-	rc |= dpd__pk_u64(pk, "first_ns", r->first_ns);
-	rc |= dpd__pk_u64(pk, "last_ns", r->last_ns);
-	rc |= dpd__pk_u64(pk, "n", r->misses);
-	rc |= dpd__pk_u64(pk, "late_ns", r->max_exceed_ns);
-	rc |= dpd__pk_u64(pk, "late_ipid", r->max_exceed_ip_id);
-	rc |= dpd__pk_u64(pk, "ipid", r->last_ip_id);
-	rc |= dpd__pk_u64(pk, "unc_ns", r->uncertainty_ns);
+	rc |= rtv_pk_kv_u64(pk, "id", r->path_id);
+	rc |= rtv_pk_kv_u64(pk, "src", r->src_host);
+	rc |= rtv_pk_kv_u64(pk, "first_ns", r->first_ns);
+	rc |= rtv_pk_kv_u64(pk, "last_ns", r->last_ns);
+	rc |= rtv_pk_kv_u64(pk, "n", r->misses);
+	rc |= rtv_pk_kv_u64(pk, "late_ns", r->max_exceed_ns);
+	rc |= rtv_pk_kv_u64(pk, "late_ipid", r->max_exceed_ip_id);
+	rc |= rtv_pk_kv_u64(pk, "ipid", r->last_ip_id);
+	rc |= rtv_pk_kv_u64(pk, "unc_ns", r->uncertainty_ns);
 	return rc;
 }
 
@@ -279,9 +262,9 @@ int dpd__pack_misses(msgpack_packer *pk, const struct dpd_misses *m)
 {
 	int rc = msgpack_pack_map(pk, 3);
 
-	rc |= dpd__pk_u64(pk, "first", m->first_seq);
-	rc |= dpd__pk_u64(pk, "dropped", m->dropped);
-	rc |= dpd__pk_str(pk, "r") | msgpack_pack_array(pk, m->n);
+	rc |= rtv_pk_kv_u64(pk, "first", m->first_seq);
+	rc |= rtv_pk_kv_u64(pk, "dropped", m->dropped);
+	rc |= rtv_pk_str(pk, "r") | msgpack_pack_array(pk, m->n);
 	for (size_t i = 0; i < m->n; i++)
 		rc |= pack_report(pk, &m->r[i]);
 	return rc;

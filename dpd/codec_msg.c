@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/request.h"
+#include "common/mpack.h"
 
 #define ERRNO_MAX 4095
 
@@ -93,21 +93,21 @@ static size_t body_keys(const struct dpd_msg *m)
 
 static int pack_state(msgpack_packer *pk, const struct dpd_state *s)
 {
-	int rc = dpd__pk_u64(pk, "host", s->host_id);
+	int rc = rtv_pk_kv_u64(pk, "host", s->host_id);
 
-	rc |= dpd__pk_u64(pk, "uplink_bps", s->uplink_bps);
-	rc |= dpd__pk_u64(pk, "pid", s->pid);
-	rc |= dpd__pk_u64(pk, "mode", s->mode);
-	rc |= dpd__pk_u64(pk, "started_ns", s->started_ns);
-	rc |= dpd__pk_u64(pk, "takeovers", s->takeovers);
-	rc |= dpd__pk_u64(pk, "gen", s->gen);
-	rc |= dpd__pk_u64(pk, "index", s->index);
-	rc |= dpd__pk_u64(pk, "n_tx", s->n_tx);
-	rc |= dpd__pk_u64(pk, "n_rx", s->n_rx);
-	rc |= dpd__pk_u64(pk, "kept", s->misses_kept);
-	rc |= dpd__pk_u64(pk, "dropped", s->misses_dropped);
-	rc |= dpd__pk_u64(pk, "next_seq", s->next_seq);
-	rc |= dpd__pk_kstr(pk, "version", s->version);
+	rc |= rtv_pk_kv_u64(pk, "uplink_bps", s->uplink_bps);
+	rc |= rtv_pk_kv_u64(pk, "pid", s->pid);
+	rc |= rtv_pk_kv_u64(pk, "mode", s->mode);
+	rc |= rtv_pk_kv_u64(pk, "started_ns", s->started_ns);
+	rc |= rtv_pk_kv_u64(pk, "takeovers", s->takeovers);
+	rc |= rtv_pk_kv_u64(pk, "gen", s->gen);
+	rc |= rtv_pk_kv_u64(pk, "index", s->index);
+	rc |= rtv_pk_kv_u64(pk, "n_tx", s->n_tx);
+	rc |= rtv_pk_kv_u64(pk, "n_rx", s->n_rx);
+	rc |= rtv_pk_kv_u64(pk, "kept", s->misses_kept);
+	rc |= rtv_pk_kv_u64(pk, "dropped", s->misses_dropped);
+	rc |= rtv_pk_kv_u64(pk, "next_seq", s->next_seq);
+	rc |= rtv_pk_kv_str(pk, "version", s->version);
 	return rc;
 }
 
@@ -118,26 +118,26 @@ static int pack_body(msgpack_packer *pk, const struct dpd_msg *m)
 	switch (m->type) {
 	case DPD_T_HELLO:
 	case DPD_T_TAKEOVER:
-		return dpd__pk_u64(pk, "host", m->u.hello.host_id) |
-		       dpd__pk_u64(pk, "pid", m->u.hello.pid) |
-		       dpd__pk_kstr(pk, "name", m->u.hello.name);
+		return rtv_pk_kv_u64(pk, "host", m->u.hello.host_id) |
+		       rtv_pk_kv_u64(pk, "pid", m->u.hello.pid) |
+		       rtv_pk_kv_str(pk, "name", m->u.hello.name);
 	case DPD_T_STATE:
 		return pack_state(pk, &m->u.state);
 	case DPD_T_TABLE:
-		return dpd__pk_str(pk, "table") | dpd__pack_table(pk, &m->u.table);
+		return rtv_pk_str(pk, "table") | dpd__pack_table(pk, &m->u.table);
 	case DPD_T_TABLE_OK:
-		return dpd__pk_u64(pk, "gen", ok->gen) | dpd__pk_u64(pk, "index", ok->index) |
-		       dpd__pk_u64(pk, "n_tx", ok->n_tx) | dpd__pk_u64(pk, "n_rx", ok->n_rx);
+		return rtv_pk_kv_u64(pk, "gen", ok->gen) | rtv_pk_kv_u64(pk, "index", ok->index) |
+		       rtv_pk_kv_u64(pk, "n_tx", ok->n_tx) | rtv_pk_kv_u64(pk, "n_rx", ok->n_rx);
 	case DPD_T_MISSES_GET:
-		return dpd__pk_u64(pk, "ack", m->u.misses_get.ack) |
-		       dpd__pk_u64(pk, "max", m->u.misses_get.max);
+		return rtv_pk_kv_u64(pk, "ack", m->u.misses_get.ack) |
+		       rtv_pk_kv_u64(pk, "max", m->u.misses_get.max);
 	case DPD_T_MISSES:
-		return dpd__pk_str(pk, "misses") | dpd__pack_misses(pk, &m->u.misses);
+		return rtv_pk_str(pk, "misses") | dpd__pack_misses(pk, &m->u.misses);
 	case DPD_T_STATS:
 		return dpd__pack_stats(pk, &m->u.stats);
 	case DPD_T_ERROR:
-		return dpd__pk_u64(pk, "errno", (uint64_t)-m->u.error.code) |
-		       dpd__pk_kstr(pk, "msg", m->u.error.msg);
+		return rtv_pk_kv_u64(pk, "errno", (uint64_t)-m->u.error.code) |
+		       rtv_pk_kv_str(pk, "msg", m->u.error.msg);
 	case DPD_T_HANDOVER:
 		return dpd__pack_handover(pk, &m->u.handover);
 	case DPD_T_STATS_GET:
@@ -160,10 +160,10 @@ int dpd_msg_encode(const struct dpd_msg *m, void **buf, size_t *len, char err[CO
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	rc = msgpack_sbuffer_write(&sb, zero, sizeof(zero));
 	rc |= msgpack_pack_map(&pk, 4 + body_keys(m));
-	rc |= dpd__pk_u64(&pk, "v", DPD_VERSION);
-	rc |= dpd__pk_kstr(&pk, "t", dpd_type_name(m->type));
-	rc |= dpd__pk_u64(&pk, "seq", m->seq);
-	rc |= dpd__pk_u64(&pk, "re", m->re);
+	rc |= rtv_pk_kv_u64(&pk, "v", DPD_VERSION);
+	rc |= rtv_pk_kv_str(&pk, "t", dpd_type_name(m->type));
+	rc |= rtv_pk_kv_u64(&pk, "seq", m->seq);
+	rc |= rtv_pk_kv_u64(&pk, "re", m->re);
 	rc |= pack_body(&pk, m);
 	body = sb.size - DPD_HDR_BYTES;
 	if (rc || !sb.data || body > DPD_FRAME_MAX) {
@@ -341,7 +341,7 @@ int dpd_msg_decode(const void *body, size_t len, struct dpd_msg *m, char err[CON
 	if (len == 0 || len > DPD_FRAME_MAX)
 		return dpd__fail(err, -EPROTO, "a message of %zu bytes (1 to %u)", len,
 				 DPD_FRAME_MAX);
-	if (!agent_msgpack_sane(body, len))
+	if (!rtv_mp_sane(body, len))
 		return dpd__fail(err, -EPROTO, "not one well-formed msgpack object (%zu bytes)",
 				 len);
 	memset(&tmp, 0, sizeof(tmp));

@@ -51,9 +51,9 @@ int dpd__pack_hist(msgpack_packer *pk, const struct dpd_hist *h)
 {
 	int rc = msgpack_pack_map(pk, 5);
 
-	rc |= dpd__pk_u64(pk, "count", h->count) | dpd__pk_u64(pk, "sum", h->sum);
-	rc |= dpd__pk_u64(pk, "min", h->min) | dpd__pk_u64(pk, "max", h->max);
-	rc |= dpd__pk_str(pk, "b") | msgpack_pack_array(pk, 2 * (size_t)h->n);
+	rc |= rtv_pk_kv_u64(pk, "count", h->count) | rtv_pk_kv_u64(pk, "sum", h->sum);
+	rc |= rtv_pk_kv_u64(pk, "min", h->min) | rtv_pk_kv_u64(pk, "max", h->max);
+	rc |= rtv_pk_str(pk, "b") | msgpack_pack_array(pk, 2 * (size_t)h->n);
 	for (uint32_t i = 0; i < h->n; i++)
 		rc |= msgpack_pack_uint32(pk, h->idx[i]) | msgpack_pack_uint64(pk, h->cnt[i]);
 	return rc;
@@ -119,18 +119,18 @@ static int pack_path(msgpack_packer *pk, const struct dpd_path_stats *p)
 	const struct dp_path_counters *c = &p->c;
 	int rc = msgpack_pack_map(pk, p->has_hist ? 7 : 5);
 
-	rc |= dpd__pk_u64(pk, "id", p->id) | dpd__pk_u64(pk, "dir", p->dir);
-	rc |= dpd__pk_u64(pk, "level", p->level) | dpd__pk_u64(pk, "boost", p->boost);
-	rc |= dpd__pk_str(pk, "c") | msgpack_pack_map(pk, PATH_CTRS);
-	rc |= dpd__pk_u64(pk, "tx_pkts", c->tx_pkts) | dpd__pk_u64(pk, "tx_bytes", c->tx_bytes);
-	rc |= dpd__pk_u64(pk, "tx_demoted", c->tx_demoted);
-	rc |= dpd__pk_u64(pk, "tx_policed", c->tx_policed);
-	rc |= dpd__pk_u64(pk, "tx_too_big", c->tx_too_big);
-	rc |= dpd__pk_u64(pk, "rx_pkts", c->rx_pkts) | dpd__pk_u64(pk, "rx_misses", c->rx_misses);
-	rc |= dpd__pk_u64(pk, "rx_max_late_ns", c->rx_max_late_ns);
+	rc |= rtv_pk_kv_u64(pk, "id", p->id) | rtv_pk_kv_u64(pk, "dir", p->dir);
+	rc |= rtv_pk_kv_u64(pk, "level", p->level) | rtv_pk_kv_u64(pk, "boost", p->boost);
+	rc |= rtv_pk_str(pk, "c") | msgpack_pack_map(pk, PATH_CTRS);
+	rc |= rtv_pk_kv_u64(pk, "tx_pkts", c->tx_pkts) | rtv_pk_kv_u64(pk, "tx_bytes", c->tx_bytes);
+	rc |= rtv_pk_kv_u64(pk, "tx_demoted", c->tx_demoted);
+	rc |= rtv_pk_kv_u64(pk, "tx_policed", c->tx_policed);
+	rc |= rtv_pk_kv_u64(pk, "tx_too_big", c->tx_too_big);
+	rc |= rtv_pk_kv_u64(pk, "rx_pkts", c->rx_pkts) | rtv_pk_kv_u64(pk, "rx_misses", c->rx_misses);
+	rc |= rtv_pk_kv_u64(pk, "rx_max_late_ns", c->rx_max_late_ns);
 	if (p->has_hist) {
-		rc |= dpd__pk_str(pk, "delay") | dpd__pack_hist(pk, &p->delay);
-		rc |= dpd__pk_str(pk, "late") | dpd__pack_hist(pk, &p->late);
+		rc |= rtv_pk_str(pk, "delay") | dpd__pack_hist(pk, &p->delay);
+		rc |= rtv_pk_str(pk, "late") | dpd__pack_hist(pk, &p->late);
 	}
 	return rc;
 }
@@ -163,14 +163,14 @@ int dpd__stats_check(const struct dpd_stats *s, char err[CONS_ERRLEN])
 
 int dpd__pack_stats(msgpack_packer *pk, const struct dpd_stats *s)
 {
-	int rc = dpd__pk_str(pk, "c") | msgpack_pack_map(pk, DPD_C_N);
+	int rc = rtv_pk_str(pk, "c") | msgpack_pack_map(pk, DPD_C_N);
 
 	for (int i = 0; i < DPD_C_N; i++)
-		rc |= dpd__pk_u64(pk, ctr_names[i], s->ctr[i]);
-	rc |= dpd__pk_str(pk, "qdelay") | msgpack_pack_array(pk, DP_QC_N);
+		rc |= rtv_pk_kv_u64(pk, ctr_names[i], s->ctr[i]);
+	rc |= rtv_pk_str(pk, "qdelay") | msgpack_pack_array(pk, DP_QC_N);
 	for (int q = 0; q < DP_QC_N; q++)
 		rc |= dpd__pack_hist(pk, &s->qdelay[q]);
-	rc |= dpd__pk_str(pk, "paths") | msgpack_pack_array(pk, s->n);
+	rc |= rtv_pk_str(pk, "paths") | msgpack_pack_array(pk, s->n);
 	for (size_t i = 0; i < s->n; i++)
 		rc |= pack_path(pk, &s->paths[i]);
 	return rc;
@@ -313,14 +313,14 @@ size_t dpd__handover_keys(const struct dpd_handover *h)
 
 int dpd__pack_handover(msgpack_packer *pk, const struct dpd_handover *h)
 {
-	int rc = dpd__pk_u64(pk, "gen", h->gen) | dpd__pk_u64(pk, "takeovers", h->takeovers);
+	int rc = rtv_pk_kv_u64(pk, "gen", h->gen) | rtv_pk_kv_u64(pk, "takeovers", h->takeovers);
 
-	rc |= dpd__pk_str(pk, "roles") | msgpack_pack_bin(pk, h->n_fds);
+	rc |= rtv_pk_str(pk, "roles") | msgpack_pack_bin(pk, h->n_fds);
 	if (h->n_fds)
 		rc |= msgpack_pack_bin_body(pk, h->roles, h->n_fds);
-	rc |= dpd__pk_str(pk, "misses") | dpd__pack_misses(pk, &h->misses);
+	rc |= rtv_pk_str(pk, "misses") | dpd__pack_misses(pk, &h->misses);
 	if (h->has_table)
-		rc |= dpd__pk_str(pk, "table") | dpd__pack_table(pk, &h->table);
+		rc |= rtv_pk_str(pk, "table") | dpd__pack_table(pk, &h->table);
 	return rc;
 }
 

@@ -5,7 +5,8 @@
  */
 #include "dpd/dpd_engine.h"
 
-#include "agent/config.h"
+#include "agent/core/config.h"
+#include "common/units.h"
 
 #define POOL_PKTS 4096
 #define NRT_LIMIT_PKTS 1000
@@ -21,7 +22,7 @@ void dpd_config_from(const struct agent_config *cfg, struct dp_io_config *ioc,
 	uint32_t host_ip = c->host_ip;
 
 	if (!host_ip)
-		(void)agent_parse_ipport(cfg->rpc_addr + 6, &host_ip, NULL);	/* "tcp://" */
+		(void)rtv_parse_ipport(cfg->rpc_addr + 6, &host_ip, NULL);	/* "tcp://" */
 	*tc = (struct dp_table_config){
 		.host_id = cfg->id, .uplink_bps = cfg->uplink_bps,
 		.overhead_bytes = SCHED_ETH_OVERHEAD_BYTES,

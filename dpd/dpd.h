@@ -44,7 +44,7 @@
 
 #include <uv.h>
 
-#include "agent/dp.h"
+#include "dp/dp.h"
 #include "consensus/consensus.h"
 
 #define DPD_VERSION 1
@@ -330,11 +330,10 @@ int dpd_backlog_restore(struct dpd_backlog *b, const struct dpd_misses *m);
 /* ------------------------------------------------------------------------- */
 /* rtvd's end (client.c)                                                     */
 
-/* Where rtvdp listens for host `host_id` when nothing else is configured:
- * /run/rtvnet/rtvdp-<host_id>.sock (one per host, also in the lab, where
- * hosts share a filesystem). */
-#define DPD_SOCK_DIR "/run/rtvnet"
-void dpd_default_path(uint64_t host_id, char *out, size_t cap);
+/* Where rtvdp listens: <data_dir>/rtvdp.sock, data_dir being [node]
+ * data_dir of the configuration both read (one per host, also in a lab
+ * where hosts share a filesystem). */
+void dpd_default_path(const char *data_dir, char *out, size_t cap);
 
 /* A connection to rtvdp. Calls are request/reply, blocking for at most the
  * timeout given: a local round trip takes tens of µs, and a rtvdp that
@@ -383,8 +382,9 @@ int dpd_client_state(struct dpd_client *c, struct dpd_state *out, char err[CONS_
  * (why says how). Runs on the loop. */
 typedef void (*dpd_link_fn)(void *arg, bool up, const struct dpd_state *st, const char *why);
 /* rc 0 and the reply, or a negative errno (an error reply: its code) and
- * err; reply is freed after the call returns. */
-typedef void (*dpd_reply_fn)(void *arg, int rc, const struct dpd_msg *reply, const char *err);
+ * err; reply is freed after the call returns, unless the callback took it
+ * (copied the struct, then zeroed *reply). */
+typedef void (*dpd_reply_fn)(void *arg, int rc, struct dpd_msg *reply, const char *err);
 
 struct dpd_upending {
 	uint64_t seq, deadline_ms;

@@ -17,7 +17,10 @@ struct dpd_engine {
 	struct dp_io_config ioc;
 	struct dp_table_config tc;
 	struct dp_rcu rcu;
-	struct dp_io *io;		/* NULL while the threads are stopped */
+	struct dp_io *io;		/* allocated (dp_io_new), maybe not running */
+	bool running;			/* its threads forward */
+	bool adopt;			/* start on fds (a handover's) */
+	int fds[DP_IO_FDS];
 	bool has_table;
 	struct dpd_table cur;		/* the table in force, as rtvd sent it */
 	uint64_t gen;			/* tables taken, continued across takeovers */
@@ -27,6 +30,9 @@ struct dpd_engine {
 /* Copies the configurations; no thread, no socket yet. 0, -EINVAL, -ENOMEM. */
 int dpd_engine_init(struct dpd_engine *e, const struct dp_io_config *ioc,
 		    const struct dp_table_config *tc, size_t backlog_cap);
+/* Allocates the engine's memory (the pool): what takes time, done before
+ * a takeover asks. 0 or a negative errno. */
+int dpd_engine_prepare(struct dpd_engine *e, char err[CONS_ERRLEN]);
 /* Starts forwarding with the table in force (an empty one if none: every
  * frame is then NRT, as on a host without rtpaths). 0 or a negative errno,
  * err says which interface and why. */
@@ -41,6 +47,11 @@ int dpd_engine_set_table(struct dpd_engine *e, const struct dpd_table *t,
 void dpd_engine_tick(struct dpd_engine *e);
 /* The stats reply (m->type = DPD_T_STATS); free with dpd_msg_free. */
 int dpd_engine_stats(const struct dpd_engine *e, struct dpd_msg *m);
+/* Stops the threads (their misses drained first) but keeps the packet
+ * sockets open: they go to fds[] (enum dp_io_fd), for a handover. */
+void dpd_engine_detach(struct dpd_engine *e, int fds[DP_IO_FDS]);
+/* The next dpd_engine_start runs on these sockets (then owns them). */
+void dpd_engine_adopt(struct dpd_engine *e, const int fds[DP_IO_FDS]);
 /* Stops and joins the threads (their misses drained first); the table
  * and backlog stay. */
 void dpd_engine_stop_threads(struct dpd_engine *e);

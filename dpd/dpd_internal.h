@@ -4,15 +4,12 @@
 
 #include <msgpack.h>
 
+#include "common/mpack.h"
+
 #include "dpd/dpd.h"
 
 int dpd__fail(char err[CONS_ERRLEN], int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-/* Packing: each returns msgpack's 0 / -1, or'ed together by callers. */
-int dpd__pk_str(msgpack_packer *pk, const char *s);
-int dpd__pk_u64(msgpack_packer *pk, const char *key, uint64_t v);
-int dpd__pk_kstr(msgpack_packer *pk, const char *key, const char *s);
 
 /* One key of a map as a decoder expects it. */
 enum dpd__ftype { F_U64, F_STR, F_ARR, F_MAP, F_BIN, F_BOOL };

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static uint64_t ld(const _Atomic uint64_t *a)
 {
@@ -80,14 +81,51 @@ int dpd_engine_set_table(struct dpd_engine *e, const struct dpd_table *t,
 	return 0;
 }
 
+int dpd_engine_prepare(struct dpd_engine *e, char err[CONS_ERRLEN])
+{
+	return e->io ? 0 : dp_io_new(&e->ioc, &e->io, err);
+}
+
+/* The handed-over sockets, unless start used them. */
+static void drop_fds(struct dpd_engine *e)
+{
+	for (int i = 0; e->adopt && i < DP_IO_FDS; i++)
+		close(e->fds[i]);
+	e->adopt = false;
+}
+
 int dpd_engine_start(struct dpd_engine *e, char err[CONS_ERRLEN])
 {
 	int rc;
 
-	if (!dp_rcu_current(&e->rcu) &&
-	    (rc = publish(e, e->has_table ? &e->cur : NULL, err)) < 0)
+	if ((rc = dpd_engine_prepare(e, err)) < 0 ||
+	    (!dp_rcu_current(&e->rcu) && (rc = publish(e, e->has_table ? &e->cur : NULL, err)) < 0)) {
+		drop_fds(e);
 		return rc;
-	return dp_io_start(&e->ioc, &e->rcu, &e->io, err);
+	}
+	rc = dp_io_run(e->io, &e->rcu, e->adopt ? e->fds : NULL, err);
+	e->adopt = false;	/* dp_io owns them now, or closed them */
+	if (rc < 0) {
+		dp_io_stop(e->io);
+		e->io = NULL;
+		return rc;
+	}
+	e->running = true;
+	return 0;
+}
+
+void dpd_engine_detach(struct dpd_engine *e, int fds[DP_IO_FDS])
+{
+	dpd_engine_tick(e);	/* the last misses into the backlog */
+	dp_io_detach(e->io, fds);
+	e->io = NULL;
+	e->running = false;
+}
+
+void dpd_engine_adopt(struct dpd_engine *e, const int fds[DP_IO_FDS])
+{
+	e->adopt = true;
+	memcpy(e->fds, fds, sizeof(e->fds));
 }
 
 void dpd_engine_tick(struct dpd_engine *e)
@@ -96,7 +134,7 @@ void dpd_engine_tick(struct dpd_engine *e)
 	size_t n;
 
 	dp_rcu_reclaim(&e->rcu);
-	if (!e->io)
+	if (!e->running)
 		return;
 	while ((n = dp_io_miss_drain(e->io, r, 64)) > 0)
 		dpd_backlog_push(&e->backlog, r, n);
@@ -104,15 +142,16 @@ void dpd_engine_tick(struct dpd_engine *e)
 
 void dpd_engine_stop_threads(struct dpd_engine *e)
 {
-	if (e->io)
-		dpd_engine_tick(e);	/* the last misses into the backlog */
+	dpd_engine_tick(e);	/* the last misses into the backlog */
 	dp_io_stop(e->io);
 	e->io = NULL;
+	e->running = false;
 }
 
 void dpd_engine_close(struct dpd_engine *e)
 {
 	dpd_engine_stop_threads(e);
+	drop_fds(e);
 	dp_rcu_close(&e->rcu);
 	dpd_table_free(&e->cur);
 	dpd_backlog_close(&e->backlog);
@@ -200,7 +239,7 @@ int dpd_engine_stats(const struct dpd_engine *e, struct dpd_msg *m)
 
 	memset(m, 0, sizeof(*m));
 	m->type = DPD_T_STATS;
-	if (e->io) {
+	if (e->running) {
 		host_ctrs(e, s->ctr);
 		for (int q = 0; q < DP_QC_N && rc == 0; q++)
 			rc = hist_of(&dp_io_sched_stats(e->io)->queue_delay[q], &s->qdelay[q]);

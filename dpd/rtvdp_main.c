@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/config.h"
+#include "agent/core/config.h"
 #include "common/log.h"
 #include "common/units.h"
 #include "dpd/dpd_engine.h"
@@ -53,7 +53,7 @@ static void usage(FILE *out)
 		"the last table when rtvd is gone.\n"
 		"\n"
 		"  -c, --config FILE  rtvd's configuration (the same file as rtvd's)\n"
-		"  -s, --socket PATH  the channel to rtvd (default %s/rtvdp-<node id>.sock)\n"
+		"  -s, --socket PATH  the channel to rtvd (default <[node] data_dir>/rtvdp.sock)\n"
 		"      --takeover     replace the rtvdp running on that socket: it hands over\n"
 		"                     its table, its miss reports and its sockets, then exits\n"
 		"                     (an upgrade in place; a failed one leaves it running)\n"
@@ -65,7 +65,7 @@ static void usage(FILE *out)
 		"  -h, --help         this help\n"
 		"\n"
 		"Stops on SIGTERM or SIGINT. Exit: 0 ok, 1 failure, 2 usage or\n"
-		"configuration, 3 (--status) no rtvdp running.\n", DPD_SOCK_DIR);
+		"configuration, 3 (--status) no rtvdp running.\n");
 }
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -179,7 +179,7 @@ static int open_channel(const struct agent_config *cfg, const char *path, bool t
 	char err[CONS_ERRLEN] = "";
 	int lfd = -1, rc;
 
-	mkdir(DPD_SOCK_DIR, 0755);
+	mkdir(cfg->data_dir, 0700);
 	if (!takeover) {
 		if ((lfd = dpd_listen(path, err)) < 0)
 			rtv_error(MOD, "%s", err);
@@ -230,20 +230,35 @@ static int run(const struct agent_config *cfg, const char *path, bool takeover)
 	struct dp_table_config tc;
 	uint64_t t0, takeovers = 0;
 	int lfd, handed;
+	bool adopted;
 
 	dpd_config_from(cfg, &ioc, &tc);
+	char err[CONS_ERRLEN] = "";
+
 	if (dpd_engine_init(&e, &ioc, &tc, DPD_MISSES_MAX) < 0)
 		return EXIT_FAIL;
+	if (dpd_engine_prepare(&e, err) < 0) {	/* the slow part, before any takeover */
+		rtv_error(MOD, "%s", err);
+		dpd_engine_close(&e);
+		return EXIT_FAIL;
+	}
 	t0 = mono_us();
-	if ((lfd = open_channel(cfg, path, takeover, &e, &takeovers)) < 0 || start(cfg, &e) < 0) {
+	if ((lfd = open_channel(cfg, path, takeover, &e, &takeovers)) < 0) {
+		dpd_engine_close(&e);
+		return EXIT_FAIL;
+	}
+	adopted = e.adopt;
+	if (start(cfg, &e) < 0) {
+		close(lfd);
 		dpd_engine_close(&e);
 		return EXIT_FAIL;
 	}
 	if (takeover)
 		rtv_info(MOD, "took over: forwarding again %llu us after asking (the gap is at "
-			 "most that), table generation %llu, %zu miss reports",
-			 (unsigned long long)(mono_us() - t0), (unsigned long long)e.gen,
-			 e.backlog.n);
+			 "most that), on %s, table generation %llu, %zu miss reports",
+			 (unsigned long long)(mono_us() - t0),
+			 adopted ? "the running packet sockets" : "new packet sockets",
+			 (unsigned long long)e.gen, e.backlog.n);
 	dpd_server_init(&s, &e, lfd, cfg->id, cfg->uplink_bps);
 	s.takeovers = takeovers;
 	rtv_info(MOD, "forwarding %s <-> %s; channel %s", cfg->dataplane.int_dev,
@@ -281,7 +296,7 @@ int main(int argc, char **argv)
 	if (a.socket)
 		snprintf(path, sizeof(path), "%s", a.socket);
 	else
-		dpd_default_path(cfg.id, path, sizeof(path));
+		dpd_default_path(cfg.data_dir, path, sizeof(path));
 	rtv_log_init("rtvdp", cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);

@@ -102,7 +102,7 @@ static void drop(struct dpd_uclient *c, const char *why, int rc)
 		c->link_fn(c->arg, false, NULL, why);
 }
 
-static void on_hello(void *arg, int rc, const struct dpd_msg *r, const char *err)
+static void on_hello(void *arg, int rc, struct dpd_msg *r, const char *err)
 {
 	struct dpd_uclient *c = arg;
 
@@ -117,7 +117,7 @@ static void on_hello(void *arg, int rc, const struct dpd_msg *r, const char *err
 		c->link_fn(c->arg, true, &c->state, NULL);
 }
 
-static void deliver(struct dpd_uclient *c, const struct dpd_msg *m)
+static void deliver(struct dpd_uclient *c, struct dpd_msg *m)
 {
 	struct dpd_upending p;
 	char why[CONS_ERRLEN];

@@ -33,13 +33,14 @@ cd "$(dirname "$0")/../.."
 . tests/lib/common.sh
 
 RTVD=${RTVD:-build/bin/rtvd}
+RTVDP=${RTVDP:-build/bin/rtvdp}
 RTVCTL=${RTVCTL:-build/bin/rtvctl}
 P=rtvdm$$
 VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
 DIR=$(mktemp -d /tmp/dp_miss.XXXXXX)
 PY=/usr/bin/python3
 RAFT_PORT=18201 RPC_PORT=18251 MISS_PORT=18203
-declare -A RTVD_PID=()
+declare -A RTVD_PID=() RTVDP_PID=()
 
 on_fail() {
 	local i
@@ -51,8 +52,8 @@ on_fail() {
 
 cleanup() {
 	local p n
-	for p in "${pids[@]}" "${RTVD_PID[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in "${pids[@]}" "${RTVD_PID[@]}"; do wait "$p" 2>/dev/null; done
+	for p in "${pids[@]}" "${RTVD_PID[@]}" "${RTVDP_PID[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${pids[@]}" "${RTVD_PID[@]}" "${RTVDP_PID[@]}"; do wait "$p" 2>/dev/null; done
 	ns_remove $VA $HA $HB $VB
 	[ "${KEEP:-0}" = 1 ] && echo "kept $DIR" || rm -rf "$DIR"
 }
@@ -60,7 +61,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 need_root
-need_exec "$RTVD" "$RTVCTL"
+need_exec "$RTVD" "$RTVDP" "$RTVCTL"
 need_cmd tcpdump ethtool python3
 
 ctl() { local i=$1; shift; "$RTVCTL" -s "$DIR/n$i.sock" --timeout 5s "$@"; }
@@ -112,7 +113,9 @@ boost_decay = 2s
 EOF
 }
 
-start_rtvd() {	# start_rtvd I NS
+start_rtvd() {	# start_rtvd I NS: the host's rtvdp (its dataplane), then rtvd
+	ip netns exec "$2" "$RTVDP" -c "$DIR/n$1.conf" >>"$DIR/n$1.dp.log" 2>&1 &
+	RTVDP_PID[$1]=$!
 	ip netns exec "$2" "$RTVD" -c "$DIR/n$1.conf" >>"$DIR/n$1.log" 2>&1 &
 	RTVD_PID[$1]=$!
 }

@@ -101,7 +101,7 @@ static void on_link(void *arg, bool up, const struct dpd_state *st, const char *
 	}
 }
 
-static void on_reply(void *arg, int rc, const struct dpd_msg *r, const char *err)
+static void on_reply(void *arg, int rc, struct dpd_msg *r, const char *err)
 {
 	struct seen *s = arg;
 
