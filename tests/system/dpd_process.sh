@@ -21,6 +21,7 @@
 # Everything it starts is killed and every namespace removed on exit.
 set -u
 cd "$(dirname "$0")/../.."
+. tests/lib/common.sh
 
 BIN=${RTVDP:-build/bin/rtvdp}
 GEN=${RTVGEN:-build/bin/rtvgen}
@@ -29,27 +30,19 @@ VA=${P}va HA=${P}ha VB=${P}vb
 DIR=$(mktemp -d /tmp/dpd_process.XXXXXX)
 SOCK=$DIR/rtvdp.sock
 CONF=$DIR/rtvd.conf
-failures=0
-pids=()
 
-step() { printf '\n== %s\n' "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
-
+on_fail() { echo "--- rtvdp's log"; tail -n 30 "$DIR/rtvdp.log" 2>/dev/null | sed 's/^/   /'; }
 cleanup() {
-	local p n
+	local p
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for n in $VA $HA $VB; do
-		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$n" 2>/dev/null
-	done
+	ns_remove $VA $HA $VB
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
 
-[ "$(id -u)" -eq 0 ] || { echo "dpd_process: needs root (network namespaces); skipped"; exit 0; }
-for b in "$BIN" "$GEN"; do [ -x "$b" ] || { echo "dpd_process: $b not built (make build)"; exit 1; }; done
+need_root
+need_exec "$BIN" "$GEN"
+need_cmd ethtool python3
 
 step "topology"
 for n in $VA $HA $VB; do ip netns add "$n"; done
@@ -198,6 +191,4 @@ got=$(echo "$out" | jget '["received"]')
 	ok "back through rtvdp: $got probes, none lost or doubled" ||
 	bad "after undegrade: received $got, lost $lost, duplicates $dup"
 
-echo
-[ $failures -eq 0 ] && echo "dpd_process: all checks passed" || echo "dpd_process: $failures check(s) FAILED"
-[ $failures -eq 0 ]
+finish

@@ -25,6 +25,7 @@
 # Everything it starts is killed and every namespace removed on exit.
 set -u
 cd "$(dirname "$0")/../.."
+. tests/lib/common.sh
 
 RTVD=${RTVD:-build/bin/rtvd}
 RTVDP=${RTVDP:-build/bin/rtvdp}
@@ -35,20 +36,13 @@ VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
 DIR=$(mktemp -d /tmp/dpd_restart.XXXXXX)
 PY=/usr/bin/python3
 RAFT_PORT=18301 RPC_PORT=18351 MISS_PORT=18303
-failures=0
-pids=()
 declare -A RTVD_PID=() RTVDP_PID=()
 
-step() { printf '\n== %s\n' "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
-die() { bad "$*"; dump_logs; exit 1; }
-dump_logs() {
+on_fail() {
 	local i
 	for i in 1 2; do
-		echo "--- tail of rtvd $i's log"
-		tail -n 25 "$DIR/n$i.log" 2>/dev/null | sed 's/^/   /'
+		echo "--- tail of rtvd $i's and rtvdp $i's logs"
+		tail -n 25 "$DIR/n$i.log" "$DIR/n$i.dp.log" 2>/dev/null | sed 's/^/   /'
 	done
 }
 
@@ -56,39 +50,15 @@ cleanup() {
 	local p n
 	for p in "${pids[@]}" "${RTVD_PID[@]}" "${RTVDP_PID[@]}"; do kill -9 "$p" 2>/dev/null; done
 	for p in "${pids[@]}" "${RTVD_PID[@]}" "${RTVDP_PID[@]}"; do wait "$p" 2>/dev/null; done
-	for n in $VA $HA $HB $VB; do
-		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$n" 2>/dev/null
-	done
+	ns_remove $VA $HA $HB $VB
 	[ "${KEEP:-0}" = 1 ] && echo "kept $DIR" || rm -rf "$DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" -eq 0 ] || { echo "dpd_restart: needs root (network namespaces); skipped"; exit 77; }
-for b in "$RTVD" "$RTVDP" "$RTVCTL" "$GEN"; do [ -x "$b" ] || { echo "dpd_restart: $b not built (make build)"; exit 1; }; done
-
-quiet_if() {	# ns dev: no offloads
-	ns "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1
-	ns "$1" ip link set "$2" up
-}
-
-pair() {	# pair NS_A DEV_A NS_B DEV_B
-	ip link add "${P}x" type veth peer name "${P}y" || return 1
-	ip link set "${P}x" netns "$1" && ip link set "${P}y" netns "$3" || return 1
-	ns "$1" ip link set "${P}x" name "$2" && ns "$3" ip link set "${P}y" name "$4" || return 1
-	quiet_if "$1" "$2"
-	quiet_if "$3" "$4"
-}
-
-wire_rate() {	# rate: (re)shape both directions of the wire
-	local n d verb=${2:-add}
-	for n in "$HA:wA" "$HB:wB"; do
-		d=${n#*:}; n=${n%%:*}
-		[ "$verb" = add ] && { ns "$n" tc qdisc add dev "$d" root handle 1: htb default 10 || return 1; }
-		ns "$n" tc class "$verb" dev "$d" parent 1: classid 1:10 htb rate "$1" ceil "$1" quantum 1514 || return 1
-	done
-}
+need_root
+need_exec "$RTVD" "$RTVDP" "$RTVCTL" "$GEN"
+need_cmd ethtool python3
 
 ctl() { local i=$1; shift; "$RTVCTL" -s "$DIR/n$i.sock" --timeout 5s "$@"; }
 
@@ -108,14 +78,6 @@ dp_stat() {	# dp_stat I KEY: the status reply's dataplane counter
 	ctl "$1" -o json status >"$DIR/st$1.json" 2>/dev/null || return 1
 	json_get "$DIR/st$1.json" "j['dataplane']['$2']"
 }
-# wait_for SECONDS CMD...: until CMD succeeds.
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -lt $end ]; do "$@" && return 0; sleep 0.2; done
-	return 1
-}
-
 write_conf() {	# write_conf I INT UP
 	local i=$1
 	mkdir -p "$DIR/n$i"
@@ -155,18 +117,9 @@ start_rtvd() {	# start_rtvd I NS: the host's rtvdp (its dataplane), then rtvd
 }
 
 step "topology: 2 VMs, 2 hosts, a 100 Mbit/s wire, a management link"
-for n in $VA $HA $HB $VB; do
-	ip netns add "$n" || die "cannot create namespace $n"
-	ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-	ns "$n" ip link set lo up
-done
-pair $VA eth0 $HA vA && pair $HA wA $HB wB && pair $HB vB $VB eth0 && pair $HA m0 $HB m0 ||
-	die "veth pairs"
-ns $VA ip addr add 10.99.0.1/24 dev eth0
-ns $VB ip addr add 10.99.0.2/24 dev eth0
+wire_topology $VA $HA $HB $VB 100mbit && veth $HA m0 $HB m0 || die "cannot build the namespaces, veths and HTB"
 ns $HA ip addr add 10.98.0.1/24 dev m0
 ns $HB ip addr add 10.98.0.2/24 dev m0
-wire_rate 100mbit || die "HTB on the wire"
 ok "va 10.99.0.1 - ha - wire - hb - vb 10.99.0.2; management 10.98.0.1 - 10.98.0.2"
 
 step "start rtvd 1 (ha: vA <-> wA) and rtvd 2 (hb: wB <-> vB), a 2-voter Raft cluster"
@@ -189,11 +142,10 @@ ctl 1 vm add --uuid va-uuid --name va --host 1 --ip 10.99.0.1 >/dev/null &&
 A=$(ctl 1 reserve --src 10.99.0.1 --dst 10.99.0.2 --proto udp --dport 5000 --type deadline \
 	--rate 4M --burst 6000 --deadline 5ms --miss-count 5 --miss-after 60s --max-level 1) ||
 	die "reserve A failed: $A"
-ok "rtpath A=$A (deadline 5 ms, 4M, escalate after 5 misses, up to level 1)"
+ok "rtpath A=$A (deadline 5 ms, 4M)"
 sent_on() { [ "$(path_stat 1 "$A" side)" = sender ] && [ "$(path_stat 2 "$A" side)" = receiver ]; }
 wait_for 5 sent_on && ok "node 1 sends rtpath $A, node 2 receives it (stats sides)" ||
 	bad "stats sides: node 1 '$(path_stat 1 "$A" side)', node 2 '$(path_stat 2 "$A" side)'"
-
 
 dp_gen() {	# dp_gen I: the table generation rtvdp of node I has in force
 	ns "$([ "$1" = 1 ] && echo $HA || echo $HB)" "$RTVDP" -c "$DIR/n$1.conf" --status -o json \
@@ -328,6 +280,4 @@ dup=$(json_get "$DIR/b.json" "j['duplicates']")
 	ok "through rtvdp again: $got probes, none lost or doubled" ||
 	bad "after the take-back: received ${got:-0}, lost $lost, duplicates $dup"
 
-echo
-[ $failures -eq 0 ] && echo "dpd_restart: all checks passed" || { dump_logs; echo "dpd_restart: $failures check(s) FAILED"; }
-[ $failures -eq 0 ]
+finish
