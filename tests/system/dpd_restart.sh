@@ -25,6 +25,11 @@
 #   3. rtvdp on the sender's host killed for good: rtvd degrades to plain
 #      forwarding within its grace (3 s), probes cross again without label,
 #      `rtvctl status` says DEGRADED; a new rtvdp takes back, labels again.
+# rtvdp's threads run at SCHED_FIFO 10 ([dataplane] rt_priority), as in the
+# lab and on a host that gives its dataplane the CPU it needs: on this
+# 2-core machine a restarting rtvd (log replay, its own start) otherwise
+# takes the CPU from the packet path, which is the machine's limit, not
+# the design's (the design only needs the threads not to wait for rtvd).
 # Everything it starts is killed and every namespace removed on exit.
 set -u
 cd "$(dirname "$0")/../.."
@@ -109,6 +114,7 @@ clock_uncertainty = 1us
 miss_port = $MISS_PORT
 miss_interval = 100ms
 boost_decay = 2s
+rt_priority = 10
 EOF
 }
 
