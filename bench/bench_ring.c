@@ -534,7 +534,7 @@ int main(void)
 
 	if (geteuid() != 0) {
 		printf("bench ring: needs root (a network namespace and AF_PACKET); skipped\n");
-		return 0;
+		return BENCH_SKIPPED;
 	}
 	if (topology() < 0)
 		return 1;
