@@ -473,7 +473,7 @@ static void print_dataplane(FILE *f, const msgpack_object *m)
 		"boosts_lowered", "escalations_proposed", "escalations_committed",
 		"escalations_refused", "escalations_failed",
 	};
-	char dev_in[24] = "?", dev_up[24] = "?", v[13][24];
+	char dev_in[24] = "?", dev_up[24] = "?", v[13][24], mode[16] = "";
 	bool running = false;
 
 	if (!m || m->type != MSGPACK_OBJECT_MAP)
@@ -481,12 +481,16 @@ static void print_dataplane(FILE *f, const msgpack_object *m)
 	(void)agent_client_map_str(m, "int_dev", dev_in, sizeof(dev_in));
 	(void)agent_client_map_str(m, "uplink_dev", dev_up, sizeof(dev_up));
 	(void)agent_client_map_bool(m, "running", &running);
+	(void)agent_client_map_str(m, "rtvdp", mode, sizeof(mode));
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		map_u64_str(m, keys[i], v[i]);
 	fprintf(f, "\ndataplane: %s <-> %s, %s; rtpaths %s sent, %s received\n"
 		"miss reports: %s sent; %s received, %s applied, %s rejected, %s bad datagrams\n"
 		"local boosts: %s raised, %s lowered; escalations: %s proposed, %s committed, "
-		"%s refused, %s failed\n", dev_in, dev_up, running ? "running" : "stopped",
+		"%s refused, %s failed\n", dev_in, dev_up,
+		!strcmp(mode, "degraded") ? "DEGRADED (rtvdp gone: plain forwarding, no deadlines)"
+		: !strcmp(mode, "down") ? "rtvdp not reachable (it forwards on with its last table)"
+		: running ? "running" : "stopped",
 		v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]);
 }
 
