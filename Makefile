@@ -27,7 +27,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 # Modules, leaf first; link order is the reverse. Files named *_main.c are programs.
-MODULES  := sched common consensus ofgw migrate agent
+MODULES  := sched common gossip consensus ofgw migrate agent
 reverse   = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 mod_srcs  = $(filter-out %_main.c,$(wildcard $(1)/*.c))
 LIBS_A   := $(foreach m,$(MODULES),$(if $(call mod_srcs,$(m)),$(BUILD)/lib$(m).a))
