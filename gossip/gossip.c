@@ -340,6 +340,24 @@ static uint64_t pushpull_interval(const struct gossip *g)
 	return g->cfg.pushpull_interval_ns * mult;
 }
 
+/* Serf's reconnect, folded into push-pull: a member we hold dead may be
+ * alive behind a healed partition, where nobody on our side gossips to it.
+ * Each push-pull round also sends our table to one random dead member; if
+ * it is alive it refutes, and both sides learn each other again. */
+static void reconnect(struct gossip *g)
+{
+	size_t dead = gossip_count_state(g, GOSSIP_DEAD), k;
+
+	if (dead == 0)
+		return;
+	k = g->ops.random(g->ops.data) % dead;
+	for (size_t i = 1; i < g->n; i++)
+		if (g->m[i].pub.state == GOSSIP_DEAD && k-- == 0) {
+			gossip__pushpull(g, &g->m[i].pub.addr, GOSSIP__PP_REPLY);
+			return;
+		}
+}
+
 static uint64_t min64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
@@ -360,6 +378,8 @@ uint64_t gossip_tick(struct gossip *g)
 			g->stats.pushpulls++;
 			gossip__pushpull(g, &g->m[peer].pub.addr, GOSSIP__PP_REPLY);
 		}
+		if (!g->leaving)
+			reconnect(g);
 		g->next_pushpull_ns = now + pushpull_interval(g);
 	}
 	next = min64(next, gossip__suspicion_check(g, now));

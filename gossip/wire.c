@@ -163,8 +163,9 @@ static int get_pushpull(const msgpack_object *e, uint32_t n, struct gossip__pack
 	uint32_t flags;
 	const msgpack_object_array *a;
 
-	if (n < 3 || get_u32(&e[1], 0xff, &flags, "push-pull flags", err))
-		FAIL("push-pull: short or bad flags");
+	(void)n;	/* need[] checked the count */
+	if (get_u32(&e[1], 0xff, &flags, "push-pull flags", err))
+		return -EPROTO;
 	if (e[2].type != MSGPACK_OBJECT_ARRAY)
 		FAIL("push-pull: members are not an array");
 	a = &e[2].via.array;
