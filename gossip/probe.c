@@ -132,13 +132,13 @@ static void probe_indirect(struct gossip *g)
 	if (!t || !reachable(t))
 		return;
 	k = gossip__pick(g, helpers, k, t->pub.name);
+	g->nacks_expected = g->cfg.lifeguard ? (unsigned)k : 0;
 	gossip__fixbuf_init(&fb, &pk, buf, sizeof(buf));
 	gossip__pk_pingreq(&pk, g->probe_seq, t->pub.name, &t->pub.addr, g->cfg.lifeguard);
 	for (size_t i = 0; i < k; i++)
 		gossip__send_with(g, &g->m[helpers[i]].pub.addr, buf, fb.len, 1);
 	if (k)
 		g->stats.indirect_probes++;
-	g->nacks_expected = g->cfg.lifeguard ? (unsigned)k : 0;
 }
 
 static void probe_finish(struct gossip *g, uint64_t now)
