@@ -28,6 +28,7 @@ struct sim_node {
 	uint64_t armed_ns;		/* the pending timer event's time, 0 none */
 	uint64_t paused_until;
 	uint64_t starve_lag_ns, starve_last;
+	uint64_t timer_late_at;		/* a timer event delayed by starvation */
 	uint64_t tx_bytes;
 	int group;
 };
@@ -205,6 +206,8 @@ void gsim_free(struct gsim *s)
 /* Makes sure member i has a timer event no later than t. */
 static void arm(struct gsim *s, struct sim_node *nd, uint64_t t)
 {
+	if (nd->timer_late_at)
+		return;		/* the late timer runs everything due when it comes */
 	if (nd->armed_ns && nd->armed_ns <= t && nd->armed_ns >= s->now)
 		return;
 	nd->armed_ns = t;
@@ -267,7 +270,9 @@ static bool defer(struct gsim *s, struct sim_node *nd, struct ev *e)
 	if (t == 0)
 		return false;
 	e->t = t;
-	if (e->kind == EV_TIMER)
+	if (e->kind == EV_TIMER && e->late)
+		nd->timer_late_at = t;
+	else if (e->kind == EV_TIMER)
 		nd->armed_ns = t;
 	heap_push(s, *e);
 	return true;
@@ -283,8 +288,13 @@ static void step(struct gsim *s, struct ev e)
 		free(e.data);
 		return;
 	}
-	if (e.kind == EV_TIMER && e.t != nd->armed_ns)
+	if (e.kind == EV_TIMER && e.late) {
+		if (e.t != nd->timer_late_at)
+			return;
+		nd->timer_late_at = 0;
+	} else if (e.kind == EV_TIMER && e.t != nd->armed_ns) {
 		return;		/* superseded by an earlier arm */
+	}
 	if (defer(s, nd, &e))
 		return;
 	if (e.kind == EV_PKT) {

@@ -50,6 +50,15 @@ static void enqueue(struct gossip *g, const char *name, bool facts, const uint8_
 				worst = i;
 		bcast_drop(g, worst);
 	}
+	if (g->n_bc == g->cap_bc) {
+		size_t cap = g->cap_bc ? 2 * g->cap_bc : 64;
+		struct gossip__bcast *bc = realloc(g->bc, cap * sizeof(*bc));
+
+		if (!bc)
+			return;
+		g->bc = bc;
+		g->cap_bc = cap;
+	}
 	copy = malloc(len);
 	if (!copy)
 		return;
@@ -57,6 +66,7 @@ static void enqueue(struct gossip *g, const char *name, bool facts, const uint8_
 	b = &g->bc[g->n_bc++];
 	memcpy(b->name, name, GOSSIP_NAME_MAX);
 	b->facts = facts;
+	b->sel = false;
 	b->transmits = 0;
 	b->len = len;
 	b->buf = copy;
@@ -105,39 +115,44 @@ void gossip__bcast_free(struct gossip *g)
 }
 
 /* Picks queued updates, least-sent first, that fit in `room` bytes and the
- * message count left; marks them in sel[]. Returns how many. */
-static unsigned select_updates(struct gossip *g, size_t room, unsigned slots, bool *sel,
-			       size_t *bytes)
+ * message count left; marks them (sel). Returns how many. */
+static unsigned select_updates(struct gossip *g, size_t room, unsigned slots, size_t *bytes)
 {
 	unsigned limit = retransmit_limit(g), n = 0;
 
 	*bytes = 0;
 	for (unsigned t = 0; t < limit && n < slots; t++)
 		for (size_t i = 0; i < g->n_bc && n < slots; i++) {
-			if (sel[i] || g->bc[i].transmits != t || g->bc[i].len > room - *bytes)
+			struct gossip__bcast *b = &g->bc[i];
+
+			if (b->sel || b->transmits != t || b->len > room - *bytes)
 				continue;
-			sel[i] = true;
-			*bytes += g->bc[i].len;
+			b->sel = true;
+			*bytes += b->len;
 			n++;
 		}
 	return n;
 }
 
-/* Counts a transmission of each selected update; drops the spent ones. */
-static void spend(struct gossip *g, bool *sel)
+/* Counts a transmission of each selected update (if sent); drops the
+ * spent ones. */
+static void spend(struct gossip *g, bool sent)
 {
 	unsigned limit = retransmit_limit(g);
 
-	for (size_t i = g->n_bc; i-- > 0;)
-		if (sel[i] && ++g->bc[i].transmits >= limit)
+	for (size_t i = g->n_bc; i-- > 0;) {
+		if (!g->bc[i].sel)
+			continue;
+		g->bc[i].sel = false;
+		if (sent && ++g->bc[i].transmits >= limit)
 			bcast_drop(g, i);
+	}
 }
 
 int gossip__send_with(struct gossip *g, const struct gossip_addr *to, const void *msgs,
 		      size_t len, unsigned n_msgs)
 {
 	size_t room = g->cfg.mtu_bytes - GOSSIP__ENVELOPE_MAX, extra = 0;
-	bool sel[GOSSIP__BCAST_MAX] = { false };
 	unsigned n_extra = 0;
 	struct gossip__fixbuf fb;
 	msgpack_packer pk;
@@ -146,7 +161,7 @@ int gossip__send_with(struct gossip *g, const struct gossip_addr *to, const void
 	if (len + 3 > room)
 		return -EMSGSIZE;
 	if (g->cfg.piggyback)
-		n_extra = select_updates(g, room - len - 3, GOSSIP__MSGS_MAX - n_msgs, sel, &extra);
+		n_extra = select_updates(g, room - len - 3, GOSSIP__MSGS_MAX - n_msgs, &extra);
 	if (n_msgs + n_extra == 0)
 		return 0;
 	gossip__fixbuf_init(&fb, &pk, g->body, g->cfg.mtu_bytes);
@@ -155,13 +170,12 @@ int gossip__send_with(struct gossip *g, const struct gossip_addr *to, const void
 		memcpy(g->body + fb.len, msgs, len);
 	fb.len += len;
 	for (size_t i = 0; i < g->n_bc; i++)
-		if (sel[i]) {
+		if (g->bc[i].sel) {
 			memcpy(g->body + fb.len, g->bc[i].buf, g->bc[i].len);
 			fb.len += g->bc[i].len;
 		}
 	rc = gossip__send_raw(g, to, g->body, fb.len);
-	if (rc == 0)
-		spend(g, sel);
+	spend(g, rc == 0);
 	return rc;
 }
 

@@ -100,8 +100,7 @@ int gossip_new(const struct gossip_config *cfg, const struct gossip_ops *ops,
 	g->ops = *ops;
 	g->out = malloc(cfg->mtu_bytes);
 	g->body = malloc(cfg->mtu_bytes);
-	g->bc = calloc(GOSSIP__BCAST_MAX, sizeof(*g->bc));
-	if (!g->out || !g->body || !g->bc || !gossip__add(g, cfg->name, &cfg->addr, 0)) {
+	if (!g->out || !g->body || !gossip__add(g, cfg->name, &cfg->addr, 0)) {
 		gossip_free(g);
 		return -ENOMEM;
 	}
@@ -187,16 +186,44 @@ void gossip__pushpull(struct gossip *g, const struct gossip_addr *to, uint8_t fl
 	free(states);
 }
 
-int gossip_join(struct gossip *g, const struct gossip_addr *seeds, size_t n)
+static size_t ask_seeds(struct gossip *g)
 {
 	uint64_t before = g->stats.tx_packets;
 
+	for (size_t i = 0; i < g->n_seeds; i++)
+		gossip__pushpull(g, &g->seeds[i], GOSSIP__PP_REPLY);
+	return g->stats.tx_packets - before;
+}
+
+/* A datagram is all a join is: until a seed answers, the seeds are asked
+ * again every two probe intervals (the first answer may be lost, or the
+ * seeds not up yet). Knowing some member is not enough: others may have
+ * joined through us before we reached the rack, and we would make an
+ * island with them. */
+int gossip_join(struct gossip *g, const struct gossip_addr *seeds, size_t n)
+{
 	if (n == 0)
 		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
+	g->n_seeds = 0;
+	g->joined = false;
+	for (size_t i = 0; i < n && g->n_seeds < GOSSIP__SEEDS_MAX; i++)
 		if (seeds[i].ip != g->cfg.addr.ip || seeds[i].port != g->cfg.addr.port)
-			gossip__pushpull(g, &seeds[i], GOSSIP__PP_REPLY);
-	return g->stats.tx_packets > before ? 0 : -EHOSTUNREACH;
+			g->seeds[g->n_seeds++] = seeds[i];
+	if (g->n_seeds == 0)
+		return -EINVAL;
+	g->next_rejoin_ns = g->ops.now_ns(g->ops.data) + 2 * g->cfg.probe_interval_ns;
+	return ask_seeds(g) ? 0 : -EHOSTUNREACH;
+}
+
+static uint64_t rejoin(struct gossip *g, uint64_t now)
+{
+	if (g->n_seeds == 0 || g->leaving || g->joined)
+		return UINT64_MAX;
+	if (now >= g->next_rejoin_ns) {
+		ask_seeds(g);
+		g->next_rejoin_ns = now + 2 * g->cfg.probe_interval_ns;
+	}
+	return g->next_rejoin_ns;
 }
 
 void gossip_leave(struct gossip *g)
@@ -287,6 +314,8 @@ static void dispatch(struct gossip *g, const struct gossip_addr *from,
 		gossip__on_facts(g, msg);
 		break;
 	default:
+		for (size_t i = 0; i < g->n_seeds && !g->joined; i++)
+			g->joined = g->seeds[i].ip == from->ip && g->seeds[i].port == from->port;
 		for (size_t i = 0; i < msg->n_states; i++)
 			gossip__merge_state(g, &g->pkt.states[msg->first_state + i],
 					    g->pkt.sender, now);
@@ -383,6 +412,7 @@ uint64_t gossip_tick(struct gossip *g)
 		g->next_pushpull_ns = now + pushpull_interval(g);
 	}
 	next = min64(next, gossip__suspicion_check(g, now));
+	next = min64(next, rejoin(g, now));
 	if (now >= g->next_reap_ns) {
 		gossip__reap(g, now);
 		g->next_reap_ns = now + g->cfg.probe_interval_ns;

@@ -145,9 +145,11 @@ int gossip_new(const struct gossip_config *cfg, const struct gossip_ops *ops,
 	       struct gossip **out, char err[GOSSIP_ERRLEN]);
 void gossip_free(struct gossip *g);	/* NULL is a no-op */
 
-/* Asks each address for its full state (push-pull) and announces this
- * host. Returns 0 if at least one request left, else the last send error
- * or -EINVAL (n == 0). Joining completes as answers arrive. */
+/* Asks each address (up to 16; this host's own is skipped) for its full
+ * state (push-pull) and announces this host; asks again every two probe
+ * intervals until one of them answers. Returns 0 if at least
+ * one request left, -EHOSTUNREACH if none did (retried all the same), or
+ * -EINVAL (no address but our own). Joining completes as answers arrive. */
 int gossip_join(struct gossip *g, const struct gossip_addr *seeds, size_t n);
 
 /* Announces a graceful departure; after it the object only answers probes. */

@@ -11,7 +11,8 @@
 #define GOSSIP__STATES_MAX 64	/* member states in one push-pull datagram */
 #define GOSSIP__CONFIRM_MAX 8	/* suspicion confirmations counted */
 #define GOSSIP__RELAYS 64	/* ping-req relays in flight */
-#define GOSSIP__BCAST_MAX 1024	/* queued updates; the oldest beyond are dropped */
+#define GOSSIP__BCAST_MAX 8192	/* queued updates; the most-sent beyond are dropped */
+#define GOSSIP__SEEDS_MAX 16	/* join addresses kept for retries */
 #define GOSSIP__ENVELOPE_MAX 160 /* envelope bytes around the body, MAC included */
 
 enum gossip__type {
@@ -78,6 +79,7 @@ struct gossip__member {
 struct gossip__bcast {
 	char name[GOSSIP_NAME_MAX];	/* the member it is about */
 	bool facts;			/* facts vs membership: replace separately */
+	bool sel;			/* picked for the datagram being built */
 	unsigned transmits;
 	size_t len;
 	uint8_t *buf;			/* one encoded message */
@@ -117,9 +119,15 @@ struct gossip {
 	uint64_t env_seq;		/* envelope sequence (replay protection) */
 
 	struct gossip__bcast *bc;
-	size_t n_bc;
+	size_t n_bc, cap_bc;
 
 	uint64_t next_probe_ns, next_gossip_ns, next_pushpull_ns, next_reap_ns;
+
+	/* seeds of the last join, asked again while we know nobody alive */
+	struct gossip_addr seeds[GOSSIP__SEEDS_MAX];
+	size_t n_seeds;
+	bool joined;			/* a seed answered */
+	uint64_t next_rejoin_ns;
 
 	struct gossip__packet pkt;	/* decode scratch */
 	uint8_t *out;			/* datagram scratch, cfg.mtu_bytes */
