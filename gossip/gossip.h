@@ -188,10 +188,12 @@ const char *gossip_state_name(enum gossip_state s);
 const char *gossip_last_error(const struct gossip *g);
 
 /* --- libuv UDP backend (gossip/udp.c) -------------------------------------
- * Binds a UDP socket on the loop, feeds datagrams to gossip_recv and runs
- * gossip_tick on a timer. The caller fills ops' data-independent members
- * it wants (seal/open/on_change and their data); now_ns, random and send
- * are supplied by the backend. */
+ * Binds a UDP socket at `bind` on the loop, feeds datagrams to gossip_recv
+ * and runs gossip_tick on a timer; now_ns, random and send are its own.
+ * From auth_ops (may be NULL) it takes seal_key/seal/open/on_change and
+ * their data. cfg->addr is what other members are told; port 0 there means
+ * the port the socket got (for an ephemeral bind). Returns 0 or a negative
+ * errno with a sentence in err (bind failure, bad config). */
 struct uv_loop_s;
 struct gossip_udp;
 
