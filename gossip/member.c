@@ -282,18 +282,29 @@ void gossip__on_alive(struct gossip *g, const struct gossip__msg *msg, uint64_t 
 	gossip__bcast_alive(g, m);
 }
 
-void gossip__on_suspect(struct gossip *g, const struct gossip__msg *msg, uint64_t now)
+/* The member a suspect/dead message may act on, or NULL: unknown, older
+ * than what we hold, already dead or left — or us, and then we refute. */
+static struct gossip__member *accused(struct gossip *g, const struct gossip__msg *msg)
 {
 	struct gossip__member *m = gossip__find(g, msg->name);
 
 	if (!m || msg->inc < m->pub.incarnation)
-		return;
+		return NULL;
 	if (m == &g->m[0]) {
 		if (!g->leaving)
 			gossip__refute(g, msg->inc);
-		return;
+		return NULL;
 	}
 	if (m->pub.state == GOSSIP_DEAD || m->pub.state == GOSSIP_LEFT)
+		return NULL;
+	return m;
+}
+
+void gossip__on_suspect(struct gossip *g, const struct gossip__msg *msg, uint64_t now)
+{
+	struct gossip__member *m = accused(g, msg);
+
+	if (!m)
 		return;
 	if (m->pub.state == GOSSIP_SUSPECT && msg->inc == m->pub.incarnation) {
 		if (confirm(m, msg->from)) {
@@ -315,17 +326,10 @@ void gossip__on_suspect(struct gossip *g, const struct gossip__msg *msg, uint64_
 
 void gossip__on_dead(struct gossip *g, const struct gossip__msg *msg, uint64_t now)
 {
-	struct gossip__member *m = gossip__find(g, msg->name);
+	struct gossip__member *m = accused(g, msg);
 	bool left = strcmp(msg->name, msg->from) == 0;
 
-	if (!m || msg->inc < m->pub.incarnation)
-		return;
-	if (m == &g->m[0]) {
-		if (!g->leaving)
-			gossip__refute(g, msg->inc);
-		return;
-	}
-	if (m->pub.state == GOSSIP_DEAD || m->pub.state == GOSSIP_LEFT)
+	if (!m)
 		return;
 	gossip__set_state(g, m, left ? GOSSIP_LEFT : GOSSIP_DEAD, msg->inc, now);
 	gossip__bcast_accuse(g, GOSSIP__DEAD, m, msg->from);
