@@ -103,7 +103,8 @@ struct gossip_ops {
 	void *data;
 	uint64_t (*now_ns)(void *data);		/* monotonic */
 	uint64_t (*random)(void *data);		/* uniform 64 bits */
-	/* Sends one datagram; 0 or -errno (counted, never retried). */
+	/* Sends one datagram; 0 or -errno (counted, never retried). buf is
+	 * valid during the call only; must not call back into this object. */
 	int (*send)(void *data, const struct gossip_addr *to, const void *buf, size_t len);
 	/* The key the next datagram is sealed with (not 0); the envelope
 	 * carries it inside the bytes the MAC covers. */

@@ -34,6 +34,11 @@ struct fake {
 	bool alive_sent;
 	uint32_t sent_key;
 	uint64_t rnd;
+	/* answers owed, delivered once the member's call returns (gossip_recv
+	 * must not be called from inside its own send) */
+	struct { char from[8]; uint32_t v[2]; } owed[64];
+	size_t n_owed;
+	bool flushing;
 };
 
 static struct fake F;
@@ -89,6 +94,8 @@ static struct gossip_addr from_addr(const char *name)
 	return (struct gossip_addr){ .ip = 0x0a000100u + (uint32_t)name[1], .port = 7946 };
 }
 
+static void flush_owed(void);
+
 /* Delivers one message (packed by fn) from sender. Returns gossip_recv's rc. */
 static int deliver(const char *sender, uint32_t key, void (*fn)(msgpack_packer *, void *),
 		   void *arg)
@@ -104,7 +111,35 @@ static int deliver(const char *sender, uint32_t key, void (*fn)(msgpack_packer *
 	fn(&pk, arg);
 	len = envelope(dgram, sender, key, &body);
 	msgpack_sbuffer_destroy(&body);
-	return gossip_recv(F.g, &from, dgram, len);
+	{
+		int rc = gossip_recv(F.g, &from, dgram, len);
+
+		flush_owed();
+		return rc;
+	}
+}
+
+static void answer(msgpack_packer *pk, void *arg);
+
+/* Delivers the answers the member's sends asked for, and those they ask. */
+static void flush_owed(void)
+{
+	if (F.flushing)
+		return;
+	F.flushing = true;
+	for (size_t i = 0; i < F.n_owed; i++)
+		deliver(F.owed[i].from, F.seal ? 7 : 0, answer, F.owed[i].v);
+	F.n_owed = 0;
+	F.flushing = false;
+}
+
+static void owe(const char *from, uint32_t type, uint32_t seq)
+{
+	assert_true(F.n_owed < 64);
+	snprintf(F.owed[F.n_owed].from, sizeof(F.owed[0].from), "%s", from);
+	F.owed[F.n_owed].v[0] = type;
+	F.owed[F.n_owed].v[1] = seq;
+	F.n_owed++;
 }
 
 struct accuse {
@@ -156,18 +191,13 @@ static void look_at(const msgpack_object *m, const struct gossip_addr *to)
 {
 	const msgpack_object *e = m->via.array.ptr;
 	char name[64] = "";
-	uint32_t v[2];
 
 	if (e[0].via.u64 == T_PING && F.ack) {
 		snprintf(name, sizeof(name), "%.*s", (int)e[2].via.str.size, e[2].via.str.ptr);
-		v[0] = T_ACK;
-		v[1] = (uint32_t)e[1].via.u64;
-		deliver(name, F.seal ? 7 : 0, answer, v);
+		owe(name, T_ACK, (uint32_t)e[1].via.u64);
 	} else if (e[0].via.u64 == T_PINGREQ && F.nack) {
 		snprintf(name, sizeof(name), "h%c", (char)(to->ip - 0x0a000100u));
-		v[0] = T_NACK;
-		v[1] = (uint32_t)e[1].via.u64;
-		deliver(name, F.seal ? 7 : 0, answer, v);
+		owe(name, T_NACK, (uint32_t)e[1].via.u64);
 	} else if (e[0].via.u64 == T_ALIVE && e[1].via.str.size == strlen(SELF) &&
 		   memcmp(e[1].via.str.ptr, SELF, strlen(SELF)) == 0) {
 		F.alive_sent = true;
@@ -270,9 +300,11 @@ static void run_to(uint64_t t)
 	while (F.now < t) {
 		uint64_t next = gossip_tick(F.g);
 
+		flush_owed();
 		F.now = next < t ? next : t;
 	}
 	gossip_tick(F.g);
+	flush_owed();
 }
 
 static enum gossip_state state_of(const char *name)
