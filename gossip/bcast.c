@@ -185,7 +185,7 @@ void gossip__gossip_round(struct gossip *g)
 
 	if (g->n_bc == 0)
 		return;
-	k = gossip__pick(g, to, k, NULL);
+	k = gossip__pick(g, to, k, NULL, true);	/* suspects too: they must hear it */
 	for (size_t i = 0; i < k && g->n_bc; i++)
 		gossip__send_with(g, &g->m[to[i]].pub.addr, NULL, 0, 0);
 }

@@ -403,7 +403,7 @@ uint64_t gossip_tick(struct gossip *g)
 		g->next_gossip_ns = now + g->cfg.gossip_interval_ns;
 	}
 	if (now >= g->next_pushpull_ns) {
-		if (!g->leaving && gossip__pick(g, &peer, 1, NULL) == 1) {
+		if (!g->leaving && gossip__pick(g, &peer, 1, NULL, false) == 1) {
 			g->stats.pushpulls++;
 			gossip__pushpull(g, &g->m[peer].pub.addr, GOSSIP__PP_REPLY);
 		}

@@ -117,7 +117,8 @@ struct gossip_ops {
 	 * 0 = accept, -errno = drop. */
 	int (*open)(void *data, const char *sender, uint32_t key_id, uint64_t seq,
 		    const void *msg, size_t len, const uint8_t *mac, size_t mac_len);
-	/* Optional: a member appeared or changed state (m->state is new). */
+	/* Optional: a member changed state (m->state is new) or appeared
+	 * (then old is GOSSIP_DEAD: it was not there). */
 	void (*on_change)(void *data, const struct gossip_member *m, enum gossip_state old);
 };
 

@@ -183,7 +183,8 @@ void gossip__on_pingreq(struct gossip *g, const struct gossip_addr *from,
 void gossip__on_ack(struct gossip *g, const struct gossip__msg *msg, bool nack);
 void gossip__lhm_add(struct gossip *g, int delta);
 uint64_t gossip__scaled(const struct gossip *g, uint64_t ns);
-size_t gossip__pick(struct gossip *g, size_t *out, size_t k, const char *exclude);
+size_t gossip__pick(struct gossip *g, size_t *out, size_t k, const char *exclude,
+		    bool suspects);
 
 /* bcast.c */
 void gossip__bcast_alive(struct gossip *g, const struct gossip__member *m);

@@ -283,18 +283,25 @@ void gossip__on_alive(struct gossip *g, const struct gossip__msg *msg, uint64_t 
 }
 
 /* The member a suspect/dead message may act on, or NULL: unknown, older
- * than what we hold, already dead or left — or us, and then we refute. */
+ * than what we hold, already dead or left — or us, and then we refute.
+ * An accusation of us at an incarnation we already refuted means its
+ * sender missed the refutation: we announce it again (without counting a
+ * new one), or that sender would declare us dead when its timer runs out. */
 static struct gossip__member *accused(struct gossip *g, const struct gossip__msg *msg)
 {
 	struct gossip__member *m = gossip__find(g, msg->name);
 
-	if (!m || msg->inc < m->pub.incarnation)
-		return NULL;
 	if (m == &g->m[0]) {
-		if (!g->leaving)
+		if (g->leaving)
+			return NULL;
+		if (msg->inc >= m->pub.incarnation)
 			gossip__refute(g, msg->inc);
+		else
+			gossip__bcast_alive(g, m);
 		return NULL;
 	}
+	if (!m || msg->inc < m->pub.incarnation)
+		return NULL;
 	if (m->pub.state == GOSSIP_DEAD || m->pub.state == GOSSIP_LEFT)
 		return NULL;
 	return m;

@@ -45,15 +45,17 @@ static bool reachable(const struct gossip__member *m)
 	return m->pub.state == GOSSIP_ALIVE || m->pub.state == GOSSIP_SUSPECT;
 }
 
-/* Up to k distinct random alive members other than us and `exclude`. */
-size_t gossip__pick(struct gossip *g, size_t *out, size_t k, const char *exclude)
+/* Up to k distinct random members other than us and `exclude`: alive ones,
+ * or alive and suspect ones (reachable). */
+size_t gossip__pick(struct gossip *g, size_t *out, size_t k, const char *exclude,
+		    bool suspects)
 {
 	size_t got = 0;
 
 	for (size_t tries = 0; got < k && g->n > 1 && tries < 3 * g->n; tries++) {
 		size_t i = 1 + g->ops.random(g->ops.data) % (g->n - 1), j;
 
-		if (g->m[i].pub.state != GOSSIP_ALIVE ||
+		if (!(suspects ? reachable(&g->m[i]) : g->m[i].pub.state == GOSSIP_ALIVE) ||
 		    (exclude && strcmp(g->m[i].pub.name, exclude) == 0))
 			continue;
 		for (j = 0; j < got && out[j] != i; j++)
@@ -131,7 +133,7 @@ static void probe_indirect(struct gossip *g)
 	g->indirect_sent = true;
 	if (!t || !reachable(t))
 		return;
-	k = gossip__pick(g, helpers, k, t->pub.name);
+	k = gossip__pick(g, helpers, k, t->pub.name, false);
 	g->nacks_expected = g->cfg.lifeguard ? (unsigned)k : 0;
 	gossip__fixbuf_init(&fb, &pk, buf, sizeof(buf));
 	gossip__pk_pingreq(&pk, g->probe_seq, t->pub.name, &t->pub.addr, g->cfg.lifeguard);
