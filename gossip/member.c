@@ -196,11 +196,12 @@ static void suspicion_arm(struct gossip *g, struct gossip__member *m)
 	if (k > GOSSIP__CONFIRM_MAX)
 		k = GOSSIP__CONFIRM_MAX;
 	if (g->cfg.lifeguard && k > 0) {
-		double frac = log((double)m->pub.confirmations + 1) / log((double)k + 1);
+		/* confirmations beyond K add nothing (and must not push the
+		 * timeout below min: the fraction is capped at 1) */
+		double c = fmin((double)m->pub.confirmations, (double)k);
+		double frac = log(c + 1) / log((double)k + 1);
 
 		t = max - (uint64_t)(frac * (double)(max - min));
-		if (t < min)
-			t = min;
 	}
 	m->suspect_deadline_ns = m->suspect_start_ns + t;
 }

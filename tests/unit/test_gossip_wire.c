@@ -340,7 +340,8 @@ static uint64_t time_to_dead(const char *name, const char *const *from, size_t n
 static void test_suspicion_shrinks(void **state)
 {
 	static const char *const one[] = { "h1" }, *const two[] = { "h1", "h2" },
-			  *const three[] = { "h1", "h2", "h3" }, *const dup[] = { "h1", "h1" };
+			  *const three[] = { "h1", "h2", "h3" }, *const dup[] = { "h1", "h1" },
+			  *const six[] = { "h1", "h2", "h3", "h4", "h5", "h6" };
 
 	(void)state;
 	setup_member(true, false, 7);
@@ -349,6 +350,11 @@ static void test_suspicion_shrinks(void **state)
 	/* 24 - 20 * log(2)/log(3) = 11.381 s */
 	assert_int_equal(time_to_dead("h6", two, 2), 11390);
 	assert_int_equal(time_to_dead("h7", three, 3), 4000);
+	gossip_free(F.g);
+
+	/* more confirmations than K change nothing: still min, never less */
+	setup_member(true, false, 7);
+	assert_int_equal(time_to_dead("h7", six, 6), 4000);
 	gossip_free(F.g);
 
 	setup_member(false, false, 7);	/* plain SWIM: min, whatever the count */
