@@ -232,6 +232,67 @@ static void test_facts_spread(void **state)
 	gsim_free(s);
 }
 
+/* 150 members through one seed with piggybacking off: only push-pull can
+ * spread them, and a 150-member table (about 3 kB) takes several
+ * datagrams, so convergence proves the chunking. */
+static void test_large_pushpull_chunked(void **state)
+{
+	size_t n = 150;
+	struct gsim_config c = { .n = n, .seed = 9, .lat_min_ns = 200000, .lat_max_ns = 2 * MS };
+	struct gsim *s;
+
+	(void)state;
+	gossip_config_default(&c.base);
+	c.base.piggyback = false;
+	assert_int_equal(gsim_new(&c, &s), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(gsim_start(s, i, NULL), 0);
+		if (i)
+			assert_int_equal(gsim_join(s, i, 0), 0);
+	}
+	assert_true(gsim_run_while_not(s, all_alive, &n, S, gsim_now(s) + 900 * S));
+	gsim_free(s);
+}
+
+/* Facts reach a member that joins after their updates stopped spreading:
+ * through the push-pull answer to its join. Dead members are forgotten
+ * after dead_reap_ns. */
+static void test_late_joiner_and_reap(void **state)
+{
+	size_t n = 6, late = 5, victim = 2;
+	struct gsim_config c = { .n = n, .seed = 10, .lat_min_ns = 200000, .lat_max_ns = 2 * MS };
+	struct gossip_facts f = { .cpu_ppm = 10, .mem_total_bytes = 2, .version = "v" };
+	struct gossip_member m;
+	struct gsim *s;
+
+	(void)state;
+	gossip_config_default(&c.base);
+	c.base.dead_reap_ns = 30 * S;
+	assert_int_equal(gsim_new(&c, &s), 0);
+	for (size_t i = 0; i < late; i++) {
+		gsim_start(s, i, NULL);
+		if (i)
+			gsim_join(s, i, 0);
+	}
+	gossip_set_facts(gsim_gossip(s, 1), &f);
+	gsim_run_until(s, gsim_now(s) + 60 * S);
+	gsim_start(s, late, NULL);
+	gsim_join(s, late, 3);
+	gsim_run_until(s, gsim_now(s) + 1 * S);
+	assert_int_equal(gossip_member_find(gsim_gossip(s, late), "h1", &m), 0);
+	assert_int_equal(m.facts_seq, 1);
+	assert_int_equal(m.facts.cpu_ppm, 10);
+	gsim_kill(s, victim);
+	assert_true(gsim_run_while_not(s, seen_dead, &victim, 100 * MS, gsim_now(s) + 60 * S));
+	gsim_run_until(s, gsim_now(s) + 32 * S);
+	for (size_t i = 0; i < n; i++)
+		if (i != victim) {
+			assert_int_equal(gossip_count(gsim_gossip(s, i)), n - 1);
+			assert_int_equal(gossip_member_find(gsim_gossip(s, i), "h2", &m), -ENOENT);
+		}
+	gsim_free(s);
+}
+
 static bool seen_left(struct gsim *s, void *arg)
 {
 	return gsim_all_see(s, *(size_t *)arg, GOSSIP_LEFT);
@@ -260,6 +321,8 @@ int main(void)
 		cmocka_unit_test(test_lhm_starved),
 		cmocka_unit_test(test_facts_spread),
 		cmocka_unit_test(test_leave),
+		cmocka_unit_test(test_large_pushpull_chunked),
+		cmocka_unit_test(test_late_joiner_and_reap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
