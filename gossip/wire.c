@@ -15,7 +15,7 @@
  * the size of most messages.
  */
 #include "gossip/internal.h"
-#include "common/mp.h"
+#include "common/mpack.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -57,6 +57,24 @@ int gossip__facts_check(const struct gossip_facts *f)
 /* Decoding                                                                  */
 
 #define FAIL(...) do { snprintf(err, GOSSIP_ERRLEN, __VA_ARGS__); return -EPROTO; } while (0)
+
+/* Exactly one msgpack object filling buf, parsed into zone after the
+ * structure checker bounded every declared length (common/mpack.h). */
+static int parse(const void *buf, size_t len, msgpack_zone *zone, msgpack_object *obj,
+		 char err[GOSSIP_ERRLEN])
+{
+	size_t used = 0, off = 0;
+
+	if (len == 0)
+		FAIL("empty datagram");
+	if (rtv_mp_walk(buf, len, &used, err, GOSSIP_ERRLEN))
+		return -EPROTO;
+	if (used != len)
+		FAIL("%zu bytes after the msgpack object", len - used);
+	if (msgpack_unpack(buf, len, &off, zone, obj) != MSGPACK_UNPACK_SUCCESS)
+		FAIL("msgpack too deeply nested or malformed");
+	return 0;
+}
 
 static int get_u64(const msgpack_object *o, uint64_t max, uint64_t *out, const char *what,
 		   char err[GOSSIP_ERRLEN])
@@ -252,15 +270,11 @@ static int decode_body(const uint8_t *body, size_t len, struct gossip__packet *p
 {
 	msgpack_zone zone;
 	msgpack_object o;
-	size_t used = 0;
 	int rc;
 
 	msgpack_zone_init(&zone, 2048);
-	rc = rtv_mp_parse_next(body, len, &used, &zone, &o, err, GOSSIP_ERRLEN);
-	if (rc == 0 && used != len) {
-		snprintf(err, GOSSIP_ERRLEN, "%zu bytes after the body", len - used);
-		rc = -EPROTO;
-	} else if (rc == 0 && (o.type != MSGPACK_OBJECT_ARRAY || o.via.array.size == 0 ||
+	rc = parse(body, len, &zone, &o, err);
+	if (rc == 0 && (o.type != MSGPACK_OBJECT_ARRAY || o.via.array.size == 0 ||
 			       o.via.array.size > GOSSIP__MSGS_MAX)) {
 		snprintf(err, GOSSIP_ERRLEN, "body: not an array of 1..%d messages",
 			 GOSSIP__MSGS_MAX);
@@ -279,12 +293,9 @@ static int decode_envelope(const uint8_t *buf, size_t len, msgpack_zone *zone,
 {
 	msgpack_object o;
 	const msgpack_object *e;
-	size_t used = 0;
 
-	if (rtv_mp_parse_next(buf, len, &used, zone, &o, err, GOSSIP_ERRLEN))
+	if (parse(buf, len, zone, &o, err))
 		return -EPROTO;
-	if (used != len)
-		FAIL("%zu bytes after the envelope", len - used);
 	if (o.type != MSGPACK_OBJECT_ARRAY || o.via.array.size != 6)
 		FAIL("envelope: not an array of 6");
 	e = o.via.array.ptr;
