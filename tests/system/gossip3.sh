@@ -37,6 +37,14 @@ else
 	bad "h2's facts at h1: $f"
 fi
 
+step "rtvctl status shows the gossip view as a table"
+rack_ctl 2 status >"$RACK_DIR/st" 2>&1
+if grep -q '^MEMBER' "$RACK_DIR/st" && [ "$(grep -cE '^h[123] +alive' "$RACK_DIR/st")" = 3 ]; then
+	ok "$(sed -n '/^gossip:/,$p' "$RACK_DIR/st" | head -5 | tr '\n' '|')"
+else
+	bad "status: $(cat "$RACK_DIR/st")"
+fi
+
 step "kill -9 h3: h1 and h2 mark it dead"
 t0=$(date +%s%N)
 rack_kill 3
