@@ -32,8 +32,8 @@ TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 # against the direction does not link; scripts/check-deps.sh proves there is
 # no cycle (make check). docs/architecture.md draws the map. Files named
 # *_main.c are programs.
-MODULES  := sched common consensus ofgw dp rpc agent/core dpd \
-            agent/telemetry agent/dataplane agent/ovs agent cli
+MODULES  := sched common gossip consensus ofgw dp rpc agent/core dpd \
+            agent/telemetry agent/gossip agent/dataplane agent/ovs agent cli
 reverse   = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 mod_srcs  = $(filter-out %_main.c,$(wildcard $(1)/*.c))
 mod_lib   = $(BUILD)/lib$(subst /,_,$(1)).a
