@@ -21,7 +21,7 @@ RTV_WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 RTV_CFLAGS := -std=c11 -D_GNU_SOURCE $(RTV_WARN) -fno-common -I. -MMD -MP
 
 # External libraries. nng 1.5 ships no pkg-config file: link -lnng directly.
-PKGS     := raft libuv msgpack inih jansson
+PKGS     := raft libuv msgpack inih jansson libvirt libxml-2.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
