@@ -19,8 +19,10 @@
 #   - a mount namespace of its own in which /etc/libvirt, /run/libvirt and
 #     /run/openvswitch are the host's folders under $RTV_LAB_DIR/hH/libvirt
 #     (ovs-vsctl, which libvirt runs to add the port, finds the host's OVS
-#     at its default socket) and /var is an overlay (libvirt's state, cache
-#     and logs stay in the lab folder);
+#     at its default socket), and so are /var/lib/libvirt, /var/cache/libvirt
+#     and /var/log/libvirt. Bind mounts, not an overlay: QEMU outlives a
+#     libvirtd restart in the old namespace, and its monitor socket must be
+#     the same inode for the new libvirtd to reconnect;
 #   - its own host_uuid (libvirt refuses a migration between two daemons
 #     with the same one), its own migration port range, migration_host and
 #     a TCP listener on the management network, where migration streams run
@@ -76,8 +78,8 @@ lv_up() {
 	d=$(lv_dir "$h") nsn=/run/netns/${P}h$h
 	[ -e "$nsn" ] || { echo "libvirt.sh: host h$h is not up (lab.sh up)" >&2; return 1; }
 	if [ -S "$d/run/libvirt-sock" ] && lab_lv_pid "$h" >/dev/null; then return 0; fi
-	mkdir -p "$d/etc/qemu" "$d/run" "$d/varup" "$d/varwork" /run/libvirt /run/openvswitch || return 1
-	mkdir -p "$d/varup/lib/libvirt/qemu" "$d/varup/cache/libvirt/qemu" "$d/varup/log/libvirt/qemu"
+	mkdir -p "$d/etc/qemu" "$d/run" "$d/lib" "$d/cache" "$d/log" /run/libvirt /run/openvswitch \
+		/var/lib/libvirt /var/cache/libvirt /var/log/libvirt || return 1
 	lv_conf "$h" "$d" || return 1
 	if ! getent passwd libvirt-qemu >/dev/null; then
 		cp /etc/passwd "$d/passwd" && cp /etc/group "$d/group" || return 1
@@ -93,11 +95,13 @@ lv_up() {
 		mount --bind $d/etc /etc/libvirt
 		mount --bind $d/run /run/libvirt
 		mount --bind $LAB_DIR/h$h/ovs /run/openvswitch
-		mount -t overlay overlay -o lowerdir=/var,upperdir=$d/varup,workdir=$d/varwork /var
+		mount --bind $d/lib /var/lib/libvirt
+		mount --bind $d/cache /var/cache/libvirt
+		mount --bind $d/log /var/log/libvirt
 		exec /usr/sbin/libvirtd --daemon --listen --pid-file $LAB_DIR/h$h/libvirtd.pid" \
 		2>>"$d/start.log" || { echo "libvirt.sh: libvirtd h$h did not start: $(tail -n 3 "$d/start.log")" >&2; return 1; }
 	for i in $(seq 1 100); do [ -S "$d/run/libvirt-sock" ] && return 0; sleep 0.1; done
-	echo "libvirt.sh: libvirtd h$h has no socket after 10 s; see $d/varup/log/libvirt/libvirtd.log" >&2
+	echo "libvirt.sh: libvirtd h$h has no socket after 10 s; see $d/log/libvirtd.log" >&2
 	return 1
 }
 
