@@ -293,25 +293,26 @@ static void w_open(struct mig_conn *c)
 	}
 	if (virConnectSetKeepAlive(vc, (int)c->cfg.keepalive_s, 3) < 0)
 		virResetLastError();	/* a driver without keep-alive (test://) */
-	/* each registration holds a reference, dropped by cb_release once
-	 * libvirt can no longer call it (it may be dispatching right now) */
-	atomic_fetch_add(&c->refs, 3);
+	/* each event registration holds a reference, dropped by cb_release
+	 * once libvirt can no longer call it (it may be dispatching right
+	 * now). Not the close callback: drivers without one accept it and
+	 * never call its free function; libvirt calls it under a lock that
+	 * virConnectUnregisterCloseCallback takes, so w_drop is enough. */
+	atomic_fetch_add(&c->refs, 2);
 	life = virConnectDomainEventRegisterAny(vc, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
 						VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb), c,
 						cb_release);
 	if (life < 0) {
 		mig__lv_error("registering for libvirt's lifecycle events", m->err, sizeof(m->err));
-		atomic_fetch_sub(&c->refs, 3);
+		atomic_fetch_sub(&c->refs, 2);
 		virConnectClose(vc);
 		mig__post(c, m);
 		return;
 	}
 	/* drivers that run inside this process (test://) have neither a
 	 * close notice nor migration events: lifecycle events are enough */
-	if (virConnectRegisterCloseCallback(vc, close_cb, c, cb_release) < 0) {
+	if (virConnectRegisterCloseCallback(vc, close_cb, c, NULL) < 0)
 		virResetLastError();
-		atomic_fetch_sub(&c->refs, 1);
-	}
 	iter = virConnectDomainEventRegisterAny(vc, NULL, VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION,
 						VIR_DOMAIN_EVENT_CALLBACK(iteration_cb), c,
 						cb_release);
