@@ -20,7 +20,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
-PROBE=$ROOT/build/bin/migprobe
+PROBE=${MIGPROBE:-$ROOT/build/bin/migprobe}
 RUN=$(mktemp -d /tmp/rtv-miglv.XXXXXX)
 export RTV_LAB_PREFIX=mlv$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
 failures=0 pids=()
