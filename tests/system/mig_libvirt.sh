@@ -95,6 +95,10 @@ if wait_for 10 has "$RUN/w1.log" "$running"; then
 	port=$(jq -r -s "map(select($running)) | last | .ifaces[0].port" "$RUN/w1.log")
 	ifid=$(jq -r -s "map(select($running)) | last | .ifaces[0].iface_id" "$RUN/w1.log")
 	ok "inventory: mig-g1 running, $mac on OVS port $port, iface-id $ifid"
+	# the userspace (netdev) datapath opens the tap as a system port
+	ofport=$(vsctl 1 get interface "$port" ofport 2>&1)
+	[[ $ofport =~ ^[0-9]+$ && $ofport -gt 0 ]] && ok "OVS (netdev datapath) gave $port OpenFlow port $ofport" ||
+		bad "OVS did not attach $port (ofport '$ofport': $(vsctl 1 get interface "$port" error 2>&1))"
 	ext=$(vsctl 1 get interface "$port" external_ids 2>&1)
 	if [[ $ext == *"vm-id=\"$uuid\""* && $ext == *"iface-id=\"$ifid\""* && $ext == *"attached-mac=\"$mac\""* ]]; then
 		ok "h1's OVS Interface $port: $ext"
