@@ -60,7 +60,8 @@ struct mig_conn {
 	pthread_t worker;
 
 	/* loop thread only */
-	bool up, reported_down;
+	bool up, reported_down, host_known;
+	struct mig_host_res host;
 	uint32_t backoff_ms;
 	uint64_t opens;
 	struct mig_vm *vms;
@@ -214,6 +215,26 @@ static void close_cb(virConnectPtr vc, int reason, void *opaque)
 
 /* ---- the worker --------------------------------------------------------------- */
 
+static void w_host(struct mig_conn *c, virConnectPtr vc, uint64_t gen)
+{
+	struct mig__msg *m = mig__msg_new(MIG__MSG_HOST);
+	virNodeInfo ni;
+	unsigned long long free_b;
+
+	if (!m)
+		return;
+	if (virNodeGetInfo(vc, &ni) < 0 || (free_b = virNodeGetFreeMemory(vc)) == 0) {
+		virResetLastError();	/* the next event retries */
+		mig__msg_free(m);
+		return;
+	}
+	m->gen = gen;
+	m->host.cpus = ni.cpus;
+	m->host.mem_total_bytes = (uint64_t)ni.memory * 1024;	/* KiB */
+	m->host.mem_free_bytes = free_b;
+	mig__post(c, m);
+}
+
 static void w_sync(struct mig_conn *c, virConnectPtr vc, uint64_t gen)
 {
 	virDomainPtr *doms = NULL;
@@ -243,6 +264,7 @@ static void w_sync(struct mig_conn *c, virConnectPtr vc, uint64_t gen)
 			mig__msg_free(m);	/* gone meanwhile, or bad XML: logged by the loop */
 		}
 	}
+	w_host(c, vc, gen);
 	mig__post(c, done);
 	done = NULL;
 out:
@@ -412,8 +434,10 @@ static void *worker_main(void *arg)
 			w_drop(c);
 		else if (vc && r->kind == REQ_SYNC)
 			w_sync(c, vc, gen);
-		else if (vc && r->kind == REQ_READ)
+		else if (vc && r->kind == REQ_READ) {
 			w_read(c, vc, gen, r->uuid);
+			w_host(c, vc, gen);
+		}
 		else if (vc)
 			w_job(c, vc, r);
 		free(r);
@@ -547,6 +571,12 @@ static void handle(struct mig_conn *c, struct mig__msg *m)
 		if (current(c, m->gen))
 			synced(c, m);
 		break;
+	case MIG__MSG_HOST:
+		if (current(c, m->gen)) {
+			c->host = m->host;
+			c->host_known = true;
+		}
+		break;
 	case MIG__MSG_LIFECYCLE:
 		if (c->cbs.lifecycle)
 			c->cbs.lifecycle(c, &m->ev, c->arg);
@@ -677,6 +707,22 @@ void mig_conn_free(struct mig_conn *c)
 bool mig_conn_up(const struct mig_conn *c) { return c->up; }
 const char *mig_conn_uri(const struct mig_conn *c) { return c->uri; }
 uint64_t mig_conn_opens(const struct mig_conn *c) { return c->opens; }
+
+int mig_conn_host(const struct mig_conn *c, struct mig_host_res *out)
+{
+	if (!c->host_known)
+		return -ENODATA;
+	*out = c->host;
+	out->vcpus_used = 0;
+	out->mem_used_bytes = 0;
+	for (size_t i = 0; i < c->n_vms; i++) {
+		if (c->vms[i].state == MIG_VM_SHUTOFF)
+			continue;
+		out->vcpus_used += c->vms[i].vcpus;
+		out->mem_used_bytes += c->vms[i].mem_bytes;
+	}
+	return 0;
+}
 
 const struct mig_vm *mig_conn_vms(const struct mig_conn *c, size_t *n)
 {

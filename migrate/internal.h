@@ -28,6 +28,7 @@ enum mig__msg_kind {
 	MIG__MSG_VM,		/* worker: vm */
 	MIG__MSG_VM_GONE,	/* worker: uuid */
 	MIG__MSG_SYNCED,	/* worker: full list done; uuids of every VM seen */
+	MIG__MSG_HOST,		/* worker: host */
 	MIG__MSG_LIFECYCLE,	/* event thread: ev */
 	MIG__MSG_JOB_PROGRESS,	/* worker: job, progress */
 	MIG__MSG_JOB_DONE,	/* job thread: job, result */
@@ -39,6 +40,7 @@ struct mig__msg {
 	uint64_t gen;		/* the connection generation it belongs to */
 	char err[MIG_ERRLEN];
 	struct mig_vm vm;
+	struct mig_host_res host;
 	struct mig_lifecycle ev;
 	struct mig_job *job;
 	struct mig_progress progress;

@@ -147,6 +147,19 @@ const struct mig_vm *mig_conn_vm(const struct mig_conn *c, const char *uuid_or_n
 /* Times the connection was (re)opened since mig_conn_new. */
 uint64_t mig_conn_opens(const struct mig_conn *c);
 
+/* The host's resources as libvirt reports them (virNodeGetInfo,
+ * virNodeGetFreeMemory), re-read at every sync and lifecycle event, and the
+ * vCPUs and memory the inventory's running/paused/migrating VMs hold: what
+ * placement needs to know whether a VM fits. */
+struct mig_host_res {
+	uint32_t cpus;			/* logical CPUs */
+	uint64_t mem_total_bytes, mem_free_bytes;
+	uint32_t vcpus_used;		/* Σ vCPUs of the VMs not shut off */
+	uint64_t mem_used_bytes;	/* Σ their memory */
+};
+/* 0, or -ENODATA before the first sync. */
+int mig_conn_host(const struct mig_conn *c, struct mig_host_res *out);
+
 /* ------------------------------------------------------------------------- */
 /* Live migration                                                             */
 

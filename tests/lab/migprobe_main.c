@@ -7,7 +7,8 @@
  * watch: opens a struct mig_conn on a libuv loop and prints one JSON object
  * per line for everything the connection reports, as it happens:
  *   {"ev":"link","up":true|false,"err":...,"opens":N}
- *   {"ev":"synced","vms":N}
+ *   {"ev":"synced","vms":N,"cpus":N,"mem_total":B,"mem_free":B,"vcpus_used":N,
+ *    "mem_used":B}    (the host's resources, mig_conn_host)
  *   {"ev":"lifecycle","uuid":...,"name":...,"what":"started","event":E,"detail":D}
  *   {"ev":"vm","uuid":...,"name":...,"state":"running","vcpus":N,"mem_bytes":N,
  *    "ifaces":[{"mac":...,"bridge":...,"port":...,"iface_id":...,"ovs":true}]}
@@ -114,8 +115,14 @@ static void on_synced(struct mig_conn *c, void *arg)
 	struct mig_job *j;
 	size_t n;
 
+	struct mig_host_res h = { 0 };
+
 	mig_conn_vms(c, &n);
-	emit(json_pack("{s:s,s:i}", "ev", "synced", "vms", (int)n));
+	mig_conn_host(c, &h);
+	emit(json_pack("{s:s,s:i,s:i,s:I,s:I,s:i,s:I}", "ev", "synced", "vms", (int)n,
+		       "cpus", (int)h.cpus, "mem_total", (json_int_t)h.mem_total_bytes,
+		       "mem_free", (json_int_t)h.mem_free_bytes, "vcpus_used", (int)h.vcpus_used,
+		       "mem_used", (json_int_t)h.mem_used_bytes));
 	if (!p->migrate || p->started)
 		return;
 	p->started = true;

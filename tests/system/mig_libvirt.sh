@@ -120,9 +120,13 @@ else
 	bad "no reconnection within 20 s"
 fi
 n_sync=$(jq -s 'map(select(.ev == "synced")) | length' "$RUN/w1.log")
-wait_for 10 test "$(jq -s 'map(select(.ev == "synced")) | length' "$RUN/w1.log")" -ge 2 &&
-	lv_virsh 1 domstate mig-g1 | grep -q running && ok "inventory re-read; the guest kept running" ||
+syncs() { test "$(jq -s 'map(select(.ev == "synced")) | length' "$RUN/w1.log")" -ge 2; }
+wait_for 10 syncs && lv_virsh 1 domstate mig-g1 | grep -q running && ok "inventory re-read; the guest kept running" ||
 	bad "no second sync ($n_sync) or the guest stopped"
+res=$(jq -c -s 'map(select(.ev == "synced")) | last' "$RUN/w1.log")
+echo "$res" | jq -e '.cpus > 0 and .mem_total > 0 and .vcpus_used == 1 and .mem_used == 33554432' >/dev/null &&
+	ok "host resources from libvirt: $(echo "$res" | jq -r '"\(.cpus) CPUs, \(.mem_total / 1048576 | floor) MiB, used by VMs: \(.vcpus_used) vCPU, \(.mem_used / 1048576) MiB"')" ||
+	bad "host resources wrong: $res"
 
 step "3. live migration h1 -> h2 through the driver"
 hx 1 "$PROBE" migrate --uri "$(lv_uri 1)" --vm mig-g1 --to "$(lv_peer_uri 2)" \

@@ -154,6 +154,16 @@ static void test_inventory_and_events(void **state)
 	assert_string_equal(vm[0].name, "test");
 	assert_int_equal(vm[0].state, MIG_VM_RUNNING);
 	assert_ptr_equal(mig_conn_vm(c, vm[0].uuid), &vm[0]);
+	/* the test driver's node: some CPUs and memory; "test" holds its share */
+	{
+		struct mig_host_res h;
+
+		assert_int_equal(mig_conn_host(c, &h), 0);
+		assert_true(h.cpus > 0);
+		assert_true(h.mem_total_bytes > 0 && h.mem_free_bytes <= h.mem_total_bytes);
+		assert_int_equal(h.vcpus_used, vm[0].vcpus);
+		assert_int_equal(h.mem_used_bytes, vm[0].mem_bytes);
+	}
 	assert_ptr_equal(mig_conn_vm(c, "test"), &vm[0]);
 	assert_null(mig_conn_vm(c, "nope"));
 
