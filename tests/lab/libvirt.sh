@@ -78,7 +78,7 @@ lv_up() {
 	d=$(lv_dir "$h") nsn=/run/netns/${P}h$h
 	[ -e "$nsn" ] || { echo "libvirt.sh: host h$h is not up (lab.sh up)" >&2; return 1; }
 	if [ -S "$d/run/libvirt-sock" ] && lab_lv_pid "$h" >/dev/null; then return 0; fi
-	mkdir -p "$d/etc/qemu" "$d/run" "$d/lib" "$d/cache" "$d/log" /run/libvirt /run/openvswitch \
+	mkdir -p "$d/etc/qemu" "$d/run" "$d/lib/qemu" "$d/cache/qemu" "$d/log/qemu" /run/libvirt /run/openvswitch \
 		/var/lib/libvirt /var/cache/libvirt /var/log/libvirt || return 1
 	lv_conf "$h" "$d" || return 1
 	if ! getent passwd libvirt-qemu >/dev/null; then

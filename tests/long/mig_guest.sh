@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# mig_guest.sh — a guest running a real Linux userland live-migrates while it
+# sends (issue 15): three lab hosts, a libvirtd on h1 and h2
+# (tests/lab/libvirt.sh), a guest (tests/lab/guest.sh: Debian's cloud
+# kernel, busybox, rtvgen) on h1 sending 1 Mbit/s of 250-byte UDP frames to
+# the lab VM h3v1, whose rtvgen receiver keeps every packet's arrival time.
+# The guest migrates h1 -> h2 and back through migrate/'s driver
+# (build/bin/migprobe). Checks: both migrations succeed with QEMU's downtime
+# in the job statistics, and the traffic continues from the new host each
+# time (packets arrive after each migration). Printed for each migration:
+# the receiver's largest gap between two packets during it (the network
+# downtime as the receiver sees it) beside QEMU's downtime, and the largest
+# gap of a quiet window of the same run before it (what this machine's
+# scheduling alone does to a TCG guest's sender).
+# rtvd is not running here: the bridges are plain learning switches, so
+# this is the network downtime a migration costs on its own.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+LAB=$ROOT/tests/lab/lab.sh
+PROBE=${MIGPROBE:-$ROOT/build/bin/migprobe}
+GEN=$ROOT/build/bin/rtvgen
+RUN=$(mktemp -d /tmp/rtv-migguest.XXXXXX)
+export RTV_LAB_PREFIX=mgg$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
+failures=0 pids=()
+
+step() { printf '\n== %s\n' "$*"; }
+ok() { printf '   ok: %s\n' "$*"; }
+bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
+
+missing=""
+[ "$(id -u)" -eq 0 ] || missing+=" root"
+for t in ovs-vswitchd virsh qemu-system-x86_64 jq apt-get; do command -v "$t" >/dev/null || missing+=" $t"; done
+[ -x /usr/sbin/libvirtd ] || missing+=" libvirtd"
+[ -x "$PROBE" ] && [ -x "$GEN" ] || missing+=" build/bin/migprobe+rtvgen"
+if [ -n "$missing" ]; then
+	echo "mig_guest: SKIPPED, missing:$missing"
+	rm -rf "$RUN"
+	exit 0
+fi
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	lv_down 1 2>/dev/null
+	lv_down 2 2>/dev/null
+	"$LAB" down >/dev/null 2>&1
+	rm -rf "$RUN"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+LAB_DIR=$RTV_LAB_DIR P=$RTV_LAB_PREFIX
+. "$ROOT/tests/lab/libvirt.sh"
+. "$ROOT/tests/lab/guest.sh"
+now_ns() { date +%s%N; }
+
+step "the guest: kernel and initramfs, a rack of three hosts, libvirtd on h1 and h2"
+lg_build >"$RUN/build.log" 2>&1 || { bad "guest build: $(tail -n 3 "$RUN/build.log")"; exit 1; }
+"$LAB" up -n 3 -v 1 >"$RUN/up.log" 2>&1 || { bad "lab.sh up: $(tail -n 3 "$RUN/up.log")"; exit 1; }
+lv_up 1 && lv_up 2 && lv_virsh 1 version >/dev/null && lv_virsh 2 version >/dev/null ||
+	{ bad "libvirtd did not start"; exit 1; }
+ok "built; rack and libvirtd up"
+
+step "the guest boots on h1 and sends to h3v1"
+ip netns exec "${P}h3v1" "$GEN" recv --port 18100 --duration 600s --csv "$RUN/rx.csv" --json \
+	>"$RUN/rx.json" 2>"$RUN/rx.err" &
+rx=$!
+pids+=($rx)
+lg_xml lg1 52:54:00:16:00:01 'rtv.ip=10.0.1.50/16 rtv.send="--dst 10.0.3.11:18100 --rate 1M --size 250 --duration 600s"' \
+	>"$RUN/lg1.xml"
+lv_virsh 1 define "$RUN/lg1.xml" >/dev/null && lv_virsh 1 start lg1 >/dev/null || { bad "the guest did not start"; exit 1; }
+console=$(lv_dir 1)/log/qemu/lg1.console
+for _ in $(seq 1 120); do grep -q "guest: eth0" "$console" 2>/dev/null && break; sleep 0.5; done
+grep -q "guest: eth0 10.0.1.50/16 up" "$console" && ok "booted: $(grep -c . "$console") console lines" ||
+	{ bad "the guest did not come up: $(tail -n 5 "$console" 2>/dev/null)"; exit 1; }
+sleep 3
+
+quiet_from=$(now_ns)
+sleep 8
+quiet_to=$(now_ns)
+
+migrate() {	# migrate FROM TO: through the driver; sets m_from m_to m_json
+	m_from=$(now_ns)
+	ip netns exec "${P}h$1" "$PROBE" migrate --uri "$(lv_uri "$1")" --vm lg1 --to "$(lv_peer_uri "$2")" \
+		--max-downtime 50ms --timeout 180s >"$RUN/mig$1$2.log" 2>&1
+	m_rc=$?
+	m_to=$(now_ns)
+	m_json=$(jq -c 'select(.ev == "done")' "$RUN/mig$1$2.log" 2>/dev/null | tail -n 1)
+}
+for pair in "1 2" "2 1"; do
+	read -r a b <<<"$pair"
+	step "live migration h$a -> h$b under traffic"
+	migrate "$a" "$b"
+	if [ $m_rc -eq 0 ] && echo "$m_json" | jq -e '.rc == 0 and .stats_ok' >/dev/null; then
+		ok "migrated: $(echo "$m_json" | jq -r '"libvirt elapsed \(.elapsed_ms) ms, QEMU downtime \(.downtime_ms) ms, \(.data_bytes / 1048576 | floor) MiB"')"
+	else
+		bad "migration h$a -> h$b failed: $m_json $(tail -n 2 "$RUN/mig$a$b.log")"
+		exit 1
+	fi
+	eval "w${a}${b}=\"$m_from $m_to $(echo "$m_json" | jq -r .downtime_ms)\""
+	sleep 5
+done
+kill -INT $rx
+wait $rx
+pids=()
+
+step "what the receiver saw"
+# gap FROM_NS TO_NS: the largest gap between two arrivals in the window
+# (and the first arrival after it), in ms; "none" without arrivals
+gap() {
+	awk -F, -v a="$1" -v b="$2" 'NR > 1 { t = $3 + 0
+		if (t >= a && prev && prev <= b) { g = t - prev; if (g > max) max = g; n++ }
+		prev = t } END { if (n) printf "%.1f", max / 1e6; else print "none" }' "$RUN/rx.csv"
+}
+after() { awk -F, -v b="$1" 'NR > 1 && $3 + 0 > b { n++ } END { print n + 0 }' "$RUN/rx.csv"; }
+q=$(gap "$quiet_from" "$quiet_to")
+echo "   quiet window (8 s, no migration): largest gap $q ms"
+for w in 12 21; do
+	eval "set -- \$w$w"
+	g=$(gap "$1" "$2")
+	n=$(after "$2")
+	if [ "$n" -gt 100 ]; then
+		ok "h${w:0:1} -> h${w:1:1}: receiver's largest gap $g ms during the migration, QEMU's downtime $3 ms; $n packets after it"
+	else
+		bad "h${w:0:1} -> h${w:1:1}: only $n packets arrived after the migration (traffic did not follow)"
+	fi
+done
+jq -r '"   receiver: \(.received) received, \(.lost) lost of \(.sent)"' "$RUN/rx.json" 2>/dev/null
+
+echo
+[ $failures -eq 0 ] && echo "mig_guest: all checks passed" || echo "mig_guest: $failures check(s) failed"
+[ $failures -eq 0 ]
