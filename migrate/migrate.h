@@ -319,4 +319,65 @@ int mig_place_decide(const struct mig_place_world *w, struct mig_place_scratch *
 /* Σ over flows of bit/s × hops between the two VMs' hosts. */
 uint64_t mig_place_total(const struct mig_place_world *w, struct mig_place_scratch *s);
 
+/* ---- Placement from the replicated state (place_world.c) ---- */
+
+struct cons_state;
+
+/* What the replicated state does not hold: each host's free resources
+ * (libvirt, mig_conn_host; hosts not listed do not accept VMs), each VM's
+ * size and last move (VMs not listed: 1 vCPU, 0 bytes), and the measured
+ * traffic between VM pairs (by uuid; unknown uuids are skipped). */
+struct mig_place_hostres {
+	uint64_t host_id;
+	uint32_t vcpus_free;
+	uint64_t mem_free_bytes;
+	bool accepts;
+};
+struct mig_place_vmres {
+	const char *uuid;
+	uint32_t vcpus;
+	uint64_t mem_bytes;
+	uint64_t last_move_ms;
+};
+struct mig_place_traffic {
+	const char *a_uuid, *b_uuid;
+	uint64_t bps;
+};
+struct mig_place_input {
+	const struct mig_place_hostres *hosts;
+	size_t n_hosts;
+	const struct mig_place_vmres *vms;
+	size_t n_vms;
+	const struct mig_place_traffic *traffic;
+	size_t n_traffic;
+};
+
+/* A world built from a cons_state: w is ready for mig_place_scratch_new
+ * and mig_place_decide. The state's hosts are hosts 0..n_hosts-1 in its
+ * order (host_ids[i] is host i's rack id), its VMs VMs 0..n_vms-1 in its
+ * order (vm_uuids[i] points into the state: valid until it changes). Each
+ * link direction's free RT budget is capacity × rt_budget − reserved in
+ * wire bits/s, each rtpath's rate its wire rate; rtpaths whose ends are not
+ * both known VMs are left out. */
+struct mig_place_built {
+	struct mig_place_world w;
+	uint64_t *host_ids;
+	const char **vm_uuids;
+	/* private */
+	uint32_t n_nodes, n_hosts, n_links, n_vms, n_flows, n_rtpaths;
+	struct mig_place_host *hosts;
+	struct mig_place_link *links;
+	struct mig_place_vm *vms;
+	struct mig_place_flow *flows;
+	struct mig_place_rtpath *rtpaths;
+};
+
+/* 0, -ENOENT (no hosts: err) or -ENOMEM. *b is owned by the caller
+ * (mig_place_built_free). */
+int mig_place_build(const struct cons_state *s, const struct mig_place_input *in,
+		    struct mig_place_built *b, char *err, size_t errlen);
+void mig_place_built_free(struct mig_place_built *b);	/* NULL is a no-op */
+/* The VM index of uuid, or -1. */
+int mig_place_vm_index(const struct mig_place_built *b, const char *uuid);
+
 #endif /* RTV_MIGRATE_H */
