@@ -4,8 +4,9 @@
  * packet, but still input — a libvirtd of another version, a hand-edited
  * definition or a bug must give a clear refusal, never a crash or a
  * truncated name. libxml2 parses it without network access, without
- * entity substitution and without printing anything; every value is
- * checked and copied out before the document is freed.
+ * entity substitution and without printing anything; a document with a
+ * DOCTYPE (entity declarations) is refused; every value is checked and
+ * copied out before the document is freed.
  *
  * Elements used (libvirt's format, https://libvirt.org/formatdomain.html):
  *   /domain/uuid, /domain/name, /domain/vcpu (its `current` attribute if
@@ -281,7 +282,14 @@ int mig_domxml_parse(const char *xml, size_t len, struct mig_vm *out, char *err,
 	}
 	memset(&vm, 0, sizeof(vm));
 	vm.state = MIG_VM_SHUTOFF;
-	rc = parse_domain(xmlDocGetRootElement(doc), &vm, err, errlen);
+	/* libvirt never writes a DOCTYPE; one could declare entities whose
+	 * expansion (xmlNodeGetContent follows references) grows without bound */
+	if (doc->intSubset || doc->extSubset) {
+		snprintf(err, errlen, "domain XML: a DOCTYPE is not expected");
+		rc = -EINVAL;
+	} else {
+		rc = parse_domain(xmlDocGetRootElement(doc), &vm, err, errlen);
+	}
 	xmlFreeDoc(doc);
 	if (rc == 0)
 		*out = vm;

@@ -134,7 +134,10 @@ static void test_refusals(void **state)
 		  "too long" },
 		{ "<!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><domain>"
 		  "<uuid>00000000-0000-4000-8000-000000000001</uuid><name>&x;</name>"
-		  "<memory>1</memory></domain>", "<name>" },
+		  "<memory>1</memory></domain>", "DOCTYPE" },
+		{ "<!DOCTYPE d [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;'>]>"
+		  "<domain><uuid>00000000-0000-4000-8000-000000000001</uuid><name>&b;</name>"
+		  "<memory>1</memory></domain>", "DOCTYPE" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
