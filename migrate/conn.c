@@ -36,6 +36,7 @@ struct req {
 	enum req_kind kind;
 	char uuid[MIG_UUID_LEN];
 	struct mig_job *job;
+	bool settle;		/* REQ_READ: the VM just migrated away (below) */
 };
 
 struct mig_conn {
@@ -122,7 +123,8 @@ void mig__post(struct mig_conn *c, struct mig__msg *m)
 	pthread_mutex_unlock(&c->mu);
 }
 
-static void request(struct mig_conn *c, enum req_kind kind, const char *uuid, struct mig_job *j)
+static void request_ex(struct mig_conn *c, enum req_kind kind, const char *uuid,
+		       struct mig_job *j, bool settle)
 {
 	struct req *r = calloc(1, sizeof(*r));
 
@@ -130,6 +132,7 @@ static void request(struct mig_conn *c, enum req_kind kind, const char *uuid, st
 		return;
 	r->kind = kind;
 	r->job = j;
+	r->settle = settle;
 	if (uuid)
 		snprintf(r->uuid, sizeof(r->uuid), "%s", uuid);
 	pthread_mutex_lock(&c->mu);
@@ -137,6 +140,11 @@ static void request(struct mig_conn *c, enum req_kind kind, const char *uuid, st
 	c->rq_tail = &r->next;
 	pthread_cond_signal(&c->wcond);
 	pthread_mutex_unlock(&c->mu);
+}
+
+static void request(struct mig_conn *c, enum req_kind kind, const char *uuid, struct mig_job *j)
+{
+	request_ex(c, kind, uuid, j, false);
 }
 
 static uint64_t now_ns(void)
@@ -354,7 +362,31 @@ static void w_open(struct mig_conn *c)
 	w_sync(c, vc, gen);
 }
 
-static void w_read(struct mig_conn *c, virConnectPtr vc, uint64_t gen, const char *uuid)
+/* After "stopped (migrated)" the source's libvirt undefines the domain
+ * (VIR_MIGRATE_UNDEFINE_SOURCE) a moment later and sends no event for it:
+ * while the domain still reads as shut off, look again for up to 2 s. A
+ * domain migrated without that flag stays defined and is reported shut off
+ * after the wait. */
+static virDomainPtr settle_lookup(virConnectPtr vc, const char *uuid)
+{
+	virDomainPtr dom = NULL;
+
+	for (int i = 0; i < 20; i++) {
+		int st = 0, reason = 0;
+
+		if (dom)
+			virDomainFree(dom);
+		dom = virDomainLookupByUUIDString(vc, uuid);
+		if (!dom || virDomainGetState(dom, &st, &reason, 0) < 0 || st != VIR_DOMAIN_SHUTOFF)
+			break;
+		nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+	}
+	virResetLastError();
+	return dom ? dom : virDomainLookupByUUIDString(vc, uuid);
+}
+
+static void w_read(struct mig_conn *c, virConnectPtr vc, uint64_t gen, const char *uuid,
+		   bool settle)
 {
 	struct mig__msg *m = mig__msg_new(MIG__MSG_VM);
 	virDomainPtr dom;
@@ -362,7 +394,7 @@ static void w_read(struct mig_conn *c, virConnectPtr vc, uint64_t gen, const cha
 	if (!m)
 		return;
 	m->gen = gen;
-	dom = virDomainLookupByUUIDString(vc, uuid);
+	dom = settle ? settle_lookup(vc, uuid) : virDomainLookupByUUIDString(vc, uuid);
 	if (!dom) {
 		if (mig__lv_error(uuid, m->err, sizeof(m->err)) != -ENOENT) {
 			mig__msg_free(m);	/* connection trouble: close_cb follows */
@@ -435,7 +467,7 @@ static void *worker_main(void *arg)
 		else if (vc && r->kind == REQ_SYNC)
 			w_sync(c, vc, gen);
 		else if (vc && r->kind == REQ_READ) {
-			w_read(c, vc, gen, r->uuid);
+			w_read(c, vc, gen, r->uuid, r->settle);
 			w_host(c, vc, gen);
 		}
 		else if (vc)
@@ -580,7 +612,9 @@ static void handle(struct mig_conn *c, struct mig__msg *m)
 	case MIG__MSG_LIFECYCLE:
 		if (c->cbs.lifecycle)
 			c->cbs.lifecycle(c, &m->ev, c->arg);
-		request(c, REQ_READ, m->ev.uuid, NULL);
+		request_ex(c, REQ_READ, m->ev.uuid, NULL,
+			   m->ev.event == VIR_DOMAIN_EVENT_STOPPED &&
+			   m->ev.detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED);
 		break;
 	case MIG__MSG_JOB_PROGRESS:
 	case MIG__MSG_JOB_DONE:

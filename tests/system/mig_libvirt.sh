@@ -15,7 +15,10 @@
 #      bridge, h1's connection reports it gone and h1's bridge lost it;
 #   4. a migration to a host that does not answer fails with an error and
 #      leaves the guest running where it was;
-#   5. the guest undefined on h2: the connection reports it gone.
+#   5. a migration started with virsh (outside rtvnet) h2 -> h1 is seen on
+#      both sides: the source's migration passes then the VM gone, the
+#      destination's "started (migrated)" then the VM running;
+#   6. the guest undefined on h1: the connection reports it gone.
 # Uses its own namespace prefix and directory: a lab you have up is untouched.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -161,10 +164,38 @@ else
 fi
 lv_virsh 2 domstate mig-g1 | grep -q running && ok "mig-g1 still runs on h2" || bad "mig-g1 no longer runs on h2"
 
-step "5. undefined: reported gone"
-lv_virsh 2 destroy mig-g1 >/dev/null && lv_virsh 2 undefine mig-g1 >/dev/null || bad "virsh destroy/undefine failed"
-wait_for 10 has "$RUN/w2.log" ".ev == \"gone\" and .uuid == \"$uuid\"" && ok "h2's connection reported it gone" ||
-	bad "h2's connection did not report the undefine"
+step "5. a migration started outside rtvnet (virsh migrate h2 -> h1) is followed"
+n1=$(wc -l <"$RUN/w1.log")
+n2=$(wc -l <"$RUN/w2.log")
+if lv_virsh 2 migrate --live --p2p --persistent --undefinesource mig-g1 "$(lv_peer_uri 1)" >"$RUN/virsh-mig.log" 2>&1; then
+	ok "virsh migrate done"
+else
+	bad "virsh migrate failed: $(cat "$RUN/virsh-mig.log")"
+fi
+tail -n +$((n1 + 1)) "$RUN/w1.log" >"$RUN/w1.tail"
+tail -n +$((n2 + 1)) "$RUN/w2.log" >"$RUN/w2.tail"
+wait_for 10 has "$RUN/w2.log" ".ev == \"gone\" and .uuid == \"$uuid\"" && tail -n +$((n2 + 1)) "$RUN/w2.log" >"$RUN/w2.tail"
+# the source sees QEMU's memory passes (or the migration pause) before the end
+if has "$RUN/w2.tail" "(.ev == \"lifecycle\" and .what == \"migration-iteration\") or (.ev == \"vm\" and .state == \"migrating\")" &&
+	has "$RUN/w2.tail" ".ev == \"gone\" and .uuid == \"$uuid\""; then
+	ok "source h2: $(jq -r -s 'map(select(.ev == "lifecycle") | .what) | join(", ")' "$RUN/w2.tail"), then gone"
+else
+	bad "source h2 did not see the migration: $(jq -c -s 'map(.ev + ":" + (.what // .state // ""))' "$RUN/w2.tail")"
+fi
+wait_for 10 has "$RUN/w1.log" "$running" && tail -n +$((n1 + 1)) "$RUN/w1.log" >"$RUN/w1.tail"
+if has "$RUN/w1.tail" ".ev == \"lifecycle\" and .what == \"started\" and .detail == 1" &&
+	has "$RUN/w1.tail" "$running"; then
+	ok "destination h1: $(jq -r -s 'map(select(.ev == "lifecycle") | .what) | join(", ")' "$RUN/w1.tail"); running"
+else
+	bad "destination h1 did not see it arrive: $(jq -c -s 'map(.ev + ":" + (.what // .state // ""))' "$RUN/w1.tail")"
+fi
+
+step "6. undefined: reported gone"
+lv_virsh 1 destroy mig-g1 >/dev/null && lv_virsh 1 undefine mig-g1 >/dev/null || bad "virsh destroy/undefine failed"
+# h1 saw it leave once already (check 3): this is the second time
+gone_twice() { test "$(jq -s "map(select(.ev == \"gone\" and .uuid == \"$uuid\")) | length" "$RUN/w1.log")" -ge 2; }
+wait_for 10 gone_twice &&
+	ok "h1's connection reported it gone" || bad "h1's connection did not report the undefine"
 
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 pids=()
