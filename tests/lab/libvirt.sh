@@ -30,6 +30,10 @@
 # QEMU runs without KVM (TCG). The guest sits in SeaBIOS (no disk, no option
 # ROM: iPXE would spin a core), which is all a live migration needs.
 #
+# The mount points are empty folders made on the machine if missing
+# (/run/libvirt, /run/openvswitch, /var/lib/libvirt, /var/cache/libvirt,
+# /var/log/libvirt); nothing is mounted outside the daemons' namespaces.
+#
 # The user libvirt-qemu: libvirtd wants it to exist even when qemu.conf says
 # root; without the libvirt-daemon-system package it is added to a copy of
 # /etc/passwd and /etc/group bind-mounted in the namespace only.
