@@ -22,25 +22,16 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
 PROBE=${MIGPROBE:-$ROOT/build/bin/migprobe}
 GEN=$ROOT/build/bin/rtvgen
+pids=()
+. "$ROOT/tests/lib/common.sh"
+T_NAME=mig_guest
+
+need_root
+need_cmd ovs-vswitchd virsh qemu-system-x86_64 jq apt-get /usr/sbin/libvirtd
+need_exec "$PROBE" "$GEN"
 RUN=$(mktemp -d /tmp/rtv-migguest.XXXXXX)
 LOGDIR=$(cd "$ROOT" && mkdir -p "${RTV_TEST_LOGDIR:-build/test-logs}" && cd "${RTV_TEST_LOGDIR:-build/test-logs}" && pwd)
 export RTV_LAB_PREFIX=mgg$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
-failures=0 pids=()
-
-step() { printf '\n== %s\n' "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-
-missing=""
-[ "$(id -u)" -eq 0 ] || missing+=" root"
-for t in ovs-vswitchd virsh qemu-system-x86_64 jq apt-get; do command -v "$t" >/dev/null || missing+=" $t"; done
-[ -x /usr/sbin/libvirtd ] || missing+=" libvirtd"
-[ -x "$PROBE" ] && [ -x "$GEN" ] || missing+=" build/bin/migprobe+rtvgen"
-if [ -n "$missing" ]; then
-	echo "mig_guest: SKIPPED, missing:$missing"
-	rm -rf "$RUN"
-	exit 0
-fi
 
 cleanup() {
 	local p
@@ -168,6 +159,4 @@ if [ $failures -ne 0 ]; then
 	for h in 1 2; do cp "$(lv_dir $h)/log/qemu/lg1.console" "$LOGDIR/mig_guest.h$h.console" 2>/dev/null; done
 fi
 
-echo
-[ $failures -eq 0 ] && echo "mig_guest: all checks passed" || echo "mig_guest: $failures check(s) failed"
-[ $failures -eq 0 ]
+finish

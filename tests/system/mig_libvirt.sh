@@ -24,25 +24,15 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
 PROBE=${MIGPROBE:-$ROOT/build/bin/migprobe}
+pids=()
+. "$ROOT/tests/lib/common.sh"
+T_NAME=mig_libvirt
+
+need_root
+need_cmd ovs-vswitchd virsh qemu-system-x86_64 jq /usr/sbin/libvirtd
+need_exec "$PROBE"
 RUN=$(mktemp -d /tmp/rtv-miglv.XXXXXX)
 export RTV_LAB_PREFIX=mlv$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
-failures=0 pids=()
-
-step() { printf '\n== %s\n' "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-
-missing=""
-[ "$(id -u)" -eq 0 ] || missing+=" root"
-for t in ovs-vswitchd libvirtd virsh qemu-system-x86_64 jq; do
-	command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || missing+=" $t"
-done
-[ -x "$PROBE" ] || missing+=" build/bin/migprobe"
-if [ -n "$missing" ]; then
-	echo "mig_libvirt: SKIPPED, missing:$missing"
-	rm -rf "$RUN"
-	exit 0
-fi
 
 cleanup() {
 	local p
@@ -203,6 +193,4 @@ for f in "$RUN"/w1.log.err "$RUN"/w2.log.err; do
 	[ -s "$f" ] && bad "$(basename "$f"): $(head -n 3 "$f")"
 done
 
-echo
-[ $failures -eq 0 ] && echo "mig_libvirt: all checks passed" || echo "mig_libvirt: $failures check(s) failed"
-[ $failures -eq 0 ]
+finish
