@@ -1,6 +1,6 @@
 /* libvirt.c — see libvirt.h.
  *
- * Writes: a domain reported running, paused or migrating (a libvirt event
+ * Writes: a domain reported running or paused (a libvirt event
  * and the re-read after it, or the full list after every reconnection)
  * queues its uuid; the queue is worked one command at a time, each
  * recomputed from the state when its turn comes, so a burst of events for
@@ -117,6 +117,14 @@ static void dirty(struct lv *m, const char *uuid)
 
 static void kick(struct lv *m);
 
+/* Running or paused here. Not while migrating: an incoming domain is
+ * paused on the destination until the guest resumes there, and the
+ * record must not move before the VM does. */
+static bool runs_here(const struct mig_vm *vm)
+{
+	return vm->state == MIG_VM_RUNNING || vm->state == MIG_VM_PAUSED;
+}
+
 static void on_retry(uv_timer_t *t)
 {
 	kick(t->data);
@@ -192,7 +200,7 @@ static void kick(struct lv *m)
 		memmove(m->dirty, m->dirty + 1, (m->n_dirty - 1) * sizeof(*m->dirty));
 		m->n_dirty--;
 		vm = mig_conn_vm(m->conn, uuid);
-		if (vm && vm->state != MIG_VM_SHUTOFF && vm_command(m, vm, &cmd))
+		if (vm && runs_here(vm) && vm_command(m, vm, &cmd))
 			submit(m, &cmd);
 	}
 }
@@ -216,7 +224,7 @@ static void on_vm(struct mig_conn *c, const struct mig_vm *vm, void *arg)
 	struct lv *m = arg;
 
 	(void)c;
-	if (vm->state == MIG_VM_SHUTOFF)
+	if (!runs_here(vm))
 		return;
 	dirty(m, vm->uuid);
 	kick(m);

@@ -7,7 +7,8 @@
  * With a uri, the module holds a migrate/ connection (mig_conn: its own
  * worker and libvirt's event thread; nothing blocks the loop; reconnects
  * with back-off) and keeps the VM records of the domains that run here
- * (running, paused or migrating) in step with libvirt: VM_SET with this
+ * (running or paused; not an incoming migration until the guest resumes
+ * here) in step with libvirt: VM_SET with this
  * host, the domain's name and the MACs of its interfaces, keeping the IPs
  * and tenant the record has (libvirt does not know a guest's IPs; OVSDB's
  * ip-address or `rtvctl vm add` give them). A domain that stops or is
