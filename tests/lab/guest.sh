@@ -1,5 +1,6 @@
 # guest.sh — a guest that runs a real Linux userland, for migrations under
-# traffic; sourced (not run), after tests/lab/libvirt.sh.
+# traffic; sourced (not run), after tests/lab/libvirt.sh (lg_xml is its
+# lv_guest_xml with a kernel, a console and no NIC offloads).
 #
 #   lg_build                 kernel + initramfs into $LG_DIR (default
 #                            /var/cache/rtvnet-guest), once; prints the dir
@@ -94,32 +95,8 @@ lg_build() {
 }
 
 lg_xml() {	# lg_xml NAME MAC CMDLINE [MEM_MIB]
-	cat <<-EOF
-	<domain type='qemu'>
-	  <name>$1</name>
-	  <memory unit='MiB'>${4:-128}</memory>
-	  <vcpu>1</vcpu>
-	  <os>
-	    <type arch='x86_64' machine='pc'>hvm</type>
-	    <kernel>$LG_DIR/vmlinuz</kernel>
-	    <initrd>$LG_DIR/initrd.gz</initrd>
-	    <cmdline>console=ttyS0 quiet panic=-1 $3</cmdline>
-	  </os>
-	  <features><tcg><tb-cache unit='MiB'>32</tb-cache></tcg></features>
-	  <devices>
-	    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-	    <interface type='bridge'>
-	      <source bridge='br-rtv'/>
-	      <virtualport type='openvswitch'/>
-	      <mac address='$2'/>
-	      <model type='virtio'/>
-	      <driver><host csum='off' gso='off' tso4='off' tso6='off' ecn='off' ufo='off'/></driver>
-	      <rom enabled='no'/>
-	    </interface>
-	    <serial type='file'><source path='/var/log/libvirt/qemu/$1.console'/></serial>
-	    <controller type='usb' model='none'/>
-	    <memballoon model='none'/>
-	  </devices>
-	</domain>
-	EOF
+	lv_guest_xml "$1" "$2" "${4:-128}" \
+		"<kernel>$LG_DIR/vmlinuz</kernel><initrd>$LG_DIR/initrd.gz</initrd><cmdline>console=ttyS0 quiet panic=-1 $3</cmdline>" \
+		"<driver><host csum='off' gso='off' tso4='off' tso6='off' ecn='off' ufo='off'/></driver>" \
+		"<serial type='file'><source path='/var/log/libvirt/qemu/$1.console'/></serial>"
 }

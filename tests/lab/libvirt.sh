@@ -8,9 +8,10 @@
 #   lv_uri H             the local URI of H's libvirtd (a unix socket)
 #   lv_peer_uri H        the URI another host's libvirtd uses for H
 #                        (qemu+tcp on the management network, 10.1.0.H)
-#   lv_guest_xml NAME MAC [MEM_MIB]
+#   lv_guest_xml NAME MAC [MEM_MIB [OS_XML [NIC_XML [DEVICES_XML]]]]
 #                        a diskless guest (domain XML on stdout) whose NIC is
-#                        a tap on the host's OVS bridge br-rtv
+#                        a tap on the host's OVS bridge br-rtv; the optional
+#                        XML goes into <os>, <interface> and <devices>
 #   lv_virsh H ARGS...   virsh against H's libvirtd
 #
 # How a host's libvirtd is isolated, so that several run on one machine:
@@ -137,13 +138,13 @@ lv_down() {
 	return 0
 }
 
-lv_guest_xml() {	# lv_guest_xml NAME MAC [MEM_MIB]
+lv_guest_xml() {	# lv_guest_xml NAME MAC [MEM_MIB [OS_XML [NIC_XML [DEVICES_XML]]]]
 	cat <<-EOF
 	<domain type='qemu'>
 	  <name>$1</name>
 	  <memory unit='MiB'>${3:-32}</memory>
 	  <vcpu>1</vcpu>
-	  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+	  <os><type arch='x86_64' machine='pc'>hvm</type>${4:-}</os>
 	  <features><tcg><tb-cache unit='MiB'>16</tb-cache></tcg></features>
 	  <devices>
 	    <emulator>/usr/bin/qemu-system-x86_64</emulator>
@@ -151,9 +152,9 @@ lv_guest_xml() {	# lv_guest_xml NAME MAC [MEM_MIB]
 	      <source bridge='br-rtv'/>
 	      <virtualport type='openvswitch'/>
 	      <mac address='$2'/>
-	      <model type='virtio'/>
+	      <model type='virtio'/>${5:-}
 	      <rom enabled='no'/>
-	    </interface>
+	    </interface>${6:-}
 	    <controller type='usb' model='none'/>
 	    <memballoon model='none'/>
 	  </devices>

@@ -22,27 +22,16 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
 PROBE=${MIGPROBE:-$ROOT/build/bin/migprobe}
 GEN=$ROOT/build/bin/rtvgen
-pids=()
 . "$ROOT/tests/lib/common.sh"
+pids=()
 T_NAME=mig_guest
 
-need_root
-need_cmd ovs-vswitchd virsh qemu-system-x86_64 jq apt-get /usr/sbin/libvirtd
+# a lab of its own (lab_test): lab.sh down also stops libvirtd and QEMU,
+# which run in the lab's namespaces
+lab_test mgg
+need_cmd virsh qemu-system-x86_64 apt-get /usr/sbin/libvirtd
 need_exec "$PROBE" "$GEN"
-RUN=$(mktemp -d /tmp/rtv-migguest.XXXXXX)
 LOGDIR=$(cd "$ROOT" && mkdir -p "${RTV_TEST_LOGDIR:-build/test-logs}" && cd "${RTV_TEST_LOGDIR:-build/test-logs}" && pwd)
-export RTV_LAB_PREFIX=mgg$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
-
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	lv_down 1 2>/dev/null
-	lv_down 2 2>/dev/null
-	"$LAB" down >/dev/null 2>&1
-	rm -rf "$RUN"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 LAB_DIR=$RTV_LAB_DIR P=$RTV_LAB_PREFIX
 . "$ROOT/tests/lab/libvirt.sh"

@@ -24,26 +24,15 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
 PROBE=${MIGPROBE:-$ROOT/build/bin/migprobe}
-pids=()
 . "$ROOT/tests/lib/common.sh"
+pids=()
 T_NAME=mig_libvirt
 
-need_root
-need_cmd ovs-vswitchd virsh qemu-system-x86_64 jq /usr/sbin/libvirtd
+# a lab of its own (lab_test): lab.sh down also stops libvirtd and QEMU,
+# which run in the lab's namespaces
+lab_test mlv
+need_cmd virsh qemu-system-x86_64 /usr/sbin/libvirtd
 need_exec "$PROBE"
-RUN=$(mktemp -d /tmp/rtv-miglv.XXXXXX)
-export RTV_LAB_PREFIX=mlv$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
-
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	lv_down 1 2>/dev/null
-	lv_down 2 2>/dev/null
-	"$LAB" down >/dev/null 2>&1
-	rm -rf "$RUN"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 LAB_DIR=$RTV_LAB_DIR P=$RTV_LAB_PREFIX
 . "$ROOT/tests/lab/libvirt.sh"
