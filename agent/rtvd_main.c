@@ -14,6 +14,7 @@
 #include "agent/core/core.h"
 #include "agent/dataplane/dataplane.h"
 #include "agent/gossip/gossip.h"
+#include "agent/libvirt/libvirt.h"
 #include "agent/ovs/ovs.h"
 #include "agent/telemetry/telemetry.h"
 #include "common/log.h"
@@ -100,6 +101,7 @@ int main(int argc, char **argv)
 	 * OVS, then the dataplane; close runs the other way round. */
 	if (agent_module_register(&agent_telemetry_module) < 0 ||
 	    agent_module_register(&agent_ovs_module) < 0 ||
+	    agent_module_register(&agent_libvirt_module) < 0 ||
 	    agent_module_register(&agent_dp_module) < 0 ||
 	    agent_module_register(&agent_gossip_module) < 0) {
 		fprintf(stderr, "rtvd: cannot register the modules\n");

@@ -9,6 +9,7 @@ PKGS=(
 	libcmocka-dev
 	iproute2 procps gnuplot-nox iputils-ping ethtool iperf3 tcpdump jq curl prometheus
 	openvswitch-switch
+	libvirt-dev libxml2-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
 )
 
 missing=()

@@ -405,7 +405,17 @@ rtvd_conf() {	# rtvd_conf H HOSTS RATE ELECTION: the host's rtvd.conf on stdout
 	rt_priority = $([ "${RTV_LAB_RT:-1}" = 0 ] && echo 0 || echo 10)
 	[metrics]
 	listen = 10.1.0.$h:$RTVD_METRICS_PORT
+	[libvirt]
+	uri = $(lab_libvirt_uri "$h")
 	CONF
+}
+
+# The host's own libvirtd if tests/lab/libvirt.sh started one (lv_up before
+# rtvd-up), else empty: libvirt off (the machine's qemu:///system is no lab
+# host's)
+lab_libvirt_uri() {
+	local sock=$LAB_DIR/h$1/libvirt/run/libvirt-sock
+	[ -S "$sock" ] && echo "qemu+unix:///system?socket=$sock"
 }
 
 # rtv-int (OVS port) =veth= rtv-dp (the dataplane's int_dev); up0 leaves the
