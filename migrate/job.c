@@ -37,6 +37,7 @@ struct mig_job {
 	uv_timer_t timer;
 	uint64_t start_ms;
 	bool timed_out;			/* loop: aborted because of the timeout */
+	bool asking;			/* loop: a progress query is with the worker */
 	struct mig__msg *done;		/* preallocated: posting the end never fails */
 };
 
@@ -159,12 +160,16 @@ static void on_tick(uv_timer_t *t)
 		mig__conn_abort_job(j->c, j->uuid);
 		return;
 	}
-	mig__conn_query_job(j->c, j, j->uuid);
+	if (!j->asking) {
+		j->asking = true;
+		mig__conn_query_job(j->c, j, j->uuid);
+	}
 }
 
 void mig__job_progress(struct mig_job *j, const struct mig_progress *p)
 {
-	if (j->cbs.progress)
+	j->asking = false;
+	if (p && j->cbs.progress)
 		j->cbs.progress(j, p, j->arg);
 }
 
