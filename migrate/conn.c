@@ -136,8 +136,17 @@ static void request_ex(struct mig_conn *c, enum req_kind kind, const char *uuid,
 	if (uuid)
 		snprintf(r->uuid, sizeof(r->uuid), "%s", uuid);
 	pthread_mutex_lock(&c->mu);
-	*c->rq_tail = r;
-	c->rq_tail = &r->next;
+	if (kind == REQ_ABORT) {
+		/* ahead of the progress queries, which libvirt may answer slowly
+		 * while the migration runs */
+		r->next = c->rq;
+		c->rq = r;
+		if (c->rq_tail == &c->rq)
+			c->rq_tail = &r->next;
+	} else {
+		*c->rq_tail = r;
+		c->rq_tail = &r->next;
+	}
 	pthread_cond_signal(&c->wcond);
 	pthread_mutex_unlock(&c->mu);
 }
@@ -421,18 +430,26 @@ static void w_job(struct mig_conn *c, virConnectPtr vc, const struct req *r)
 	if (!m || !dom) {
 		if (!dom)
 			virResetLastError();
-		mig__msg_free(m);
+		if (m && r->kind == REQ_JOB) {
+			snprintf(m->err, sizeof(m->err), "%s: no such domain", r->uuid);
+			m->job = r->job;
+			mig__post(c, m);
+		} else {
+			mig__msg_free(m);
+		}
 		return;
 	}
 	if (r->kind == REQ_ABORT) {
 		if (virDomainAbortJob(dom) < 0)
 			virResetLastError();	/* finished meanwhile */
 		mig__msg_free(m);
-	} else if (mig__job_stats(dom, 0, &m->progress, NULL, NULL, m->err, sizeof(m->err)) >= 0) {
+	} else {
+		/* posted either way: the job asks again only once answered */
+		if (mig__job_stats(dom, 0, &m->progress, NULL, NULL, m->err, sizeof(m->err)) < 0 &&
+		    !m->err[0])
+			snprintf(m->err, sizeof(m->err), "job statistics failed");
 		m->job = r->job;
 		mig__post(c, m);
-	} else {
-		mig__msg_free(m);
 	}
 	virDomainFree(dom);
 }
@@ -622,7 +639,7 @@ static void handle(struct mig_conn *c, struct mig__msg *m)
 			if (c->jobs[i] != m->job)
 				continue;
 			if (m->kind == MIG__MSG_JOB_PROGRESS)
-				mig__job_progress(m->job, &m->progress);
+				mig__job_progress(m->job, m->err[0] ? NULL : &m->progress);
 			else
 				mig__job_done(m->job, &m->result);
 			break;

@@ -70,7 +70,7 @@ void mig__conn_vm_state(struct mig_conn *c, const char *uuid, enum mig_vm_state 
 int mig__conn_job_add(struct mig_conn *c, struct mig_job *j);
 void mig__conn_job_del(struct mig_conn *c, struct mig_job *j);
 
-/* job.c, for conn.c */
+/* job.c, for conn.c: a progress query answered (p NULL: it failed) */
 void mig__job_progress(struct mig_job *j, const struct mig_progress *p);
 void mig__job_done(struct mig_job *j, const struct mig_result *r);
 void mig__job_orphan(struct mig_job *j);	/* the connection is going away */

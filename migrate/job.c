@@ -37,6 +37,7 @@ struct mig_job {
 	uv_timer_t timer;
 	uint64_t start_ms;
 	bool timed_out;			/* loop: aborted because of the timeout */
+	bool asking;			/* loop: a progress query is with the worker */
 	struct mig__msg *done;		/* preallocated: posting the end never fails */
 };
 
@@ -142,6 +143,52 @@ out:
 	return NULL;
 }
 
+/* An abort runs on a thread of its own: the connection's worker may sit
+ * for tens of seconds in a job-statistics call that libvirt answers only
+ * when QEMU's monitor is free, which a busy migration delays. */
+struct abort_req {
+	struct mig_conn *c;
+	virConnectPtr vc;
+	char uuid[MIG_UUID_LEN];
+};
+
+static void *abort_main(void *arg)
+{
+	struct abort_req *a = arg;
+	virDomainPtr dom = virDomainLookupByUUIDString(a->vc, a->uuid);
+
+	if (!dom || virDomainAbortJob(dom) < 0)
+		virResetLastError();	/* gone, or finished meanwhile */
+	if (dom)
+		virDomainFree(dom);
+	virConnectClose(a->vc);
+	mig__conn_release(a->c);
+	free(a);
+	return NULL;
+}
+
+static void job_abort(struct mig_job *j)
+{
+	struct abort_req *a = calloc(1, sizeof(*a));
+	pthread_attr_t attr;
+
+	if (a && (a->vc = mig__conn_ref(j->c)) != NULL) {
+		a->c = j->c;
+		snprintf(a->uuid, sizeof(a->uuid), "%s", j->uuid);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&(pthread_t){ 0 }, &attr, abort_main, a) == 0) {
+			pthread_attr_destroy(&attr);
+			return;
+		}
+		pthread_attr_destroy(&attr);
+		virConnectClose(a->vc);
+		mig__conn_release(j->c);
+	}
+	free(a);
+	mig__conn_abort_job(j->c, j->uuid);	/* no thread: through the worker */
+}
+
 /* ---- the loop ------------------------------------------------------------------------- */
 
 static void on_timer_closed(uv_handle_t *h)
@@ -156,15 +203,19 @@ static void on_tick(uv_timer_t *t)
 	if (j->pol.timeout_ns && !j->timed_out &&
 	    (mono_ms() - j->start_ms) * 1000000u >= j->pol.timeout_ns) {
 		j->timed_out = true;
-		mig__conn_abort_job(j->c, j->uuid);
+		job_abort(j);
 		return;
 	}
-	mig__conn_query_job(j->c, j, j->uuid);
+	if (!j->asking) {
+		j->asking = true;
+		mig__conn_query_job(j->c, j, j->uuid);
+	}
 }
 
 void mig__job_progress(struct mig_job *j, const struct mig_progress *p)
 {
-	if (j->cbs.progress)
+	j->asking = false;
+	if (p && j->cbs.progress)
 		j->cbs.progress(j, p, j->arg);
 }
 
@@ -193,7 +244,7 @@ void mig__job_orphan(struct mig_job *j)
 
 int mig_migrate_abort(struct mig_job *j)
 {
-	mig__conn_abort_job(j->c, j->uuid);
+	job_abort(j);
 	return 0;
 }
 
