@@ -20,14 +20,14 @@ RTV_WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
               -Wno-missing-field-initializers
 RTV_CFLAGS := -std=c11 -D_GNU_SOURCE $(RTV_WARN) -fno-common -I. -MMD -MP
 
-# External libraries. nng 1.5 ships no pkg-config file: link -lnng directly.
+# External libraries. nng 1.5 and mbedTLS 2.28 ship no pkg-config file: link them directly.
 PKGS     := raft libuv msgpack inih jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 # Modules, leaf first; link order is the reverse. Files named *_main.c are programs.
-MODULES  := sched common consensus ofgw migrate agent
+MODULES  := sched common pki consensus ofgw migrate agent
 reverse   = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 mod_srcs  = $(filter-out %_main.c,$(wildcard $(1)/*.c))
 LIBS_A   := $(foreach m,$(MODULES),$(if $(call mod_srcs,$(m)),$(BUILD)/lib$(m).a))
