@@ -73,9 +73,13 @@ struct pki_creds;
  * now (an expired one: "…expired on <date> UTC; issue a new one…"), matches
  * the key, and carries a rack name. Returns 0 with *out (reference count 1)
  * or -ENOENT/-EACCES (a file), -EINVAL (contents, err says which file and
- * why), -EKEYEXPIRED (not yet valid or expired), -ENOMEM. */
+ * why), -EKEYEXPIRED (not yet valid or expired), -ENOMEM.
+ * PKI_CREDS_ALLOW_EXPIRED loads a certificate outside its validity period
+ * anyway, as an agent that started before its certificate expired holds
+ * one (tests of the peers' refusal; rtvd never sets it). */
+#define PKI_CREDS_ALLOW_EXPIRED 1u
 int pki_creds_new(const char *ca_file, const char *cert_file, const char *key_file,
-		  struct pki_creds **out, char err[PKI_ERRLEN]);
+		  unsigned flags, struct pki_creds **out, char err[PKI_ERRLEN]);
 /* Reference counting: sessions hold a reference, so new credentials (a
  * renewed certificate) can replace old ones while old sessions finish.
  * pki_creds_free drops one reference; NULL is a no-op. */
