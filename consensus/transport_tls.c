@@ -202,16 +202,30 @@ static void conn_close(struct conn *c)
 		uv_close((uv_handle_t *)&c->pipe, conn_handle_closed);
 }
 
-static void conn_refuse(struct conn *c, const char *why)
+/* Logs a line about peer c (rate-limited: an intruder retrying must not
+ * flood the log) and closes it. `refusal`: this side refused the peer's
+ * credentials (counted); otherwise the connection just failed. */
+static void conn_drop(struct conn *c, bool refusal, const char *why)
 {
+	char more[48] = "";
 	uint64_t suppressed = 0;
 
-	c->tt->refused++;
-	if (rtv_ratelimit_ok(&c->tt->rl, &suppressed))
-		rtv_warn(MOD, "raft tls: refused %s peer %s: %s (%llu refusals not logged)",
-			 c->outbound ? "dialed" : "incoming", c->peer, why,
-			 (unsigned long long)suppressed);
+	if (refusal)
+		c->tt->refused++;
+	if (rtv_ratelimit_ok(&c->tt->rl, &suppressed)) {
+		if (suppressed)
+			snprintf(more, sizeof(more), " (%llu lines suppressed)",
+				 (unsigned long long)suppressed);
+		rtv_warn(MOD, "raft tls: %s %s peer %s: %s%s",
+			 refusal ? "refused" : "lost", c->outbound ? "dialed" : "incoming",
+			 c->peer, why, more);
+	}
 	conn_close(c);
+}
+
+static void conn_refuse(struct conn *c, const char *why)
+{
+	conn_drop(c, true, why);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -446,7 +460,7 @@ static void tcp_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 
 	if (n < 0 || c->state == C_CLOSING) {
 		if (n < 0 && c->state == C_HANDSHAKE)
-			conn_refuse(c, "closed the connection during the TLS handshake");
+			conn_drop(c, false, "closed the connection during the TLS handshake");
 		else
 			conn_close(c);
 		free(b->base);
@@ -464,7 +478,7 @@ static void tcp_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		if (rc == -EAGAIN)
 			return;
 		if (rc != 0) {
-			conn_refuse(c, pki_tls_errmsg(c->tls));
+			conn_drop(c, rc == -EACCES, pki_tls_errmsg(c->tls));
 			return;
 		}
 		handshake_done(c);
@@ -476,7 +490,10 @@ static void timer_cb(uv_timer_t *h)
 {
 	struct conn *c = h->data;
 
-	conn_refuse(c, "no TLS handshake and preamble within 5 s");
+	if (c->state == C_DIALING)
+		conn_drop(c, false, "no TCP connection within 5 s");
+	else
+		conn_refuse(c, "no TLS handshake and Raft preamble within 5 s");
 }
 
 static struct conn *conn_new(struct tt *tt, bool outbound, raft_id expect_id)

@@ -13,7 +13,9 @@ struct raft_uv_transport;
 struct uv_loop_s;
 struct pki_creds;
 
-/* Like raft_uv_tcp_init: fills t's methods. Takes a reference on creds
+/* Like raft_uv_tcp_init: fills t's methods. As with the TCP transport, the
+ * process must ignore SIGPIPE (raft writes to streams whose peer may have
+ * gone). Takes a reference on creds
  * (released by cons_tls_transport_close). 0 or -ENOMEM. */
 int cons_tls_transport_init(struct raft_uv_transport *t, struct uv_loop_s *loop,
 			    struct pki_creds *creds);
