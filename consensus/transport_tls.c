@@ -44,6 +44,7 @@
 
 enum {
 	HANDSHAKE_MS = 5000,
+	GRACE_MS = 100,
 	READ_CHUNK = 64 * 1024,
 };
 
@@ -62,6 +63,7 @@ struct conn {
 	uv_timer_t timer;
 	uv_connect_t connect;
 	unsigned closes_pending;
+	bool grace;		/* the handshake timer fired once already */
 	struct pki_tls *tls;
 	char peer[64];		/* "ip:port" of the TCP peer, for logs */
 	/* outbound */
@@ -486,10 +488,19 @@ static void tcp_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	drain(c);
 }
 
+/* libuv runs due timers before polling for I/O, so after the loop was
+ * blocked (raft_uv's synchronous disk work at start, a busy machine) the
+ * timer would fire although the peer's bytes are waiting in the socket:
+ * give them one more turn of the loop before giving up. */
 static void timer_cb(uv_timer_t *h)
 {
 	struct conn *c = h->data;
 
+	if (!c->grace) {
+		c->grace = true;
+		uv_timer_start(&c->timer, timer_cb, GRACE_MS, 0);
+		return;
+	}
 	if (c->state == C_DIALING)
 		conn_drop(c, false, "no TCP connection within 5 s");
 	else
