@@ -36,6 +36,7 @@
 #include <raft/uv.h>
 #include <uv.h>
 
+#include "common/bytes.h"
 #include "common/log.h"
 #include "consensus/transport_tls.h"
 #include "pki/pki.h"
@@ -45,6 +46,7 @@
 enum {
 	HANDSHAKE_MS = 5000,
 	GRACE_MS = 100,
+	MAX_EXTEND = 3,
 	READ_CHUNK = 64 * 1024,
 };
 
@@ -63,7 +65,9 @@ struct conn {
 	uv_timer_t timer;
 	uv_connect_t connect;
 	unsigned closes_pending;
-	bool grace;		/* the handshake timer fired once already */
+	bool grace;		/* the handshake timer is in its last turn */
+	bool progress;		/* bytes arrived since the timer was armed */
+	unsigned extended;	/* times the timer was re-armed for progress */
 	struct pki_tls *tls;
 	char peer[64];		/* "ip:port" of the TCP peer, for logs */
 	/* outbound */
@@ -94,21 +98,6 @@ struct tt {
 /* ------------------------------------------------------------------------- */
 /* Preamble                                                                   */
 
-static void be_put(unsigned char *p, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t be_get(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 int cons_tls_preamble_encode(uint64_t id, const char *addr, void *buf, size_t cap,
 			     size_t *len)
 {
@@ -119,9 +108,9 @@ int cons_tls_preamble_encode(uint64_t id, const char *addr, void *buf, size_t ca
 		return -EINVAL;
 	if (cap < CONS_TLS_PREAMBLE_FIXED + alen)
 		return -ENOSPC;
-	be_put(p, CONS_TLS_PREAMBLE_MAGIC, 4);
-	be_put(p + 4, alen, 4);
-	be_put(p + 8, id, 8);
+	rtv_put_be(p, CONS_TLS_PREAMBLE_MAGIC, 4);
+	rtv_put_be(p + 4, alen, 4);
+	rtv_put_be(p + 8, id, 8);
 	memcpy(p + CONS_TLS_PREAMBLE_FIXED, addr, alen);
 	*len = CONS_TLS_PREAMBLE_FIXED + alen;
 	return 0;
@@ -133,12 +122,12 @@ int cons_tls_preamble_decode(const void *buf, size_t len, uint64_t *id,
 	const unsigned char *p = buf;
 	uint64_t alen, pid;
 
-	if (len >= 4 && be_get(p, 4) != CONS_TLS_PREAMBLE_MAGIC)
+	if (len >= 4 && rtv_get_be(p, 4) != CONS_TLS_PREAMBLE_MAGIC)
 		return -EPROTO;
 	if (len < CONS_TLS_PREAMBLE_FIXED)
 		return -EAGAIN;
-	alen = be_get(p + 4, 4);
-	pid = be_get(p + 8, 8);
+	alen = rtv_get_be(p + 4, 4);
+	pid = rtv_get_be(p + 8, 8);
 	if (alen == 0 || alen >= CONS_ADDR_MAX || pid == 0)
 		return -EPROTO;
 	if (len < CONS_TLS_PREAMBLE_FIXED + alen)
@@ -468,6 +457,7 @@ static void tcp_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		free(b->base);
 		return;
 	}
+	c->progress = c->progress || n > 0;
 	rc = pki_tls_feed(c->tls, b->base, (size_t)n);
 	free(b->base);
 	if (rc != 0) {
@@ -488,14 +478,23 @@ static void tcp_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	drain(c);
 }
 
-/* libuv runs due timers before polling for I/O, so after the loop was
- * blocked (raft_uv's synchronous disk work at start, a busy machine) the
- * timer would fire although the peer's bytes are waiting in the socket:
- * give them one more turn of the loop before giving up. */
+/* A connection must finish its handshake and preamble within HANDSHAKE_MS,
+ * extended (at most MAX_EXTEND times) while bytes keep arriving: a loop
+ * stalled by raft_uv's synchronous disk work or a busy machine delays an
+ * honest peer, a silent one is cut. And since libuv runs due timers before
+ * it polls for I/O, a timer that fires after a stall gives the bytes that
+ * may be waiting in the socket one more turn of the loop (GRACE_MS). */
 static void timer_cb(uv_timer_t *h)
 {
 	struct conn *c = h->data;
 
+	if (c->progress && c->extended < MAX_EXTEND) {
+		c->progress = false;
+		c->grace = false;
+		c->extended++;
+		uv_timer_start(&c->timer, timer_cb, HANDSHAKE_MS, 0);
+		return;
+	}
 	if (!c->grace) {
 		c->grace = true;
 		uv_timer_start(&c->timer, timer_cb, GRACE_MS, 0);

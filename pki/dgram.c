@@ -30,6 +30,7 @@
 #include <mbedtls/chachapoly.h>
 #include <mbedtls/platform_util.h>
 
+#include "common/bytes.h"
 #include "pki/pki.h"
 
 struct pki_keyring {
@@ -57,17 +58,6 @@ struct pki_dgram {
 /* ------------------------------------------------------------------------- */
 /* Keyring                                                                    */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One "<id> <hex>" line into k. */
 static int parse_line(struct pki_keyring *k, const char *s, size_t len, unsigned lineno,
 		      char err[PKI_ERRLEN])
@@ -86,7 +76,8 @@ static int parse_line(struct pki_keyring *k, const char *s, size_t len, unsigned
 	while (i < len && (s[i] == ' ' || s[i] == '\t'))
 		i++;
 	for (j = 0; j < PKI_KEY_BYTES; j++, i += 2) {
-		int hi = i + 1 < len ? hexval(s[i]) : -1, lo = i + 1 < len ? hexval(s[i + 1]) : -1;
+		int hi = i + 1 < len ? rtv_hexval(s[i]) : -1;
+		int lo = i + 1 < len ? rtv_hexval(s[i + 1]) : -1;
 
 		if (hi < 0 || lo < 0) {
 			snprintf(err, PKI_ERRLEN, "keyring line %u: the key must be 64 hex digits",
@@ -213,21 +204,6 @@ size_t pki_keyring_ids(const struct pki_keyring *k, uint16_t ids[PKI_KEYS_MAX])
 /* ------------------------------------------------------------------------- */
 /* Sealing and opening                                                        */
 
-static void put_be(unsigned char *p, uint64_t v, int bytes)
-{
-	for (int i = bytes - 1; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t get_be(const unsigned char *p, int bytes)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < bytes; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 int pki_dgram_new(struct pki_keyring *k, uint64_t self_id, uint64_t window_ns,
 		  struct pki_dgram **out)
 {
@@ -273,9 +249,9 @@ int pki_dgram_seal(struct pki_dgram *d, uint64_t now_ns, const void *in, size_t 
 	d->last_seq = seq;
 	o[0] = PKI_SEAL_VERSION;
 	o[1] = 0;
-	put_be(o + 2, d->keys->id[0], 2);
-	put_be(o + 4, d->self, 4);
-	put_be(o + 8, seq, 8);
+	rtv_put_be(o + 2, d->keys->id[0], 2);
+	rtv_put_be(o + 4, d->self, 4);
+	rtv_put_be(o + 8, seq, 8);
 	memcpy(nonce, o + 4, 12);
 	if (mbedtls_chachapoly_encrypt_and_tag(&d->keys->ctx[0], len, nonce, o,
 					       PKI_SEAL_HEADER_BYTES, in,
@@ -346,9 +322,9 @@ int pki_dgram_open(struct pki_dgram *d, uint64_t now_ns, const void *in, size_t 
 	plen = len - PKI_SEAL_OVERHEAD;
 	if (cap < plen)
 		return -ENOSPC;
-	key_id = (uint16_t)get_be(p + 2, 2);
-	from = get_be(p + 4, 4);
-	seq = get_be(p + 8, 8);
+	key_id = (uint16_t)rtv_get_be(p + 2, 2);
+	from = rtv_get_be(p + 4, 4);
+	seq = rtv_get_be(p + 8, 8);
 	for (ki = 0; ki < k->n && k->id[ki] != key_id; ki++)
 		;
 	if (ki == k->n)

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -201,6 +202,19 @@ static void snap_same(struct cluster *c, const struct snap *before)
  * given credentials and Raft id. `join`: no peers (it waits to be added);
  * otherwise it bootstraps a cluster of the rack's three and itself (in
  * place of the rack's node if it claims one of their ids). */
+static pid_t intruder_pid;	/* killed by teardown if a test fails first */
+
+static int teardown_one(void **state)
+{
+	(void)state;
+	if (intruder_pid > 0) {
+		kill(intruder_pid, SIGKILL);
+		waitpid(intruder_pid, NULL, 0);
+		intruder_pid = 0;
+	}
+	return 0;
+}
+
 static pid_t intruder_spawn(struct cluster *c, struct pki_creds *creds, uint64_t id, bool join)
 {
 	struct cons_peer peers[4];
@@ -214,6 +228,7 @@ static pid_t intruder_spawn(struct cluster *c, struct pki_creds *creds, uint64_t
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* never outlive the test */
 		struct cons_node_config cfg = { .id = id, .raft_addr = c->t[3].addr,
 						.data_dir = c->t[3].dir, .peers = join ? NULL : peers,
 						.n_peers = join ? 0 : n, .pre_vote = true,
@@ -232,6 +247,7 @@ static pid_t intruder_spawn(struct cluster *c, struct pki_creds *creds, uint64_t
 		_exit(0);
 	}
 	pki_creds_free(creds);
+	intruder_pid = pid;
 	return pid;
 }
 
@@ -239,6 +255,7 @@ static void intruder_kill(pid_t pid)
 {
 	int status = 0;
 
+	intruder_pid = 0;
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	/* killed by us, not dead of its own (a failed start exits 2) */
@@ -376,11 +393,11 @@ static void test_tls_expired_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tls_rack),
-		cmocka_unit_test(test_tls_other_ca_refused),
-		cmocka_unit_test(test_tls_self_signed_standby_refused),
-		cmocka_unit_test(test_tls_name_mismatch_refused),
-		cmocka_unit_test(test_tls_expired_refused),
+		cmocka_unit_test_teardown(test_tls_rack, teardown_one),
+		cmocka_unit_test_teardown(test_tls_other_ca_refused, teardown_one),
+		cmocka_unit_test_teardown(test_tls_self_signed_standby_refused, teardown_one),
+		cmocka_unit_test_teardown(test_tls_name_mismatch_refused, teardown_one),
+		cmocka_unit_test_teardown(test_tls_expired_refused, teardown_one),
 	};
 
 	signal(SIGPIPE, SIG_IGN);	/* as rtvd: writes to a closed peer fail with EPIPE */
