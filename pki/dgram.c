@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <mbedtls/chachapoly.h>
+#include <mbedtls/md.h>
 #include <mbedtls/platform_util.h>
 
 #include "common/bytes.h"
@@ -37,6 +38,7 @@ struct pki_keyring {
 	size_t n;
 	uint16_t id[PKI_KEYS_MAX];
 	mbedtls_chachapoly_context ctx[PKI_KEYS_MAX];
+	unsigned char raw[PKI_KEYS_MAX][PKI_KEY_BYTES];	/* for HMAC */
 };
 
 struct replay_slot {
@@ -105,6 +107,7 @@ static int parse_line(struct pki_keyring *k, const char *s, size_t len, unsigned
 	}
 	mbedtls_chachapoly_init(&k->ctx[k->n]);
 	mbedtls_chachapoly_setkey(&k->ctx[k->n], key);
+	memcpy(k->raw[k->n], key, sizeof(key));
 	mbedtls_platform_zeroize(key, sizeof(key));
 	k->id[k->n++] = (uint16_t)id;
 	return 0;
@@ -187,6 +190,7 @@ void pki_keyring_free(struct pki_keyring *k)
 		return;
 	for (size_t i = 0; i < k->n; i++)
 		mbedtls_chachapoly_free(&k->ctx[i]);
+	mbedtls_platform_zeroize(k->raw, sizeof(k->raw));
 	free(k);
 }
 
@@ -307,15 +311,76 @@ static int refuse(uint64_t *counter, int rc)
 	return rc;
 }
 
+int pki_dgram_accept(struct pki_dgram *d, uint64_t sender, uint64_t seq, uint64_t now_ns)
+{
+	struct replay_slot *slot;
+	size_t min_at = 0;
+
+	if (seq + d->window_ns < now_ns || seq > now_ns + d->window_ns)
+		return refuse(&d->stats.stale, -ETIME);
+	slot = replay_slot(d, sender);
+	if (replay_check(slot, seq, &min_at) != 0)
+		return refuse(&d->stats.replayed, -EALREADY);
+	slot->sender = sender;
+	slot->last_ns = now_ns;
+	slot->seq[slot->n < PKI_REPLAY_DEPTH ? slot->n++ : min_at] = seq;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* MACs for framings of their own                                             */
+
+static int key_index(const struct pki_keyring *k, uint32_t key_id, size_t *i)
+{
+	for (*i = 0; *i < k->n; (*i)++)
+		if (k->id[*i] == key_id)
+			return 0;
+	return -EKEYREJECTED;
+}
+
+int pki_keyring_mac(const struct pki_keyring *k, uint32_t key_id, const void *msg, size_t len,
+		    uint8_t mac[PKI_MAC_BYTES])
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+	size_t i;
+
+	if (key_index(k, key_id, &i) != 0)
+		return -EKEYREJECTED;
+	return mbedtls_md_hmac(md, k->raw[i], PKI_KEY_BYTES, msg, len, mac) == 0 ? 0 : -EIO;
+}
+
+int pki_keyring_mac_verify(const struct pki_keyring *k, uint32_t key_id, const void *msg,
+			   size_t len, const uint8_t *mac, size_t mac_len)
+{
+	uint8_t want[PKI_MAC_BYTES];
+	unsigned char diff = 0;
+	int rc;
+
+	if (mac_len != PKI_MAC_BYTES)
+		return -EBADMSG;
+	rc = pki_keyring_mac(k, key_id, msg, len, want);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < PKI_MAC_BYTES; i++)	/* constant time */
+		diff |= (unsigned char)(want[i] ^ mac[i]);
+	mbedtls_platform_zeroize(want, sizeof(want));
+	return diff == 0 ? 0 : -EBADMSG;
+}
+
+const struct pki_keyring *pki_dgram_keyring(const struct pki_dgram *d)
+{
+	return d->keys;
+}
+
 int pki_dgram_open(struct pki_dgram *d, uint64_t now_ns, const void *in, size_t len,
 		   void *out, size_t cap, size_t *out_len, uint64_t *sender)
 {
 	const unsigned char *p = in;
 	struct pki_keyring *k = d->keys;
-	struct replay_slot *slot;
 	uint64_t seq, from;
-	size_t plen, ki, min_at = 0;
+	size_t plen, ki;
 	uint16_t key_id;
+	int rc;
 
 	if (len < PKI_SEAL_OVERHEAD || p[0] != PKI_SEAL_VERSION || p[1] != 0)
 		return refuse(&d->stats.malformed, -EBADMSG);
@@ -336,18 +401,11 @@ int pki_dgram_open(struct pki_dgram *d, uint64_t now_ns, const void *in, size_t 
 		mbedtls_platform_zeroize(out, plen);
 		return refuse(&d->stats.bad_tag, -EBADMSG);
 	}
-	if (seq + d->window_ns < now_ns || seq > now_ns + d->window_ns) {
+	rc = pki_dgram_accept(d, from, seq, now_ns);
+	if (rc != 0) {
 		mbedtls_platform_zeroize(out, plen);
-		return refuse(&d->stats.stale, -ETIME);
+		return rc;
 	}
-	slot = replay_slot(d, from);
-	if (replay_check(slot, seq, &min_at) != 0) {
-		mbedtls_platform_zeroize(out, plen);
-		return refuse(&d->stats.replayed, -EALREADY);
-	}
-	slot->sender = from;
-	slot->last_ns = now_ns;
-	slot->seq[slot->n < PKI_REPLAY_DEPTH ? slot->n++ : min_at] = seq;
 	d->stats.opened++;
 	*out_len = plen;
 	*sender = from;

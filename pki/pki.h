@@ -197,6 +197,24 @@ int pki_dgram_seal(struct pki_dgram *d, uint64_t now_ns, const void *in, size_t 
 int pki_dgram_open(struct pki_dgram *d, uint64_t now_ns, const void *in, size_t len,
 		   void *out, size_t cap, size_t *out_len, uint64_t *sender);
 const struct pki_dgram_stats *pki_dgram_stats(const struct pki_dgram *d);
+
+/* For framings that carry their own header, key id and sequence number
+ * (gossip's envelope, whose seal/open hook these fit):
+ *   pki_keyring_mac: HMAC-SHA256 of msg under rack key key_id. 0,
+ *     -EKEYREJECTED (no such key in the ring).
+ *   pki_keyring_mac_verify: 0 if mac is that MAC (compared in constant
+ *     time), -EBADMSG, -EKEYREJECTED.
+ *   pki_dgram_accept: the time window and replay check of pki_dgram_open
+ *     for an authenticated (sender, seq), seq being the sender's
+ *     CLOCK_REALTIME in ns, strictly increasing; records it. 0, -ETIME,
+ *     -EALREADY (counted as stale / replayed). */
+#define PKI_MAC_BYTES 32
+int pki_keyring_mac(const struct pki_keyring *k, uint32_t key_id, const void *msg, size_t len,
+		    uint8_t mac[PKI_MAC_BYTES]);
+int pki_keyring_mac_verify(const struct pki_keyring *k, uint32_t key_id, const void *msg,
+			   size_t len, const uint8_t *mac, size_t mac_len);
+int pki_dgram_accept(struct pki_dgram *d, uint64_t sender, uint64_t seq, uint64_t now_ns);
+const struct pki_keyring *pki_dgram_keyring(const struct pki_dgram *d);
 /* Message for a refusal code of pki_dgram_open. */
 const char *pki_dgram_strerror(int rc);
 

@@ -434,6 +434,38 @@ static void test_dgram_rotation(void **state)
 	pki_dgram_free(rx);
 }
 
+/* The MAC hook for framings of their own (gossip): HMAC-SHA256, checked
+ * against Python's hmac for key 1; and the replay check on its own. */
+static void test_mac_and_accept(void **state)
+{
+	static const uint8_t golden[PKI_MAC_BYTES] = {
+		0x07, 0x55, 0x09, 0xe1, 0xc9, 0xa2, 0x52, 0x6d, 0xb3, 0x13, 0xec, 0x78, 0xe3, 0xc3,
+		0x2b, 0x16, 0xd0, 0x90, 0x9f, 0xe4, 0xa7, 0x19, 0x83, 0x7f, 0xa9, 0x4e, 0xef, 0xb3,
+		0x32, 0x25, 0xa9, 0xb3 };
+	struct pki_dgram *d = dgram(KEY2 KEY1, 2);
+	const struct pki_keyring *k = pki_dgram_keyring(d);
+	uint8_t mac[PKI_MAC_BYTES];
+	uint64_t t = 1700000000 * SEC;
+
+	(void)state;
+	assert_int_equal(pki_keyring_mac(k, 1, "gossip envelope", 15, mac), 0);
+	assert_memory_equal(mac, golden, sizeof(golden));
+	assert_int_equal(pki_keyring_mac_verify(k, 1, "gossip envelope", 15, mac, sizeof(mac)), 0);
+	assert_int_equal(pki_keyring_mac_verify(k, 2, "gossip envelope", 15, mac, sizeof(mac)),
+			 -EBADMSG);
+	assert_int_equal(pki_keyring_mac_verify(k, 1, "gossip envelopf", 15, mac, sizeof(mac)),
+			 -EBADMSG);
+	assert_int_equal(pki_keyring_mac_verify(k, 1, "gossip envelope", 15, mac, 16), -EBADMSG);
+	assert_int_equal(pki_keyring_mac(k, 3, "x", 1, mac), -EKEYREJECTED);
+	assert_int_equal(pki_dgram_accept(d, 7, t, t), 0);
+	assert_int_equal(pki_dgram_accept(d, 7, t, t), -EALREADY);
+	assert_int_equal(pki_dgram_accept(d, 8, t, t), 0);	/* per sender */
+	assert_int_equal(pki_dgram_accept(d, 7, t - 31 * SEC, t), -ETIME);
+	assert_int_equal(pki_dgram_stats(d)->replayed, 1);
+	assert_int_equal(pki_dgram_stats(d)->stale, 1);
+	pki_dgram_free(d);
+}
+
 static void test_keyring_parse(void **state)
 {
 	struct pki_keyring *k = NULL;
@@ -500,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_dgram_seal_open_replay),
 		cmocka_unit_test(test_dgram_reorder),
 		cmocka_unit_test(test_dgram_rotation),
+		cmocka_unit_test(test_mac_and_accept),
 		cmocka_unit_test(test_keyring_parse),
 		cmocka_unit_test(test_keyring_file),
 	};
