@@ -74,6 +74,9 @@ struct conn {
 	struct raft_uv_connect *req;
 	raft_uv_connect_cb cb;
 	raft_id expect_id;
+	/* what libuv reads into (tcp and pipe alike: their callbacks never
+	 * nest, and each consumes the bytes before returning) */
+	char rbuf[READ_CHUNK];
 	/* inbound: preamble bytes so far */
 	unsigned char pre[CONS_TLS_PREAMBLE_FIXED + CONS_ADDR_MAX];
 	size_t pre_len;
@@ -270,10 +273,11 @@ static int flush_tls(struct conn *c)
 
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
-	(void)h;
+	struct conn *c = h->data;
+
 	(void)hint;
-	b->base = malloc(READ_CHUNK);
-	b->len = b->base ? READ_CHUNK : 0;
+	b->base = c->rbuf;
+	b->len = sizeof(c->rbuf);
 }
 
 /* Plaintext from raft (pipe B) into the session, out to the peer. */
@@ -291,7 +295,6 @@ static void pipe_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		flush_tls(c);
 		conn_close(c);
 	}
-	free(b->base);
 }
 
 /* Makes the socketpair; pipe A (raft's, allocated with raft_malloc as raft
@@ -454,12 +457,10 @@ static void tcp_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 			conn_drop(c, false, "closed the connection during the TLS handshake");
 		else
 			conn_close(c);
-		free(b->base);
 		return;
 	}
 	c->progress = c->progress || n > 0;
 	rc = pki_tls_feed(c->tls, b->base, (size_t)n);
-	free(b->base);
 	if (rc != 0) {
 		conn_close(c);
 		return;

@@ -7,7 +7,7 @@
  * must not get in:
  *   - another CA's certificate (trusting ours, so our side must refuse it)
  *     bootstrapping a cluster with the rack's nodes: every node refuses its
- *     connections, the rack's term, leader and state do not move;
+ *     connections, no replica's state moves, the rack commits on;
  *   - a self-signed "rtvd-host-4" that the leader is asked to add as a
  *     standby: the leader refuses to talk to it, it never gets an entry;
  *   - a valid rack certificate of host 5 claiming to be server 3: refused
@@ -169,39 +169,35 @@ static bool one_refused(struct cluster *c, void *arg)
 	return refused(c, *(unsigned *)arg) > 0;
 }
 
+/* What an intruder must not change: each replica's state (hosts and
+ * applied index; nothing else is submitted meanwhile). Leadership is not
+ * compared: the intruder's messages never reach raft (the refusal counts
+ * and log lines show it), and on a loaded machine the four processes'
+ * handshakes alone can delay heartbeats past an election timeout. */
 struct snap {
-	uint64_t term, leader, applied[3];
+	uint64_t applied[3];
+	size_t hosts[3];
 };
 
 static void snap_take(struct cluster *c, struct snap *s)
 {
-	struct cons_node_status st;
-
-	cons_node_status(c->t[0].node, &st);
-	s->term = st.term;
-	s->leader = st.leader_id;
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < 3; i++) {
 		s->applied[i] = cons_state_applied_index(c->t[i].state);
+		s->hosts[i] = cons_state_n_hosts(c->t[i].state);
+	}
 }
 
-/* The rack did not notice the intruder: same term, leader and log. */
 static void snap_same(struct cluster *c, const struct snap *before)
 {
 	struct snap now;
 
 	snap_take(c, &now);
-	assert_int_equal(now.term, before->term);
-	assert_int_equal(now.leader, before->leader);
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < 3; i++) {
 		assert_int_equal(now.applied[i], before->applied[i]);
+		assert_int_equal(now.hosts[i], before->hosts[i]);
+	}
 }
 
-/* The intruder: a fourth process (its own loop, as a real one would be:
- * raft_uv's synchronous disk work at its start must not stall the rack's
- * loop) running a node on node index 3's address and data dir, with the
- * given credentials and Raft id. `join`: no peers (it waits to be added);
- * otherwise it bootstraps a cluster of the rack's three and itself (in
- * place of the rack's node if it claims one of their ids). */
 static pid_t intruder_pid;	/* killed by teardown if a test fails first */
 
 static int teardown_one(void **state)
