@@ -4,7 +4,7 @@
  * raft_uv with fsync on this disk) on its own libuv loop, run once with the
  * plain TCP transport and once with the TLS transport (transport_tls.c,
  * certificates from pki/rtv-pki.sh), alternating plain/TLS for
- * BENCH_RAFT_TLS_ROUNDS rounds (default 2) so both see the same machine;
+ * BENCH_RAFT_TLS_ROUNDS rounds (default 3) so both see the same machine;
  * each figure is the median over the rounds. Per run:
  *   1. commit latency, one client: the leader's process submits NOOP
  *      commands one at a time (BENCH_RAFT_TLS_N, default 1000) and times
@@ -179,7 +179,7 @@ static void child_main(const struct run *r, int i, uint64_t rejoin_target)
 
 	ch.t_start = bench_now_ns();
 	snprintf(ch.loaded, sizeof(ch.loaded), "%s/loaded", r->dir);
-	rtv_log_init("bench_raft_tls", RTV_LOG_ERROR);
+	rtv_log_init("bench_raft_tls", getenv("BENCH_RAFT_TLS_DEBUG") ? RTV_LOG_DEBUG : RTV_LOG_ERROR);
 	for (int k = 0; k < NODES; k++) {
 		peers[k].id = (uint64_t)k + 1;
 		snprintf(peers[k].raft_addr, sizeof(peers[k].raft_addr), "127.0.0.1:%u",
@@ -319,15 +319,16 @@ static double med(double *v, int n)
 int main(void)
 {
 	const char *s = getenv("BENCH_RAFT_TLS_ROUNDS"), *src = getenv("RTV_SRC");
-	int rounds = s ? atoi(s) : 2;
+	int rounds = s ? atoi(s) : 3;
 	double p99[2][8], per_s[2][8], rejoin[2][8];
 	char cmd[512];
 	struct result res;
 
+	signal(SIGPIPE, SIG_IGN);	/* as rtvd: raft writes to streams whose peer died */
 	if ((s = getenv("BENCH_RAFT_TLS_N")) && atoi(s) > 10)
 		n_samples = (unsigned)atoi(s);
 	if (rounds < 1 || rounds > 8)
-		rounds = 2;
+		rounds = 3;
 	snprintf(tmp, sizeof(tmp), "/tmp/rtv-bench-raft-tls.XXXXXX");
 	if (!mkdtemp(tmp))
 		return 1;
