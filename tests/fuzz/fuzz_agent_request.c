@@ -1,4 +1,4 @@
-// fuzz-modules: sched common consensus ofgw agent
+// fuzz-modules: sched common pki consensus ofgw agent
 /* fuzz_agent_request.c — rtvd's RPC request decoder (agent/request.c) and
  * reply peek on arbitrary bytes.
  *

@@ -14,7 +14,7 @@
  *    checksums and stays within 576 bytes of IP;
  *  - label serial arithmetic is antisymmetric away from the half-way point.
  */
-// fuzz-modules: sched common consensus ofgw agent
+// fuzz-modules: sched common pki consensus ofgw agent
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-// fuzz-modules: sched common consensus
+// fuzz-modules: sched common pki consensus
 // fuzz-files: agent/missrep.c agent/request.c agent/config.c
 /* fuzz_missrep.c — the miss-report decoder (agent/missrep.c) on arbitrary
  * bytes, as a datagram from anyone on the management network would be.
