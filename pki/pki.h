@@ -218,4 +218,20 @@ const struct pki_keyring *pki_dgram_keyring(const struct pki_dgram *d);
 /* Message for a refusal code of pki_dgram_open. */
 const char *pki_dgram_strerror(int rc);
 
+/* ------------------------------------------------------------------------- */
+/* nng's TLS (nng.c)                                                          */
+
+typedef struct nng_tls_config nng_tls_config;
+
+/* An nng TLS configuration (tls+tcp://) with the rack CA, this holder's
+ * certificate and key, TLS 1.2, and the peer's certificate required on both
+ * sides; a client with expect_host_id != 0 also requires the server to be
+ * rtvd-host-<expect_host_id>. Set it on a listener or dialer with
+ * NNG_OPT_TLS_CONFIG; the caller frees it (nng_tls_config_free). 0,
+ * -EINVAL (err says which file), -ENOMEM. nng 1.5 does not tell a listener
+ * the verified client's name. */
+int pki_nng_tls_config(const char *ca_file, const char *cert_file, const char *key_file,
+		       bool server, uint64_t expect_host_id, nng_tls_config **out,
+		       char err[PKI_ERRLEN]);
+
 #endif /* RTV_PKI_H */
