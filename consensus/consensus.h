@@ -399,8 +399,9 @@ struct cons_node_config {
 	unsigned snapshot_threshold;	/* entries between snapshots; 0: 4096, staggered by id */
 	unsigned snapshot_trailing;	/* entries kept after a snapshot; 0: threshold / 4 */
 	/* Raft over mutual TLS (transport_tls.c): peers must hold a certificate
-	 * of the rack CA naming rtvd-host-<their id>. NULL: plain TCP. The node
-	 * takes a reference (pki_creds_ref) for its lifetime. */
+	 * of the rack CA naming rtvd-host-<their id>, and so should this node
+	 * (not checked here: the caller compares pki_creds_self). NULL: plain
+	 * TCP. The node takes a reference (pki_creds_ref). */
 	struct pki_creds *tls;
 };
 
@@ -474,6 +475,10 @@ int cons_node_remove(struct cons_node *n, uint64_t id, cons_done_cb cb, void *ar
  * within an election timeout, -ECANCELED on close; -EALREADY if one is in
  * progress. */
 int cons_node_transfer(struct cons_node *n, uint64_t to_id, cons_done_cb cb, void *arg);
+/* Renewed credentials (same CA, a new certificate): new connections use
+ * them, open ones finish with the old. 0, or -EINVAL if the node was not
+ * started with TLS (plaintext and TLS do not mix in a running rack). */
+int cons_node_set_tls(struct cons_node *n, struct pki_creds *creds);
 void cons_node_status(const struct cons_node *n, struct cons_node_status *out);
 const struct cons_state *cons_node_state(const struct cons_node *n);
 /* Why the node's last failed call failed (start, submit, add, ...), with

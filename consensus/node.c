@@ -875,6 +875,14 @@ void cons_node_status(const struct cons_node *cn, struct cons_node_status *out)
 	status_peers(r, out);
 }
 
+int cons_node_set_tls(struct cons_node *n, struct pki_creds *creds)
+{
+	if (!n->tls || !creds)
+		return -EINVAL;
+	cons_tls_transport_set_creds(&n->transport, creds);
+	return 0;
+}
+
 const struct cons_state *cons_node_state(const struct cons_node *n)
 {
 	return n->fsm.state;

@@ -725,6 +725,15 @@ void cons_tls_transport_close(struct raft_uv_transport *t)
 	t->impl = NULL;
 }
 
+void cons_tls_transport_set_creds(struct raft_uv_transport *t, struct pki_creds *creds)
+{
+	struct tt *tt = t->impl;
+	struct pki_creds *old = tt->creds;
+
+	tt->creds = pki_creds_ref(creds);
+	pki_creds_free(old);	/* sessions still using it hold their own reference */
+}
+
 uint64_t cons_tls_transport_refused(const struct raft_uv_transport *t)
 {
 	const struct tt *tt = t->impl;

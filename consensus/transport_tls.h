@@ -22,6 +22,10 @@ int cons_tls_transport_init(struct raft_uv_transport *t, struct uv_loop_s *loop,
 /* Like raft_uv_tcp_close: frees what init allocated, after raft closed the
  * transport and uv_run returned. */
 void cons_tls_transport_close(struct raft_uv_transport *t);
+/* Replaces the credentials (a renewed certificate): connections made from
+ * now on use creds, open ones keep theirs until they close. Takes a
+ * reference on creds and drops the old one. */
+void cons_tls_transport_set_creds(struct raft_uv_transport *t, struct pki_creds *creds);
 /* Connections refused since start (bad certificate, name or preamble). */
 uint64_t cons_tls_transport_refused(const struct raft_uv_transport *t);
 

@@ -13,6 +13,8 @@
  *   - a valid rack certificate of host 5 claiming to be server 3: refused
  *     for the name/id mismatch;
  *   - an expired certificate of the rack: refused, naming the expiry date.
+ * And a certificate renewed on a running rack with traffic
+ * (cons_node_set_tls): no command fails, the renewal takes effect.
  * Each refusal is counted (cons_node_status.tls_refused) and logged with
  * the peer's address, its certificate's name and the reason; the log lines
  * are checked by capturing stderr.
@@ -46,7 +48,7 @@ static char base[64], rack[96], intruder[96], self_dir[96];
 static int setup_all(void **state)
 {
 	(void)state;
-	rtv_log_init("test_cons_tls", RTV_LOG_WARN);
+	rtv_log_init("test_cons_tls", getenv("TEST_DEBUG") ? RTV_LOG_DEBUG : RTV_LOG_WARN);
 	snprintf(base, sizeof(base), "/tmp/test_cons_tls.XXXXXX");
 	assert_non_null(mkdtemp(base));
 	snprintf(rack, sizeof(rack), "%s/rack", base);
@@ -386,6 +388,64 @@ static void test_tls_expired_refused(void **state)
 	rack_down(&c);
 }
 
+/* Renewal on a running rack with traffic: node 1 switches credentials
+ * while commands keep committing. First to an expired certificate, which
+ * proves the switch takes effect (a restarted peer refuses node 1's new
+ * connections), then to a fresh one, after which that peer catches up. */
+/* Makes node 1 the leader (transfer) if it is not. */
+static void lead_by_1(struct cluster *c)
+{
+	int li = wait_leader(c, -1);
+	struct answer a = { 0 };
+
+	if (li == 0)
+		return;
+	assert_int_equal(cons_node_transfer(c->t[li].node, 1, done_cb, &a), 0);
+	wait_answer(c, &a, "transfer to node 1");
+	assert_int_equal(a.status, 0);
+	wait_leader(c, li);
+}
+
+static void test_tls_renew_running(void **state)
+{
+	struct pki_creds *expired, *fresh;
+	struct cluster c;
+	unsigned peer = 1;	/* node 2 */
+	int li;
+
+	(void)state;
+	/* made first: openssl would stall the rack's loop past an election */
+	pkifx_issue(rack, 1, -1);
+	expired = pkifx_creds(rack, rack, "host-1", PKI_CREDS_ALLOW_EXPIRED);
+	pkifx_issue(rack, 1, 60);
+	fresh = pkifx_creds(rack, rack, "host-1", 0);
+	rack_up(&c, 17450);
+
+	/* node 1 leads, so it is the one that must reach the restarted peer
+	 * (a follower never dials another follower) */
+	lead_by_1(&c);
+	assert_int_equal(cons_node_set_tls(c.t[0].node, expired), 0);
+	node_stop(&c, peer);	/* its connections to node 1 are made anew */
+	node_open(&c, peer, false);
+	c.t[peer].outsider = true;	/* it cannot follow node 1's view now */
+	submit_hosts(&c, 4, 6);		/* the other two commit on */
+	for (int tries = 0; tries < 3 && !run_within(&c, 5000, one_refused, &peer); tries++)
+		lead_by_1(&c);	/* leadership moved (a busy machine): again */
+	assert_true(one_refused(&c, &peer));
+
+	assert_int_equal(cons_node_set_tls(c.t[0].node, fresh), 0);
+	submit_hosts(&c, 7, 9);
+	c.t[peer].outsider = false;
+	li = wait_leader(&c, -1);
+	for (unsigned i = 0; i < 3; i++) {
+		wait_same(&c, (unsigned)li, i);
+		assert_int_equal(cons_state_n_hosts(c.t[i].state), 9);
+	}
+	pki_creds_free(expired);	/* the node holds its own references */
+	pki_creds_free(fresh);
+	rack_down(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +454,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_tls_self_signed_standby_refused, teardown_one),
 		cmocka_unit_test_teardown(test_tls_name_mismatch_refused, teardown_one),
 		cmocka_unit_test_teardown(test_tls_expired_refused, teardown_one),
+		cmocka_unit_test_teardown(test_tls_renew_running, teardown_one),
 	};
 
 	signal(SIGPIPE, SIG_IGN);	/* as rtvd: writes to a closed peer fail with EPIPE */
