@@ -470,8 +470,9 @@ static void tcp_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		flush_tls(c);	/* alerts too: the peer learns why */
 		if (rc == -EAGAIN)
 			return;
-		if (rc != 0) {
-			conn_drop(c, rc == -EACCES, pki_tls_errmsg(c->tls));
+		if (rc != 0) {	/* an incoming peer that cannot authenticate is refused */
+			conn_drop(c, rc == -EACCES || (!c->outbound && rc != -ECONNREFUSED),
+				  pki_tls_errmsg(c->tls));
 			return;
 		}
 		handshake_done(c);

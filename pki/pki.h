@@ -115,7 +115,9 @@ void pki_tls_free(struct pki_tls *t);	/* NULL is a no-op */
 int pki_tls_feed(struct pki_tls *t, const void *data, size_t len);
 /* Advances the handshake: 0 once it is complete (the peer is verified),
  * -EAGAIN when more input is needed (send the output first), -EACCES when
- * the peer is refused, -EPROTO on any other failure (message kept). */
+ * the peer is refused, -ECONNREFUSED when the peer refused this side (a
+ * fatal alert), -EPROTO on any other failure, e.g. a peer that does not
+ * speak TLS (message kept). */
 int pki_tls_handshake(struct pki_tls *t);
 bool pki_tls_established(const struct pki_tls *t);
 /* After the handshake: the verified peer. */

@@ -195,7 +195,7 @@ static int handshake_failed(struct pki_tls *t, int rc)
 	if (rc == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
 		snprintf(t->errmsg, sizeof(t->errmsg), "the peer ended the TLS handshake with a "
 			 "fatal alert (does it trust this host's certificate and the same CA?)");
-		return -EPROTO;
+		return -ECONNREFUSED;
 	}
 	mbedtls_strerror(rc, why, sizeof(why));
 	snprintf(t->errmsg, sizeof(t->errmsg), "TLS handshake failed: %.150s", why);
