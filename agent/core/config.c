@@ -538,6 +538,7 @@ static const struct key_def keys[] = {
 	{ "tls", "cert", p_abspath, F(tls_cert), false, false, NULL },
 	{ "tls", "key", p_abspath, F(tls_key), false, false, NULL },
 	{ "tls", "insecure", p_bool, F(tls_insecure), false, false, NULL },
+	{ "tls", "rack_keys", p_abspath, F(tls_rack_keys), false, false, NULL },
 	{ "metrics", "listen", p_ipport, F(metrics_listen), false, false, NULL },
 	{ "metrics", "rtpath_cap", p_rtpath_cap, F(metrics_rtpath_cap), false, false, NULL },
 	{ "ovs", "enabled", p_bool, F(ovs.enabled), false, false, NULL },

@@ -140,6 +140,7 @@ struct agent_config {
 	char tls_ca[AGENT_PATH_MAX];
 	char tls_cert[AGENT_PATH_MAX];
 	char tls_key[AGENT_PATH_MAX];
+	char tls_rack_keys[AGENT_PATH_MAX];	/* seals miss reports; "" = unsealed */
 	bool tls_insecure;
 
 	/* [metrics] */
