@@ -20,10 +20,10 @@ RTV_WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
               -Wno-missing-field-initializers
 RTV_CFLAGS := -std=c11 -D_GNU_SOURCE $(RTV_WARN) -fno-common -I. -MMD -MP
 
-# External libraries. nng 1.5 ships no pkg-config file: link -lnng directly.
+# External libraries. nng 1.5 and mbedTLS 2.28 ship no pkg-config file: link them directly.
 PKGS     := raft libuv msgpack inih jansson libvirt libxml-2.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 # Modules (source folders; a sub-folder is a module of its own), leaf first:
@@ -32,7 +32,7 @@ TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 # against the direction does not link; scripts/check-deps.sh proves there is
 # no cycle (make check). docs/architecture.md draws the map. Files named
 # *_main.c are programs.
-MODULES  := sched common gossip consensus ofgw migrate dp rpc agent/core dpd \
+MODULES  := sched common pki gossip consensus ofgw migrate dp rpc agent/core dpd \
             agent/telemetry agent/gossip agent/dataplane agent/ovs agent/libvirt agent cli
 reverse   = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 mod_srcs  = $(filter-out %_main.c,$(wildcard $(1)/*.c))

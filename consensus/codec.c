@@ -9,6 +9,7 @@
  * afterwards. Keys we do not know are ignored, so a newer writer can add
  * fields; keys we know are required.
  */
+#include "common/bytes.h"
 #include "consensus/internal.h"
 
 #include <arpa/inet.h>
@@ -411,24 +412,13 @@ static void mac_str(const uint8_t m[6], char out[18])
 	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Exactly "xx:xx:xx:xx:xx:xx", hex digits of either case. */
 static int mac_parse(const char *s, uint8_t m[6])
 {
 	if (strlen(s) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
-		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+		int hi = rtv_hexval(s[3 * i]), lo = rtv_hexval(s[3 * i + 1]);
 
 		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
 			return -EINVAL;

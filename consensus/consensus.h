@@ -16,7 +16,8 @@
  *     returns the first answer and never applies twice.
  *
  *  3. The Raft node (fsm.c, node.c): libraft 0.15 + raft_uv + TCP transport
- *     on the caller's libuv loop, wrapping the state machine as a raft_fsm,
+ *     (plain, or mutual TLS from the rack CA: transport_tls.c) on the
+ *     caller's libuv loop, wrapping the state machine as a raft_fsm,
  *     with snapshots, membership changes (voters and standbys) and leadership
  *     transfer.
  *
@@ -380,6 +381,7 @@ int cons_unpack_path(const void *obj, struct cons_rtpath *p, char err[CONS_ERRLE
 
 struct uv_loop_s;
 struct cons_node;
+struct pki_creds;
 
 struct cons_peer {
 	uint64_t id;
@@ -398,6 +400,11 @@ struct cons_node_config {
 	bool pre_vote;			/* the rack default is true (a zeroed config: off) */
 	unsigned snapshot_threshold;	/* entries between snapshots; 0: 4096, staggered by id */
 	unsigned snapshot_trailing;	/* entries kept after a snapshot; 0: threshold / 4 */
+	/* Raft over mutual TLS (transport_tls.c): peers must hold a certificate
+	 * of the rack CA naming rtvd-host-<their id>, and so should this node
+	 * (not checked here: the caller compares pki_creds_self). NULL: plain
+	 * TCP. The node takes a reference (pki_creds_ref). */
+	struct pki_creds *tls;
 };
 
 /* Hooks run on the loop thread, from inside raft's processing: they may
@@ -434,6 +441,7 @@ struct cons_node_status {
 	char leader_addr[CONS_ADDR_MAX];
 	uint64_t commit_index, applied_index, last_index;
 	uint64_t leader_changes;	/* seen by this node since start */
+	uint64_t tls_refused;		/* Raft connections refused by TLS checks */
 	size_t n_peers;
 	struct cons_peer_status peers[CONS_PEERS_MAX];
 };
@@ -473,6 +481,10 @@ int cons_node_remove(struct cons_node *n, uint64_t id, cons_done_cb cb, void *ar
  * within an election timeout, -ECANCELED on close; -EALREADY if one is in
  * progress. */
 int cons_node_transfer(struct cons_node *n, uint64_t to_id, cons_done_cb cb, void *arg);
+/* Renewed credentials (same CA, a new certificate): new connections use
+ * them, open ones finish with the old. 0, or -EINVAL if the node was not
+ * started with TLS (plaintext and TLS do not mix in a running rack). */
+int cons_node_set_tls(struct cons_node *n, struct pki_creds *creds);
 void cons_node_status(const struct cons_node *n, struct cons_node_status *out);
 const struct cons_state *cons_node_state(const struct cons_node *n);
 /* Why the node's last failed call failed (start, submit, add, ...), with

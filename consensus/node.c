@@ -86,6 +86,7 @@
 #include "common/log.h"
 #include "consensus/consensus.h"
 #include "consensus/fsm_internal.h"
+#include "consensus/transport_tls.h"
 
 #define MOD "consensus"
 
@@ -103,6 +104,7 @@ struct cons_node {
 	struct raft raft;
 	struct raft_io io;
 	struct raft_uv_transport transport;
+	bool tls;			/* transport is transport_tls.c's */
 	struct cons_fsm fsm;
 	struct cons_io_guard guard;
 	uv_check_t poll;
@@ -310,6 +312,14 @@ static int bootstrap(struct cons_node *n, const struct cons_node_config *cfg, ch
 	return 0;
 }
 
+static void transport_close(struct cons_node *n)
+{
+	if (n->tls)
+		cons_tls_transport_close(&n->transport);
+	else
+		raft_uv_tcp_close(&n->transport);
+}
+
 /* Frees a node that failed after raft_init: raft_uv's timer is a live
  * handle by then, so the rest happens in raft's close callback. The node
  * never started, so nothing else of raft_uv is still closing by then. */
@@ -318,7 +328,7 @@ static void abandon_closed(struct raft *r)
 	struct cons_node *n = node_of(r);
 
 	raft_uv_close(&n->io);
-	raft_uv_tcp_close(&n->transport);
+	transport_close(n);
 	free(n);
 }
 
@@ -345,9 +355,14 @@ int cons_node_new(struct uv_loop_s *loop, const struct cons_node_config *cfg,
 	n->id = cfg->id;
 	if (hooks)
 		n->hooks = *hooks;
-	rv = raft_uv_tcp_init(&n->transport, loop);
+	n->tls = cfg->tls != NULL;
+	if (n->tls)
+		rv = cons_tls_transport_init(&n->transport, loop, cfg->tls) == 0 ? 0 : RAFT_NOMEM;
+	else
+		rv = raft_uv_tcp_init(&n->transport, loop);
 	if (rv != 0) {
-		snprintf(err, CONS_ERRLEN, "raft TCP transport: %s", raft_strerror(rv));
+		snprintf(err, CONS_ERRLEN, "raft %s transport: %s", n->tls ? "TLS" : "TCP",
+			 raft_strerror(rv));
 		goto err_free;
 	}
 	rv = raft_uv_init(&n->io, loop, cfg->data_dir, &n->transport);
@@ -384,7 +399,7 @@ int cons_node_new(struct uv_loop_s *loop, const struct cons_node_config *cfg,
 err_io:
 	raft_uv_close(&n->io);
 err_transport:
-	raft_uv_tcp_close(&n->transport);
+	transport_close(n);
 err_free:
 	free(n);
 	return cons_raft_errno(rv);
@@ -845,6 +860,7 @@ void cons_node_status(const struct cons_node *cn, struct cons_node_status *out)
 	memset(out, 0, sizeof(*out));
 	out->id = cn->id;
 	out->leader_changes = cn->leader_changes;
+	out->tls_refused = cn->tls ? cons_tls_transport_refused(&cn->transport) : 0;
 	if (!cn->started || cn->closed)
 		return;
 	out->role = role_of(raft_state(r));
@@ -857,6 +873,14 @@ void cons_node_status(const struct cons_node *cn, struct cons_node_status *out)
 	out->applied_index = raft_last_applied(r);
 	out->last_index = raft_last_index(r);
 	status_peers(r, out);
+}
+
+int cons_node_set_tls(struct cons_node *n, struct pki_creds *creds)
+{
+	if (!n->tls || !creds)
+		return -EINVAL;
+	cons_tls_transport_set_creds(&n->transport, creds);
+	return 0;
 }
 
 const struct cons_state *cons_node_state(const struct cons_node *n)
@@ -906,6 +930,6 @@ void cons_node_free(struct cons_node *n)
 		return;
 	assert(n->closed);
 	raft_uv_close(&n->io);
-	raft_uv_tcp_close(&n->transport);
+	transport_close(n);
 	free(n);
 }

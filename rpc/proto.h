@@ -62,7 +62,8 @@
  *              "table_builds", "table_errors", as a receiver
  *              "misses_drained", "reports_sent", "dgrams_sent", "send_errors",
  *              "reports_unroutable", as a sender "dgrams_received",
- *              "dgrams_bad", "reports_received", "reports_applied",
+ *              "dgrams_bad", "dgrams_unauth", "dgrams_replayed" (sealing on:
+ *              refused as forged / replayed), "reports_received", "reports_applied",
  *              "reports_dup", "reports_rejected", "misses_reported",
  *              "boosts_raised", "boosts_lowered", "escalations_proposed",
  *              "escalations_committed", "escalations_refused",

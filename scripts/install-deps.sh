@@ -6,7 +6,7 @@ set -u
 PKGS=(
 	build-essential pkg-config clang llvm libclang-rt-14-dev
 	libraft-dev libuv1-dev libnng-dev libmsgpack-dev libinih-dev libjansson-dev
-	libcmocka-dev
+	libcmocka-dev libmbedtls-dev openssl
 	iproute2 procps gnuplot-nox iputils-ping ethtool iperf3 tcpdump jq curl prometheus
 	openvswitch-switch
 	libvirt-dev libxml2-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86

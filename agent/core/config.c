@@ -534,6 +534,11 @@ static const struct key_def keys[] = {
 	{ "rpc", "leader_wait", p_wait, F(leader_wait_ns), false, false, NULL },
 	{ "rpc", "forward_timeout", p_wait, F(forward_timeout_ns), false, false, NULL },
 	{ "log", "level", p_level, F(log_level), false, false, NULL },
+	{ "tls", "ca", p_abspath, F(tls_ca), false, false, NULL },
+	{ "tls", "cert", p_abspath, F(tls_cert), false, false, NULL },
+	{ "tls", "key", p_abspath, F(tls_key), false, false, NULL },
+	{ "tls", "insecure", p_bool, F(tls_insecure), false, false, NULL },
+	{ "tls", "rack_keys", p_abspath, F(tls_rack_keys), false, false, NULL },
 	{ "metrics", "listen", p_ipport, F(metrics_listen), false, false, NULL },
 	{ "metrics", "rtpath_cap", p_rtpath_cap, F(metrics_rtpath_cap), false, false, NULL },
 	{ "ovs", "enabled", p_bool, F(ovs.enabled), false, false, NULL },
@@ -864,6 +869,21 @@ static void check_ovs(struct parse_ctx *pc)
 			"bridge's own name; use another (e.g. rtv-int)", o->int_port);
 }
 
+/* [tls]: all three files, or insecure = true, never both. */
+static void check_tls(struct parse_ctx *pc)
+{
+	const struct agent_config *cfg = pc->cfg;
+	int n = !!cfg->tls_ca[0] + !!cfg->tls_cert[0] + !!cfg->tls_key[0];
+	int line = pc->seen_line[find_key("tls", "insecure")];
+
+	if (cfg->tls_insecure && n > 0)
+		fail_at(pc, line, "[tls] insecure = true and certificate files at once: choose "
+			"one (insecure runs Raft in plaintext)");
+	else if (n > 0 && n < 3)
+		fail_at(pc, 0, "[tls] needs ca, cert and key together (pki/rtv-pki.sh makes them: "
+			"ca.crt, host-<id>.crt, host-<id>.key)");
+}
+
 /* The metrics endpoint needs a port of its own. */
 static void check_metrics(struct parse_ctx *pc)
 {
@@ -925,6 +945,8 @@ static int parse_file(struct agent_config *cfg, const char *name, FILE *f, char 
 		check_self(&pc);
 	if (!pc.failed)
 		check_ovs(&pc);
+	if (!pc.failed)
+		check_tls(&pc);
 	if (!pc.failed)
 		check_metrics(&pc);
 	if (!pc.failed)

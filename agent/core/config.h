@@ -132,6 +132,17 @@ struct agent_config {
 	/* [log] */
 	enum rtv_log_level log_level;
 
+	/* [tls]: the rack's credentials (pki/rtv-pki.sh). With ca, cert and key
+	 * Raft runs over mutual TLS; insecure = true runs it in plaintext and
+	 * says so at start. (A config with neither still starts in plaintext,
+	 * with a warning, until every generator of configs carries
+	 * certificates.) */
+	char tls_ca[AGENT_PATH_MAX];
+	char tls_cert[AGENT_PATH_MAX];
+	char tls_key[AGENT_PATH_MAX];
+	char tls_rack_keys[AGENT_PATH_MAX];	/* seals miss reports; "" = unsealed */
+	bool tls_insecure;
+
 	/* [metrics] */
 	char metrics_listen[CONS_ADDR_MAX];	/* "ip:port"; "" = no endpoint */
 	unsigned metrics_rtpath_cap;		/* per family; beyond: rtpath="other" */

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "agent/core/rtvd.h"
+#include "pki/pki.h"
 
 #define TRANSFER_WAIT_MS 1000	/* leadership hand-over at shutdown, at most */
 #define REG_PERIOD_MS 10000
@@ -317,6 +318,40 @@ static int make_data_dir(const struct agent_config *cfg)
 	return 0;
 }
 
+/* The rack's credentials ([tls]), checked against this node's id; or a
+ * warning that Raft runs in plaintext. */
+static int tls_load(struct rtvd *d)
+{
+	const struct agent_config *cfg = d->cfg;
+	char err[PKI_ERRLEN], want[PKI_NAME_MAX];
+	const struct pki_peer *self;
+	int rc;
+
+	if (!cfg->tls_cert[0]) {
+		rtv_warn("agent", "INSECURE: Raft in plaintext: %s", cfg->tls_insecure
+			 ? "[tls] insecure = true" : "no [tls] section (set ca, cert and key from "
+			 "pki/rtv-pki.sh, or insecure = true to say so)");
+		return 0;
+	}
+	rc = pki_creds_new(cfg->tls_ca, cfg->tls_cert, cfg->tls_key, 0, &d->tls, err);
+	if (rc < 0) {
+		rtv_error("agent", "[tls]: %s", err);
+		return rc;
+	}
+	self = pki_creds_self(d->tls);
+	pki_host_name(cfg->id, want);
+	if (self->kind != PKI_KIND_HOST || self->host_id != cfg->id) {
+		rtv_error("agent", "[tls] cert %s names %s, but this node is %s: issue its own "
+			  "with rtv-pki.sh issue %llu", cfg->tls_cert, self->name, want,
+			  (unsigned long long)cfg->id);
+		pki_creds_free(d->tls);
+		d->tls = NULL;
+		return -EINVAL;
+	}
+	rtv_info("agent", "Raft over mutual TLS as %s (CA %s)", self->name, cfg->tls_ca);
+	return 0;
+}
+
 static int node_start(struct rtvd *d)
 {
 	const struct agent_config *cfg = d->cfg;
@@ -326,7 +361,7 @@ static int node_start(struct rtvd *d)
 		.peers = peers, .n_peers = cfg->join ? 0 : cfg->n_peers,
 		.election_timeout_ms = cfg->election_timeout_ms, .heartbeat_ms = cfg->heartbeat_ms,
 		.pre_vote = cfg->pre_vote, .snapshot_threshold = cfg->snapshot_threshold,
-		.snapshot_trailing = cfg->snapshot_trailing,
+		.snapshot_trailing = cfg->snapshot_trailing, .tls = d->tls,
 	};
 	struct cons_node_hooks hooks = { d, on_leader_changed, on_applied, on_restored };
 	char err[CONS_ERRLEN] = "";
@@ -373,6 +408,9 @@ static int start(struct rtvd *d)
 	rc = agent_modules_init(d);
 	if (rc < 0)
 		return rc;
+	rc = tls_load(d);
+	if (rc < 0)
+		return rc;
 	rc = node_start(d);
 	if (rc < 0)
 		return rc;
@@ -414,6 +452,7 @@ static void teardown(struct rtvd *d)
 	agent_server_free(&d->server);
 	agent_modules_free(d);
 	cons_state_free(d->state);
+	pki_creds_free(d->tls);	/* the node dropped its own reference */
 	if (uv_loop_close(d->loop) != 0) {
 		uv_walk(d->loop, log_open_handle, NULL);
 		d->exit_code = 1;

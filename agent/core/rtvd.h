@@ -58,11 +58,14 @@ struct agent_job {
 	char last_err[CONS_ERRLEN];
 };
 
+struct pki_creds;
+
 struct rtvd {
 	uv_loop_t *loop;
 	const struct agent_config *cfg;
 	struct cons_state *state;
 	struct cons_node *node;
+	struct pki_creds *tls;		/* NULL: Raft in plaintext */
 	struct agent_loopq loopq;
 	struct agent_fwd fwd;
 	struct agent_server server;

@@ -9,6 +9,7 @@
  * moved on.
  */
 #include "agent/dataplane/dataplane_internal.h"
+#include "pki/pki.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -286,6 +287,38 @@ static uint64_t tick_ms(const struct agent_dp_config *c)
 	return ms < TICK_MIN_MS ? TICK_MIN_MS : ms > TICK_MAX_MS ? TICK_MAX_MS : ms;
 }
 
+/* [tls] rack_keys: miss reports sealed with the rack key, unsealed,
+ * forged and replayed ones refused (missrep.c). */
+static int seal_reports(struct agent_dp *dp)
+{
+	const struct agent_config *cfg = agent_core_config(dp->d);
+	struct pki_keyring *k;
+	struct pki_dgram *d;
+	char err[PKI_ERRLEN];
+	int rc;
+
+	if (!cfg->tls_rack_keys[0]) {
+		rtv_warn(DPG_MOD, "INSECURE: miss reports travel unsealed (no [tls] rack_keys)");
+		return 0;
+	}
+	rc = pki_keyring_load(cfg->tls_rack_keys, &k, err);
+	if (rc < 0) {
+		rtv_error(DPG_MOD, "[tls] rack_keys: %s", err);
+		return rc;
+	}
+	rc = pki_dgram_new(k, cfg->id, 0, &d);
+	if (rc < 0) {
+		pki_keyring_free(k);
+		rtv_error(DPG_MOD, "[tls] rack_keys: node id %llu cannot seal (ids up to 2^32-1)",
+			  (unsigned long long)cfg->id);
+		return rc;
+	}
+	agent_missrep_set_seal(&dp->sock, d);
+	rtv_info(DPG_MOD, "miss reports sealed with rack key %u (%s)", pki_keyring_primary(k),
+		 cfg->tls_rack_keys);
+	return 0;
+}
+
 static int start_io(struct agent_dp *dp)
 {
 	const struct agent_config *cfg = agent_core_config(dp->d);
@@ -300,6 +333,8 @@ static int start_io(struct agent_dp *dp)
 				cfg->dataplane.miss_port, dpg_miss_received, dp, err);
 	if (rc < 0)
 		rtv_error(DPG_MOD, "%s", err);
+	else
+		rc = seal_reports(dp);
 	return rc;
 }
 

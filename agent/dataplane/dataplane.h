@@ -60,6 +60,7 @@ struct agent_dp_counters {
 	uint64_t reports_unroutable;	/* the sending host has no usable address */
 	/* as a sender */
 	uint64_t dgrams_received, dgrams_bad;
+	uint64_t dgrams_unauth, dgrams_replayed;	/* sealing on: refused */
 	uint64_t reports_received, reports_applied, reports_dup, reports_rejected;
 	uint64_t misses_reported;	/* new misses learnt from reports */
 	uint64_t boosts_raised, boosts_lowered;

@@ -28,6 +28,8 @@ bool agent_dp_get_counters(const struct agent_dp *dp, struct agent_dp_counters *
 	out->send_errors = dp->sock.stats.send_errors;
 	out->dgrams_received = dp->sock.stats.dgrams_received;
 	out->dgrams_bad = dp->sock.stats.dgrams_bad;
+	out->dgrams_unauth = dp->sock.stats.dgrams_unauth;
+	out->dgrams_replayed = dp->sock.stats.dgrams_replayed;
 	out->reports_received = dp->sock.stats.reports_received;
 	return true;
 }
@@ -257,6 +259,8 @@ int agent_dp_pack_status(void *self, msgpack_packer *pk)
 	rc |= rtv_pk_kv_u64(pk, "reports_unroutable", c.reports_unroutable);
 	rc |= rtv_pk_kv_u64(pk, "dgrams_received", c.dgrams_received);
 	rc |= rtv_pk_kv_u64(pk, "dgrams_bad", c.dgrams_bad);
+	rc |= rtv_pk_kv_u64(pk, "dgrams_unauth", c.dgrams_unauth);
+	rc |= rtv_pk_kv_u64(pk, "dgrams_replayed", c.dgrams_replayed);
 	rc |= rtv_pk_kv_u64(pk, "reports_received", c.reports_received);
 	rc |= rtv_pk_kv_u64(pk, "reports_applied", c.reports_applied);
 	rc |= rtv_pk_kv_u64(pk, "reports_dup", c.reports_dup);

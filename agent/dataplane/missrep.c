@@ -10,6 +10,7 @@
  * good by the next one's cumulative count).
  */
 #include "agent/dataplane/missrep.h"
+#include "pki/pki.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common/mpack.h"
 
@@ -262,17 +264,47 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 	*b = uv_buf_init((char *)s->buf, sizeof(s->buf));
 }
 
-static void bad_dgram(struct agent_missrep_sock *s, uint32_t from, const char *why)
+static void log_dgram(struct agent_missrep_sock *s, uint32_t from, const char *why)
 {
 	char ip[INET_ADDRSTRLEN];
 	uint64_t suppressed = 0;
 
-	s->stats.dgrams_bad++;
 	if (!rtv_ratelimit_ok(&s->bad_rl, &suppressed))
 		return;
 	ip_str(from, ip);
 	rtv_warn(MOD, "ignored a datagram from %s: %s%s", ip, why,
 		 suppressed ? " (and more like it, not logged)" : "");
+}
+
+static void bad_dgram(struct agent_missrep_sock *s, uint32_t from, const char *why)
+{
+	s->stats.dgrams_bad++;
+	log_dgram(s, from, why);
+}
+
+/* Opens a sealed datagram into s->plain; false (counted, logged) when it is
+ * refused. */
+static bool unseal(struct agent_missrep_sock *s, uint32_t from, const uv_buf_t *b,
+		   ssize_t *nread)
+{
+	struct timespec ts;
+	size_t len = 0;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rc = pki_dgram_open(s->seal, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+			    b->base, (size_t)*nread, s->plain, sizeof(s->plain), &len,
+			    &s->sealed_by);
+	if (rc == 0) {
+		*nread = (ssize_t)len;
+		return true;
+	}
+	if (rc == -EALREADY || rc == -ETIME)
+		s->stats.dgrams_replayed++;
+	else
+		s->stats.dgrams_unauth++;
+	log_dgram(s, from, pki_dgram_strerror(rc));
+	return false;
 }
 
 static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *b, const struct sockaddr *addr,
@@ -292,12 +324,21 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *b, const struct 
 		return;
 	}
 	s->stats.dgrams_received++;
-	if (flags & UV_UDP_PARTIAL || (size_t)nread > AGENT_MISSREP_MAX_BYTES) {
+	if (flags & UV_UDP_PARTIAL ||
+	    (size_t)nread > AGENT_MISSREP_MAX_BYTES + (s->seal ? PKI_SEAL_OVERHEAD : 0)) {
 		bad_dgram(s, from, "longer than a miss report may be");
 		return;
 	}
-	if (agent_missrep_decode(b->base, (size_t)nread, &m, err) < 0) {
+	if (s->seal && !unseal(s, from, b, &nread))
+		return;
+	if (agent_missrep_decode(s->seal ? (const void *)s->plain : b->base, (size_t)nread, &m,
+				 err) < 0) {
 		bad_dgram(s, from, err);
+		return;
+	}
+	if (s->seal && m.host != s->sealed_by) {
+		s->stats.dgrams_unauth++;
+		log_dgram(s, from, "sealed by one host, reporting as another");
 		return;
 	}
 	s->stats.reports_received += m.n;
@@ -356,6 +397,37 @@ int agent_missrep_open(struct agent_missrep_sock *s, uv_loop_t *loop, uint64_t h
 	return rc;
 }
 
+/* Replaces *buf (len bytes) with its sealed form. */
+static int seal(struct agent_missrep_sock *s, void **buf, size_t *len)
+{
+	size_t cap = *len + PKI_SEAL_OVERHEAD, out_len = 0;
+	void *out = malloc(cap);
+	struct timespec ts;
+	int rc;
+
+	if (!out) {
+		free(*buf);
+		return -ENOMEM;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rc = pki_dgram_seal(s->seal, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+			    *buf, *len, out, cap, &out_len);
+	free(*buf);
+	if (rc < 0) {
+		free(out);
+		return rc;
+	}
+	*buf = out;
+	*len = out_len;
+	return 0;
+}
+
+void agent_missrep_set_seal(struct agent_missrep_sock *s, struct pki_dgram *d)
+{
+	pki_dgram_free(s->seal);
+	s->seal = d;
+}
+
 int agent_missrep_send(struct agent_missrep_sock *s, uint32_t ip, uint16_t port,
 		       const struct agent_missrep *r, size_t n)
 {
@@ -371,7 +443,9 @@ int agent_missrep_send(struct agent_missrep_sock *s, uint32_t ip, uint16_t port,
 	if (!s->open || n == 0 || n > AGENT_MISSREP_MAX)
 		return -EINVAL;
 	memcpy(m.r, r, n * sizeof(*r));
-	if ((rc = agent_missrep_encode(&m, &buf, &len)) == 0) {
+	if ((rc = agent_missrep_encode(&m, &buf, &len)) == 0 && s->seal)
+		rc = seal(s, &buf, &len);
+	if (rc == 0) {
 		sockaddr_of(&sa, ip, port);
 		b = uv_buf_init(buf, (unsigned)len);
 		rc = uv_udp_try_send(&s->udp, &b, 1, (const struct sockaddr *)&sa);
@@ -396,6 +470,8 @@ int agent_missrep_send(struct agent_missrep_sock *s, uint32_t ip, uint16_t port,
 
 void agent_missrep_close(struct agent_missrep_sock *s)
 {
+	pki_dgram_free(s->seal);
+	s->seal = NULL;
 	if (!s->open)
 		return;
 	s->open = false;

@@ -103,7 +103,12 @@ struct agent_missrep_stats {
 	uint64_t send_errors;		/* the kernel refused the datagram */
 	uint64_t dgrams_received, reports_received;
 	uint64_t dgrams_bad;		/* did not decode (or were truncated) */
+	uint64_t dgrams_unauth;		/* sealing on: forged, unsealed, unknown key,
+					 * or a sender other than the report's host */
+	uint64_t dgrams_replayed;	/* sealing on: seen before or outside the window */
 };
+
+struct pki_dgram;
 
 struct agent_missrep_sock {
 	struct agent_missrep_stats stats;
@@ -115,7 +120,10 @@ struct agent_missrep_sock {
 	struct rtv_ratelimit bad_rl, send_rl;
 	uint64_t seq;
 	uint64_t host;
-	uint8_t buf[AGENT_MISSREP_MAX_BYTES + 1];
+	struct pki_dgram *seal;		/* NULL: datagrams travel unsealed */
+	uint64_t sealed_by;		/* the sender of the datagram being read */
+	uint8_t buf[AGENT_MISSREP_MAX_BYTES + 32 + 1];	/* + PKI_SEAL_OVERHEAD */
+	uint8_t plain[AGENT_MISSREP_MAX_BYTES + 1];
 };
 
 /* Binds a UDP socket on ip:port (host order; ip 0 = any) marked DSCP CS6 and
@@ -130,6 +138,11 @@ int agent_missrep_open(struct agent_missrep_sock *s, uv_loop_t *loop, uint64_t h
  * negative errno (counted in send_errors, logged with a rate limit). */
 int agent_missrep_send(struct agent_missrep_sock *s, uint32_t ip, uint16_t port,
 		       const struct agent_missrep *r, size_t n);
+/* After open: seals every datagram sent with the rack key and accepts only sealed ones
+ * (pki/: ChaCha20-Poly1305, replay protection); a refused datagram is
+ * counted (dgrams_unauth, dgrams_replayed) and logged with a rate limit and
+ * never reaches fn. The socket owns d from here on (freed by close). */
+void agent_missrep_set_seal(struct agent_missrep_sock *s, struct pki_dgram *d);
 /* Stops and closes the handle (uv_run must run afterwards). Idempotent. */
 void agent_missrep_close(struct agent_missrep_sock *s);
 

@@ -1,4 +1,4 @@
-// fuzz-modules: sched common consensus rpc
+// fuzz-modules: sched common pki consensus rpc
 /* fuzz_agent_request.c — rtvd's RPC request decoder (rpc/request.c) and
  * reply peek on arbitrary bytes.
  *

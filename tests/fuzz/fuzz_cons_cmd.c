@@ -7,7 +7,7 @@
  * cons_state_check and whose snapshot restores to an equal state. Seeds:
  * one encoded command per op.
  */
-// fuzz-modules: sched common consensus
+// fuzz-modules: sched common pki consensus
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  * cons_state_check and its own snapshot restores to an equal state.
  * Seeds: snapshots of an empty state and of that rack.
  */
-// fuzz-modules: sched common consensus
+// fuzz-modules: sched common pki consensus
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

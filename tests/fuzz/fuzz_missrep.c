@@ -1,4 +1,4 @@
-// fuzz-modules: sched common consensus
+// fuzz-modules: sched common pki consensus
 // fuzz-files: agent/dataplane/missrep.c
 /* fuzz_missrep.c — the miss-report decoder (agent/dataplane/missrep.c) on arbitrary
  * bytes, as a datagram from anyone on the management network would be.

@@ -26,6 +26,8 @@
 #   RACK_RT_BUDGET    RT budget per host (default 50%)
 #   RACK_GOSSIP       1: a [gossip] section (UDP BASE+100+i, seed node 1,
 #                     200 ms probes so a test sees verdicts within seconds)
+#   RACK_TLS          1: a rack CA in $RACK_DIR/pki (pki/rtv-pki.sh) and Raft
+#                     over mutual TLS; otherwise [tls] insecure = true (said so)
 
 RACK_ROOT=${RACK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 RTV_BUILD=${RTV_BUILD:-$RACK_ROOT/build}
@@ -103,6 +105,14 @@ rack_write_conf() {
 			echo "probe_timeout = 100ms"
 			echo "gossip_interval = 50ms"
 		fi
+		echo "[tls]"
+		if [ "${RACK_TLS:-0}" = 1 ]; then
+			echo "ca = $RACK_DIR/pki/ca.crt"
+			echo "cert = $RACK_DIR/pki/host-$i.crt"
+			echo "key = $RACK_DIR/pki/host-$i.key"
+		else
+			echo "insecure = true"
+		fi
 	} >"$(rack_conf "$i")"
 }
 
@@ -116,6 +126,12 @@ rack_init() {
 	trap 'exit 130' INT TERM
 	rack_pick_ports "$RACK_N" || return 1
 	local i
+	if [ "${RACK_TLS:-0}" = 1 ]; then
+		"$RACK_ROOT/pki/rtv-pki.sh" -d "$RACK_DIR/pki" init >/dev/null || return 1
+		for i in $(seq 1 "$RACK_N"); do
+			"$RACK_ROOT/pki/rtv-pki.sh" -d "$RACK_DIR/pki" issue "$i" >/dev/null || return 1
+		done
+	fi
 	for i in $(seq 1 "$RACK_N"); do rack_write_conf "$i"; done
 	rack_log "rack of $RACK_N in $RACK_DIR, ports $((RACK_PORT_BASE + 1))-$((RACK_PORT_BASE + 50 + RACK_N))"
 }

@@ -253,6 +253,12 @@ static const struct bad_case bad_cases[] = {
 	{ 0, "[cluster]\njoin = perhaps", { "t.conf:14: [cluster] join", "true or false" } },
 	{ 0, "[node]\ncli_socket = rtvd.sock", { "t.conf:14: [node] cli_socket", "absolute" } },
 	{ 0, "[node]\ncli_group = wheel group", { "t.conf:14: [node] cli_group" } },
+	{ 0, "[tls]\ninsecure = true\nca = /etc/rtvnet/pki/ca.crt",
+	  { "t.conf:14: [tls] insecure = true and certificate files at once" } },
+	{ 0, "[tls]\nca = /etc/rtvnet/pki/ca.crt\ncert = /etc/rtvnet/pki/host-1.crt",
+	  { "[tls] needs ca, cert and key together", "rtv-pki.sh" } },
+	{ 0, "[tls]\ncert = pki/host-1.crt", { "t.conf:14: [tls] cert", "absolute" } },
+	{ 0, "[tls]\ninsecure = yes please", { "t.conf:14: [tls] insecure", "true or false" } },
 	{ 0, "this line has no equals sign", { "t.conf:13:", "syntax error" } },
 	{ 0, "[uplink", { "t.conf:13:", "syntax error" } },
 };

@@ -17,10 +17,15 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include <msgpack.h>
 
 #include "agent/core/config.h"
 #include "agent/dataplane/missrep.h"
+#include "pki/pki.h"
 #include "agent/dataplane/misspol.h"
 #include "sched/sched.h"
 
@@ -253,6 +258,110 @@ static void test_socket_loopback(void **state)
 	agent_missrep_close(&b);
 	agent_missrep_close(&b);	/* idempotent */
 	uv_close((uv_handle_t *)&timer, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* Sealed with the rack key (agent_missrep_set_seal): a sealed report
+ * arrives; an unsealed one, one sealed with another key, one whose seal
+ * names a host other than its report, and a replay of the accepted
+ * datagram are each refused and counted, and none reaches the callback. */
+#define RACK_KEY "1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+#define OTHER_KEY "1 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n"
+
+static struct pki_dgram *sealer(const char *key, uint64_t self)
+{
+	struct pki_keyring *k;
+	struct pki_dgram *d;
+	char err[PKI_ERRLEN];
+
+	assert_int_equal(pki_keyring_parse(key, strlen(key), &k, err), 0);
+	assert_int_equal(pki_dgram_new(k, self, 0, &d), 0);
+	return d;
+}
+
+/* The datagram host `host` would send, sealed by `d` (as sender `host`). */
+static size_t sealed_report(struct pki_dgram *d, uint64_t host, uint8_t *out, size_t cap)
+{
+	struct agent_missrep_msg m = sample(1);
+	struct timespec ts;
+	void *buf;
+	size_t len, out_len;
+
+	m.host = host;
+	m.seq = 1;
+	assert_int_equal(agent_missrep_encode(&m, &buf, &len), 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	assert_int_equal(pki_dgram_seal(d, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+					buf, len, out, cap, &out_len), 0);
+	free(buf);
+	return out_len;
+}
+
+static void send_raw(uint16_t port, const void *buf, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(0x7f000001) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&sa, sizeof(sa)), (ssize_t)len);
+	close(fd);
+}
+
+static void run_ms(uv_loop_t *loop, unsigned ms)
+{
+	uv_timer_t timer;
+
+	uv_timer_init(loop, &timer);
+	uv_timer_start(&timer, on_timeout, ms, 0);
+	uv_run(loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&timer, NULL);
+	uv_run(loop, UV_RUN_NOWAIT);
+}
+
+static void test_socket_sealed(void **state)
+{
+	static struct agent_missrep_sock a, b;
+	struct agent_missrep_msg m = sample(2);
+	struct pki_dgram *host1 = sealer(RACK_KEY, 1), *host3 = sealer(RACK_KEY, 3);
+	struct pki_dgram *outsider = sealer(OTHER_KEY, 1);
+	uint8_t dg[4096];
+	char err[CONS_ERRLEN];
+	struct got got = { 0 };
+	uv_loop_t loop;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(agent_missrep_open(&a, &loop, 1, 0x7f000001, 18291, on_msg, &got, err), 0);
+	assert_int_equal(agent_missrep_open(&b, &loop, 2, 0x7f000001, 18292, on_msg, &got, err), 0);
+	agent_missrep_set_seal(&a, sealer(RACK_KEY, 1));
+	agent_missrep_set_seal(&b, sealer(RACK_KEY, 2));
+	assert_int_equal(agent_missrep_send(&a, 0x7f000001, 18292, m.r, m.n), 0);
+	run_ms(&loop, 300);
+	assert_int_equal(got.n, 1);
+	assert_int_equal(got.m.host, 1);
+	assert_int_equal(got.m.n, 2);
+
+	send_raw(18292, "\x83\xa1v\x01", 4);	/* unsealed (any bytes) */
+	len = sealed_report(outsider, 1, dg, sizeof(dg));	/* another key */
+	send_raw(18292, dg, len);
+	len = sealed_report(host3, 1, dg, sizeof(dg));	/* host 3 speaking for host 1 */
+	send_raw(18292, dg, len);
+	len = sealed_report(host1, 1, dg, sizeof(dg));	/* genuine ... */
+	send_raw(18292, dg, len);
+	send_raw(18292, dg, len);			/* ... and its replay */
+	run_ms(&loop, 300);
+	assert_int_equal(got.n, 2);	/* only the genuine one */
+	assert_int_equal(b.stats.dgrams_unauth, 3);
+	assert_int_equal(b.stats.dgrams_replayed, 1);
+	assert_int_equal(b.stats.dgrams_bad, 0);
+	pki_dgram_free(host1);
+	pki_dgram_free(host3);
+	pki_dgram_free(outsider);
+	agent_missrep_close(&a);
+	agent_missrep_close(&b);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
@@ -510,6 +619,7 @@ int main(void)
 		cmocka_unit_test(test_decode_refuses),
 		cmocka_unit_test(test_decode_hostile),
 		cmocka_unit_test(test_socket_loopback),
+		cmocka_unit_test(test_socket_sealed),
 		cmocka_unit_test(test_policy_boost_and_count),
 		cmocka_unit_test(test_policy_commit_before_apply),
 		cmocka_unit_test(test_policy_receiver_restart),
