@@ -155,4 +155,5 @@ demo: deps
 clean:
 	rm -rf $(BUILD)
 
+include mk/install.mk
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
