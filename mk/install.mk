@@ -72,7 +72,7 @@ deb:
 	@rm -rf $(DEB_SRC) && mkdir -p $(DEB_SRC)
 	git ls-files -z --cached --others --exclude-standard | \
 		tar -c --null -T - --ignore-failed-read -f - 2>/dev/null | tar -x -C $(DEB_SRC)
-	$(if $(DEB_VERSION),sed -i '1s/([^)]*)/($(DEB_VERSION))/' $(DEB_SRC)/debian/changelog)
+	if [ -n "$(DEB_VERSION)" ]; then sed -i '1s/^rtvnet ([^)]*)/rtvnet ($(DEB_VERSION))/' $(DEB_SRC)/debian/changelog; fi
 	cd $(DEB_SRC) && DEB_BUILD_OPTIONS="nocheck parallel=$$(nproc)" \
 		dpkg-buildpackage -b -us -uc --no-pre-clean >../build.log 2>&1 || \
 		{ tail -n 30 ../build.log; echo "deb: dpkg-buildpackage failed; log: $(BUILD)/deb/build.log" >&2; exit 1; }
