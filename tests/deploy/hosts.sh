@@ -11,7 +11,7 @@
 #   hosts.sh kill H           power cut: SIGKILL to the container (its processes die with it)
 #   hosts.sh down             stop every container of this lab, remove clones and cgroups
 #   hosts.sh ssh H [CMD...]   a root shell / command on hH (from the mgmt namespace)
-#   hosts.sh inventory-vars   prints the connection variables an inventory needs
+#   hosts.sh inventory-vars   prints the connection variables an inventory needs (YAML)
 #
 # The lab (tests/lab/lab.sh up) must be up first; use the same RTV_LAB_PREFIX
 # and RTV_LAB_DIR. State (clones, console logs, pids) lives in
@@ -29,7 +29,8 @@
 # --keep-unit it nests the container under its own cgroup, so each nspawn is
 # first moved into a cgroup of its own (else all containers would share one
 # and their systemds would fight over it). Joining a namespace does not grant
-# CAP_NET_ADMIN; the namespace is the host's own, so the container gets it.
+# CAP_NET_ADMIN nor a writable /proc/sys/net; the namespace is the host's
+# own, so the container gets both (and CAP_SYS_NICE for real-time priority).
 # On a machine whose PID 1 is systemd, systemd-nspawn@.service does all this.
 set -euo pipefail
 
@@ -134,7 +135,9 @@ cmd_up() {
 		make_root "$h"
 		rm -f "$M/h$h.stop"
 		t0=$SECONDS
-		setsid bash "$SELF" _supervise "$h" systemd-nspawn --quiet --boot \
+		# /proc/sys/net writable: the namespace is the host's own (arp_ignore...)
+		SYSTEMD_NSPAWN_API_VFS_WRITABLE=network \
+			setsid bash "$SELF" _supervise "$h" systemd-nspawn --quiet --boot \
 			--directory="$M/h$h/root" --machine="$P-h$h" --hostname="h$h" \
 			--register=no --keep-unit --link-journal=no --console=passive \
 			--network-namespace-path="/run/netns/${P}h$h" \
@@ -187,8 +190,8 @@ kill) shift; cmd_kill "$@" ;;
 down) cmd_down ;;
 ssh) shift; h=${1:?ssh H}; shift; mgmt ssh "${SSH_OPTS[@]}" "root@10.1.0.$h" "$@" ;;
 inventory-vars)
-	printf 'ansible_user=root\nansible_ssh_private_key_file=%s\n' "$KEY"
-	echo "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'" ;;
+	printf 'ansible_user: root\nansible_ssh_private_key_file: %s\n' "$KEY"
+	echo "ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null" ;;
 _supervise) shift; cmd_supervise "$@" ;;
 -h|--help|help) sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//' ;;
 *) sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
