@@ -6,9 +6,10 @@
 #                             nspawn, mmdebstrap, ansible or jq is missing
 #   deploy_deb [VERSION]      the Debian package built from the tree (make deb)
 #                             into $OUT/build/deb; prints its path
-#   deploy_rack N             the lab (N hosts, 2 VMs each, 20 Mbit/s) with its
+#   deploy_rack N H...        the lab (N hosts, 2 VMs each, 20 Mbit/s) with its
 #                             own OVS daemons stopped, and a container booted on
-#                             each host; the playbooks install OVS in them
+#                             each host H (hosts.sh up H... boots more later);
+#                             the playbooks install OVS in them
 #   deploy_inventory N [JOINING...]
 #                             writes $OUT/inventory.yml: hosts 1..N; the first
 #                             three vote, the JOINING ones have rtvnet_join
@@ -69,8 +70,9 @@ deploy_deb() {	# deploy_deb [VERSION]
 	ls -t "$OUT"/build/deb/rtvnet_*"${1:-}"_*.deb | head -1
 }
 
-deploy_rack() {	# deploy_rack N
+deploy_rack() {	# deploy_rack N H...
 	local n=$1 h f
+	shift
 	"$LAB" up -n "$n" -v 2 -r "$LAB_RATE" >"$OUT/lab-up.log" 2>&1 || die "lab.sh up failed: $(tail -3 "$OUT/lab-up.log")"
 	# the containers run their own Open vSwitch (installed by the playbooks)
 	# in the same namespaces: the lab's must go. Its veths (VM ports, up0,
@@ -82,7 +84,7 @@ deploy_rack() {	# deploy_rack N
 		done
 	done
 	sleep 0.5
-	"$HOSTS_SH" up $(seq 1 "$n") 2>"$OUT/hosts-up.log" || die "containers did not boot: $(tail -3 "$OUT/hosts-up.log")"
+	"$HOSTS_SH" up "$@" 2>"$OUT/hosts-up.log" || die "containers did not boot: $(tail -3 "$OUT/hosts-up.log")"
 }
 
 deploy_host_vars() {	# deploy_host_vars H [join]
@@ -162,3 +164,54 @@ vm_ports() {	# vm_ports H: the lab's VMs h<H>v1, h<H>v2 on br-rtv, with what lib
 # status_json H: rtvctl status of host H's rtvd, as JSON
 status_json() { on "$1" rtvctl --timeout 2s -o json status 2>/dev/null; }
 leader_of() { status_json "$1" | jq -e '.leader | select(. > 0)'; }
+
+# flow_start NAME SECONDS: flow A's receiver (h2v1) and sender (h1v1), 2 Mbit/s
+# of 1502 B frames with a 5 ms deadline, in the background (the sender's pid
+# in flow_tx: SIGTERM ends it early, with its FIN); flow_wait NAME waits and
+# prints "sent received lost late"
+flow_start() {
+	local name=$1 secs=$2
+	"$LAB" exec h2v1 "$GEN" recv --port 18030 --json --duration "$((secs + 3))s" --csv "$OUT/$name.csv" \
+		>"$OUT/$name.rx.json" 2>"$OUT/$name.rx.err" &
+	pids+=($!)
+	sleep 0.3
+	ip netns exec "${RTV_LAB_PREFIX}h1v1" "$GEN" send --flow A --dst 10.0.2.11:18030 --rate 2M --size 1502 \
+		--deadline 5ms --duration "${secs}s" --json >"$OUT/$name.tx.json" 2>"$OUT/$name.tx.err" &
+	flow_tx=$!
+	pids+=($!)
+}
+flow_wait() {
+	local p
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	pids=()
+	jq -r '"\(.sent // 0)"' "$OUT/$1.tx.json" 2>/dev/null | tr '\n' ' '
+	jq -r '"\(.received) \(.lost) \(.misses)"' "$OUT/$1.rx.json" 2>/dev/null || echo "0 0 0"
+}
+# flow_misses NAME FROM_NS TO_NS: packets of flow NAME sent in [FROM, TO)
+# that were lost or late. A lost packet's send time is its sequence number
+# times the sending period after the first one's.
+flow_misses() {
+	local sent period
+	sent=$(jq -r .sent "$OUT/$1.tx.json")
+	period=$(awk 'BEGIN { printf "%.0f", 1502 * 8 / 2e6 * 1e9 }')
+	awk -F, -v sent="$sent" -v period="$period" -v a="$2" -v b="$3" '
+		NR > 1 { got[$1] = $2; late[$1] = $5; o = $2 - $1 * period; if (!n++ || o < t0) t0 = o }
+		END { for (s = 0; s < sent; s++) {
+			t = (s in got) ? got[s] : t0 + s * period
+			if (t >= a && t < b && (!(s in got) || late[s])) m++ }
+		      print m + 0 }' "$OUT/$1.csv"
+}
+
+# figure NAME VALUE UNIT BETTER BASELINE BASELINE_VALUE: one benchmark figure,
+# printed and written as bench/report.h does (JSON line to $OUT/figures.jsonl
+# and $RTV_BENCH_OUT, a row to $RTV_BENCH_TABLE when set)
+figure() {
+	local line
+	printf '   figure %-30s %10s %-8s (%s is better)  baseline %s: %s\n' "$1" "$2" "$3" "$4" "$5" "$6"
+	line=$(printf '{"name": "%s", "value": %s, "unit": "%s", "better": "%s", "baseline": "%s", "baseline_value": %s}' \
+		"$1" "$2" "$3" "$4" "$5" "$6")
+	echo "$line" >>"$OUT/figures.jsonl"
+	[ -n "${RTV_BENCH_OUT:-}" ] && echo "$line" >>"$RTV_BENCH_OUT"
+	[ -n "${RTV_BENCH_TABLE:-}" ] && printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RTV_BENCH_TABLE"
+	return 0
+}
