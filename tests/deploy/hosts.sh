@@ -77,6 +77,8 @@ cmd_base() {
 		--customize-hook='chroot "$1" systemctl -q enable systemd-networkd.service' \
 		"$SUITE" "$BASE.tmp" ${src:+"$src"} || die "mmdebstrap failed"
 	mv "$BASE.tmp" "$BASE"
+	# roots of an older package list are not used any more
+	find "$CACHE" -maxdepth 1 -name "base-*" ! -name '*.tmp' ! -path "$BASE" -exec rm -rf --one-file-system {} +
 	say "base root built in $((SECONDS - t0)) s ($(du -sh "$BASE" | cut -f1))"
 }
 
