@@ -68,8 +68,12 @@ uninstall:
 # rebuilt package).
 DEB_VERSION ?=
 DEB_SRC := $(BUILD)/deb/rtvnet-src
+# The copy's debian/build (objects) is kept between runs: tar keeps the
+# sources' times, so a rebuild of the same tree compiles nothing.
 deb:
-	@rm -rf $(DEB_SRC) && mkdir -p $(DEB_SRC)
+	@mkdir -p $(DEB_SRC)/debian
+	@find $(DEB_SRC) -mindepth 1 -maxdepth 1 ! -name debian -exec rm -rf {} +
+	@find $(DEB_SRC)/debian -mindepth 1 -maxdepth 1 ! -name build -exec rm -rf {} +
 	git ls-files -z --cached --others --exclude-standard | \
 		tar -c --null -T - --ignore-failed-read -f - 2>/dev/null | tar -x -C $(DEB_SRC)
 	if [ -n "$(DEB_VERSION)" ]; then sed -i '1s/^rtvnet ([^)]*)/rtvnet ($(DEB_VERSION))/' $(DEB_SRC)/debian/changelog; fi
