@@ -20,7 +20,7 @@ MANDIR     ?= $(PREFIX)/share/man
 DOCDIR     ?= $(PREFIX)/share/doc/rtvnet
 INSTALL    ?= install
 
-RTV_VERSION := $(shell sed -n 's/^\#define RTVD_VERSION "\(.*\)"/\1/p' agent/rtvd.h)
+RTV_VERSION := $(shell grep -rhs '^#define RTVD_VERSION' agent | sed 's/.*"\(.*\)"/\1/' | head -1)
 INSTALL_PROGS := $(BUILD)/bin/rtvd $(BUILD)/bin/rtvctl
 INSTALL_MANS  := $(BUILD)/man/rtvd.8 $(BUILD)/man/rtvctl.1
 INSTALL_UNITS := $(wildcard deploy/systemd/*.service)
