@@ -38,7 +38,13 @@ bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
 info() { printf '   %s\n' "$*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 die() { echo "$NAME: $*" >&2; exit 1; }
-on() { local h=$1; shift; "$HOSTS_SH" ssh "$h" "$@"; }
+# on H CMD...: one argument is a shell command line for the host; several are
+# one command and its arguments, quoted for the remote shell
+on() {
+	local h=$1; shift
+	if [ $# -eq 1 ]; then "$HOSTS_SH" ssh "$h" "$1"; else "$HOSTS_SH" ssh "$h" "$(printf '%q ' "$@")"; fi
+}
+is_id() { [[ $1 =~ ^[0-9]+$ ]]; }
 # wait_for SECONDS CMD...: polls CMD every 200 ms
 wait_for() {
 	local end=$((SECONDS + $1))

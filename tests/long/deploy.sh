@@ -76,7 +76,7 @@ check "every host knows the 6 VMs" wait_for 20 bash -c \
 	"for h in 1 2 3; do [ \$($HOSTS_SH ssh \$h rtvctl -o json vms | jq '.vms | length') = 6 ] || exit 1; done"
 rtpath=$(on 1 rtvctl reserve --src 10.0.1.11 --dst 10.0.2.11 --proto udp --dport 18030 --type deadline \
 	--rate 2M --burst 6000 --deadline 5ms --owner deploy-test 2>&1)
-check "reservation through h1 (rtpath '$rtpath')" [[ $rtpath =~ ^[0-9]+$ ]]
+check "reservation through h1 (rtpath '$rtpath')" is_id "$rtpath"
 flow_start base 20
 read -r b_sent b_recv b_lost b_late <<<"$(flow_wait base)"
 info "flow A, 20 s before any upgrade: sent $b_sent, received $b_recv, lost $b_lost, late $b_late"
@@ -128,7 +128,7 @@ step "6. power cut: h3 killed"
 "$HOSTS_SH" kill 3
 newpath=$(on 1 rtvctl --timeout 10s reserve --src 10.0.1.12 --dst 10.0.2.12 --proto udp --dport 18031 \
 	--type deadline --rate 1M --deadline 10ms --owner deploy-test 2>&1)
-check "a reservation commits without h3 ('$newpath')" [[ $newpath =~ ^[0-9]+$ ]]
+check "a reservation commits without h3 ('$newpath')" is_id "$newpath"
 flow_start cut 5
 read -r c_sent c_recv c_lost c_late <<<"$(flow_wait cut)"
 info "flow A with h3 down: sent $c_sent, received $c_recv, lost $c_lost, late $c_late"
