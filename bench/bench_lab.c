@@ -7,13 +7,18 @@
  *   lab.exp2.with.max_ms.A / .B   baseline: the paper's Table 9 (13.9 / 14.0)
  *   lab.exp2.with.misses          late + lost of A and B with rtvnet
  *   lab.exp2.without.misses       ... without (same run)
+ *   lab.exp2.with.late_rtvnet     late packets rtvd held beyond its share,
+ *                                 beside those the lab's hops made late
  *   lab.exp3.recovery_s           baseline: the paper's 20 s
  *   lab.leaderkill.misses         (and .misses_near_kill, .failover_ms)
  *   lab.demo.wall_s               the whole demo
  * plus the other lab.* figures the scripts write. The demo's own
  * results.jsonl stays in the folder (printed) for a look at the CSVs and
- * plots. Needs root (network namespaces); without it the group prints why
- * and reports nothing. Runtime: the demo's, about 80 s.
+ * plots. The demo exits 1 when one of its claims did not hold: the figures
+ * say by how much, so the group still reports them and says which claim
+ * failed; it fails when the demo broke (exit 2+) or wrote no figure. Needs
+ * root (network namespaces); without it the group exits BENCH_SKIPPED.
+ * Runtime: the demo's, about 80 s.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -72,7 +77,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	if (geteuid() != 0) {
 		printf("  lab: skipped (the lab needs root: network namespaces)\n");
-		return 0;
+		return BENCH_SKIPPED;
 	}
 	/* <build>/bench/bench_lab -> <build> */
 	snprintf(build, sizeof(build), "%.*s", slash ? (int)(slash - argv[0]) : 1, slash ? argv[0] : ".");
@@ -90,9 +95,11 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/results.jsonl", dir);
 	n = report_file(path);
 	printf("  lab: %d figures from the demo (its files: %s)\n", n < 0 ? 0 : n, dir);
-	if (n <= 0 || rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
+	if (n <= 0 || rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) > 1) {
 		fprintf(stderr, "bench_lab: the demo failed (status %d)\n", rc);
 		return 1;
 	}
+	if (WEXITSTATUS(rc) == 1)
+		printf("  lab: the demo ran, but claims did not hold (its CLAIM FAILED lines above)\n");
 	return 0;
 }

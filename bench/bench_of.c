@@ -234,13 +234,17 @@ int main(void)
 	struct gw g;
 
 	rtv_log_init("bench_of", RTV_LOG_WARN);
-	if (geteuid() != 0 || !ovs_env_available()) {
-		printf("bench_of: skipped (needs root and Open vSwitch)\n");
-		return 0;
+	if (geteuid() != 0) {
+		printf("bench_of: skipped (needs root: network namespaces)\n");
+		return BENCH_SKIPPED;
+	}
+	if (!ovs_env_available()) {
+		fprintf(stderr, "bench_of: Open vSwitch is missing (make deps)\n");
+		return 1;
 	}
 	if (unshare(CLONE_NEWNET) != 0 || system("ip link set lo up") != 0) {
-		printf("bench_of: skipped (cannot make a network namespace)\n");
-		return 0;
+		fprintf(stderr, "bench_of: cannot make a network namespace\n");
+		return 1;
 	}
 	if (ovs_env_start(&env) != 0 || ovs_env_add_bridge(&env, "brof", PORT) != 0 ||
 	    ovs_env_add_bridge(&env, "brbase", 0) != 0 ||

@@ -58,7 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/client.h"
+#include "rpc/client.h"
 #include "bench/ovs_env.h"
 #include "bench/report.h"
 #include "common/log.h"
@@ -438,13 +438,17 @@ int main(void)
 	uint64_t end;
 
 	rtv_log_init("bench_ofcommit", RTV_LOG_WARN);
-	if (geteuid() != 0 || !ovs_env_available() || access(rtvd, X_OK) != 0) {
-		printf("bench_ofcommit: skipped (needs root, Open vSwitch and %s)\n", rtvd);
-		return 0;
+	if (geteuid() != 0) {
+		printf("bench_ofcommit: skipped (needs root: network namespaces)\n");
+		return BENCH_SKIPPED;
+	}
+	if (!ovs_env_available() || access(rtvd, X_OK) != 0) {
+		fprintf(stderr, "bench_ofcommit: needs Open vSwitch (make deps) and %s (make build)\n", rtvd);
+		return 1;
 	}
 	if (unshare(CLONE_NEWNET) != 0 || system("ip link set lo up") != 0) {
-		printf("bench_ofcommit: skipped (cannot make a network namespace)\n");
-		return 0;
+		fprintf(stderr, "bench_ofcommit: cannot make a network namespace\n");
+		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);

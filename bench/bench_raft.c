@@ -3,7 +3,7 @@
  * Three real rtvd processes on loopback (bench/rack.c: fork/exec of
  * build/bin/rtvd with generated configs in a temp dir, like
  * tests/lib/rack.sh), driven through
- * the same client library rtvctl uses (agent/client.h), so the figures
+ * the same client library rtvctl uses (rpc/client.h), so the figures
  * include everything an operator's reservation goes through: nng, msgpack,
  * forwarding from a follower, Raft commit with fsync on three disks,
  * admission in apply, and the reply.
@@ -26,7 +26,8 @@
  *      agent                                          raft.lost_acked (must be 0)
  *
  * The election timeout is the rack default of tests/lib/rack.sh (250 ms with
- * pre-vote; ENV-NOTES.md measured 0.44 s median failover with it). Knobs:
+ * pre-vote, which stops a follower that still trusts the dead leader from
+ * splitting the first election; about 0.45 s median failover). Knobs:
  * RTVD (binary), BENCH_RAFT_N (latency samples, default 1000),
  * BENCH_RAFT_KILLS (default 20).
  */
@@ -37,8 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/client.h"
-#include "agent/proto.h"
+#include "rpc/client.h"
+#include "rpc/proto.h"
 #include "bench/rack.h"
 #include "bench/report.h"
 

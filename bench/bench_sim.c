@@ -176,18 +176,18 @@ static void report(const struct linksim_config *cfg, const struct linksim_result
 	uint64_t fifo_miss = res[2].flow[A].misses + res[2].flow[B].misses;
 
 	bench_report("sim.exp1.edf.max_wait_us.A", (double)res[0].flow[A].wait_max_ns / 1e3,
-		     "us", BENCH_LOWER, "paper", paper[0][0][0]);
+		     "us", BENCH_LOWER, "paper, 1 Gbit/s, Table 8", paper[0][0][0]);
 	bench_report("sim.exp1.edf.max_wait_us.B", (double)res[0].flow[B].wait_max_ns / 1e3,
-		     "us", BENCH_LOWER, "paper", paper[0][1][0]);
+		     "us", BENCH_LOWER, "paper, 1 Gbit/s, Table 8", paper[0][1][0]);
 	bench_report("sim.exp1.wfq.max_wait_us.A", (double)res[1].flow[A].wait_max_ns / 1e3,
-		     "us", BENCH_LOWER, "paper", paper[1][0][0]);
+		     "us", BENCH_LOWER, "paper, 1 Gbit/s, Table 8", paper[1][0][0]);
 	bench_report("sim.exp1.wfq.max_wait_us.B", (double)res[1].flow[B].wait_max_ns / 1e3,
-		     "us", BENCH_LOWER, "paper", paper[1][1][0]);
+		     "us", BENCH_LOWER, "paper, 1 Gbit/s, Table 8", paper[1][1][0]);
 	bench_report("sim.exp1.fifo.misses", (double)fifo_miss, "packets", BENCH_LOWER,
 		     "edf", (double)edf_miss);
 	bench_report("sim.exp1.edf.nrt_mbps",
 		     linksim_window_bps(&res[0].flow[NRT], cfg->duration_ns) / 1e6, "Mbit/s",
-		     BENCH_HIGHER, "capacity-minus-rt", nrt_capacity_bps(cfg) / 1e6);
+		     BENCH_HIGHER, "formula, capacity minus A and B", nrt_capacity_bps(cfg) / 1e6);
 	bench_report("sim.exp1.sim_ns_per_pkt", ns_per_pkt, "ns", BENCH_LOWER, NULL, 0);
 }
 

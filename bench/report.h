@@ -14,6 +14,13 @@
 
 enum bench_better { BENCH_LOWER, BENCH_HIGHER };
 
+/* Exit status of a benchmark that cannot run here: only for "needs root"
+ * (network namespaces), the one thing `make bench` as a user lacks. Any
+ * other missing piece (a package, a build product) is a failure, exit 1.
+ * scripts/run-bench.sh counts a skip apart and fails it when run as root;
+ * it also fails a benchmark that exits 0 without a figure. */
+#define BENCH_SKIPPED 77
+
 void bench_report(const char *name, double value, const char *unit,
 		  enum bench_better better, const char *baseline,
 		  double baseline_value);

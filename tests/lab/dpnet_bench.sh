@@ -68,7 +68,7 @@
 # cpu_s.ahead20, gbit.ahead20, tput.busy.*, cpu_s.busy, gbit.busy,
 # latbusy.*, tput.1g.*, cpu_s.1g, gbit.1g: Mbit/s, µs, CPU seconds, Gbit)
 # and info.* lines; progress on stderr. Exit 0, 1 on failure (the reason on
-# stderr), 3 when skipped (not root).
+# stderr), 77 when skipped (not root).
 # Environment: DPNET_REPS (3), DPNET_REPS_1G (3), DPNET_TPUT_S (2),
 # DPNET_LAT_S (3), DPNET_1CPU (0), DPNET_RATE (100mbit), DPNET_AHEAD (250us,
 # rtvd's default), DPNET_ALT (1; 0 skips the 20 µs slack run), DPNET_BUSY
@@ -79,6 +79,7 @@
 # started is killed and every namespace removed on exit, also on failure.
 set -u
 cd "$(dirname "$0")/../.."
+. tests/lib/common.sh
 
 BIN=${DPNET_BIN:-build/bin}
 REPS=${DPNET_REPS:-3}
@@ -94,7 +95,6 @@ P=dpn$$
 DIR=$(mktemp -d /tmp/dpnet.XXXXXX)
 IPERF_PORT=18301
 LAT_PORT=18310
-pids=()
 DP_PIDS=()
 SIRQ=()		# ksoftirqd threads given SCHED_FIFO (busy phase), restored on exit
 DP_RUN=0	# dptest starts so far: run 1 carries the latency flow
@@ -110,7 +110,6 @@ softirq_normal() {
 }
 log() { printf 'dpnet: %s\n' "$*" >&2; }
 die() { log "$*"; for f in "$DIR"/*.log; do [ -s "$f" ] && sed "s|^|   $(basename "$f"): |" "$f" >&2; done; exit 1; }
-ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
 names() { echo "${P}${1}va ${P}${1}ha ${P}${1}hb ${P}${1}vb"; }
 
 cleanup() {
@@ -118,52 +117,22 @@ cleanup() {
 	softirq_normal
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	for n in $(names r) $(names d); do
-		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$n" 2>/dev/null
-	done
-	ip link del "${P}x" 2>/dev/null	# a veth pair left half-built
+	ns_remove $(names r) $(names d)
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" -eq 0 ] || { log "needs root (network namespaces); skipped"; exit 3; }
-for b in dptest rtvgen; do [ -x "$BIN/$b" ] || { log "$BIN/$b not built (make build)"; exit 1; }; done
-command -v iperf3 >/dev/null || { log "iperf3 missing (make deps)"; exit 1; }
+need_root
+need_exec "$BIN/dptest" "$BIN/rtvgen"
+need_cmd iperf3 ethtool jq
 
 # ---- topology ------------------------------------------------------------------
-
-quiet_if() {	# ns dev: no offloads (dptest must not get GSO super-frames), up
-	ns "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1
-	ns "$1" ip link set "$2" up
-}
-
-pair() {	# NS_A DEV_A NS_B DEV_B
-	ip link add "${P}x" type veth peer name "${P}y" || return 1
-	ip link set "${P}x" netns "$1" && ip link set "${P}y" netns "$3" || return 1
-	ns "$1" ip link set "${P}x" name "$2" && ns "$3" ip link set "${P}y" name "$4" || return 1
-	quiet_if "$1" "$2" && quiet_if "$3" "$4"
-}
-
-htb() {		# ns dev rate: add, or change the rate in place
-	local verb=add
-	ns "$1" tc qdisc show dev "$2" | grep -q htb && verb=change
-	[ $verb = add ] && { ns "$1" tc qdisc add dev "$2" root handle 1: htb default 10 || return 1; }
-	ns "$1" tc class $verb dev "$2" parent 1: classid 1:10 htb rate "$3" ceil "$3" quantum 1514
-}
 
 topology() {	# r|d
 	local va ha hb vb n
 	read -r va ha hb vb <<<"$(names "$1")"
-	for n in $va $ha $hb $vb; do
-		ip netns add "$n" || return 1
-		ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-		ns "$n" ip link set lo up
-	done
-	pair "$va" eth0 "$ha" vA && pair "$ha" wA "$hb" wB && pair "$hb" vB "$vb" eth0 || return 1
-	ns "$va" ip addr add 10.99.0.1/24 dev eth0 && ns "$vb" ip addr add 10.99.0.2/24 dev eth0 || return 1
-	htb "$ha" wA "$RATE" && htb "$hb" wB "$RATE" || return 1
+	wire_topology "$va" "$ha" "$hb" "$vb" "$RATE" || return 1
 	[ "$1" = r ] && return 0
 	for n in "$ha vA wA" "$hb wB vB"; do
 		set -- $n

@@ -66,9 +66,10 @@ RTVCTL=${RTVCTL:-$LAB_ROOT/build/bin/rtvctl}
 RTVD_RAFT_PORT=18401 RTVD_RPC_PORT=18451 RTVD_MISS_PORT=18403 RTVD_OF_PORT=18490
 RTVD_METRICS_PORT=9464	# on the management network, 10.1.0.H
 
+. "$LAB_ROOT/tests/lib/common.sh"	# ns
+# the operator's tool speaks on stderr, not in a test's ok/FAIL lines
 die() { echo "lab: $*" >&2; exit 1; }
 say() { [ -n "${LAB_QUIET:-}" ] || echo "lab: $*"; }
-ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
 have_ns() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$1"; }
 
 host_ns() { echo "${P}h$1"; }

@@ -3,9 +3,14 @@
 # messages) before sourcing, and `results` (its results folder) before
 # calling rx/tx.
 #
+#   lab_args "OPT=VAR ..." "$@"
+#                             the script's options, then lab_opt's
+#   lab_opt OPTION VALUE      --results, --keep, --help for every script
+#   lab_start                 checks the tools, makes the results folder
 #   lab_need HOSTS UP_ARGS    the rack that is up if it has HOSTS hosts with
 #                             2 VMs, else `lab.sh up UP_ARGS` (taken down at
-#                             exit unless --keep)
+#                             exit unless --keep); sets rate, link_bps and
+#                             flood_bps (1.1 x the link)
 #   rtvnet_up                 rtvd on every host (unless it runs), a Raft
 #                             leader, the VMs learnt on every host; sets
 #                             `leader` and `via` (the first host that is not
@@ -20,29 +25,35 @@
 #                             rtvgen in the background, JSON to
 #                             $results/$run.NAME(.tx).json; `traffic_wait`
 #                             waits for them all
+#   hops_start $results/$run PORT... / hops_stop / hops FLOW...
+#                             captures where A and B enter and leave rtvd,
+#                             and per late packet whose it is (hops.sh)
 #   per_packet FLOW SIZE RATE_BPS
 #                             every packet of $run's FLOW: send time, state
 #
-# Exits: die() exits 2 (bad usage or a broken rack); the cleanup trap
-# releases rtpaths, stops rtvgen and takes down what this script started.
+# Exits: die() (tests/lib/common.sh) exits 2 here (bad usage or a broken
+# rack), a missing tool 1, not root 77; the cleanup trap releases rtpaths,
+# stops rtvgen and takes down what this script started.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
 GEN=${RTVGEN:-$ROOT/build/bin/rtvgen}
 LAB_DIR=${RTV_LAB_DIR:-/run/rtvnet-lab}
 : "${NAME:=lab}"
+T_NAME=$NAME T_DIE_RC=2
+. "$ROOT/tests/lib/common.sh"
+. "$ROOT/tests/lab/hops.sh"
 
 PORT_A=18030 PORT_B=18031 PORT_NRT=18032	# UDP ports of A, B and the flood
 keep=0 brought_up=0 rtvd_started=0
-pids=() paths=()
+paths=()
 
-die() { echo "$NAME: $*" >&2; exit 2; }
 say() { echo "$NAME: $*"; }
 ctl() { "$LAB" rtvctl "$@"; }
 
 lab_cleanup() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}" "${hop_pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${paths[@]}"; do ctl "${p%%:*}" --timeout 5s release "${p#*:}" >/dev/null 2>&1; done
 	if [ $brought_up -eq 1 ] && [ $keep -eq 0 ]; then
 		LAB_QUIET=1 "$LAB" down >/dev/null 2>&1
@@ -63,18 +74,53 @@ timeline() {
 		die "$1 must be >= 1s and 3s before --duration ends"
 }
 
-lab_check_tools() {
-	[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
-	[ -x "$GEN" ] || die "$GEN is not built (make build)"
-	command -v jq >/dev/null || die "jq is missing (make deps)"
+# usage: the script's header comment, from line 2 to `set -u`
+usage() { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+# lab_opt OPTION VALUE: the options every experiment takes (--results DIR,
+# --keep, -h/--help); anything else dies. 0 when it took VALUE too (shift
+# once more), 1 when not.
+lab_opt() {
+	case $1 in
+	--results) results=$2; return 0 ;;
+	--keep) keep=1; return 1 ;;
+	-h|--help) usage; exit 0 ;;
+	*) die "unknown argument '$1' (--help)" ;;
+	esac
 }
 
-# wait_for SECONDS CMD...: polls CMD every 200 ms
-wait_for() {
-	local end=$((SECONDS + $1))
+# lab_args "OPT=VAR ..." ARGS...: the script's options. OPT=VAR takes a value
+# into VAR; OPT=VAR=VALUE is a flag that sets VAR to VALUE; anything else goes
+# to lab_opt (--results, --keep, --help; unknown dies)
+lab_args() {
+	local spec=$1 s v took
 	shift
-	while [ $SECONDS -lt $end ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-	return 1
+	while [ $# -gt 0 ]; do
+		took=0
+		for s in $spec; do
+			[ "$1" = "${s%%=*}" ] || continue
+			v=${s#*=} took=1
+			if [[ $v == *=* ]]; then
+				printf -v "${v%%=*}" '%s' "${v#*=}"
+			else
+				printf -v "$v" '%s' "${2:-}"
+				shift
+			fi
+			break
+		done
+		[ $took = 1 ] || { lab_opt "$1" "${2:-}" && shift; }
+		shift
+	done
+}
+
+# lab_start: the tools every experiment needs, and its results folder
+# ($results, default results/$NAME-<date>/)
+lab_start() {
+	need_root
+	need_exec "$GEN"
+	need_cmd jq
+	results=${results:-$ROOT/results/$NAME-$(date +%Y%m%d-%H%M%S)}
+	mkdir -p "$results" || die "cannot create $results"
 }
 
 lab_ok() {	# lab_ok HOSTS
@@ -92,6 +138,7 @@ lab_need() {	# lab_need HOSTS UP_ARGS...
 	. "$LAB_DIR/lab.conf"
 	link_bps=$(echo "$rate" | awk '{ n = $0 + 0; u = substr($0, length(n "") + 1, 1);
 		print n * (u == "g" ? 1e9 : u == "m" ? 1e6 : u == "k" ? 1e3 : 1) }')
+	flood_bps=$(awk -v r="$link_bps" 'BEGIN { printf "%.0f", r * 1.1 }')	# the NRT flood: 1.1x the link
 }
 
 # ARP resolved before any overload: every VM pair the experiments use
@@ -184,6 +231,72 @@ start_ab() {
 	sleep 2
 	tx h1v1 A send --flow A --dst 10.0.2.11:$PORT_A --rate 2M --size "$size" --deadline 5ms --duration "$duration"
 	tx h1v1 B send --flow B --dst 10.0.2.11:$PORT_B --rate 2M --size "$size" --deadline 10ms --duration "$duration"
+}
+# claim TEXT CMD...: prints whether the claim held; claims_exit names each
+# one that failed and exits 1
+failed_claims=()
+claim() {
+	local what=$1
+	shift
+	if "$@"; then echo "  holds: $what"; else echo "  FAILED: $what"; failed_claims+=("$what"); fi
+}
+claims_exit() {
+	local c
+	[ ${#failed_claims[@]} -eq 0 ] && return 0
+	for c in "${failed_claims[@]}"; do echo "$NAME: claim failed: $c"; done
+	exit 1
+}
+# hj FLOW KEY: KEY of FLOW's verdicts in $run's hops.json
+hj() { jq -s -r "map(select(.flow == \"$1\"))[0].$2" "$results/$run.hops.json"; }
+# claim_none_late_through_rtvnet: the claims, from $run's verdicts (hops),
+# that no packet of A or B was lost or late through rtvnet; then every late
+# or lost packet, with where its time went and whose it is
+claim_none_late_through_rtvnet() {
+	claim "no packet of A or B lost through rtvnet (lost: A $(q $run A .lost), B $(q $run B .lost); rtvnet's: A $(( $(hj A lost_in_rtvd) + $(hj A lost_rtvnet) )), B $(( $(hj B lost_in_rtvd) + $(hj B lost_rtvnet) )))" \
+		[ $(( $(hj A lost_in_rtvd) + $(hj A lost_rtvnet) + $(hj B lost_in_rtvd) + $(hj B lost_rtvnet) )) = 0 ]
+	claim "no packet of A or B late through rtvnet (late: A $(q $run A .misses), B $(q $run B .misses); rtvnet's: A $(hj A late_rtvnet), B $(hj B late_rtvnet), of which not captured: A $(hj A unattributed), B $(hj B unattributed))" \
+		[ "$(hj A late_rtvnet)" = 0 -a "$(hj B late_rtvnet)" = 0 ]
+	if grep -qv '^{' "$results/$run.hops.txt"; then
+		echo "  every late or lost packet: where its time went, whose it is (the first 40; all: $run.hops.txt):"
+		grep -v '^{' "$results/$run.hops.txt" | head -n 40 | sed 's/^/    /'
+	fi
+}
+# hops FLOW...: whose is each late packet of $run's FLOWs (tests/lab/hops.sh
+# captured them between hops_start and hops_stop): the deadline and net
+# budget of rtpath $id_<FLOW>, then hops_report
+hops() {
+	local f id dl net args=()
+	for f in "$@"; do
+		id=id_$f; id=${!id}
+		read -r dl net < <(ctl 1 --timeout 5s -o json paths "$id" |
+			jq -r '.paths[0] | "\(.deadline_ns) \(.net_budget_ns)"') || die "rtpath $id of $f: no reply"
+		args+=("$f:$results/$run.$f.csv:$dl:$net:$(jq -r .sent "$results/$run.$f.tx.json")")
+	done
+	hops_report "$results/$run" "${args[@]}"
+}
+# plot_ab PNG T0_NS TITLE [gnuplot commands...]: A's and B's one-way delay
+# over send time (s after T0_NS) from $run's CSVs, with their deadlines; the
+# commands come after the defaults (a later `set` wins). Quiet without gnuplot.
+plot_ab() {
+	local png=$1 t0=$2 title=$3 f
+	shift 3
+	command -v gnuplot >/dev/null || return 0
+	f=$results/$run
+	{
+		printf '%s\n' "set terminal png size 1000,500" "set output \"$png\"" 'set datafile separator ","' \
+			"set title \"$title\"" 'set xlabel "send time (s)"' 'set ylabel "delay (ms)"' \
+			'set yrange [0:*]' 'set autoscale xfix' 'set key top left' "$@"
+		echo "plot \"$f.A.csv\" skip 1 using ((\$2 - $t0) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 lc rgb \"#1f77b4\" title \"A (deadline 5 ms)\", \\"
+		echo "     \"$f.B.csv\" skip 1 using ((\$2 - $t0) / 1e9):(\$4 / 1000) with points pt 7 ps 0.3 lc rgb \"#d62728\" title \"B (deadline 10 ms)\", \\"
+		echo '     5 with lines dt 2 lc rgb "#1f77b4" notitle, 10 with lines dt 2 lc rgb "#d62728" notitle'
+	} | gnuplot 2>"$results/gnuplot.log" && echo "plot: $png"
+}
+# lab_done: the figures to $RTV_BENCH_OUT (when set), empty logs removed, and
+# where the results are
+lab_done() {
+	[ -n "${RTV_BENCH_OUT:-}" ] && cat "$results/figures.jsonl" >>"$RTV_BENCH_OUT"
+	find "$results" -name "*.err" -empty -delete
+	echo "results: $results"
 }
 q() { jq -r "$3" "$results/$1.$2.json"; }
 ms() { q "$1" "$2" "(.delay_us.$3 | round) / 1000"; }

@@ -8,6 +8,7 @@
 #   rack_ctl 2 reserve --src ...   # rtvctl against node 2's CLI socket
 #   rack_kill 1; rack_start 1      # kill -9, restart from its data dir
 #   rack_cleanup                   # stops everything, removes the temp dir
+#   rack_tail_logs                 # the last lines of every node's log
 #
 # rack_init installs an EXIT/INT/TERM trap that calls rack_cleanup, so a
 # failing test leaves no process or directory behind (set RACK_KEEP=1 to
@@ -17,8 +18,9 @@
 #   RTV_BUILD         build dir with bin/rtvd and bin/rtvctl (default: repo's build/)
 #   RACK_PORT_BASE    first port; node i uses BASE+i (Raft) and BASE+50+i (RPC).
 #                     Default: derived from $$ within 20000-29999 and checked free.
-#   RACK_ELECTION     election timeout (default 250ms, the rack default: see
-#                     docs/ENV-NOTES.md for why, with pre-vote on)
+#   RACK_ELECTION     election timeout (default 250ms, the rack default, with
+#                     pre-vote on: a killed leader is replaced in about half a
+#                     second on loopback; bench_raft measures it)
 #   RACK_LOG_LEVEL    rtvd log level (default info)
 #   RACK_UPLINK       uplink capacity per host (default 10G)
 #   RACK_RT_BUDGET    RT budget per host (default 50%)
@@ -147,6 +149,14 @@ rack_stop() {
 	kill -9 "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
 	RACK_PID[$i]=
+}
+
+rack_tail_logs() {
+	local i
+	for i in $(seq 1 "$RACK_N"); do
+		echo "--- tail of node $i's log"
+		tail -n 15 "$(rack_logfile "$i")" 2>/dev/null
+	done
 }
 
 rack_cleanup() {

@@ -30,6 +30,7 @@
 # Everything it starts is killed and every namespace removed on exit.
 set -u
 cd "$(dirname "$0")/../.."
+. tests/lib/common.sh
 
 RTVD=${RTVD:-build/bin/rtvd}
 RTVCTL=${RTVCTL:-build/bin/rtvctl}
@@ -38,16 +39,9 @@ VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
 DIR=$(mktemp -d /tmp/dp_miss.XXXXXX)
 PY=/usr/bin/python3
 RAFT_PORT=18201 RPC_PORT=18251 MISS_PORT=18203
-failures=0
-pids=()
 declare -A RTVD_PID=()
 
-step() { printf '\n== %s\n' "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
-die() { bad "$*"; dump_logs; exit 1; }
-dump_logs() {
+on_fail() {
 	local i
 	for i in 1 2; do
 		echo "--- tail of rtvd $i's log"
@@ -59,40 +53,15 @@ cleanup() {
 	local p n
 	for p in "${pids[@]}" "${RTVD_PID[@]}"; do kill -9 "$p" 2>/dev/null; done
 	for p in "${pids[@]}" "${RTVD_PID[@]}"; do wait "$p" 2>/dev/null; done
-	for n in $VA $HA $HB $VB; do
-		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$n" 2>/dev/null
-	done
+	ns_remove $VA $HA $HB $VB
 	[ "${KEEP:-0}" = 1 ] && echo "kept $DIR" || rm -rf "$DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" -eq 0 ] || { echo "dp_miss: needs root (network namespaces); skipped"; exit 0; }
-for b in "$RTVD" "$RTVCTL"; do [ -x "$b" ] || { echo "dp_miss: $b not built (make build)"; exit 1; }; done
-command -v tcpdump >/dev/null || { echo "dp_miss: tcpdump missing (make deps)"; exit 1; }
-
-quiet_if() {	# ns dev: no offloads
-	ns "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1
-	ns "$1" ip link set "$2" up
-}
-
-pair() {	# pair NS_A DEV_A NS_B DEV_B
-	ip link add "${P}x" type veth peer name "${P}y" || return 1
-	ip link set "${P}x" netns "$1" && ip link set "${P}y" netns "$3" || return 1
-	ns "$1" ip link set "${P}x" name "$2" && ns "$3" ip link set "${P}y" name "$4" || return 1
-	quiet_if "$1" "$2"
-	quiet_if "$3" "$4"
-}
-
-wire_rate() {	# rate: (re)shape both directions of the wire
-	local n d verb=${2:-add}
-	for n in "$HA:wA" "$HB:wB"; do
-		d=${n#*:}; n=${n%%:*}
-		[ "$verb" = add ] && { ns "$n" tc qdisc add dev "$d" root handle 1: htb default 10 || return 1; }
-		ns "$n" tc class "$verb" dev "$d" parent 1: classid 1:10 htb rate "$1" ceil "$1" quantum 1514 || return 1
-	done
-}
+need_root
+need_exec "$RTVD" "$RTVCTL"
+need_cmd tcpdump ethtool python3
 
 ctl() { local i=$1; shift; "$RTVCTL" -s "$DIR/n$i.sock" --timeout 5s "$@"; }
 
@@ -112,14 +81,6 @@ dp_stat() {	# dp_stat I KEY: the status reply's dataplane counter
 	ctl "$1" -o json status >"$DIR/st$1.json" 2>/dev/null || return 1
 	json_get "$DIR/st$1.json" "j['dataplane']['$2']"
 }
-# wait_for SECONDS CMD...: until CMD succeeds.
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -lt $end ]; do "$@" && return 0; sleep 0.2; done
-	return 1
-}
-
 write_conf() {	# write_conf I INT UP
 	local i=$1
 	mkdir -p "$DIR/n$i"
@@ -157,18 +118,9 @@ start_rtvd() {	# start_rtvd I NS
 }
 
 step "topology: 2 VMs, 2 hosts, a 100 Mbit/s wire, a management link"
-for n in $VA $HA $HB $VB; do
-	ip netns add "$n" || die "cannot create namespace $n"
-	ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-	ns "$n" ip link set lo up
-done
-pair $VA eth0 $HA vA && pair $HA wA $HB wB && pair $HB vB $VB eth0 && pair $HA m0 $HB m0 ||
-	die "veth pairs"
-ns $VA ip addr add 10.99.0.1/24 dev eth0
-ns $VB ip addr add 10.99.0.2/24 dev eth0
+wire_topology $VA $HA $HB $VB 100mbit && veth $HA m0 $HB m0 || die "cannot build the namespaces, veths and HTB"
 ns $HA ip addr add 10.98.0.1/24 dev m0
 ns $HB ip addr add 10.98.0.2/24 dev m0
-wire_rate 100mbit || die "HTB on the wire"
 ok "va 10.99.0.1 - ha - wire - hb - vb 10.99.0.2; management 10.98.0.1 - 10.98.0.2"
 
 step "start rtvd 1 (ha: vA <-> wA) and rtvd 2 (hb: wB <-> vB), a 2-voter Raft cluster"
@@ -200,35 +152,9 @@ sent_on() { [ "$(path_stat 1 "$A" side)" = sender ] && [ "$(path_stat 2 "$A" sid
 wait_for 5 sent_on && ok "node 1 sends rtpath $A, node 2 receives it (stats sides)" ||
 	bad "stats sides: node 1 '$(path_stat 1 "$A" side)', node 2 '$(path_stat 2 "$A" side)'"
 
-RECV='
-import socket, select, sys, json, time
-socks = {}
-for port in (5000, 5002):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-    s.bind(("0.0.0.0", port)); socks[s] = port
-res = {p: {"n": 0, "bad": 0} for p in (5000, 5002)}
-open(sys.argv[1] + ".ready", "w").close()
-end = time.time() + float(sys.argv[2]); last = None
-while time.time() < end and (last is None or time.time() - last < float(sys.argv[3])):
-    for s in select.select(list(socks), [], [], 0.2)[0]:
-        d = s.recv(4096); last = time.time(); p = res[socks[s]]
-        seq = int.from_bytes(d[:4], "big")
-        p["n"] += 1; p["bad"] += d[4:] != bytes([(seq + i) & 255 for i in range(len(d) - 4)])
-json.dump(res, open(sys.argv[1], "w"))
-'
-SEND='
-import socket, sys, time
-port, n, size, gap = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-t = time.time()
-for seq in range(n):
-    s.sendto(seq.to_bytes(4, "big") + bytes([(seq + i) & 255 for i in range(size - 4)]), ("10.99.0.2", port))
-    t += gap; time.sleep(max(0, t - time.time()))
-'
 recv_start() {	# recv_start NAME MAX_S QUIET_S
 	rm -f "$DIR/$1.json" "$DIR/$1.json.ready"
-	ip netns exec $VB $PY -c "$RECV" "$DIR/$1.json" "$2" "$3" >/dev/null 2>"$DIR/$1.log" &
+	ip netns exec $VB $UDP recv "$DIR/$1.json" "$2" "$3" 5000 5002 >/dev/null 2>"$DIR/$1.log" &
 	RECV_PID=$!
 	pids+=($RECV_PID)
 	for _ in $(seq 50); do [ -f "$DIR/$1.json.ready" ] && return 0; sleep 0.1; done
@@ -245,7 +171,7 @@ TCPDUMP_M=$!
 pids+=($TCPDUMP_M)
 sleep 0.5
 recv_start r1 20 1.5 || die "receiver did not start"
-ns $VA $PY -c "$SEND" 5000 200 1000 0.004 || bad "sender failed"
+ns $VA $UDP send 10.99.0.2 5000 200 1000 0.004 || bad "sender failed"
 wait $RECV_PID
 kill $TCPDUMP 2>/dev/null
 wait $TCPDUMP 2>/dev/null
@@ -288,12 +214,12 @@ grep -E "^$A +.*receiver +[0-9]+ +[0-9]+ +[0-9.]+ [mun]?s/" "$DIR/table.txt" >/d
 	{ bad "table lacks the stats columns"; sed 's/^/      /' "$DIR/table.txt"; }
 
 step "2. forced miss: the wire cut to 2 Mbit/s, rtpath $A sends 3.2 Mbit/s for 2 s (rtpath $B a little)"
-wire_rate 2mbit change || die "cannot reshape the wire"
+htb $HA wA 2mbit && htb $HB wB 2mbit || die "cannot reshape the wire"
 recv_start r2 30 3 || die "receiver did not start"
-ns $VA $PY -c "$SEND" 5002 40 1000 0.05 &
+ns $VA $UDP send 10.99.0.2 5002 40 1000 0.05 &
 SENDB=$!
 pids+=($SENDB)
-ns $VA $PY -c "$SEND" 5000 800 1000 0.0025 || bad "sender failed"
+ns $VA $UDP send 10.99.0.2 5000 800 1000 0.0025 || bad "sender failed"
 wait $SENDB
 rx_missed() { [ "$(path_stat 2 "$A" misses)" -gt 0 ] 2>/dev/null; }
 wait_for 5 rx_missed && ok "receiver (node 2) counted $(path_stat 2 "$A" misses) misses on rtpath $A, worst $(path_stat 2 "$A" worst_late_ns) ns late" ||
@@ -399,11 +325,4 @@ for i in 1 2; do
 	fi
 done
 
-echo
-if [ $failures -eq 0 ]; then
-	echo "dp_miss: all checks passed"
-else
-	echo "dp_miss: $failures check(s) failed"
-	dump_logs
-fi
-[ $failures -eq 0 ]
+finish

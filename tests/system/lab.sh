@@ -30,18 +30,12 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
+. "$ROOT/tests/lib/common.sh"
 GEN=${RTVGEN:-$ROOT/build/bin/rtvgen}
 export RTV_LAB_PREFIX=rtvs$$ RTV_LAB_DIR=/run/rtvnet-lab-st$$ LAB_QUIET=1
 OUT=$(mktemp -d /tmp/rtv-lab-sys.XXXXXX)
-failures=0
-pids=()
-start_s=$SECONDS
 
-step() { printf "\n== %s  [t=%ds]\n" "$*" $((SECONDS - start_s)); }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
 info() { printf '   %s\n' "$*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 fle() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }	# float a <= b
 jv() { jq -r "$2" "$1" 2>/dev/null; }
 
@@ -54,11 +48,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-if [ "$(id -u)" -ne 0 ] || ! command -v ovs-vswitchd >/dev/null || ! command -v jq >/dev/null; then
-	echo "lab: skipped (needs root, Open vSwitch and jq: make deps)"
-	exit 0
-fi
-[ -x "$GEN" ] || { echo "lab: $GEN is not built (make build)"; exit 1; }
+need_root
+need_cmd ovs-vswitchd jq
+need_exec "$GEN"
 
 # rx NODE PORT NAME SECONDS [rtvgen recv options]: a receiver in the
 # background for at most SECONDS (it stops earlier at the sender's FIN), its
@@ -256,6 +248,4 @@ left=$(leftovers)
 check "nothing left" test -z "$left"
 [ -n "$left" ] && echo "$left" | sed 's/^/      /'
 
-echo
-echo "lab: $failures failures, $((SECONDS - start_s)) s"
-[ $failures -eq 0 ]
+finish

@@ -37,35 +37,24 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
+. "$ROOT/tests/lib/common.sh"
+need_root
+need_cmd prometheus promtool curl
+lab_test rlm
 DASH=$ROOT/dashboards
 DOCS=$ROOT/docs/metrics.md
-RUN=$(mktemp -d /tmp/rtv-labmetrics.XXXXXX)
-export RTV_LAB_PREFIX=rlm$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
 P=$RTV_LAB_PREFIX
 PROM=10.1.0.254:9090	# in the management namespace: no clash with the machine's ports
 DURATION=${EXP3_DURATION:-75s}
 JOIN=4s
-failures=0
 POLL_PID='' EXP3_PID=''
 
-step() { printf '\n== [%ss] %s\n' "$SECONDS" "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-logs() {
+on_fail() {
 	local h
 	for h in 1 2 3; do tail -n 6 "$RUN/lab/h$h/rtvd.log" 2>/dev/null | sed "s/^/      h$h: /"; done
 	tail -n 6 "$RUN/prom/prom.log" 2>/dev/null | sed 's/^/      prometheus: /'
 	tail -n 12 "$RUN/exp3.log" 2>/dev/null | sed 's/^/      exp3: /'
 }
-die() { bad "$*"; logs; exit 1; }
-
-if [ "$(id -u)" -ne 0 ] || ! command -v ovs-vswitchd >/dev/null || ! command -v jq >/dev/null ||
-	! command -v prometheus >/dev/null || ! command -v promtool >/dev/null || ! command -v curl >/dev/null ||
-	[ ! -x "$ROOT/build/bin/rtvd" ] || [ ! -x "$ROOT/build/bin/rtvgen" ]; then
-	echo "lab_metrics: skipped (needs root, Open vSwitch, jq, curl, prometheus, promtool, build/bin/rtvd and rtvgen)"
-	rm -rf "$RUN"
-	exit 0
-fi
 stop() {	# stop PID: TERM, then wait for it
 	[ -n "$1" ] && kill "$1" 2>/dev/null && wait "$1" 2>/dev/null
 	return 0
@@ -199,9 +188,7 @@ fi
 wait "$EXP3_PID"
 exp3_rc=$?
 EXP3_PID=
-sed -n '/^Experiment 3/,/^  (paper/p' "$RUN/exp3.log" | sed 's/^/   /'
-[ $exp3_rc = 0 ] && ok "exp3: A and B escalated and recovered (exit 0)" ||
-	bad "exp3 exited $exp3_rc: $(tail -n 3 "$RUN/exp3.log" | tr '\n' ' ')"
+claims_report exp3 "$RUN/exp3.log" $exp3_rc
 
 step "4. RtvnetDeadlineMisses fires for the escalated rtpaths and clears while A and B still send"
 c0=$(awk -F, 'NR == 2 { printf "%.3f", $2 / 1e9 }' "$RUN/exp3/exp3.C.csv" 2>/dev/null)
@@ -267,7 +254,4 @@ left=$(ip netns list | grep -c "^${P}")
 [ "$left" = 0 ] && ! pgrep -f "$RUN/" >/dev/null && ok "no namespace, no process left (Prometheus stopped)" ||
 	bad "$left namespaces or processes of $RUN left"
 
-echo
-[ $failures -eq 0 ] || logs
-[ $failures -eq 0 ] && echo "lab_metrics: all checks passed" || echo "lab_metrics: $failures check(s) failed"
-[ $failures -eq 0 ]
+finish

@@ -8,56 +8,37 @@
 #      on every host, and cross-host traffic still flows;
 #   3. experiment 2 for 4 s at 20 Mbit/s (A 2M/5 ms, B 2M/10 ms, NRT 1.1x):
 #      without rtvnet A and B miss (late or lost); with rtvnet none is lost
-#      and late + lost falls below a tenth of the run without.
-#      0 misses with rtvnet is NOT asserted: on this 2-core machine the
-#      userspace hops stall for 15-25 ms under the flood (tests/lab/README.md,
-#      "Experiment 2 with rtvnet"), so a 5 ms deadline sees a few misses
-#      that no schedule can prevent; the numbers are printed.
+#      and none is late through rtvnet. exp2.sh checks it per packet: it
+#      captures where A and B enter and leave both dataplanes, and a late
+#      packet is the lab's only if rtvd held it within its share of the
+#      deadline (deadline - the network budget admission gave the hops) so
+#      that the lab's own hops overran theirs; the lab's late packets are
+#      listed one by one, and any other late packet fails the check.
 #   4. admission refuses a path that would overbook a link and names the
 #      link; the refusal changes nothing;
 #   5. experiment 3 (tests/lab/exp3.sh, 9 s): flow C from the server without
-#      rtvnet makes A and B miss, the sender escalates them through Raft,
-#      and 2 s without a miss follow (exp3.sh's exit status);
+#      rtvnet makes A and B miss, the sender escalates both through Raft,
+#      2 s without a miss follow, no packet late through rtvnet (exp3.sh's
+#      claims, each checked);
 #   6. SIGKILL to the Raft leader during A and B's traffic
 #      (tests/lab/leaderkill.sh): no miss among the packets sent from 1 s
 #      before the kill to 1 s after the election, a new leader, the next
-#      reservation commits, the killed host catches up;
+#      reservation commits, the killed host catches up, nothing lost and no
+#      packet late through rtvnet in the whole run (its claims);
 #   7. down removes every namespace and process.
 # Uses its own namespace prefix and directory: a lab you have up is untouched.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
-RUN=$(mktemp -d /tmp/rtv-labrtvd.XXXXXX)
-export RTV_LAB_PREFIX=rlr$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
+. "$ROOT/tests/lib/common.sh"
+lab_test rlr
 P=$RTV_LAB_PREFIX
-failures=0
 
-step() { printf '\n== %s\n' "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-die() {
-	bad "$*"
+on_fail() {
 	for h in 1 2 3; do tail -n 8 "$RUN/lab/h$h/rtvd.log" 2>/dev/null | sed "s/^/      h$h: /"; done
-	exit 1
 }
-
-if [ "$(id -u)" -ne 0 ] || ! command -v ovs-vswitchd >/dev/null || ! command -v jq >/dev/null ||
-	[ ! -x "$ROOT/build/bin/rtvd" ] || [ ! -x "$ROOT/build/bin/rtvgen" ]; then
-	echo "lab_rtvd: skipped (needs root, Open vSwitch, jq, build/bin/rtvd and rtvgen)"
-	rm -rf "$RUN"
-	exit 0
-fi
-cleanup() { "$LAB" down >/dev/null 2>&1; rm -rf "$RUN"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 ctl() { local h=$1; shift; "$LAB" rtvctl "$h" --timeout 2s "$@"; }
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -lt $end ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-	return 1
-}
 leader() { ctl 1 -o json status 2>/dev/null | jq -e '.leader | select(. > 0)'; }
 vms_everywhere() {
 	local h
@@ -94,19 +75,7 @@ ctl $V release "$id" >/dev/null || bad "release $id failed"
 "$LAB" rtvd-down >/dev/null 2>&1	# exp2 runs its baseline on the plain lab
 
 step "3. experiment 2, 4 s per run, without and with rtvnet"
-"$ROOT/tests/lab/exp2.sh" --with-rtvnet --duration 4s --keep --results "$RUN/exp2" >"$RUN/exp2.log" 2>&1 ||
-	die "exp2.sh --with-rtvnet failed: $(tail -n 5 "$RUN/exp2.log")"
-sed -n '/^Experiment 2/,/^NRT with:/p' "$RUN/exp2.log" | sed 's/^/   /'
-n() { jq -r "$2" "$RUN/exp2/$1.json"; }
-wo=$(( $(n without.A .misses) + $(n without.A .lost) + $(n without.B .misses) + $(n without.B .lost) ))
-wl=$(( $(n with.A .lost) + $(n with.B .lost) ))
-wm=$(( $(n with.A .misses) + $(n with.B .misses) ))
-sent=$(( $(n with.A .sent) + $(n with.B .sent) ))
-[ "$wo" -gt 0 ] && ok "without rtvnet: $wo of A and B's packets late or lost" || bad "without rtvnet: no misses (no overload?)"
-[ "$wl" = 0 ] && ok "with rtvnet: 0 of $sent lost" || bad "with rtvnet: $wl of $sent lost"
-[ $((wm * 10)) -lt "$wo" ] && ok "with rtvnet: $wm late (A $(n with.A .misses), B $(n with.B .misses)), < 1/10 of without" ||
-	bad "with rtvnet: $wm late, without: $wo"
-echo "   note: 0 late with rtvnet is not asserted (this machine's userspace hops stall; README)"
+lab_claims exp2.sh "$RUN/exp2" --with-rtvnet --duration 4s
 
 step "4. admission refuses the path that would overbook a link, and names it"
 id=$(ctl 2 reserve --src 10.0.1.12 --dst 10.0.3.11 --type deadline --rate 6M --deadline 20ms) ||
@@ -119,22 +88,12 @@ rc=$?
 ctl 2 release "$id" >/dev/null || bad "release $id failed"
 
 step "5. experiment 3: C joins A and B's ToR class; escalation through Raft ends the misses"
-"$ROOT/tests/lab/exp3.sh" --duration 9s --keep --results "$RUN/exp3" >"$RUN/exp3.log" 2>&1
-rc=$?
-sed -n '/^Experiment 3/,/^  max delay/p' "$RUN/exp3.log" | sed 's/^/   /'
-[ $rc -le 1 ] || die "exp3.sh broke: $(tail -n 5 "$RUN/exp3.log")"
+lab_claims exp3.sh "$RUN/exp3" --duration 9s
 during=$(sed -n 's/^  misses after C, before escalation *//p' "$RUN/exp3.log")
 [ "${during:-0}" -gt 0 ] && ok "C caused misses ($during) before escalation" || bad "C caused no misses: the scenario did not bite"
-[ $rc = 0 ] && ok "A and B escalated and 2 s without a miss followed (recovery $(jq -r 'select(.name == "lab.exp3.recovery_s") | .value' "$RUN/exp3/figures.jsonl") s)" ||
-	bad "A and B did not recover after escalation"
 
 step "6. SIGKILL to the Raft leader during traffic"
-"$ROOT/tests/lab/leaderkill.sh" --keep --results "$RUN/lk" >"$RUN/lk.log" 2>&1
-rc=$?
-sed -n '/^Leader kill/,/caught up/p' "$RUN/lk.log" | sed 's/^/   /'
-[ $rc -le 1 ] || die "leaderkill.sh broke: $(tail -n 5 "$RUN/lk.log")"
-[ $rc = 0 ] && ok "no miss around the kill, a new leader, the next reservation committed, h3 caught up" ||
-	bad "leader kill: see the table above"
+lab_claims leaderkill.sh "$RUN/lk"
 
 step "7. down removes everything"
 "$LAB" down >/dev/null 2>&1
@@ -142,6 +101,4 @@ left=$(ip netns list | grep -c "^${P}")
 [ "$left" = 0 ] && ! pgrep -f "$RUN/lab/" >/dev/null && ok "no namespace, no process left" ||
 	bad "$left namespaces left"
 
-echo
-[ $failures -eq 0 ] && echo "lab_rtvd: all checks passed" || echo "lab_rtvd: $failures check(s) failed"
-[ $failures -eq 0 ]
+finish

@@ -17,6 +17,7 @@
 # METRICS_FIGURES=FILE: where to copy the query counts (bench_metrics reads
 # them). Each step prints what it checks; everything started is stopped.
 set -u
+. "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/rack.sh"
 
 DASH=$RACK_ROOT/dashboards
@@ -24,17 +25,8 @@ DOCS=$RACK_ROOT/docs/metrics.md
 RATE=1M		# per reservation
 PROM_PID=
 LOAD_PID=
-failures=0
-step() { printf '\n== [%ss] %s\n' "$SECONDS" "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-die() { printf '   FAIL: %s\n' "$*"; dump_logs; exit 1; }
-dump_logs() {
-	local i
-	for i in $(seq 1 "$RACK_N"); do
-		echo "--- tail of node $i's log"
-		tail -n 15 "$(rack_logfile "$i")" 2>/dev/null
-	done
+on_fail() {
+	rack_tail_logs
 	[ -f "$RACK_DIR/prom/prom.log" ] && { echo "--- prometheus log"; tail -n 15 "$RACK_DIR/prom/prom.log"; }
 }
 cleanup_all() {
@@ -56,9 +48,7 @@ prom_query() {
 }
 
 step "tools: curl, jq, promtool, prometheus"
-for t in curl jq promtool prometheus; do
-	command -v $t >/dev/null || die "$t is not installed (scripts/install-deps.sh installs it)"
-done
+need_cmd curl jq promtool prometheus
 ok "$(prometheus --version 2>&1 | head -n1)"
 
 step "start 3 rtvd on loopback, each with [metrics] listen (node 1: rtpath_cap = 2)"
@@ -268,10 +258,4 @@ else
 	bad "node $victim: exit $rc after $ms ms; $(grep -E 'left open|still posted' "$(rack_logfile "$victim")" | head -3)"
 fi
 
-echo
-if [ $failures -gt 0 ]; then
-	echo "metrics.sh: $failures check(s) failed"
-	dump_logs
-	exit 1
-fi
-echo "metrics.sh: all checks passed"
+finish

@@ -14,20 +14,15 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OFGWD=${OFGWD:-$ROOT/build/bin/ofgwd}
+. "$ROOT/tests/lib/common.sh"
+need_root
+need_cmd ovs-vswitchd
+need_exec "$OFGWD"
 PORT=17620
 P=ofgwt$$
 HNS=${P}h
 RUN=$(mktemp -d /tmp/rtv-ofgw-sys.XXXXXX)
-failures=0
-step() { printf '\n== %s\n' "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-die() { printf '   FAIL: %s\n' "$*"; tail -n 20 "$RUN"/ofgwd.out "$RUN"/vsd.log 2>/dev/null | sed 's/^/      /'; exit 1; }
-
-if [ "$(id -u)" -ne 0 ] || ! command -v ovs-vswitchd >/dev/null || [ ! -x "$OFGWD" ]; then
-	echo "ofgw_ovs: skipped (needs root, Open vSwitch and $OFGWD)"
-	exit 0
-fi
+on_fail() { tail -n 20 "$RUN"/ofgwd.out "$RUN"/vsd.log 2>/dev/null | sed 's/^/      /'; }
 
 hns() { ip netns exec "$HNS" "$@"; }
 vsctl() { hns ovs-vsctl --db=unix:"$RUN"/db.sock --timeout=20 "$@"; }
@@ -165,6 +160,4 @@ got=$(nflows)
 [ "$got" = "$want" ] && ok "dump-flows shows $got flows again" || bad "dump-flows shows $got, want $want"
 ip netns exec "${P}a" ping -c 3 -i 0.2 -W 1 10.0.1.12 >/dev/null && ok "va reaches vb again" || bad "va cannot reach vb"
 
-echo
-[ $failures -eq 0 ] && echo "ofgw_ovs: all checks passed" || echo "ofgw_ovs: $failures check(s) failed"
-[ $failures -eq 0 ]
+finish

@@ -6,22 +6,13 @@
 #   catches up; exit codes 1 (refused, link named), 2 (usage), 3 (unavailable).
 # Each step prints what it checks. Everything it starts is killed on exit.
 set -u
+. "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/rack.sh"
+need_cmd jq
+on_fail() { rack_tail_logs; }
 
 STREAM=${RAFT3_STREAM:-200}	# reservations in the stream
 KILL_AT=${RAFT3_KILL_AT:-70}	# acknowledged ones before the leader dies
-failures=0
-step() { printf '\n== %s\n' "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-die() { printf '   FAIL: %s\n' "$*"; dump_logs; exit 1; }
-dump_logs() {
-	local i
-	for i in $(seq 1 "$RACK_N"); do
-		echo "--- tail of node $i's log"
-		tail -n 15 "$(rack_logfile "$i")" 2>/dev/null
-	done
-}
 
 # expect_rc WANT STDERR_PATTERN CMD...: runs CMD, checks exit code and stderr.
 expect_rc() {
@@ -89,18 +80,8 @@ else bad "rtpath $id missing on the leader"; fi
 step "-o json on a write and on reads is valid JSON"
 rack_ctl "$follower" -o json paths "$id" >"$RACK_DIR/j1" && rack_ctl "$follower" -o json status >"$RACK_DIR/j2" ||
 	bad "json reads failed"
-json_ok() {
-	if command -v jq >/dev/null; then jq . "$1" >/dev/null 2>&1
-	elif command -v python3 >/dev/null; then python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$1" 2>/dev/null
-	else return 2; fi
-}
 for f in j1 j2; do
-	json_ok "$RACK_DIR/$f"
-	case $? in
-	0) ok "$f parses" ;;
-	2) ok "$f: no jq or python3 here to check it (skipped)" ;;
-	*) bad "$f is not JSON: $(head -c 200 "$RACK_DIR/$f")" ;;
-	esac
+	jq . "$RACK_DIR/$f" >/dev/null 2>&1 && ok "$f parses" || bad "$f is not JSON: $(head -c 200 "$RACK_DIR/$f")"
 done
 
 step "exit codes: refused 1 (link named), usage 2, unavailable 3"
@@ -176,7 +157,4 @@ rel=$(head -n1 "$RACK_DIR/acked.sorted" | awk '{print $1}')
 rack_ctl "$old" release "$rel" >/dev/null && ok "released $rel" || bad "release $rel failed"
 if paths_of "$leader" --linearizable | grep -q "^$rel "; then bad "$rel still listed"; else ok "$rel gone"; fi
 
-if [ $failures != 0 ]; then
-	echo; echo "raft3: $failures check(s) failed"; dump_logs; exit 1
-fi
-echo; echo "raft3: all checks passed"
+finish

@@ -24,30 +24,23 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RTVD=${RTVD:-$ROOT/build/bin/rtvd}
 RTVCTL=${RTVCTL:-$ROOT/build/bin/rtvctl}
 LAB=$ROOT/tests/lab/lab.sh
+. "$ROOT/tests/lib/common.sh"
+need_root
+need_cmd ovs-vswitchd
+need_exec "$RTVD" "$RTVCTL"
+WAIT_POLL=0.05	# the reconnection checks time to within a second
 RAFT_PORT=18101
 RPC_PORT=18151
 OF_PORT=18190
 RUN=$(mktemp -d /tmp/rtv-rtvdovs.XXXXXX)
 export RTV_LAB_PREFIX=rto$$ RTV_LAB_DIR=$RUN/lab LAB_QUIET=1
 P=$RTV_LAB_PREFIX
-failures=0
 declare -a PID=()
 ping_pid=
 
-step() { printf '\n== %s\n' "$*"; }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-die() {
-	printf '   FAIL: %s\n' "$*"
+on_fail() {
 	for h in 1 2; do tail -n 15 "$RUN/n$h/rtvd.log" 2>/dev/null | sed "s/^/      h$h: /"; done
-	exit 1
 }
-
-if [ "$(id -u)" -ne 0 ] || ! command -v ovs-vswitchd >/dev/null || [ ! -x "$RTVD" ] || [ ! -x "$RTVCTL" ]; then
-	echo "rtvd_ovs: skipped (needs root, Open vSwitch, $RTVD and $RTVCTL)"
-	rm -rf "$RUN"
-	exit 0
-fi
 
 cleanup() {
 	local h
@@ -105,18 +98,6 @@ start_rtvd() {
 	# not through hns: $! must be rtvd itself (ip netns exec execs it)
 	ip netns exec "${P}h$h" "$RTVD" -c "$RUN/n$h/rtvd.conf" >>"$(log "$h")" 2>&1 &
 	PID[$h]=$!
-}
-
-# wait_for SECONDS CMD...: polls CMD every 50 ms
-wait_for() {
-	local t=$1 end
-	shift
-	end=$(($(date +%s%N) + t * 1000000000))
-	while [ "$(date +%s%N)" -lt $end ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
 }
 
 has_leader() { ctl 1 --timeout 1s status -o json | grep -q '"leader": [12]'; }
@@ -288,6 +269,4 @@ for h in 1 2; do
 	fi
 done
 
-echo
-[ $failures -eq 0 ] && echo "rtvd_ovs: all checks passed" || echo "rtvd_ovs: $failures check(s) failed"
-[ $failures -eq 0 ]
+finish

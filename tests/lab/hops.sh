@@ -1,0 +1,79 @@
+# hops.sh — whose is a late packet, rtvnet's or the lab's: captures where a
+# flow from one host to another enters and leaves each rtvd dataplane, and
+# tests/lab/hops.py over them. Sourced (after tests/lib/common.sh); bash only.
+#
+#   hops_start OUT [--from S] [--to R] PORT...
+#                             tcpdump, kernel timestamps, of the rtvgen probes
+#                             to the UDP PORTs (labelled or not) from host S
+#                             (default 1) to host R (default 2) at
+#                               a: hS rtv-dp in   (into the sender's dataplane)
+#                               b: hS up0 out     (out of it, onto the uplink)
+#                               c: hR up0 in      (into the receiver's)
+#                               d: hR rtv-dp out  (out of it, to the host's OVS)
+#                             in OUT.hop-<point>.pcap; call it once per
+#                             sending host, each with its own OUT
+#   hops_stop                 ends every capture; dies if the kernel dropped
+#                             a frame of any (the proof would have holes)
+#   hops_report OUT FLOW:CSV:DEADLINE_NS:NET_BUDGET_NS...
+#                             hops.py: one line per late packet and whose it
+#                             is in OUT.hops.txt, one JSON object per flow in
+#                             OUT.hops.json
+#
+# The dataplane's AF_PACKET sockets send through the qdisc, so the egress taps
+# see its frames after any queueing in the host; every namespace of the lab
+# reads one clock, so the four timestamps and the VMs' are comparable.
+# The lab's namespaces are ${RTV_LAB_PREFIX:-rtv}h<H>.
+
+hop_outs=()
+
+hops_start() {
+	local out=$1 from=1 to=2 spec p h dev dir f port
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--from) from=$2; shift 2 ;;
+		--to) to=$2; shift 2 ;;
+		*) break ;;
+		esac
+	done
+	need_cmd tcpdump python3
+	f="udp and ("
+	for port in "$@"; do f+="dst port $port or "; done
+	f="${f% or })"
+	hop_outs+=("$out")
+	for spec in "a:$from:rtv-dp:in" "b:$from:up0:out" "c:$to:up0:in" "d:$to:rtv-dp:out"; do
+		IFS=: read -r p h dev dir <<<"$spec"
+		# not through a shell function: $! must be tcpdump itself
+		ip netns exec "${RTV_LAB_PREFIX:-rtv}h$h" tcpdump -i "$dev" -Q "$dir" -n -s 128 -B 8192 \
+			--time-stamp-precision=nano -w "$out.hop-$p.pcap" "$f or (mpls and $f)" \
+			2>"$out.hop-$p.err" &
+		hop_pids+=($!)
+	done
+	for p in a b c d; do
+		wait_for 5 grep -q 'listening on' "$out.hop-$p.err" ||
+			die "capture $p did not start: $(cat "$out.hop-$p.err")"
+	done
+}
+
+hops_stop() {
+	local p out
+	for p in "${hop_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
+	for p in "${hop_pids[@]}"; do wait "$p" 2>/dev/null; done
+	hop_pids=()
+	for out in "${hop_outs[@]}"; do
+		for p in a b c d; do
+			grep -q '^0 packets dropped by kernel' "$out.hop-$p.err" ||
+				die "capture $p ($out) lost frames: $(grep dropped "$out.hop-$p.err" | tr '\n' ' ')"
+		done
+	done
+	hop_outs=()
+}
+
+hops_report() {
+	local out=$1
+	shift
+	python3 "$T_ROOT/tests/lab/hops.py" --pcap a="$out.hop-a.pcap" --pcap b="$out.hop-b.pcap" \
+		--pcap c="$out.hop-c.pcap" --pcap d="$out.hop-d.pcap" "$@" >"$out.hops.txt" ||
+		die "hops.py failed on the captures $out.hop-*.pcap"
+	grep '^{' "$out.hops.txt" >"$out.hops.json"
+}
