@@ -33,7 +33,7 @@ TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 # no cycle (make check). docs/architecture.md draws the map. Files named
 # *_main.c are programs.
 MODULES  := sched common consensus ofgw dp rpc agent/core agent/telemetry \
-            agent/dataplane agent/ovs agent cli
+            agent/dataplane agent/ovs agent/systemd agent cli
 reverse   = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 mod_srcs  = $(filter-out %_main.c,$(wildcard $(1)/*.c))
 mod_lib   = $(BUILD)/lib$(subst /,_,$(1)).a
