@@ -2,8 +2,8 @@
 # tests/long/deploy.sh). Sourced, not run. The script sets NAME (its name in
 # messages) and OUT (a scratch folder) first.
 #
-#   deploy_tools              exit 0 with a "skipped" line when root, OVS,
-#                             nspawn, mmdebstrap, ansible or jq is missing
+#   deploy_tools              "skipped" (exit 77) without root; a missing
+#                             tool (OVS, nspawn, mmdebstrap, ansible, jq) fails
 #   deploy_deb [VERSION]      the Debian package built from the tree (make deb)
 #                             into $OUT/build/deb; prints its path
 #   deploy_rack N H...        the lab (N hosts, 2 VMs each, 20 Mbit/s) with its
@@ -61,11 +61,11 @@ deploy_cleanup() {
 	[ -n "${KEEP_OUT:-}" ] || rm -rf "$OUT"
 }
 
-deploy_tools() {
+deploy_tools() {	# docs/testing.md: only a missing root skips; a missing tool fails
 	local t
-	if [ "$(id -u)" -ne 0 ]; then echo "$NAME: skipped (needs root)"; exit 0; fi
-	for t in ovs-vswitchd systemd-nspawn mmdebstrap ansible-playbook ansible-lint dpkg-buildpackage jq; do
-		command -v "$t" >/dev/null || { echo "$NAME: skipped ($t missing: make deps)"; exit 0; }
+	if [ "$(id -u)" -ne 0 ]; then echo "$NAME: skipped (needs root)"; exit 77; fi
+	for t in ovs-vswitchd systemd-nspawn mmdebstrap ansible-playbook ansible-lint dpkg-buildpackage help2man jq; do
+		command -v "$t" >/dev/null || die "$t is missing: make deps"
 	done
 	[ -x "$GEN" ] || die "$GEN is not built (make build)"
 }

@@ -24,7 +24,7 @@
 # messages): deploy.site_s.3_hosts, deploy.idempotent_changed,
 # deploy.upgrade.misses, deploy.upgrade_s_per_host.
 # Needs root, OVS, systemd-container, mmdebstrap, ansible, jq (make deps);
-# otherwise it says "skipped". RTV_LAB_PREFIX / RTV_LAB_DIR as for the lab.
+# without root it skips (exit 77). RTV_LAB_PREFIX / RTV_LAB_DIR as for the lab.
 set -u
 NAME=deploy
 OUT=$(mktemp -d /tmp/rtv-deploy.XXXXXX)

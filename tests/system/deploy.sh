@@ -10,7 +10,7 @@
 #      deployed OVS and rtvd.
 # The upgrade under traffic, add/remove-host and the power cut are in the long
 # form. Needs root, OVS, systemd-container, mmdebstrap, ansible, jq (make
-# deps), else "skipped".
+# deps); without root it skips (exit 77).
 set -u
 NAME=deploy
 OUT=$(mktemp -d /tmp/rtv-deploy-sys.XXXXXX)
