@@ -1,6 +1,6 @@
 # lib.sh — what the deployment tests share (tests/system/deploy.sh,
-# tests/long/deploy.sh). Sourced, not run. The script sets NAME (its name in
-# messages) and OUT (a scratch folder) first.
+# tests/long/deploy.sh). Sourced, not run. The script sets OUT (a scratch
+# folder) first.
 #
 #   deploy_tools              "skipped" (exit 77) without root; a missing
 #                             tool (OVS, nspawn, mmdebstrap, ansible, jq) fails
@@ -21,7 +21,9 @@
 #                             does when it starts a VM)
 #   on H CMD...               a command on host hH over SSH
 #
-# Everything is removed at exit (deploy_cleanup), also after a failure.
+# Results go through tests/lib/common.sh (step, ok, bad, check, die,
+# finish). Everything is removed at exit (deploy_cleanup), also after a
+# failure.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
 HOSTS_SH=$ROOT/tests/deploy/hosts.sh
@@ -29,15 +31,11 @@ ANSIBLE_DIR=$ROOT/deploy/ansible
 GEN=${RTVGEN:-$ROOT/build/bin/rtvgen}
 export RTV_LAB_PREFIX=${RTV_LAB_PREFIX:-rtvd$$} RTV_LAB_DIR=${RTV_LAB_DIR:-/run/rtvnet-lab-dep$$} LAB_QUIET=1
 LAB_RATE=20mbit
-failures=0 plays=0 pids=()
+plays=0 pids=()
 start_s=$SECONDS
+. "$ROOT/tests/lib/common.sh"	# step ok bad check die finish need_* wait_for
 
-step() { printf '\n== %s  [t=%ds]\n' "$*" $((SECONDS - start_s)); }
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
 info() { printf '   %s\n' "$*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-die() { echo "$NAME: $*" >&2; exit 1; }
 # on H CMD...: one argument is a shell command line for the host; several are
 # one command and its arguments, quoted for the remote shell
 on() {
@@ -45,13 +43,6 @@ on() {
 	if [ $# -eq 1 ]; then "$HOSTS_SH" ssh "$h" "$1"; else "$HOSTS_SH" ssh "$h" "$(printf '%q ' "$@")"; fi
 }
 is_id() { [[ $1 =~ ^[0-9]+$ ]]; }
-# wait_for SECONDS CMD...: polls CMD every 200 ms
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ $SECONDS -lt $end ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-	return 1
-}
 
 deploy_cleanup() {
 	local p
@@ -62,12 +53,9 @@ deploy_cleanup() {
 }
 
 deploy_tools() {	# docs/testing.md: only a missing root skips; a missing tool fails
-	local t
-	if [ "$(id -u)" -ne 0 ]; then echo "$NAME: skipped (needs root)"; exit 77; fi
-	for t in ovs-vswitchd systemd-nspawn mmdebstrap ansible-playbook ansible-lint dpkg-buildpackage help2man jq; do
-		command -v "$t" >/dev/null || die "$t is missing: make deps"
-	done
-	[ -x "$GEN" ] || die "$GEN is not built (make build)"
+	need_root
+	need_cmd ovs-vswitchd systemd-nspawn mmdebstrap ansible-playbook ansible-lint dpkg-buildpackage help2man jq
+	need_exec "$GEN"
 }
 
 deploy_deb() {	# deploy_deb [VERSION]
@@ -104,7 +92,7 @@ deploy_inventory() {	# deploy_inventory N [JOINING...]
 	local n=$1 h j
 	shift
 	{
-		echo "# written by $NAME: the lab's hosts as containers, reached on the management network"
+		echo "# written by $T_NAME: the lab's hosts as containers, reached on the management network"
 		echo "all:"
 		echo "  vars:"
 		"$HOSTS_SH" inventory-vars | sed 's/^/    /'

@@ -26,7 +26,6 @@
 # Needs root, OVS, systemd-container, mmdebstrap, ansible, jq (make deps);
 # without root it skips (exit 77). RTV_LAB_PREFIX / RTV_LAB_DIR as for the lab.
 set -u
-NAME=deploy
 OUT=$(mktemp -d /tmp/rtv-deploy.XXXXXX)
 . "$(dirname "$0")/../deploy/lib.sh"
 trap deploy_cleanup EXIT
@@ -149,6 +148,5 @@ figure deploy.upgrade.misses "$up_miss" packets lower "same flow, 20 s before th
 figure deploy.upgrade_s_per_host "$(awk -v s="$up_s" 'BEGIN { printf "%.1f", s / 4 }')" s lower \
 	"site.yml idle run per host" "$(awk -v s="$idle_s" 'BEGIN { printf "%.1f", s / 3 }')"
 
-echo
-[ $failures -eq 0 ] && echo "deploy: all checks passed ($((SECONDS - start_s)) s)" || echo "deploy: $failures checks failed"
-[ $failures -eq 0 ]
+info "$((SECONDS - start_s)) s"
+finish

@@ -17,12 +17,9 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DIR=${RTV_SCHEMA_DIR:-$ROOT/build/dashboard-schema}
 SCHEMA_VER=13.2.3 TS_VER=5.9.3
-failures=0
-ok() { printf '   ok: %s\n' "$*"; }
-bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
+. "$ROOT/tests/lib/common.sh"
 
-command -v npm >/dev/null && command -v node >/dev/null ||
-	{ echo "dashboards_schema: node and npm are needed"; exit 1; }
+need_cmd node npm jq
 mkdir -p "$DIR"
 have() { [ "$(jq -r .version "$DIR/node_modules/$1/package.json" 2>/dev/null)" = "$2" ]; }
 if ! have @grafana/schema "$SCHEMA_VER" || ! have typescript "$TS_VER"; then
@@ -61,7 +58,7 @@ tsc_check() {
 		--target es2020 "$@" 2>&1)
 }
 
-echo "== dashboards against @grafana/schema $SCHEMA_VER (Dashboard), tsc $TS_VER"
+step "dashboards against @grafana/schema $SCHEMA_VER (Dashboard), tsc $TS_VER"
 names=()
 for f in "$ROOT"/dashboards/*.json; do
 	names+=("$(basename "$f" .json)")
@@ -91,6 +88,4 @@ for b in broken1 broken2 broken3; do
 		ok "a broken dashboard ($b: $(grep -m1 "^$b.ts(" "$DIR/broken.err" | grep -o 'error TS[0-9]*')) is refused"
 	else bad "a broken dashboard ($b) passed the check"; fi
 done
-echo
-[ $failures -eq 0 ] && echo "dashboards_schema: all checks passed" || echo "dashboards_schema: $failures failed"
-[ $failures -eq 0 ]
+finish

@@ -12,7 +12,6 @@
 # form. Needs root, OVS, systemd-container, mmdebstrap, ansible, jq (make
 # deps); without root it skips (exit 77).
 set -u
-NAME=deploy
 OUT=$(mktemp -d /tmp/rtv-deploy-sys.XXXXXX)
 . "$(dirname "$0")/../deploy/lib.sh"
 trap deploy_cleanup EXIT
@@ -54,6 +53,5 @@ for h in 1 2; do vm_ports "$h"; done
 check "VM h1v1 reaches VM h2v1 through both hosts' OVS and rtvd" \
 	wait_for 20 "$LAB" exec h1v1 ping -c 1 -W 1 10.0.2.11
 
-echo
-[ $failures -eq 0 ] && echo "deploy: all checks passed ($((SECONDS - start_s)) s)" || echo "deploy: $failures checks failed"
-[ $failures -eq 0 ]
+info "$((SECONDS - start_s)) s"
+finish
