@@ -21,7 +21,7 @@ RTV_WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 RTV_CFLAGS := -std=c11 -D_GNU_SOURCE $(RTV_WARN) -fno-common -I. -MMD -MP
 
 # External libraries. nng 1.5 ships no pkg-config file: link -lnng directly.
-PKGS     := raft libuv msgpack inih jansson
+PKGS     := raft libuv msgpack inih jansson libvirt libxml-2.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
@@ -32,8 +32,8 @@ TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 # against the direction does not link; scripts/check-deps.sh proves there is
 # no cycle (make check). docs/architecture.md draws the map. Files named
 # *_main.c are programs.
-MODULES  := sched common consensus ofgw dp rpc agent/core agent/telemetry \
-            agent/dataplane agent/ovs agent/systemd agent cli
+MODULES  := sched common gossip consensus ofgw migrate dp rpc agent/core dpd \
+            agent/telemetry agent/gossip agent/dataplane agent/ovs agent/systemd agent/libvirt agent cli
 reverse   = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 mod_srcs  = $(filter-out %_main.c,$(wildcard $(1)/*.c))
 mod_lib   = $(BUILD)/lib$(subst /,_,$(1)).a

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,7 +474,7 @@ static void print_dataplane(FILE *f, const msgpack_object *m)
 		"boosts_lowered", "escalations_proposed", "escalations_committed",
 		"escalations_refused", "escalations_failed",
 	};
-	char dev_in[24] = "?", dev_up[24] = "?", v[13][24];
+	char dev_in[24] = "?", dev_up[24] = "?", v[13][24], mode[16] = "";
 	bool running = false;
 
 	if (!m || m->type != MSGPACK_OBJECT_MAP)
@@ -481,13 +482,67 @@ static void print_dataplane(FILE *f, const msgpack_object *m)
 	(void)agent_client_map_str(m, "int_dev", dev_in, sizeof(dev_in));
 	(void)agent_client_map_str(m, "uplink_dev", dev_up, sizeof(dev_up));
 	(void)agent_client_map_bool(m, "running", &running);
+	(void)agent_client_map_str(m, "rtvdp", mode, sizeof(mode));
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		map_u64_str(m, keys[i], v[i]);
 	fprintf(f, "\ndataplane: %s <-> %s, %s; rtpaths %s sent, %s received\n"
 		"miss reports: %s sent; %s received, %s applied, %s rejected, %s bad datagrams\n"
 		"local boosts: %s raised, %s lowered; escalations: %s proposed, %s committed, "
-		"%s refused, %s failed\n", dev_in, dev_up, running ? "running" : "stopped",
+		"%s refused, %s failed\n", dev_in, dev_up,
+		!strcmp(mode, "degraded") ? "DEGRADED (rtvdp gone: plain forwarding, no deadlines)"
+		: !strcmp(mode, "down") ? "rtvdp not reachable (it forwards on with its last table)"
+		: running ? "running" : "stopped",
 		v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]);
+}
+
+static void gossip_row(struct table *t, const msgpack_object *g)
+{
+	char name[CONS_NAME_MAX] = "?", state[16] = "?", version[32] = "-", inc[24], heard[32] = "never";
+	char cpu[RTV_FMT_LEN] = "-", mem[RTV_FMT_LEN] = "-";
+	uint64_t v, total = 0;
+	int64_t ms;
+
+	(void)agent_client_map_str(g, "name", name, sizeof(name));
+	(void)agent_client_map_str(g, "state", state, sizeof(state));
+	(void)agent_client_map_str(g, "version", version, sizeof(version));
+	if (agent_client_map_int(g, "last_heard_ms", &ms) == 0 && ms >= 0)
+		snprintf(heard, sizeof(heard), "%" PRId64 " ms ago", ms);
+	if (agent_client_map_uint(g, "cpu_ppm", &v) == 0 && v <= RTV_PPM_ONE)
+		rtv_fmt_ppm(cpu, sizeof(cpu), (uint32_t)v);
+	if (agent_client_map_uint(g, "mem_total_bytes", &total) == 0 && total &&
+	    agent_client_map_uint(g, "mem_avail_bytes", &v) == 0) {
+		char a[RTV_FMT_LEN], b[RTV_FMT_LEN];
+
+		snprintf(mem, sizeof(mem), "%s/%s", rtv_fmt_bytes(a, sizeof(a), v),
+			 rtv_fmt_bytes(b, sizeof(b), total));
+	}
+	table_row(t, name, state, map_u64_str(g, "incarnation", inc), heard, cpu, mem, version);
+}
+
+/* The status reply's "gossip" map (rpc/proto.h), when rtvd runs gossip:
+ * this agent's view of the rack's members. */
+static void print_gossip(FILE *f, const msgpack_object *m)
+{
+	const msgpack_object *members = NULL;
+	char health[24];
+	struct table t;
+
+	if (!m || m->type != MSGPACK_OBJECT_MAP)
+		return;
+	for (uint32_t i = 0; i < m->via.map.size; i++)
+		if (m->via.map.ptr[i].key.type == MSGPACK_OBJECT_STR &&
+		    m->via.map.ptr[i].key.via.str.size == 7 &&
+		    memcmp(m->via.map.ptr[i].key.via.str.ptr, "members", 7) == 0)
+			members = &m->via.map.ptr[i].val;
+	fprintf(f, "\ngossip: this agent's view (local health %s; 0 is healthy)\n",
+		map_u64_str(m, "health", health));
+	if (!members || members->type != MSGPACK_OBJECT_ARRAY)
+		return;
+	table_init(&t, 7);
+	table_row(&t, "MEMBER", "STATE", "INC", "LAST-HEARD", "CPU", "MEM-FREE", "VERSION");
+	for (uint32_t i = 0; i < members->via.array.size; i++)
+		gossip_row(&t, &members->via.array.ptr[i]);
+	table_print(f, &t);
 }
 
 static int print_status(FILE *f, const struct agent_client_reply *rep, char *err, size_t errlen)
@@ -523,6 +578,7 @@ static int print_status(FILE *f, const struct agent_client_reply *rep, char *err
 		table_print(f, &t);
 	}
 	print_dataplane(f, agent_client_reply_get(rep, "dataplane"));
+	print_gossip(f, agent_client_reply_get(rep, "gossip"));
 	return 0;
 }
 

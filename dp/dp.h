@@ -549,6 +549,11 @@ int32_t dp_label_diff_us(uint32_t now_label, uint32_t deadline_label);
 /* ------------------------------------------------------------------------- */
 /* I/O threads (dp_io.c)                                                     */
 
+/* The engine's sockets, in the order dp_io_detach hands them out and
+ * dp_io_config.fds takes them back. */
+enum dp_io_fd { DP_IO_INT_RX, DP_IO_UP_RX, DP_IO_INT_TX_EG, DP_IO_INT_TX_IN, DP_IO_UP_TX,
+		DP_IO_FDS };
+
 struct dp_io_config {
 	const char *int_dev;		/* VM side (rtv-int) */
 	const char *up_dev;		/* the uplink */
@@ -563,14 +568,29 @@ struct dp_io_config {
 
 struct dp_io;
 
+/* dp_io_start in two steps, for a process that takes over another's
+ * sockets and wants its slow part (the pool's allocation) done before it
+ * asks: dp_io_new allocates (no socket, no thread; free with dp_io_stop);
+ * dp_io_run opens the sockets — or, fds != NULL, runs on those (another
+ * process's, from dp_io_detach; each an AF_PACKET socket bound to its
+ * device, by enum dp_io_fd; owned by io from the call on), so frames that
+ * queued in them meanwhile are forwarded, not lost — and starts the
+ * threads. On failure io is left for dp_io_stop. */
+int dp_io_new(const struct dp_io_config *cfg, struct dp_io **out, char err[CONS_ERRLEN]);
+int dp_io_run(struct dp_io *io, struct dp_rcu *r, const int *fds, char err[CONS_ERRLEN]);
+
 /* Opens the sockets and starts the egress and ingress threads (busy_poll:
  * one thread for both) reading r's current table (r must hold one). Needs
  * CAP_NET_RAW. Returns 0 or a negative errno with err saying which
  * interface and why. */
 int dp_io_start(const struct dp_io_config *cfg, struct dp_rcu *r, struct dp_io **out,
 		char err[CONS_ERRLEN]);
-/* Stops and joins the threads, closes the sockets, frees everything. NULL ok. */
+/* Stops and joins the threads (at once: they are woken), closes the
+ * sockets, frees everything. NULL ok. */
 void dp_io_stop(struct dp_io *io);
+/* The same, but the sockets stay open and go to fds[] (by enum dp_io_fd),
+ * the caller's from then on: to hand them to another process. */
+void dp_io_detach(struct dp_io *io, int fds[DP_IO_FDS]);
 const struct dp_sched_stats *dp_io_sched_stats(const struct dp_io *io);
 const struct dp_rx_stats *dp_io_rx_stats(const struct dp_io *io);
 /* Per-socket I/O counters. */

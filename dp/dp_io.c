@@ -77,6 +77,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -111,6 +112,7 @@ struct dp_io {
 	struct dp_io_config cfg;
 	struct dp_rcu *rcu;
 	int int_rx, int_tx_eg, int_tx_in, up_rx, up_tx;
+	int wake;			/* eventfd: dp_io_stop wakes sleeping threads */
 	pthread_t eg_thread, in_thread;	/* busy_poll: eg_thread does both */
 	bool eg_started, in_started;
 	atomic_bool stop;
@@ -430,7 +432,8 @@ static void eg_wait(struct dp_io *io, int reader)
 {
 	struct dp_sched *s = &io->sched;
 	uint64_t now = clock_ns(CLOCK_MONOTONIC), next = dp_sched_next_ns(s, now), wait;
-	struct pollfd pfd = { .fd = io->int_rx, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = io->int_rx, .events = POLLIN },
+				 { .fd = io->wake, .events = POLLIN } };
 	struct timespec ts;
 
 	if (next != UINT64_MAX && next <= now + s->cfg.tx_ahead_ns)
@@ -441,7 +444,7 @@ static void eg_wait(struct dp_io *io, int reader)
 	ts = (struct timespec){ .tv_sec = (time_t)(wait / 1000000000ull),
 				.tv_nsec = (long)(wait % 1000000000ull) };
 	dp_rcu_offline(io->rcu, reader);
-	ppoll(&pfd, 1, &ts, NULL);
+	ppoll(pfd, 2, &ts, NULL);
 }
 
 /* Pinning and real-time priority: a dataplane thread that waits for a CPU
@@ -526,7 +529,8 @@ static void in_forward(struct dp_io *io, unsigned *got)
 
 static void in_wait(struct dp_io *io, int reader)
 {
-	struct pollfd pfd = { .fd = io->up_rx, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = io->up_rx, .events = POLLIN },
+				 { .fd = io->wake, .events = POLLIN } };
 	uint64_t wait = IDLE_NS;
 	struct timespec ts;
 
@@ -536,7 +540,7 @@ static void in_wait(struct dp_io *io, int reader)
 		dp_rcu_offline(io->rcu, reader);
 	ts = (struct timespec){ .tv_sec = (time_t)(wait / 1000000000ull),
 				.tv_nsec = (long)(wait % 1000000000ull) };
-	ppoll(&pfd, 1, &ts, NULL);
+	ppoll(pfd, 2, &ts, NULL);
 }
 
 /* One round of ingress work; returns the frames received. */
@@ -585,6 +589,41 @@ static void *busy_main(void *arg)
 
 /* ---- start and stop ---------------------------------------------------------------- */
 
+/* A handed-over socket: AF_PACKET, bound to dev. */
+static int adopt_one(int fd, const char *dev, int *out, char err[CONS_ERRLEN])
+{
+	struct sockaddr_ll sll;
+	socklen_t len = sizeof(sll);
+	int domain = 0;
+	socklen_t dlen = sizeof(domain);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) < 0 || domain != AF_PACKET ||
+	    getsockname(fd, (struct sockaddr *)&sll, &len) < 0 ||
+	    sll.sll_ifindex != (int)if_nametoindex(dev)) {
+		io_err(err, "dataplane: handed-over socket %d is not a packet socket bound to '%s'",
+		       fd, dev);
+		return -EINVAL;
+	}
+	*out = fd;
+	return 0;
+}
+
+static int io_adopt(struct dp_io *io, const int *fds, char err[CONS_ERRLEN])
+{
+	const char *dev[DP_IO_FDS] = { io->cfg.int_dev, io->cfg.up_dev, io->cfg.int_dev,
+				       io->cfg.int_dev, io->cfg.up_dev };
+	int *out[DP_IO_FDS] = { &io->int_rx, &io->up_rx, &io->int_tx_eg, &io->int_tx_in,
+				&io->up_tx };
+	int rc = 0;
+
+	for (int i = 0; i < DP_IO_FDS && rc == 0; i++)
+		rc = adopt_one(fds[i], dev[i], out[i], err);
+	for (int i = 0; i < DP_IO_FDS && rc < 0; i++)	/* ours either way */
+		if (*out[i] < 0)
+			close(fds[i]);
+	return rc;
+}
+
 static int io_open(struct dp_io *io, char err[CONS_ERRLEN])
 {
 	int rc;
@@ -605,6 +644,8 @@ static void io_free(struct dp_io *io)
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0)
 			close(*fds[i]);
+	if (io->wake >= 0)
+		close(io->wake);
 	if (io->sched.descs)
 		dp_sched_close(&io->sched);
 	free(io->in_bufs);
@@ -620,12 +661,19 @@ static int io_alloc(const struct dp_io_config *cfg, struct dp_io **out, char err
 		return -ENOMEM;
 	io->int_rx = io->up_rx = io->int_tx_eg = io->int_tx_in = io->up_tx = -1;
 	io->cfg = *cfg;
+	if ((io->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		rc = -errno;
+		io_err(err, "dataplane: eventfd: %s", strerror(-rc));
+		free(io);
+		return rc;
+	}
 	if (!io->cfg.batch)
 		io->cfg.batch = 32;
 	if (io->cfg.batch > BATCH_MAX)
 		io->cfg.batch = BATCH_MAX;
 	if ((rc = dp_sched_init(&io->sched, &cfg->sched)) < 0) {
 		io_err(err, "dataplane: scheduler configuration refused (%s)", strerror(-rc));
+		close(io->wake);
 		free(io);
 		return rc;
 	}
@@ -640,53 +688,87 @@ static int io_alloc(const struct dp_io_config *cfg, struct dp_io **out, char err
 	return 0;
 }
 
+int dp_io_new(const struct dp_io_config *cfg, struct dp_io **out, char err[CONS_ERRLEN])
+{
+	if (!cfg || !cfg->int_dev || !cfg->up_dev) {
+		io_err(err, "dataplane: two interfaces are required");
+		return -EINVAL;
+	}
+	return io_alloc(cfg, out, err);
+}
+
+int dp_io_run(struct dp_io *io, struct dp_rcu *r, const int *fds, char err[CONS_ERRLEN])
+{
+	int rc;
+
+	if (!r || !dp_rcu_current(r)) {
+		io_err(err, "dataplane: a published table is required");
+		for (int i = 0; fds && i < DP_IO_FDS; i++)
+			close(fds[i]);
+		return -EINVAL;
+	}
+	io->rcu = r;
+	atomic_init(&io->stop, false);
+	if ((rc = fds ? io_adopt(io, fds, err) : io_open(io, err)) < 0)
+		return rc;
+	rc = -pthread_create(&io->eg_thread, NULL, io->cfg.busy_poll ? busy_main : eg_main, io);
+	if (rc == 0)
+		io->eg_started = true;
+	if (rc == 0 && !io->cfg.busy_poll && (rc = -pthread_create(&io->in_thread, NULL, in_main, io)) == 0)
+		io->in_started = true;
+	if (rc < 0 && (!err || !err[0]))
+		io_err(err, "dataplane: cannot start: %s", strerror(-rc));
+	return rc;
+}
+
 int dp_io_start(const struct dp_io_config *cfg, struct dp_rcu *r, struct dp_io **out,
 		char err[CONS_ERRLEN])
 {
-	struct dp_io *io;
+	struct dp_io *io = NULL;
 	int rc;
 
-	if (!cfg || !cfg->int_dev || !cfg->up_dev || !r || !dp_rcu_current(r)) {
-		io_err(err, "dataplane: two interfaces and a published table are required");
-		return -EINVAL;
-	}
-	if ((rc = io_alloc(cfg, &io, err)) < 0)
+	if ((rc = dp_io_new(cfg, &io, err)) < 0)
 		return rc;
-	io->rcu = r;
-	atomic_init(&io->stop, false);
-	if ((rc = io_open(io, err)) < 0)
-		goto err_io;
-	rc = -pthread_create(&io->eg_thread, NULL, io->cfg.busy_poll ? busy_main : eg_main, io);
-	if (rc < 0)
-		goto err_io;
-	io->eg_started = true;
-	if (io->cfg.busy_poll) {
-		*out = io;
-		return 0;
+	if ((rc = dp_io_run(io, r, NULL, err)) < 0) {
+		dp_io_stop(io);
+		return rc;
 	}
-	rc = -pthread_create(&io->in_thread, NULL, in_main, io);
-	if (rc < 0)
-		goto err_io;
-	io->in_started = true;
 	*out = io;
 	return 0;
+}
 
-err_io:
-	if (!err || !err[0])
-		io_err(err, "dataplane: cannot start: %s", strerror(-rc));
-	dp_io_stop(io);
-	return rc;
+static void io_join(struct dp_io *io)
+{
+	uint64_t one = 1;
+
+	atomic_store(&io->stop, true);
+	if (write(io->wake, &one, sizeof(one)) < 0) {
+		/* cannot fail on a fresh eventfd; the threads' 100 ms sleep ends anyway */
+	}
+	if (io->eg_started)
+		pthread_join(io->eg_thread, NULL);
+	if (io->in_started)
+		pthread_join(io->in_thread, NULL);
 }
 
 void dp_io_stop(struct dp_io *io)
 {
 	if (!io)
 		return;
-	atomic_store(&io->stop, true);
-	if (io->eg_started)
-		pthread_join(io->eg_thread, NULL);
-	if (io->in_started)
-		pthread_join(io->in_thread, NULL);
+	io_join(io);
+	io_free(io);
+}
+
+void dp_io_detach(struct dp_io *io, int fds[DP_IO_FDS])
+{
+	int *mine[DP_IO_FDS] = { &io->int_rx, &io->up_rx, &io->int_tx_eg, &io->int_tx_in,
+				 &io->up_tx };
+
+	io_join(io);
+	for (int i = 0; i < DP_IO_FDS; i++) {
+		fds[i] = *mine[i];
+		*mine[i] = -1;
+	}
 	io_free(io);
 }
 

@@ -66,7 +66,11 @@
  *              "reports_dup", "reports_rejected", "misses_reported",
  *              "boosts_raised", "boosts_lowered", "escalations_proposed",
  *              "escalations_committed", "escalations_refused",
- *              "escalations_failed"} (agent/dataplane/dataplane.h)
+ *              "escalations_failed"} (agent/dataplane/dataplane.h),
+ *              "gossip" (with [gossip]): {"health", "members": [{"name",
+ *              "state" alive|suspect|dead|left, "incarnation", "last_heard_ms"
+ *              (-1: never), "state_for_ms", "cpu_ppm", "mem_total_bytes",
+ *              "mem_avail_bytes", "uplink_bps", "version"}]} (agent/gossip/)
  *   members_add     "id" uint, "raft_addr" str, "voter" bool → (leader only; forwarded)
  *   members_remove  "id" uint → (forwarded)
  *   transfer        ["to" uint] → (forwarded)

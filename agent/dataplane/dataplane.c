@@ -18,11 +18,6 @@
 #include "agent/core/config.h"
 #include "common/units.h"
 
-#define POOL_PKTS 4096
-#define NRT_LIMIT_PKTS 1000
-#define CTL_LIMIT_PKTS 256
-#define WFQ_MAX_PATHS 1024
-#define FRAME_MAX_MIN 2048
 #define TICK_MIN_MS 10
 #define TICK_MAX_MS 100
 
@@ -192,6 +187,8 @@ int dpg_rebuild(struct agent_dp *dp)
 		return rc;
 	}
 	dp->c.table_builds++;
+	dp->n_in = n;
+	dpg_chan_push(dp);
 	dpg_miss_prune(dp, dp_rcu_current(&dp->rcu));
 	rtv_debug(DPG_MOD, "rtpath table %llu: %zu sent, %zu received",
 		  (unsigned long long)dp_table_generation(t), dp_table_count(t, DP_TX),
@@ -251,7 +248,7 @@ static void on_tick(uv_timer_t *t)
 	if (dp->closing)
 		return;
 	dp_rcu_reclaim(&dp->rcu);
-	dpg_miss_drain(dp);
+	dpg_chan_tick(dp);	/* rtvdp's misses reach dpg_miss_drain from here */
 	dpg_miss_tick(dp);
 }
 
@@ -260,7 +257,6 @@ static void configure(struct agent_dp *dp)
 	const struct agent_config *cfg = agent_core_config(dp->d);
 	const struct agent_dp_config *c = &cfg->dataplane;
 	uint32_t rpc_ip = 0;
-	uint32_t frame_max = c->mtu + 64 > FRAME_MAX_MIN ? c->mtu + 64 : FRAME_MAX_MIN;
 
 	(void)rtv_parse_ipport(cfg->rpc_addr + 6, &rpc_ip, NULL);
 	dp->host_ip = c->host_ip ? c->host_ip : rpc_ip;
@@ -268,19 +264,6 @@ static void configure(struct agent_dp *dp)
 		.host_id = cfg->id, .uplink_bps = cfg->uplink_bps,
 		.overhead_bytes = SCHED_ETH_OVERHEAD_BYTES,
 		.nrt_max_frame_bytes = cfg->max_frame_bytes, .tx_ahead_ns = c->tx_ahead_ns,
-	};
-	dp->ioc = (struct dp_io_config){
-		.int_dev = c->int_dev, .up_dev = c->uplink_dev, .rt_priority = c->rt_priority,
-		.busy_poll = c->busy_poll,
-		.sched = {
-			.uplink_bps = cfg->uplink_bps, .overhead_bytes = SCHED_ETH_OVERHEAD_BYTES,
-			.mtu = c->mtu, .frame_max_bytes = frame_max, .pool_pkts = POOL_PKTS,
-			.nrt_limit_pkts = NRT_LIMIT_PKTS, .ctl_limit_pkts = CTL_LIMIT_PKTS,
-			.wfq_max_paths = WFQ_MAX_PATHS, .tx_ahead_ns = c->tx_ahead_ns,
-			.host_ip = dp->host_ip, .edge_remark = true,
-		},
-		.rx = { .interval_ns = c->miss_interval_ns,
-			.uncertainty_ns = c->clock_uncertainty_ns },
 	};
 	/* the boost rises at most once per second, or per interval if longer */
 	dp->pc = (struct agent_misspol_cfg){
@@ -305,21 +288,16 @@ static uint64_t tick_ms(const struct agent_dp_config *c)
 
 static int start_io(struct agent_dp *dp)
 {
-	const struct agent_dp_config *c = &agent_core_config(dp->d)->dataplane;
+	const struct agent_config *cfg = agent_core_config(dp->d);
 	char err[CONS_ERRLEN] = "";
 	uint32_t bind_ip = 0;
 	int rc;
 
-	rc = dp_io_start(&dp->ioc, &dp->rcu, &dp->io, err);
-	if (rc < 0) {
-		rtv_error(DPG_MOD, "%s (check [dataplane] int_dev = %s and uplink_dev = %s: both "
-			  "must exist in rtvd's network namespace, and rtvd needs CAP_NET_RAW)",
-			  err[0] ? err : strerror(-rc), c->int_dev, c->uplink_dev);
+	if ((rc = dpg_chan_start(dp)) < 0)
 		return rc;
-	}
-	(void)rtv_parse_ipport(agent_core_config(dp->d)->rpc_addr + 6, &bind_ip, NULL);
-	rc = agent_missrep_open(&dp->sock, agent_core_loop(dp->d), agent_core_config(dp->d)->id, bind_ip, c->miss_port,
-				dpg_miss_received, dp, err);
+	(void)rtv_parse_ipport(cfg->rpc_addr + 6, &bind_ip, NULL);
+	rc = agent_missrep_open(&dp->sock, agent_core_loop(dp->d), cfg->id, bind_ip,
+				cfg->dataplane.miss_port, dpg_miss_received, dp, err);
 	if (rc < 0)
 		rtv_error(DPG_MOD, "%s", err);
 	return rc;
@@ -348,8 +326,8 @@ static int dp_start(struct rtvd *d, void **self)
 	if ((rc = dpg_rebuild(dp)) < 0 || (rc = start_io(dp)) < 0)
 		return rc;
 	uv_timer_start(&dp->timer, on_tick, tick_ms(c), tick_ms(c));
-	rtv_info(DPG_MOD, "forwarding %s <-> %s, pacer at %s, MTU %u; miss reports on UDP port "
-		 "%u every %llu ms", c->int_dev, c->uplink_dev,
+	rtv_info(DPG_MOD, "rtvdp forwards %s <-> %s, pacer at %s, MTU %u; miss reports on UDP "
+		 "port %u every %llu ms", c->int_dev, c->uplink_dev,
 		 rtv_fmt_rate(rate, sizeof(rate), cfg->uplink_bps), c->mtu, c->miss_port,
 		 (unsigned long long)(c->miss_interval_ns / 1000000));
 	return 0;
@@ -362,10 +340,7 @@ static void dp_close(void *self)
 	if (dp->closing)
 		return;
 	dp->closing = true;
-	if (dp->io) {
-		dp_io_stop(dp->io);	/* joins: at most the threads' 100 ms idle sleep */
-		dp->io = NULL;
-	}
+	dpg_chan_close(dp);	/* rtvdp forwards on without us */
 	agent_missrep_close(&dp->sock);
 	if (dp->timer_open && !uv_is_closing((uv_handle_t *)&dp->timer))
 		uv_close((uv_handle_t *)&dp->timer, NULL);
@@ -384,8 +359,7 @@ static void dp_free(void *self)
 	struct agent_dp *dp = self;
 
 	agent_submit_drop(dp->job);
-	if (dp->io)
-		dp_io_stop(dp->io);
+	dpd_msg_free(&dp->stats);
 	if (dp->rcu_open)
 		dp_rcu_close(&dp->rcu);
 	dpg_idvec_free(&dp->pols);

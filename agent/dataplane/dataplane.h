@@ -52,6 +52,8 @@ struct agent_dp;
 /* This host's counters since start. */
 struct agent_dp_counters {
 	uint64_t table_builds, table_errors;
+	uint64_t table_pushes;		/* tables rtvdp took */
+	uint64_t degrades;		/* times rtvd bridged the devices (rtvdp gone) */
 	/* as a receiver */
 	uint64_t misses_drained;	/* misses in the ingress thread's records */
 	uint64_t reports_sent, dgrams_sent, send_errors;
@@ -99,7 +101,6 @@ bool agent_dp_path_stats(const struct agent_dp *dp, uint64_t path_id,
  * current table (NULL if this host neither sends nor receives it; valid
  * until the next table is published, i.e. until control returns to the
  * loop). */
-const struct dp_io *agent_dp_io(const struct agent_dp *dp);
 const struct dp_path *agent_dp_path(const struct agent_dp *dp, uint64_t path_id,
 				    enum dp_dir *side);
 

@@ -9,6 +9,7 @@
 #include "agent/dataplane/missrep.h"
 #include "agent/dataplane/misspol.h"
 #include "common/log.h"
+#include "dpd/dpd.h"
 
 #define DPG_MOD "dataplane"
 
@@ -41,9 +42,13 @@ struct dpg_rx {
 struct agent_dp {
 	struct rtvd *d;
 	struct dp_table_config tc;
-	struct dp_io_config ioc;
-	struct dp_rcu rcu;
-	struct dp_io *io;
+	struct dp_rcu rcu;		/* rtvd's copy of the table (no threads read it) */
+	/* rtvdp, which runs the table (dataplane_chan.c) */
+	struct dpd_uclient uc;
+	struct dpd_link link;
+	struct dpd_msg stats;		/* its last stats reply (DPD_T_STATS), if have_stats */
+	bool uc_open, have_stats, stats_wait, miss_wait, push_wait, push_due;
+	uint64_t miss_ack, miss_dropped;
 	struct agent_missrep_sock sock;
 	uv_timer_t timer;
 	struct agent_misspol_cfg pc;
@@ -52,7 +57,7 @@ struct agent_dp {
 	/* the table's input, reused */
 	struct cons_rtpath *in;
 	uint8_t *boost;
-	size_t cap_in;
+	size_t cap_in, n_in;
 	/* the escalation in flight (one: consensus.h's one request per client) */
 	struct agent_submit *job;
 	uint64_t job_path;
@@ -70,9 +75,20 @@ uint64_t dpg_now_ns(void);
 /* Builds the table from the state and the boosts and publishes it. */
 int dpg_rebuild(struct agent_dp *dp);
 
+/* dataplane_chan.c */
+int dpg_chan_start(struct agent_dp *dp);
+void dpg_chan_close(struct agent_dp *dp);
+/* Sends rtvdp the table input (dp->in, dp->boost, dp->n_in) when allowed,
+ * else at a later tick. */
+void dpg_chan_push(struct agent_dp *dp);
+/* Each tick: misses and counters from rtvdp, a held push, degrading. */
+void dpg_chan_tick(struct agent_dp *dp);
+/* rtvdp's counters for rtpath id from the last stats (NULL: none). */
+const struct dpd_path_stats *dpg_chan_path(const struct agent_dp *dp, uint64_t id);
+
 /* dataplane_miss.c */
-/* Receiver: drains the ingress thread's records and sends the reports. */
-void dpg_miss_drain(struct agent_dp *dp);
+/* Receiver: takes rtvdp's miss records and sends the reports. */
+void dpg_miss_drain(struct agent_dp *dp, const struct dp_miss_report *rec, size_t n);
 /* Sender: a datagram of reports arrived. */
 void dpg_miss_received(void *arg, const struct agent_missrep_msg *m, uint32_t from_ip);
 /* Sender: boost decay and escalation, as time passes. */

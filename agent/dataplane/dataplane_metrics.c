@@ -90,15 +90,76 @@ void agent_dp_tm_host_read(const struct dp_sched_stats *s, const struct dp_rx_st
 	dp_rx(r, o);
 }
 
+/* ---- from rtvdp's stats (what rtvd exports: rtvdp runs the engine) ---------- */
+
+/* The same bucket mapping as hist_from_dp, over the non-empty buckets
+ * that crossed the channel. */
+static void hist_from_dpd(const struct dpd_hist *h, struct agent_tm_hist *out)
+{
+	size_t j = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (uint32_t i = 0; i < h->n; i++) {
+		double high_s = (double)dp_hist_bucket_high(h->idx[i]) / 1e9;
+
+		while (j < AGENT_TM_DELAY_BUCKETS && agent_tm_delay_bounds_s[j] < high_s)
+			j++;
+		out->counts[j] += h->cnt[i];
+	}
+	out->sum_s = (double)h->sum / 1e9;
+}
+
+static void host_from_dpd(const struct dpd_stats *s, struct agent_tm_dp_host *o)
+{
+	const uint64_t *c = s->ctr;
+
+	o->sent_frames = c[DPD_C_SENT_FRAMES];
+	o->sent_bytes = c[DPD_C_SENT_BYTES];
+	o->queued[AGENT_TM_RT] = c[DPD_C_RT_FRAMES];
+	o->queued[AGENT_TM_NRT] = c[DPD_C_NRT_FRAMES];
+	o->queued[AGENT_TM_CTL] = c[DPD_C_CTL_FRAMES];
+	o->drops[AGENT_TM_DROP_POOL] = c[DPD_C_DROP_POOL];
+	o->drops[AGENT_TM_DROP_RUNT] = c[DPD_C_DROP_RUNT];
+	o->drops[AGENT_TM_DROP_NRT_FULL] = c[DPD_C_DROP_NRT_FULL];
+	o->drops[AGENT_TM_DROP_CTL_FULL] = c[DPD_C_DROP_CTL_FULL];
+	o->drops[AGENT_TM_DROP_POLICED] = c[DPD_C_DROP_POLICED];
+	o->drops[AGENT_TM_DROP_TOO_BIG] = c[DPD_C_DROP_TOO_BIG];
+	o->drops[AGENT_TM_DROP_VM_MPLS] = c[DPD_C_DROP_VM_MPLS];
+	o->exceptions[AGENT_TM_EXC_BAD_IP] = c[DPD_C_BAD_IP_PASSED];
+	o->exceptions[AGENT_TM_EXC_REMARKED] = c[DPD_C_REMARKED];
+	o->exceptions[AGENT_TM_EXC_WFQ_NO_SLOT] = c[DPD_C_WFQ_NO_SLOT];
+	o->demoted = c[DPD_C_DEMOTED];
+	o->nrt_overtakes = c[DPD_C_NRT_OVERTAKES];
+	o->table_swaps = c[DPD_C_TABLE_SWAPS];
+	o->icmp[AGENT_TM_ICMP_SENT] = c[DPD_C_ICMP_SENT];
+	o->icmp[AGENT_TM_ICMP_LIMITED] = c[DPD_C_ICMP_RATELIMITED];
+	o->icmp[AGENT_TM_ICMP_NOT_ANSWERED] = c[DPD_C_ICMP_NOT_ANSWERED];
+	o->backlog[AGENT_TM_Q_EDF] = c[DPD_C_BACKLOG_EDF];
+	o->backlog[AGENT_TM_Q_WFQ] = c[DPD_C_BACKLOG_WFQ];
+	o->backlog[AGENT_TM_Q_CTL] = c[DPD_C_BACKLOG_CTL];
+	o->backlog[AGENT_TM_Q_NRT] = c[DPD_C_BACKLOG_NRT];
+	hist_from_dpd(&s->qdelay[DP_QC_RT], &o->queue_delay[AGENT_TM_RT]);
+	hist_from_dpd(&s->qdelay[DP_QC_NRT], &o->queue_delay[AGENT_TM_NRT]);
+	hist_from_dpd(&s->qdelay[DP_QC_CTL], &o->queue_delay[AGENT_TM_CTL]);
+	o->rx[AGENT_TM_RX_POPPED] = c[DPD_C_IN_POPPED];
+	o->rx[AGENT_TM_RX_PASSED] = c[DPD_C_IN_PASSED];
+	o->rx[AGENT_TM_RX_FOREIGN] = c[DPD_C_IN_MPLS_FOREIGN];
+	o->rx[AGENT_TM_RX_UNKNOWN_PATH] = c[DPD_C_IN_UNKNOWN_PATH];
+	o->rx[AGENT_TM_RX_NOT_IPV4] = c[DPD_C_IN_NOT_IPV4];
+	o->misses = c[DPD_C_IN_MISSES];
+	o->miss_reports_lost = c[DPD_C_IN_REPORTS_LOST];
+}
+
 static void dp_host(void *self, struct agent_tm_dp_host *o)
 {
 	const struct agent_dp *dp = self;
-	const struct dp_io *io = agent_dp_io(dp);
 
-	if (!io)
+	o->process_up = dp->uc.up;
+	o->degraded = dp->link.degraded;
+	if (!dp->have_stats)
 		return;
 	o->pacer_bps = agent_core_config(dp->d)->uplink_bps;	/* dataplane.h: the pacer runs at [uplink] capacity */
-	agent_dp_tm_host_read(dp_io_sched_stats(io), dp_io_rx_stats(io), o);
+	host_from_dpd(&dp->stats.u.stats, o);
 }
 
 void agent_dp_tm_path_read(const struct dp_path *p, struct agent_tm_dp_path *o)
@@ -120,12 +181,19 @@ void agent_dp_tm_path_read(const struct dp_path *p, struct agent_tm_dp_path *o)
 
 static bool dp_path(void *self, uint64_t path_id, struct agent_tm_dp_path *o)
 {
-	const struct dp_path *p;
-	enum dp_dir side;
+	const struct dpd_path_stats *p = dpg_chan_path(self, path_id);
 
-	if (!(p = agent_dp_path(self, path_id, &side)))
+	if (!p)
 		return false;
-	agent_dp_tm_path_read(p, o);
+	o->tx_pkts = p->c.tx_pkts;
+	o->tx_bytes = p->c.tx_bytes;
+	o->tx_exceeded = p->c.tx_demoted + p->c.tx_policed;
+	o->rx_pkts = p->c.rx_pkts;
+	o->misses = p->c.rx_misses;
+	if (p->has_hist) {
+		hist_from_dpd(&p->delay, &o->delay);
+		hist_from_dpd(&p->late, &o->lateness);
+	}
 	return true;
 }
 

@@ -28,7 +28,6 @@
 #include "rpc/client.h"
 #include "common/units.h"
 
-#define DRAIN_BATCH 64
 #define REPEATS 2
 
 /* ------------------------------------------------------------------------- */
@@ -128,17 +127,11 @@ static void send_host(struct agent_dp *dp, uint64_t host)
 		unroutable(dp, host, left);
 }
 
-void dpg_miss_drain(struct agent_dp *dp)
+void dpg_miss_drain(struct agent_dp *dp, const struct dp_miss_report *rec, size_t n)
 {
-	struct dp_miss_report rec[DRAIN_BATCH];
-	size_t n;
-
-	if (!dp->io)
-		return;
 	dp->drains++;
-	while ((n = dp_io_miss_drain(dp->io, rec, DRAIN_BATCH)) > 0)
-		for (size_t i = 0; i < n; i++)
-			take_record(dp, &rec[i]);
+	for (size_t i = 0; i < n; i++)
+		take_record(dp, &rec[i]);
 	/* one pass per sending host with something due (send_host marks what
 	 * it handled with this drain's number) */
 	for (size_t i = 0; i < dp->rxs.n; i++) {

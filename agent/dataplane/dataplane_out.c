@@ -32,11 +32,6 @@ bool agent_dp_get_counters(const struct agent_dp *dp, struct agent_dp_counters *
 	return true;
 }
 
-const struct dp_io *agent_dp_io(const struct agent_dp *dp)
-{
-	return dp ? dp->io : NULL;
-}
-
 const struct dp_path *agent_dp_path(const struct agent_dp *dp, uint64_t path_id,
 				    enum dp_dir *side)
 {
@@ -50,6 +45,28 @@ const struct dp_path *agent_dp_path(const struct agent_dp *dp, uint64_t path_id,
 	else if ((p = dp_table_find_id(t, DP_RX, path_id)) != NULL)
 		*side = DP_RX;
 	return p;
+}
+
+/* A dp_hist_summary of a histogram that crossed the channel. */
+static void summary_of(const struct dpd_hist *h, struct dp_hist_summary *out)
+{
+	uint64_t seen = 0, q50 = (h->count + 1) / 2, q99 = h->count - h->count / 100,
+		 q999 = h->count - h->count / 1000;
+
+	*out = (struct dp_hist_summary){ .count = h->count, .min = h->min, .max = h->max,
+					 .mean = h->count ? h->sum / h->count : 0 };
+	for (uint32_t i = 0; i < h->n; i++) {
+		uint64_t high = dp_hist_bucket_high(h->idx[i]);
+
+		high = high > h->max ? h->max : high;
+		seen += h->cnt[i];
+		if (!out->p50 && seen >= q50)
+			out->p50 = high;
+		if (!out->p99 && seen >= q99)
+			out->p99 = high;
+		if (!out->p999 && seen >= q999)
+			out->p999 = high;
+	}
 }
 
 static void sender_stats(const struct agent_dp *dp, uint64_t id, struct agent_dp_path_stats *out)
@@ -71,6 +88,7 @@ bool agent_dp_path_stats(const struct agent_dp *dp, uint64_t path_id,
 			 struct agent_dp_path_stats *out)
 {
 	const struct dp_path *p;
+	const struct dpd_path_stats *ps;
 	const struct dpg_rx *rx;
 	enum dp_dir side = DP_TX;
 
@@ -80,13 +98,14 @@ bool agent_dp_path_stats(const struct agent_dp *dp, uint64_t path_id,
 	out->side = side;
 	out->level = p->level;
 	out->boost = p->boost;
-	dp_path_counters(p, &out->c);
+	if ((ps = dpg_chan_path(dp, path_id)) != NULL)	/* rtvdp's counters */
+		out->c = ps->c;
 	if (out->side == DP_TX) {
 		sender_stats(dp, path_id, out);
 		return true;
 	}
-	if (dp_path_hist(p))
-		dp_hist_summary(dp_path_hist(p), &out->delay);
+	if (ps && ps->has_hist)
+		summary_of(&ps->delay, &out->delay);
 	if ((rx = dpg_idvec_find(&dp->rxs, path_id)) != NULL)
 		out->reports_sent = rx->reports_sent;
 	out->worst_late_ns = out->c.rx_max_late_ns;
@@ -180,20 +199,25 @@ int agent_dp_pack_path(void *self, msgpack_packer *pk, const struct cons_rtpath 
 
 #define IO_KEYS 6
 
-/* The dataplane threads' own counters (zeros once stopped). */
-static int pack_io(msgpack_packer *pk, const struct dp_io *io)
+/* rtvdp's own counters, as last read (zeros while it is away). */
+static int pack_io(msgpack_packer *pk, const struct agent_dp *dp)
 {
-	const struct dp_sched_stats *s = io ? dp_io_sched_stats(io) : NULL;
-	const struct dp_rx_stats *r = io ? dp_io_rx_stats(io) : NULL;
+	static const uint64_t none[DPD_C_N];
+	const uint64_t *c = dp->have_stats ? dp->stats.u.stats.ctr : none;
 	int rc;
 
-	rc = rtv_pk_kv_u64(pk, "tx_sent_frames", s ? atomic_load(&s->sent_frames) : 0);
-	rc |= rtv_pk_kv_u64(pk, "tx_rt_frames", s ? atomic_load(&s->rt_frames) : 0);
-	rc |= rtv_pk_kv_u64(pk, "tx_nrt_frames", s ? atomic_load(&s->nrt_frames) : 0);
-	rc |= rtv_pk_kv_u64(pk, "rx_popped", r ? atomic_load(&r->popped) : 0);
-	rc |= rtv_pk_kv_u64(pk, "rx_misses", r ? atomic_load(&r->misses) : 0);
-	rc |= rtv_pk_kv_u64(pk, "rx_unknown_path", r ? atomic_load(&r->unknown_path) : 0);
+	rc = rtv_pk_kv_u64(pk, "tx_sent_frames", c[DPD_C_SENT_FRAMES]);
+	rc |= rtv_pk_kv_u64(pk, "tx_rt_frames", c[DPD_C_RT_FRAMES]);
+	rc |= rtv_pk_kv_u64(pk, "tx_nrt_frames", c[DPD_C_NRT_FRAMES]);
+	rc |= rtv_pk_kv_u64(pk, "rx_popped", c[DPD_C_IN_POPPED]);
+	rc |= rtv_pk_kv_u64(pk, "rx_misses", c[DPD_C_IN_MISSES]);
+	rc |= rtv_pk_kv_u64(pk, "rx_unknown_path", c[DPD_C_IN_UNKNOWN_PATH]);
 	return rc;
+}
+
+static const char *rtvdp_mode(const struct agent_dp *dp)
+{
+	return dp->uc.up ? "up" : dp->link.degraded ? "degraded" : "down";
 }
 
 size_t agent_dp_status_keys(void *self)
@@ -201,7 +225,7 @@ size_t agent_dp_status_keys(void *self)
 	return self ? 1 : 0;
 }
 
-#define STATUS_DP_KEYS (25 + IO_KEYS)
+#define STATUS_DP_KEYS (27 + IO_KEYS)
 
 int agent_dp_pack_status(void *self, msgpack_packer *pk)
 {
@@ -218,8 +242,10 @@ int agent_dp_pack_status(void *self, msgpack_packer *pk)
 	rc = rtv_pk_str(pk, "dataplane") | msgpack_pack_map(pk, STATUS_DP_KEYS);
 	rc |= rtv_pk_str(pk, "int_dev") | rtv_pk_str(pk, cfg->dataplane.int_dev);
 	rc |= rtv_pk_str(pk, "uplink_dev") | rtv_pk_str(pk, cfg->dataplane.uplink_dev);
-	rc |= rtv_pk_str(pk, "running") | (dp->io ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
-	rc |= pack_io(pk, dp->io);
+	rc |= rtv_pk_str(pk, "running") | (dp->uc.up ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
+	rc |= rtv_pk_kv_str(pk, "rtvdp", rtvdp_mode(dp));
+	rc |= rtv_pk_kv_u64(pk, "table_pushes", c.table_pushes);
+	rc |= pack_io(pk, dp);
 	rc |= rtv_pk_kv_u64(pk, "paths_sent", dp_table_count(t, DP_TX));
 	rc |= rtv_pk_kv_u64(pk, "paths_received", dp_table_count(t, DP_RX));
 	rc |= rtv_pk_kv_u64(pk, "table_builds", c.table_builds);

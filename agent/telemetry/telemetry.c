@@ -167,6 +167,11 @@ static const struct agent_mdesc defs[TM_FAM_N] = {
 				 "full ring between ingress and the loop.", C, NOL },
 	[TM_DP_TABLE_SWAPS] = { "rtvnet_dp_table_swaps_total", "rtpath tables adopted by the "
 				"egress thread.", C, NOL },
+	[TM_DP_PROCESS_UP] = { "rtvnet_dp_process_up", "1 while rtvdp, the dataplane process, "
+			       "answers rtvd; 0 while it does not (it forwards on with its last "
+			       "table, or the host is degraded).", G, NOL },
+	[TM_DP_DEGRADED] = { "rtvnet_dp_degraded", "1 while the host forwards WITHOUT deadlines "
+			     "(rtvdp gone for good: its devices are bridged).", G, NOL },
 	[TM_OF_STATE] = { "rtvnet_openflow_connection_state", "1 for the state of the "
 			  "OpenFlow connection to the local OVS, 0 for the others.", G,
 			  L("state") },

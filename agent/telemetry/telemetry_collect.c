@@ -384,6 +384,8 @@ static void collect_dp(struct agent_telemetry *t)
 	tm_set(t, TM_DP_MISSES, (double)h.misses);
 	tm_set(t, TM_DP_REPORTS_LOST, (double)h.miss_reports_lost);
 	tm_set(t, TM_DP_TABLE_SWAPS, (double)h.table_swaps);
+	tm_set(t, TM_DP_PROCESS_UP, (double)h.process_up);
+	tm_set(t, TM_DP_DEGRADED, (double)h.degraded);
 }
 
 static void collect_of(struct agent_telemetry *t)

@@ -46,7 +46,7 @@
 # sits between the veth pair rtv-int (an OVS port, the off-host port of
 # rtvd's flows) and up0, with [ovs] enabled (rtvd is the bridge's OpenFlow
 # controller) and [dataplane] enabled (EDF + pacer at the lab rate on up0).
-#   VM -- br-rtv (OVS) -- rtv-int =veth= rtv-dp [rtvd dataplane] up0 -- ToR
+#   VM -- br-rtv (OVS) -- rtv-int =veth= rtv-dp [rtvdp] up0 -- ToR
 # Raft and RPC run in-band on 10.0.H.1 (br-rtv's internal port): OVS marks
 # them CS6 and the dataplane sends them in its control queue. rtvctl on a
 # host: lab.sh exec hH build/bin/rtvctl -s $RTV_LAB_DIR/hH/rtvd.sock CMD
@@ -61,6 +61,7 @@ P=${RTV_LAB_PREFIX:-rtv}
 OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
 LAB_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RTVD=${RTVD:-$LAB_ROOT/build/bin/rtvd}
+RTVDP=${RTVDP:-$LAB_ROOT/build/bin/rtvdp}
 RTVCTL=${RTVCTL:-$LAB_ROOT/build/bin/rtvctl}
 # in each host's own namespace: no clash with the machine's loopback
 RTVD_RAFT_PORT=18401 RTVD_RPC_PORT=18451 RTVD_MISS_PORT=18403 RTVD_OF_PORT=18490
@@ -404,7 +405,17 @@ rtvd_conf() {	# rtvd_conf H HOSTS RATE ELECTION: the host's rtvd.conf on stdout
 	rt_priority = $([ "${RTV_LAB_RT:-1}" = 0 ] && echo 0 || echo 10)
 	[metrics]
 	listen = 10.1.0.$h:$RTVD_METRICS_PORT
+	[libvirt]
+	uri = $(lab_libvirt_uri "$h")
 	CONF
+}
+
+# The host's own libvirtd if tests/lab/libvirt.sh started one (lv_up before
+# rtvd-up), else empty: libvirt off (the machine's qemu:///system is no lab
+# host's)
+lab_libvirt_uri() {
+	local sock=$LAB_DIR/h$1/libvirt/run/libvirt-sock
+	[ -S "$sock" ] && echo "qemu+unix:///system?socket=$sock"
 }
 
 # rtv-int (OVS port) =veth= rtv-dp (the dataplane's int_dev); up0 leaves the
@@ -427,8 +438,19 @@ rtvd_plumb() {
 	shape "$nsn" up0 "$rate" | tc -n "$nsn" -batch - || return 1
 }
 
+# rtvdp, the host's dataplane process (docs/dataplane-process.md): reads the
+# same rtvd.conf, listens on <data_dir>/rtvdp.sock, forwards rtv-dp <-> up0.
+rtvdp_start() {	# rtvdp_start H [--takeover]: unless it runs already (--takeover: replace it)
+	local h=$1 dir=$LAB_DIR/h$1
+	[ "${2:-}" = --takeover ] || ! lab_pid "$dir/rtvdp.pid" >/dev/null || return 0
+	setsid ip netns exec "$(host_ns "$h")" "$RTVDP" -c "$dir/rtvd.conf" ${2:-} \
+		>>"$dir/rtvdp.log" 2>&1 </dev/null &
+	echo $! >"$dir/rtvdp.pid"
+}
+
 rtvd_start() {	# rtvd_start H: unless it runs already
 	local h=$1 dir=$LAB_DIR/h$1
+	rtvdp_start "$h"
 	lab_pid "$dir/rtvd.pid" >/dev/null && return 0
 	"$RTVD" -c "$dir/rtvd.conf" --check-config >/dev/null 2>"$dir/rtvd.check" ||
 		{ cat "$dir/rtvd.check" >&2; return 1; }
@@ -454,7 +476,7 @@ cmd_rtvd_up() {
 		rtvd_conf "$h" "$hosts" "$rate" "$et" >"$LAB_DIR/h$h/rtvd.conf"
 		rtvd_plumb "$h" || die "h$h: plumbing rtv-int/rtv-dp failed; lab.sh down cleans up"
 		rtvd_start "$h" || die "h$h: rtvd did not start; see $LAB_DIR/h$h/rtvd.log"
-		say "host h$h: rtvd (dataplane rtv-dp <-> up0 at $rate, OVS controller), log $LAB_DIR/h$h/rtvd.log"
+		say "host h$h: rtvdp (rtv-dp <-> up0 at $rate) and rtvd (OVS controller), logs $LAB_DIR/h$h/rtvdp.log, rtvd.log"
 	done
 	say "rtvnet up; e.g. lab.sh rtvctl 1 status"
 }
@@ -463,13 +485,14 @@ cmd_rtvd_up() {
 cmd_rtvd_down() {
 	local h hosts=0 nsn
 	[ -f "$LAB_DIR/lab.conf" ] && . "$LAB_DIR/lab.conf"
-	kill_pidfiles "$LAB_DIR"/h*/rtvd.pid
+	kill_pidfiles "$LAB_DIR"/h*/rtvd.pid "$LAB_DIR"/h*/rtvdp.pid
 	for h in $(seq 1 "$hosts"); do
 		nsn=$(host_ns "$h")
 		have_ns "$nsn" || continue
 		vsctl "$h" -- --if-exists del-port br-rtv rtv-int -- del-controller br-rtv \
 			-- del-fail-mode br-rtv -- set bridge br-rtv protocols=[] 2>/dev/null
 		ip -n "$nsn" link del rtv-int 2>/dev/null
+		ip -n "$nsn" link del rtvdeg-rtv-dp 2>/dev/null	# a degraded host's bridge
 		ns "$nsn" env $(ovs_env "$h") ovs-ofctl del-flows br-rtv 2>/dev/null
 		ns "$nsn" env $(ovs_env "$h") ovs-ofctl add-flow br-rtv actions=NORMAL 2>/dev/null
 		rm -rf "$LAB_DIR/h$h/rtvd-data" "$LAB_DIR/h$h/rtvd.sock"

@@ -24,6 +24,8 @@
 #   RACK_LOG_LEVEL    rtvd log level (default info)
 #   RACK_UPLINK       uplink capacity per host (default 10G)
 #   RACK_RT_BUDGET    RT budget per host (default 50%)
+#   RACK_GOSSIP       1: a [gossip] section (UDP BASE+100+i, seed node 1,
+#                     200 ms probes so a test sees verdicts within seconds)
 
 RACK_ROOT=${RACK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 RTV_BUILD=${RTV_BUILD:-$RACK_ROOT/build}
@@ -62,6 +64,7 @@ rack_raft_addr() { echo "127.0.0.1:$((RACK_PORT_BASE + $1))"; }
 rack_rpc_url() { echo "tcp://127.0.0.1:$((RACK_PORT_BASE + 50 + $1))"; }
 rack_sock() { echo "$RACK_DIR/n$1/rtvd.sock"; }
 rack_conf() { echo "$RACK_DIR/n$1/rtvd.conf"; }
+rack_gossip_addr() { echo "127.0.0.1:$((RACK_PORT_BASE + 100 + $1))"; }
 rack_logfile() { echo "$RACK_DIR/n$1/rtvd.log"; }
 
 # rack_write_conf I [join]: node I's config; the bootstrap peers are nodes
@@ -92,6 +95,14 @@ rack_write_conf() {
 		echo "election_timeout = ${RACK_ELECTION:-250ms}"
 		echo "[log]"
 		echo "level = ${RACK_LOG_LEVEL:-info}"
+		if [ "${RACK_GOSSIP:-0}" = 1 ]; then
+			echo "[gossip]"
+			echo "bind = $(rack_gossip_addr "$i")"
+			echo "seeds = $(rack_gossip_addr 1)"
+			echo "probe_interval = 200ms"
+			echo "probe_timeout = 100ms"
+			echo "gossip_interval = 50ms"
+		fi
 	} >"$(rack_conf "$i")"
 }
 

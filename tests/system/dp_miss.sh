@@ -33,13 +33,14 @@ cd "$(dirname "$0")/../.."
 . tests/lib/common.sh
 
 RTVD=${RTVD:-build/bin/rtvd}
+RTVDP=${RTVDP:-build/bin/rtvdp}
 RTVCTL=${RTVCTL:-build/bin/rtvctl}
 P=rtvdm$$
 VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
 DIR=$(mktemp -d /tmp/dp_miss.XXXXXX)
 PY=/usr/bin/python3
 RAFT_PORT=18201 RPC_PORT=18251 MISS_PORT=18203
-declare -A RTVD_PID=()
+declare -A RTVD_PID=() RTVDP_PID=()
 
 on_fail() {
 	local i
@@ -51,8 +52,8 @@ on_fail() {
 
 cleanup() {
 	local p n
-	for p in "${pids[@]}" "${RTVD_PID[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in "${pids[@]}" "${RTVD_PID[@]}"; do wait "$p" 2>/dev/null; done
+	for p in "${pids[@]}" "${RTVD_PID[@]}" "${RTVDP_PID[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${pids[@]}" "${RTVD_PID[@]}" "${RTVDP_PID[@]}"; do wait "$p" 2>/dev/null; done
 	ns_remove $VA $HA $HB $VB
 	[ "${KEEP:-0}" = 1 ] && echo "kept $DIR" || rm -rf "$DIR"
 }
@@ -60,62 +61,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 need_root
-need_exec "$RTVD" "$RTVCTL"
+need_exec "$RTVD" "$RTVDP" "$RTVCTL"
 need_cmd tcpdump ethtool python3
 
-ctl() { local i=$1; shift; "$RTVCTL" -s "$DIR/n$i.sock" --timeout 5s "$@"; }
-
-# json_get FILE PYTHON_EXPR: evaluates EXPR with j = the JSON document.
-json_get() { $PY -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
-
-# path_stat I ID KEY: key of rtpath ID's "stats" on node I ("" if none).
-path_stat() {
-	ctl "$1" -o json paths "$2" >"$DIR/ps.json" 2>/dev/null || return 1
-	json_get "$DIR/ps.json" "j['paths'][0].get('stats', {}).get('$3', '')"
-}
-path_level() {
-	ctl "$1" -o json paths "$2" >"$DIR/pl.json" 2>/dev/null || return 1
-	json_get "$DIR/pl.json" "j['paths'][0]['level']"
-}
-dp_stat() {	# dp_stat I KEY: the status reply's dataplane counter
-	ctl "$1" -o json status >"$DIR/st$1.json" 2>/dev/null || return 1
-	json_get "$DIR/st$1.json" "j['dataplane']['$2']"
-}
-write_conf() {	# write_conf I INT UP
-	local i=$1
-	mkdir -p "$DIR/n$i"
-	cat >"$DIR/n$i.conf" <<EOF
-[node]
-id = $i
-name = h$i
-data_dir = $DIR/n$i
-raft_addr = 10.98.0.$i:$RAFT_PORT
-rpc_addr = tcp://10.98.0.$i:$RPC_PORT
-cli_socket = $DIR/n$i.sock
-[cluster]
-peer = 1@10.98.0.1:$RAFT_PORT@tcp://10.98.0.1:$RPC_PORT
-peer = 2@10.98.0.2:$RAFT_PORT@tcp://10.98.0.2:$RPC_PORT
-[uplink]
-capacity = 1G
-rt_budget = 50%
-[raft]
-election_timeout = 250ms
-[dataplane]
-enabled = true
-int_dev = $2
-uplink_dev = $3
-host_ip = 10.99.0.25$i
-clock_uncertainty = 1us
-miss_port = $MISS_PORT
-miss_interval = 100ms
-boost_decay = 2s
-EOF
-}
-
-start_rtvd() {	# start_rtvd I NS
-	ip netns exec "$2" "$RTVD" -c "$DIR/n$1.conf" >>"$DIR/n$1.log" 2>&1 &
-	RTVD_PID[$1]=$!
-}
+. tests/lib/dp_rack.sh
 
 step "topology: 2 VMs, 2 hosts, a 100 Mbit/s wire, a management link"
 wire_topology $VA $HA $HB $VB 100mbit && veth $HA m0 $HB m0 || die "cannot build the namespaces, veths and HTB"

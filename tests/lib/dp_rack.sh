@@ -1,0 +1,71 @@
+# dp_rack.sh — two hosts with rtvd and rtvdp each, for the dataplane's
+# system tests (dp_miss.sh, dpd_restart.sh). Sourced after common.sh, with
+# RTVD, RTVDP, RTVCTL, DIR, PY, RAFT_PORT, RPC_PORT, MISS_PORT set and the
+# arrays RTVD_PID and RTVDP_PID declared; DP_RT_PRIORITY (optional) sets
+# [dataplane] rt_priority. The namespaces come from wire_topology (common.sh)
+# plus a management link m0 (10.98.0.H).
+#
+#   ctl I ARGS...          rtvctl on node I
+#   json_get FILE EXPR     EXPR (Python) with j = the JSON document
+#   path_stat I ID KEY     key of rtpath ID's "stats" on node I
+#   path_level I ID        its level
+#   dp_stat I KEY          the status reply's dataplane KEY on node I
+#   write_conf I INT UP    node I's configuration, $DIR/nI.conf
+#   start_rtvd I NS        node I's rtvdp, then its rtvd, in namespace NS
+
+ctl() { local i=$1; shift; "$RTVCTL" -s "$DIR/n$i.sock" --timeout 5s "$@"; }
+
+# json_get FILE PYTHON_EXPR: evaluates EXPR with j = the JSON document.
+json_get() { $PY -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
+
+# path_stat I ID KEY: key of rtpath ID's "stats" on node I ("" if none).
+path_stat() {
+	ctl "$1" -o json paths "$2" >"$DIR/ps.json" 2>/dev/null || return 1
+	json_get "$DIR/ps.json" "j['paths'][0].get('stats', {}).get('$3', '')"
+}
+path_level() {
+	ctl "$1" -o json paths "$2" >"$DIR/pl.json" 2>/dev/null || return 1
+	json_get "$DIR/pl.json" "j['paths'][0]['level']"
+}
+dp_stat() {	# dp_stat I KEY: the status reply's dataplane counter
+	ctl "$1" -o json status >"$DIR/st$1.json" 2>/dev/null || return 1
+	json_get "$DIR/st$1.json" "j['dataplane']['$2']"
+}
+write_conf() {	# write_conf I INT UP
+	local i=$1
+	mkdir -p "$DIR/n$i"
+	cat >"$DIR/n$i.conf" <<EOF
+[node]
+id = $i
+name = h$i
+data_dir = $DIR/n$i
+raft_addr = 10.98.0.$i:$RAFT_PORT
+rpc_addr = tcp://10.98.0.$i:$RPC_PORT
+cli_socket = $DIR/n$i.sock
+[cluster]
+peer = 1@10.98.0.1:$RAFT_PORT@tcp://10.98.0.1:$RPC_PORT
+peer = 2@10.98.0.2:$RAFT_PORT@tcp://10.98.0.2:$RPC_PORT
+[uplink]
+capacity = 1G
+rt_budget = 50%
+[raft]
+election_timeout = 250ms
+[dataplane]
+enabled = true
+int_dev = $2
+uplink_dev = $3
+host_ip = 10.99.0.25$i
+clock_uncertainty = 1us
+miss_port = $MISS_PORT
+miss_interval = 100ms
+boost_decay = 2s
+${DP_RT_PRIORITY:+rt_priority = $DP_RT_PRIORITY}
+EOF
+}
+
+start_rtvd() {	# start_rtvd I NS: the host's rtvdp (its dataplane), then rtvd
+	ip netns exec "$2" "$RTVDP" -c "$DIR/n$1.conf" >>"$DIR/n$1.dp.log" 2>&1 &
+	RTVDP_PID[$1]=$!
+	ip netns exec "$2" "$RTVD" -c "$DIR/n$1.conf" >>"$DIR/n$1.log" 2>&1 &
+	RTVD_PID[$1]=$!
+}
