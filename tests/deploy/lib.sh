@@ -162,7 +162,7 @@ leader_of() { status_json "$1" | jq -e '.leader | select(. > 0)'; }
 # flow_start NAME SECONDS: flow A's receiver (h2v1) and sender (h1v1), 2 Mbit/s
 # of 1502 B frames with a 5 ms deadline, in the background (the sender's pid
 # in flow_tx: SIGTERM ends it early, with its FIN); flow_wait NAME waits and
-# prints "sent received lost late"
+# sets flow_sent, flow_recv, flow_lost, flow_late
 flow_start() {
 	local name=$1 secs=$2
 	"$LAB" exec h2v1 "$GEN" recv --port 18030 --json --duration "$((secs + 3))s" --csv "$OUT/$name.csv" \
@@ -174,12 +174,13 @@ flow_start() {
 	flow_tx=$!
 	pids+=($!)
 }
-flow_wait() {
+flow_wait() {	# not in $(...): the pids are this shell's children
 	local p
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	pids=()
-	jq -r '"\(.sent // 0)"' "$OUT/$1.tx.json" 2>/dev/null | tr '\n' ' '
-	jq -r '"\(.received) \(.lost) \(.misses)"' "$OUT/$1.rx.json" 2>/dev/null || echo "0 0 0"
+	flow_sent=$(jq -r '.sent // 0' "$OUT/$1.tx.json" 2>/dev/null)
+	read -r flow_recv flow_lost flow_late < <(jq -r '"\(.received) \(.lost) \(.misses)"' "$OUT/$1.rx.json" 2>/dev/null)
+	: "${flow_sent:=0}" "${flow_recv:=0}" "${flow_lost:=0}" "${flow_late:=0}"
 }
 # flow_misses NAME FROM_NS TO_NS: packets of flow NAME sent in [FROM, TO)
 # that were lost or late. A lost packet's send time is its sequence number

@@ -77,7 +77,8 @@ rtpath=$(on 1 rtvctl reserve --src 10.0.1.11 --dst 10.0.2.11 --proto udp --dport
 	--rate 2M --burst 6000 --deadline 5ms --owner deploy-test 2>&1)
 check "reservation through h1 (rtpath '$rtpath')" is_id "$rtpath"
 flow_start base 20
-read -r b_sent b_recv b_lost b_late <<<"$(flow_wait base)"
+flow_wait base
+b_sent=$flow_sent b_recv=$flow_recv b_lost=$flow_lost b_late=$flow_late
 info "flow A, 20 s before any upgrade: sent $b_sent, received $b_recv, lost $b_lost, late $b_late"
 check "its traffic passes" [ "${b_recv:-0}" -gt 0 ]
 base_miss=$(( ${b_lost:-0} + ${b_late:-0} ))
@@ -102,7 +103,8 @@ up_s=$play_s
 t1_ns=$(date +%s%N)
 sleep 2
 kill -TERM "$flow_tx" 2>/dev/null	# its --duration was a bound: it ends here, with its FIN
-read -r u_sent u_recv u_lost u_late <<<"$(flow_wait up)"
+flow_wait up
+u_sent=$flow_sent u_recv=$flow_recv u_lost=$flow_lost u_late=$flow_late
 for h in 1 2 3 4; do
 	check "h$h runs 0.3.0+upgrade1, in sync" on "$h" \
 		'[ "$(dpkg-query -W -f="\${Version}" rtvnet)" = 0.3.0+upgrade1 ] && systemctl is-active -q rtvd'
@@ -129,7 +131,8 @@ newpath=$(on 1 rtvctl --timeout 10s reserve --src 10.0.1.12 --dst 10.0.2.12 --pr
 	--type deadline --rate 1M --deadline 10ms --owner deploy-test 2>&1)
 check "a reservation commits without h3 ('$newpath')" is_id "$newpath"
 flow_start cut 5
-read -r c_sent c_recv c_lost c_late <<<"$(flow_wait cut)"
+flow_wait cut
+c_sent=$flow_sent c_recv=$flow_recv c_lost=$flow_lost c_late=$flow_late
 info "flow A with h3 down: sent $c_sent, received $c_recv, lost $c_lost, late $c_late"
 check "traffic passes with h3 down" [ "${c_recv:-0}" -gt 0 ]
 "$HOSTS_SH" up 3 2>>"$OUT/hosts-up.log" || die "h3 did not boot again"
