@@ -182,6 +182,14 @@ flow_wait() {	# not in $(...): the pids are this shell's children
 	read -r flow_recv flow_lost flow_late < <(jq -r '"\(.received) \(.lost) \(.misses)"' "$OUT/$1.rx.json" 2>/dev/null)
 	: "${flow_sent:=0}" "${flow_recv:=0}" "${flow_lost:=0}" "${flow_late:=0}"
 }
+# flow_run NAME SECONDS WHEN: flow A for SECONDS, printed; checks it passes
+flow_run() {
+	flow_start "$1" "$2"
+	flow_wait "$1"
+	info "flow A, $3: sent $flow_sent, received $flow_recv, lost $flow_lost, late $flow_late"
+	check "its traffic passes ($3)" [ "$flow_recv" -gt 0 ]
+}
+
 # flow_misses NAME FROM_NS TO_NS: packets of flow NAME sent in [FROM, TO)
 # that were lost or late. A lost packet's send time is its sequence number
 # times the sending period after the first one's.
