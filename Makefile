@@ -33,7 +33,7 @@ TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 # no cycle (make check). docs/architecture.md draws the map. Files named
 # *_main.c are programs.
 MODULES  := sched common pki gossip consensus ofgw migrate dp rpc agent/core dpd \
-            agent/telemetry agent/gossip agent/dataplane agent/ovs agent/libvirt agent cli
+            agent/telemetry agent/gossip agent/dataplane agent/ovs agent/systemd agent/libvirt agent cli
 reverse   = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 mod_srcs  = $(filter-out %_main.c,$(wildcard $(1)/*.c))
 mod_lib   = $(BUILD)/lib$(subst /,_,$(1)).a
@@ -168,4 +168,5 @@ demo: deps
 clean:
 	rm -rf $(BUILD)
 
+include mk/install.mk
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -16,6 +16,7 @@
 #include "agent/gossip/gossip.h"
 #include "agent/libvirt/libvirt.h"
 #include "agent/ovs/ovs.h"
+#include "agent/systemd/systemd.h"
 #include "agent/telemetry/telemetry.h"
 #include "common/log.h"
 #include "rpc/proto.h"
@@ -98,12 +99,15 @@ int main(int argc, char **argv)
 		return rc;
 	/* before the configuration: a module may own a section of it. Start
 	 * order: metrics first (they count the log replayed at start), then
-	 * OVS, then the dataplane; close runs the other way round. */
+	 * OVS, libvirt, the dataplane, gossip, and last systemd's
+	 * notifications (readiness needs the OVS module's state); close runs
+	 * the other way round. */
 	if (agent_module_register(&agent_telemetry_module) < 0 ||
 	    agent_module_register(&agent_ovs_module) < 0 ||
 	    agent_module_register(&agent_libvirt_module) < 0 ||
 	    agent_module_register(&agent_dp_module) < 0 ||
-	    agent_module_register(&agent_gossip_module) < 0) {
+	    agent_module_register(&agent_gossip_module) < 0 ||
+	    agent_module_register(&agent_systemd_module) < 0) {
 		fprintf(stderr, "rtvd: cannot register the modules\n");
 		return 1;
 	}

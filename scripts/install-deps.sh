@@ -9,6 +9,7 @@ PKGS=(
 	libcmocka-dev libmbedtls-dev openssl
 	iproute2 procps gnuplot-nox iputils-ping ethtool iperf3 tcpdump jq curl prometheus
 	openvswitch-switch
+	debhelper help2man systemd-container mmdebstrap ansible ansible-lint
 	libvirt-dev libxml2-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
 )
 

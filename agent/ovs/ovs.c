@@ -467,6 +467,8 @@ static const struct agent_tm_sources tm_sources = { .openflow = tm_openflow };
 static const void *ovs_iface(void *self, const char *name)
 {
 	(void)self;
+	if (strcmp(name, AGENT_OVS_IFACE) == 0)
+		return &agent_ovs_module;	/* any non-NULL: the caller wants self */
 	return strcmp(name, AGENT_TM_IFACE) == 0 ? &tm_sources : NULL;
 }
 

@@ -70,6 +70,11 @@ struct agent_ovs_status {
  * OpenFlow telemetry source (AGENT_TM_IFACE). */
 extern const struct agent_module agent_ovs_module;
 
+/* The interface (agent_core_iface) through which a later module finds the
+ * OVS module's self, to call agent_ovs_get_status on it; its value is not
+ * used. */
+#define AGENT_OVS_IFACE "ovs.status"
+
 /* o: the module's self (zeros when NULL: disabled). */
 struct agent_ovs;
 void agent_ovs_get_status(const struct agent_ovs *o, struct agent_ovs_status *out);
