@@ -26,12 +26,19 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
-# Modules, leaf first; link order is the reverse. Files named *_main.c are programs.
-MODULES  := sched common consensus ofgw migrate agent
+# Modules (source folders; a sub-folder is a module of its own), leaf first:
+# a module may use only the modules before it. Each is one static library
+# (agent/core -> libagent_core.a), linked in the reverse order, so a call
+# against the direction does not link; scripts/check-deps.sh proves there is
+# no cycle (make check). docs/architecture.md draws the map. Files named
+# *_main.c are programs.
+MODULES  := sched common consensus ofgw dp rpc agent/core agent/telemetry \
+            agent/dataplane agent/ovs agent cli
 reverse   = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 mod_srcs  = $(filter-out %_main.c,$(wildcard $(1)/*.c))
-LIBS_A   := $(foreach m,$(MODULES),$(if $(call mod_srcs,$(m)),$(BUILD)/lib$(m).a))
-LINK_A   := $(foreach m,$(call reverse,$(MODULES)),$(if $(call mod_srcs,$(m)),$(BUILD)/lib$(m).a))
+mod_lib   = $(BUILD)/lib$(subst /,_,$(1)).a
+LIBS_A   := $(foreach m,$(MODULES),$(if $(call mod_srcs,$(m)),$(call mod_lib,$(m))))
+LINK_A   := $(foreach m,$(call reverse,$(MODULES)),$(if $(call mod_srcs,$(m)),$(call mod_lib,$(m))))
 
 PROG_SRCS  := $(wildcard $(addsuffix /*_main.c,$(MODULES)) tests/lab/*_main.c)
 PROGS      := $(patsubst %_main.c,$(BUILD)/bin/%,$(notdir $(PROG_SRCS)))
@@ -49,7 +56,7 @@ FUZZERS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
 ALL_CFLAGS = $(RTV_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 
-.PHONY: all deps build test test-long check unit fuzz fuzz-smoke bench demo clean lab-down
+.PHONY: all deps build test test-long check check-deps unit fuzz fuzz-smoke bench demo clean lab-down
 .DEFAULT_GOAL := all
 
 all: deps
@@ -66,7 +73,7 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 define module_rule
-$(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(call mod_srcs,$(1)))
+$(call mod_lib,$(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(call mod_srcs,$(1)))
 	@mkdir -p $$(dir $$@)
 	@rm -f $$@
 	ar rcs $$@ $$^
@@ -105,6 +112,7 @@ unit: $(TESTS)
 
 test: deps
 	@$(MAKE) --no-print-directory build
+	@scripts/check-deps.sh $(BUILD)/obj $(MODULES)
 	@$(MAKE) --no-print-directory check-build
 	@scripts/run-tests.sh --summary-file $(BUILD)/test-summary \
 		--suite unit $(TESTS) \
@@ -122,11 +130,16 @@ check-build:
 
 check: deps
 	@$(MAKE) --no-print-directory check-build
+	@scripts/check-deps.sh $(BUILD)/asan/obj $(MODULES)
 	@scripts/run-tests.sh --suite asan $(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(TESTS))
+
+# Which module uses which module's symbols; fails on a cycle.
+check-deps: $(LIBS_A) $(PROGS)
+	@scripts/check-deps.sh $(BUILD)/obj $(MODULES)
 
 # --- fuzzing -----------------------------------------------------------------
 # A harness names what it links: `// fuzz-modules: sched common` (every source
-# of those modules) and/or `// fuzz-files: agent/dp_pkt.c` (single files).
+# of those modules) and/or `// fuzz-files: dp/dp_pkt.c` (single files).
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(foreach m,$(MODULES),$(call mod_srcs,$(m)))
 	@mkdir -p $(dir $@)

@@ -1,4 +1,5 @@
-/* rtvd_main.c — the rtvd program: arguments, configuration, logging, run.
+/* rtvd_main.c — the rtvd program: arguments, configuration, logging, the
+ * modules around the core (the one place that names them all), run.
  *
  * rtvd always runs in the foreground and logs to stderr (systemd, or the
  * test harness, keeps the logs). Exit codes: 0 clean stop, 1 failure while
@@ -9,10 +10,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/config.h"
-#include "agent/proto.h"
-#include "agent/rtvd.h"
+#include "agent/core/config.h"
+#include "agent/core/core.h"
+#include "agent/dataplane/dataplane.h"
+#include "agent/ovs/ovs.h"
+#include "agent/telemetry/telemetry.h"
 #include "common/log.h"
+#include "rpc/proto.h"
 
 #define EXIT_BAD_CONFIG 2
 
@@ -90,6 +94,15 @@ int main(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	/* before the configuration: a module may own a section of it. Start
+	 * order: metrics first (they count the log replayed at start), then
+	 * OVS, then the dataplane; close runs the other way round. */
+	if (agent_module_register(&agent_telemetry_module) < 0 ||
+	    agent_module_register(&agent_ovs_module) < 0 ||
+	    agent_module_register(&agent_dp_module) < 0) {
+		fprintf(stderr, "rtvd: cannot register the modules\n");
+		return 1;
+	}
 	if (agent_config_load(&cfg, a.config, err, sizeof(err)) < 0 ||
 	    agent_config_check_env(&cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rtvd: %s\n", err);

@@ -29,7 +29,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/dp.h"
+#include "dp/dp.h"
 #include "bench/report.h"
 
 #define N_PATHS 1000

@@ -35,7 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/client.h"
+#include "rpc/client.h"
 #include "bench/rack.h"
 #include "bench/report.h"
 

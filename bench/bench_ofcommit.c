@@ -58,7 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/client.h"
+#include "rpc/client.h"
 #include "bench/ovs_env.h"
 #include "bench/report.h"
 #include "common/log.h"

@@ -3,7 +3,7 @@
  * Three real rtvd processes on loopback (bench/rack.c: fork/exec of
  * build/bin/rtvd with generated configs in a temp dir, like
  * tests/lib/rack.sh), driven through
- * the same client library rtvctl uses (agent/client.h), so the figures
+ * the same client library rtvctl uses (rpc/client.h), so the figures
  * include everything an operator's reservation goes through: nng, msgpack,
  * forwarding from a follower, Raft commit with fsync on three disks,
  * admission in apply, and the reply.
@@ -38,8 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/client.h"
-#include "agent/proto.h"
+#include "rpc/client.h"
+#include "rpc/proto.h"
 #include "bench/rack.h"
 #include "bench/report.h"
 

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/proto.h"
+#include "rpc/proto.h"
 #include "bench/rack.h"
 #include "bench/report.h"
 

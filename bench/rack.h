@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "agent/client.h"
+#include "rpc/client.h"
 
 #define RACK_NODES 3
 #define RACK_VMS_PER_HOST 4

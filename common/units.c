@@ -13,7 +13,9 @@
  */
 #include "common/units.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -373,4 +375,43 @@ const char *rtv_fmt_ppm(char *buf, size_t n, uint32_t ppm)
 {
 	fmt_fixed(buf, n, ppm, 10000, 4, "%");
 	return buf;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Addresses                                                                 */
+
+int rtv_parse_u64(const char *v, uint64_t *out)
+{
+	unsigned long long x;
+	char *end;
+
+	if (v[0] < '0' || v[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+int rtv_parse_ipport(const char *s, uint32_t *ip, uint16_t *port)
+{
+	char host[INET_ADDRSTRLEN];
+	const char *colon = strrchr(s, ':');
+	struct in_addr a;
+	uint64_t p;
+
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (inet_pton(AF_INET, host, &a) != 1 || rtv_parse_u64(colon + 1, &p) < 0 || p < 1 ||
+	    p > 65535)
+		return -EINVAL;
+	if (ip)
+		*ip = ntohl(a.s_addr);
+	if (port)
+		*port = (uint16_t)p;
+	return 0;
 }

@@ -62,4 +62,12 @@ const char *rtv_fmt_duration(char *buf, size_t n, uint64_t ns);
 const char *rtv_fmt_bytes(char *buf, size_t n, uint64_t bytes);
 const char *rtv_fmt_ppm(char *buf, size_t n, uint32_t ppm);
 
+/* A plain decimal unsigned integer (digits only, no sign, no unit; fits in
+ * 64 bits). Returns 0 or -EINVAL. */
+int rtv_parse_u64(const char *s, uint64_t *out);
+
+/* Parses "ip:port" (IPv4, port 1..65535) into host order; ip or port may
+ * be NULL. Returns 0 or -EINVAL. */
+int rtv_parse_ipport(const char *s, uint32_t *ip, uint16_t *port);
+
 #endif /* RTV_COMMON_UNITS_H */

@@ -5,7 +5,7 @@
  * (consensus.h, "Admission in wire terms"): a path (r, b, M) is the wire
  * envelope (W(r), B, M + o) with o = CONS_WIRE_OVERHEAD_BYTES, converted by
  * sched/'s sched_wire_* functions, the same ones the dataplane polices and
- * audits with (agent/dp_table.c), so the two agree to the bit. For a
+ * audits with (dp/dp_table.c), so the two agree to the bit. For a
  * PATH_RESERVE from host S to host D:
  *
  *  route   shortest by hops over the topology (topo.c), pinned from now on.

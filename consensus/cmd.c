@@ -325,24 +325,24 @@ static int pack_args(msgpack_packer *pk, const struct cons_cmd *cmd)
 {
 	switch (cmd->op) {
 	case CONS_OP_HOST_ADD:
-		return cons__pk_str(pk, "host") | cons_pack_host(pk, &cmd->u.host);
+		return rtv_pk_str(pk, "host") | cons_pack_host(pk, &cmd->u.host);
 	case CONS_OP_LINK_SET:
-		return cons__pk_str(pk, "link") | cons_pack_link(pk, &cmd->u.link);
+		return rtv_pk_str(pk, "link") | cons_pack_link(pk, &cmd->u.link);
 	case CONS_OP_LINK_REMOVE:
-		return cons__pk_kv_str(pk, "a", cmd->u.link.a) |
-		       cons__pk_kv_str(pk, "b", cmd->u.link.b);
+		return rtv_pk_kv_str(pk, "a", cmd->u.link.a) |
+		       rtv_pk_kv_str(pk, "b", cmd->u.link.b);
 	case CONS_OP_VM_SET:
-		return cons__pk_str(pk, "vm") | cons_pack_vm(pk, &cmd->u.vm);
+		return rtv_pk_str(pk, "vm") | cons_pack_vm(pk, &cmd->u.vm);
 	case CONS_OP_VM_REMOVE:
-		return cons__pk_kv_str(pk, "uuid", cmd->u.vm.uuid);
+		return rtv_pk_kv_str(pk, "uuid", cmd->u.vm.uuid);
 	case CONS_OP_PATH_RESERVE:
-		return cons__pk_str(pk, "path") | cons__pack_req(pk, &cmd->u.path);
+		return rtv_pk_str(pk, "path") | cons__pack_req(pk, &cmd->u.path);
 	case CONS_OP_PATH_ESCALATE:
-		return cons__pk_kv_u64(pk, "id", cmd->u.ref.id) |
-		       cons__pk_kv_u64(pk, "level", cmd->u.ref.level);
+		return rtv_pk_kv_u64(pk, "id", cmd->u.ref.id) |
+		       rtv_pk_kv_u64(pk, "level", cmd->u.ref.level);
 	case CONS_OP_HOST_REMOVE:
 	case CONS_OP_PATH_RELEASE:
-		return cons__pk_kv_u64(pk, "id", cmd->u.ref.id);
+		return rtv_pk_kv_u64(pk, "id", cmd->u.ref.id);
 	case CONS_OP_NOOP:
 		break;
 	}
@@ -360,12 +360,12 @@ int cons_cmd_encode(const struct cons_cmd *cmd, void **buf, size_t *len, char er
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	rc = msgpack_pack_map(&pk, 4 + op_fields(cmd->op));
-	rc |= cons__pk_kv_u64(&pk, "v", CONS_FORMAT_VERSION);
-	rc |= cons__pk_kv_str(&pk, "op", cons_op_name(cmd->op));
-	rc |= cons__pk_kv_u64(&pk, "cid", cmd->client_id);
-	rc |= cons__pk_kv_u64(&pk, "seq", cmd->seq);
+	rc |= rtv_pk_kv_u64(&pk, "v", CONS_FORMAT_VERSION);
+	rc |= rtv_pk_kv_str(&pk, "op", cons_op_name(cmd->op));
+	rc |= rtv_pk_kv_u64(&pk, "cid", cmd->client_id);
+	rc |= rtv_pk_kv_u64(&pk, "seq", cmd->seq);
 	rc |= pack_args(&pk, cmd);
-	if (cons__mp_status(rc) != 0) {
+	if (rtv_mp_status(rc) != 0) {
 		msgpack_sbuffer_destroy(&sb);
 		cons__err(err, "out of memory encoding %s", cons_op_name(cmd->op));
 		return -ENOMEM;

@@ -17,100 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ------------------------------------------------------------------------- */
-/* Structural pre-pass                                                       */
-
-/* Reads a big-endian length of `w` bytes at p[0..w). */
-static uint64_t be_len(const uint8_t *p, unsigned w)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < w; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* The header of one msgpack object at p (avail >= 1 bytes): how many bytes
- * the header and any payload take (*skip), and how many child objects
- * follow (*children). Returns false on the never-used tag 0xc1 or when the
- * header itself is truncated. */
-static bool mp_head(const uint8_t *p, size_t avail, uint64_t *skip, uint64_t *children)
-{
-	/* For tags 0xc4..0xdf: width of the length field, fixed payload,
-	 * 1 for ext (one type byte), kind (0 scalar, 1 bytes, 2 array, 3 map). */
-	static const struct { uint8_t w, fixed, ext, kind; } t[28] = {
-		{ 1, 0, 0, 1 }, { 2, 0, 0, 1 }, { 4, 0, 0, 1 },		/* bin */
-		{ 1, 0, 1, 1 }, { 2, 0, 1, 1 }, { 4, 0, 1, 1 },		/* ext */
-		{ 0, 4, 0, 0 }, { 0, 8, 0, 0 },				/* float */
-		{ 0, 1, 0, 0 }, { 0, 2, 0, 0 }, { 0, 4, 0, 0 }, { 0, 8, 0, 0 },
-		{ 0, 1, 0, 0 }, { 0, 2, 0, 0 }, { 0, 4, 0, 0 }, { 0, 8, 0, 0 },
-		{ 0, 2, 0, 0 }, { 0, 3, 0, 0 }, { 0, 5, 0, 0 }, { 0, 9, 0, 0 },
-		{ 0, 17, 0, 0 },					/* fixext */
-		{ 1, 0, 0, 1 }, { 2, 0, 0, 1 }, { 4, 0, 0, 1 },		/* str */
-		{ 2, 0, 0, 2 }, { 4, 0, 0, 2 }, { 2, 0, 0, 3 }, { 4, 0, 0, 3 },
-	};
-	uint8_t c = p[0];
-	uint64_t n;
-
-	*children = 0;
-	*skip = 1;
-	if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
-		return true;
-	if (c <= 0x8f || (c >= 0x90 && c <= 0x9f)) {
-		*children = (uint64_t)(c & 0x0f) * (c <= 0x8f ? 2 : 1);
-		return true;
-	}
-	if (c <= 0xbf) {
-		*skip = 1 + (uint64_t)(c & 0x1f);
-		return true;
-	}
-	if (c == 0xc1)
-		return false;
-	c -= 0xc4;
-	if (avail < 1u + t[c].w)
-		return false;
-	n = be_len(p + 1, t[c].w);
-	if (t[c].kind == 2 || t[c].kind == 3) {
-		*skip = 1 + t[c].w;
-		*children = t[c].kind == 3 ? 2 * n : n;
-		return true;
-	}
-	*skip = 1 + t[c].w + t[c].ext + t[c].fixed + (t[c].kind == 1 ? n : 0);
-	return true;
-}
-
-/* Walks exactly one object from buf. Every object takes at least one
- * byte, so the objects still owed can never exceed the bytes left; this
- * keeps msgpack-c's up-front array allocations (24 bytes per declared
- * element) within 24 × len in all. */
-static int mp_walk(const uint8_t *p, size_t len, size_t *used, char err[CONS_ERRLEN])
-{
-	uint64_t pending = 1, skip, children;
-	size_t pos = 0;
-
-	while (pending > 0) {
-		if (pos >= len) {
-			cons__err(err, "truncated msgpack: %llu more objects expected at byte %zu",
-				  (unsigned long long)pending, pos);
-			return -EPROTO;
-		}
-		if (!mp_head(p + pos, len - pos, &skip, &children) || skip > len - pos) {
-			cons__err(err, "malformed or truncated msgpack at byte %zu (tag 0x%02x)",
-				  pos, p[pos]);
-			return -EPROTO;
-		}
-		pos += skip;
-		pending = pending - 1 + children;
-		if (pending > len - pos) {
-			cons__err(err, "msgpack declares %llu more objects than the %zu bytes left",
-				  (unsigned long long)pending, len - pos);
-			return -EPROTO;
-		}
-	}
-	*used = pos;
-	return 0;
-}
-
 int cons__mp_parse_next(const void *buf, size_t len, size_t *used, msgpack_zone *zone,
 			msgpack_object *obj, char err[CONS_ERRLEN])
 {
@@ -121,7 +27,7 @@ int cons__mp_parse_next(const void *buf, size_t len, size_t *used, msgpack_zone 
 		cons__err(err, "empty message");
 		return -EPROTO;
 	}
-	rc = mp_walk(buf, len, used, err);
+	rc = rtv_mp_walk(buf, len, used, err, CONS_ERRLEN);
 	if (rc != 0)
 		return rc;
 	switch (msgpack_unpack(buf, *used, &off, zone, obj)) {
@@ -148,11 +54,6 @@ int cons__mp_parse(const void *buf, size_t len, msgpack_zone *zone, msgpack_obje
 		return -EPROTO;
 	}
 	return rc;
-}
-
-int cons__mp_status(int rc)
-{
-	return rc == 0 ? 0 : -ENOMEM;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -388,53 +289,38 @@ static int get_enum(const msgpack_object *map, const char *ctx, const char *key,
 /* ------------------------------------------------------------------------- */
 /* Packing                                                                   */
 
-int cons__pk_str(msgpack_packer *pk, const char *s)
-{
-	size_t n = strlen(s);
-
-	return msgpack_pack_str(pk, n) | msgpack_pack_str_body(pk, s, n);
-}
-
-int cons__pk_kv_u64(msgpack_packer *pk, const char *key, uint64_t v)
-{
-	return cons__pk_str(pk, key) | msgpack_pack_uint64(pk, v);
-}
-
-int cons__pk_kv_str(msgpack_packer *pk, const char *key, const char *s)
-{
-	return cons__pk_str(pk, key) | cons__pk_str(pk, s);
-}
-
 int cons__pk_kv_ip(msgpack_packer *pk, const char *key, uint32_t ip)
 {
 	char s[16];
 
 	cons__ip_str(ip, s);
-	return cons__pk_kv_str(pk, key, s);
+	return rtv_pk_kv_str(pk, key, s);
 }
 
 /* ------------------------------------------------------------------------- */
 /* Hosts and links                                                           */
 
-static const char *const role_names[] = { "voter", "standby" };
+const char *const cons_host_role_names[2] = { "voter", "standby" };
+const char *const cons_role_names[CONS_ROLE_N] = { "unavailable", "follower", "candidate",
+						   "leader" };
 
 int cons_pack_host(void *pk_, const struct cons_host *h)
 {
 	msgpack_packer *pk = pk_;
 	int rc = msgpack_pack_map(pk, h->uplink_latency_ns ? 10 : 9);
 
-	rc |= cons__pk_kv_u64(pk, "id", h->id);
-	rc |= cons__pk_kv_str(pk, "name", h->name);
-	rc |= cons__pk_kv_str(pk, "raft_addr", h->raft_addr);
-	rc |= cons__pk_kv_str(pk, "rpc_addr", h->rpc_addr);
-	rc |= cons__pk_kv_u64(pk, "uplink_bps", h->uplink_bps);
-	rc |= cons__pk_kv_u64(pk, "rt_budget_ppm", h->rt_budget_ppm);
-	rc |= cons__pk_kv_u64(pk, "max_frame_bytes", h->max_frame_bytes);
-	rc |= cons__pk_kv_str(pk, "uplink_to", h->uplink_to);
-	rc |= cons__pk_kv_str(pk, "role", role_names[h->role == CONS_HOST_STANDBY]);
+	rc |= rtv_pk_kv_u64(pk, "id", h->id);
+	rc |= rtv_pk_kv_str(pk, "name", h->name);
+	rc |= rtv_pk_kv_str(pk, "raft_addr", h->raft_addr);
+	rc |= rtv_pk_kv_str(pk, "rpc_addr", h->rpc_addr);
+	rc |= rtv_pk_kv_u64(pk, "uplink_bps", h->uplink_bps);
+	rc |= rtv_pk_kv_u64(pk, "rt_budget_ppm", h->rt_budget_ppm);
+	rc |= rtv_pk_kv_u64(pk, "max_frame_bytes", h->max_frame_bytes);
+	rc |= rtv_pk_kv_str(pk, "uplink_to", h->uplink_to);
+	rc |= rtv_pk_kv_str(pk, "role", cons_host_role_names[h->role == CONS_HOST_STANDBY]);
 	if (h->uplink_latency_ns)	/* optional: absent in older logs */
-		rc |= cons__pk_kv_u64(pk, "uplink_latency_ns", h->uplink_latency_ns);
-	return cons__mp_status(rc);
+		rc |= rtv_pk_kv_u64(pk, "uplink_latency_ns", h->uplink_latency_ns);
+	return rtv_mp_status(rc);
 }
 
 int cons_unpack_host(const void *obj, struct cons_host *h, char err[CONS_ERRLEN])
@@ -454,7 +340,7 @@ int cons_unpack_host(const void *obj, struct cons_host *h, char err[CONS_ERRLEN]
 	rc = rc ? rc : cons__get_u64(o, ctx, "rt_budget_ppm", UINT32_MAX, &ppm, err);
 	rc = rc ? rc : cons__get_u64(o, ctx, "max_frame_bytes", UINT32_MAX, &frame, err);
 	rc = rc ? rc : cons__get_str(o, ctx, "uplink_to", h->uplink_to, sizeof(h->uplink_to), err);
-	rc = rc ? rc : get_enum(o, ctx, "role", role_names, 2, &role, err);
+	rc = rc ? rc : get_enum(o, ctx, "role", cons_host_role_names, 2, &role, err);
 	if (rc == 0 && cons__map_get(o, "uplink_latency_ns") != NULL)
 		rc = cons__get_u64(o, ctx, "uplink_latency_ns", UINT64_MAX, &h->uplink_latency_ns, err);
 	if (rc != 0)
@@ -470,15 +356,15 @@ int cons_pack_link(void *pk_, const struct cons_link *l)
 	msgpack_packer *pk = pk_;
 	int rc = msgpack_pack_map(pk, 8);
 
-	rc |= cons__pk_kv_str(pk, "a", l->a);
-	rc |= cons__pk_kv_str(pk, "b", l->b);
-	rc |= cons__pk_kv_u64(pk, "capacity_ab_bps", l->capacity_ab_bps);
-	rc |= cons__pk_kv_u64(pk, "capacity_ba_bps", l->capacity_ba_bps);
-	rc |= cons__pk_kv_u64(pk, "rt_budget_ppm", l->rt_budget_ppm);
-	rc |= cons__pk_kv_u64(pk, "hop_latency_ns", l->hop_latency_ns);
-	rc |= cons__pk_kv_u64(pk, "reserved_ab_bps", l->reserved_ab_bps);
-	rc |= cons__pk_kv_u64(pk, "reserved_ba_bps", l->reserved_ba_bps);
-	return cons__mp_status(rc);
+	rc |= rtv_pk_kv_str(pk, "a", l->a);
+	rc |= rtv_pk_kv_str(pk, "b", l->b);
+	rc |= rtv_pk_kv_u64(pk, "capacity_ab_bps", l->capacity_ab_bps);
+	rc |= rtv_pk_kv_u64(pk, "capacity_ba_bps", l->capacity_ba_bps);
+	rc |= rtv_pk_kv_u64(pk, "rt_budget_ppm", l->rt_budget_ppm);
+	rc |= rtv_pk_kv_u64(pk, "hop_latency_ns", l->hop_latency_ns);
+	rc |= rtv_pk_kv_u64(pk, "reserved_ab_bps", l->reserved_ab_bps);
+	rc |= rtv_pk_kv_u64(pk, "reserved_ba_bps", l->reserved_ba_bps);
+	return rtv_mp_status(rc);
 }
 
 /* The reserved_* sums are derived: read when present (RPC replies), never
@@ -557,23 +443,23 @@ int cons_pack_vm(void *pk_, const struct cons_vm *vm)
 	int rc = msgpack_pack_map(pk, 6);
 	char mac[18], ip[16];
 
-	rc |= cons__pk_kv_str(pk, "uuid", vm->uuid);
-	rc |= cons__pk_kv_str(pk, "name", vm->name);
-	rc |= cons__pk_kv_u64(pk, "host_id", vm->host_id);
-	rc |= cons__pk_str(pk, "ips");
+	rc |= rtv_pk_kv_str(pk, "uuid", vm->uuid);
+	rc |= rtv_pk_kv_str(pk, "name", vm->name);
+	rc |= rtv_pk_kv_u64(pk, "host_id", vm->host_id);
+	rc |= rtv_pk_str(pk, "ips");
 	rc |= msgpack_pack_array(pk, vm->n_ips);
 	for (unsigned i = 0; i < vm->n_ips && i < CONS_VM_IPS_MAX; i++) {
 		cons__ip_str(vm->ips[i], ip);
-		rc |= cons__pk_str(pk, ip);
+		rc |= rtv_pk_str(pk, ip);
 	}
-	rc |= cons__pk_str(pk, "macs");
+	rc |= rtv_pk_str(pk, "macs");
 	rc |= msgpack_pack_array(pk, vm->n_macs);
 	for (unsigned i = 0; i < vm->n_macs && i < CONS_VM_MACS_MAX; i++) {
 		mac_str(vm->macs[i], mac);
-		rc |= cons__pk_str(pk, mac);
+		rc |= rtv_pk_str(pk, mac);
 	}
-	rc |= cons__pk_kv_str(pk, "tenant", vm->tenant);
-	return cons__mp_status(rc);
+	rc |= rtv_pk_kv_str(pk, "tenant", vm->tenant);
+	return rtv_mp_status(rc);
 }
 
 static int vm_lists(const msgpack_object *o, const char *ctx, struct cons_vm *vm,
@@ -628,27 +514,27 @@ static int pack_req_fields(msgpack_packer *pk, const struct cons_path_req *r)
 
 	rc |= cons__pk_kv_ip(pk, "src_ip", r->src_ip);
 	rc |= cons__pk_kv_ip(pk, "dst_ip", r->dst_ip);
-	rc |= cons__pk_kv_u64(pk, "proto", r->proto);
-	rc |= cons__pk_kv_u64(pk, "dport", r->dport);
-	rc |= cons__pk_kv_str(pk, "type", r->type == CONS_PATH_RESERVATION ? "reservation"
+	rc |= rtv_pk_kv_u64(pk, "proto", r->proto);
+	rc |= rtv_pk_kv_u64(pk, "dport", r->dport);
+	rc |= rtv_pk_kv_str(pk, "type", r->type == CONS_PATH_RESERVATION ? "reservation"
 									 : "deadline");
-	rc |= cons__pk_kv_u64(pk, "rate_bps", r->rate_bps);
-	rc |= cons__pk_kv_u64(pk, "burst_bytes", r->burst_bytes);
-	rc |= cons__pk_kv_u64(pk, "deadline_ns", r->deadline_ns);
-	rc |= cons__pk_kv_u64(pk, "max_pkt_bytes", r->max_pkt_bytes);
-	rc |= cons__pk_str(pk, "policy");
+	rc |= rtv_pk_kv_u64(pk, "rate_bps", r->rate_bps);
+	rc |= rtv_pk_kv_u64(pk, "burst_bytes", r->burst_bytes);
+	rc |= rtv_pk_kv_u64(pk, "deadline_ns", r->deadline_ns);
+	rc |= rtv_pk_kv_u64(pk, "max_pkt_bytes", r->max_pkt_bytes);
+	rc |= rtv_pk_str(pk, "policy");
 	rc |= msgpack_pack_map(pk, 3);
-	rc |= cons__pk_kv_u64(pk, "misses", r->policy.misses);
-	rc |= cons__pk_kv_u64(pk, "after_ns", r->policy.after_ns);
-	rc |= cons__pk_kv_u64(pk, "max_level", r->policy.max_level);
-	rc |= cons__pk_kv_str(pk, "owner", r->owner);
+	rc |= rtv_pk_kv_u64(pk, "misses", r->policy.misses);
+	rc |= rtv_pk_kv_u64(pk, "after_ns", r->policy.after_ns);
+	rc |= rtv_pk_kv_u64(pk, "max_level", r->policy.max_level);
+	rc |= rtv_pk_kv_str(pk, "owner", r->owner);
 	return rc;
 }
 #define REQ_FIELDS 11
 
 int cons__pack_req(msgpack_packer *pk, const struct cons_path_req *r)
 {
-	return cons__mp_status(msgpack_pack_map(pk, REQ_FIELDS) | pack_req_fields(pk, r));
+	return rtv_mp_status(msgpack_pack_map(pk, REQ_FIELDS) | pack_req_fields(pk, r));
 }
 
 static int unpack_policy(const msgpack_object *o, const char *ctx, struct cons_miss_policy *p,
@@ -713,19 +599,19 @@ int cons__pack_path_extra(msgpack_packer *pk, const struct cons_rtpath *p, size_
 {
 	int rc = msgpack_pack_map(pk, REQ_FIELDS + 11 + n_extra);
 
-	rc |= cons__pk_kv_u64(pk, "id", p->id);
+	rc |= rtv_pk_kv_u64(pk, "id", p->id);
 	rc |= pack_req_fields(pk, &p->req);
-	rc |= cons__pk_kv_u64(pk, "src_host", p->src_host);
-	rc |= cons__pk_kv_u64(pk, "dst_host", p->dst_host);
-	rc |= cons__pk_kv_u64(pk, "tc", p->tc);
-	rc |= cons__pk_kv_u64(pk, "dscp", p->dscp);
-	rc |= cons__pk_kv_u64(pk, "service_rate_bps", p->service_rate_bps);
-	rc |= cons__pk_kv_u64(pk, "service_rate_base_bps", p->service_rate_base_bps);
-	rc |= cons__pk_kv_u64(pk, "sched_deadline_ns", p->sched_deadline_ns);
-	rc |= cons__pk_kv_u64(pk, "net_budget_ns", p->net_budget_ns);
-	rc |= cons__pk_kv_u64(pk, "level", p->level);
-	rc |= cons__pk_kv_u64(pk, "admitted_index", p->admitted_index);
-	return cons__mp_status(rc);
+	rc |= rtv_pk_kv_u64(pk, "src_host", p->src_host);
+	rc |= rtv_pk_kv_u64(pk, "dst_host", p->dst_host);
+	rc |= rtv_pk_kv_u64(pk, "tc", p->tc);
+	rc |= rtv_pk_kv_u64(pk, "dscp", p->dscp);
+	rc |= rtv_pk_kv_u64(pk, "service_rate_bps", p->service_rate_bps);
+	rc |= rtv_pk_kv_u64(pk, "service_rate_base_bps", p->service_rate_base_bps);
+	rc |= rtv_pk_kv_u64(pk, "sched_deadline_ns", p->sched_deadline_ns);
+	rc |= rtv_pk_kv_u64(pk, "net_budget_ns", p->net_budget_ns);
+	rc |= rtv_pk_kv_u64(pk, "level", p->level);
+	rc |= rtv_pk_kv_u64(pk, "admitted_index", p->admitted_index);
+	return rtv_mp_status(rc);
 }
 
 int cons_pack_path(void *pk, const struct cons_rtpath *p)

@@ -124,6 +124,8 @@
 /* The state's records                                                       */
 
 enum cons_host_role { CONS_HOST_VOTER = 0, CONS_HOST_STANDBY = 1 };
+/* "voter", "standby": the one table of these names (codec, CLI, metrics). */
+extern const char *const cons_host_role_names[2];
 
 struct cons_host {
 	uint64_t id;			/* Raft server id, > 0 */
@@ -412,6 +414,10 @@ struct cons_node_hooks {
 
 enum cons_role { CONS_ROLE_UNAVAILABLE, CONS_ROLE_FOLLOWER, CONS_ROLE_CANDIDATE,
 		 CONS_ROLE_LEADER };
+#define CONS_ROLE_N 4
+/* "unavailable", "follower", "candidate", "leader": the one table of these
+ * names (status replies, metrics labels). */
+extern const char *const cons_role_names[CONS_ROLE_N];
 
 struct cons_peer_status {
 	uint64_t id;

@@ -26,6 +26,8 @@
 
 #include <msgpack.h>
 
+#include "common/mpack.h"
+
 /* ------------------------------------------------------------------------- */
 /* Records                                                                   */
 
@@ -178,8 +180,6 @@ int cons__mp_parse(const void *buf, size_t len, msgpack_zone *zone,
 /* The same for the first object of buf; *used = its length in bytes. */
 int cons__mp_parse_next(const void *buf, size_t len, size_t *used, msgpack_zone *zone,
 			msgpack_object *obj, char err[CONS_ERRLEN]);
-/* 0 or -ENOMEM from an accumulated msgpack_pack_* return value. */
-int cons__mp_status(int rc);
 
 /* Map reading: `ctx` prefixes messages ("host", "path_reserve.path"). */
 int cons__map_open(const msgpack_object *o, const char *ctx, char err[CONS_ERRLEN]);
@@ -196,10 +196,8 @@ int cons__obj_str(const msgpack_object *o, const char *ctx, const char *what,
 		  char *dst, size_t cap, char err[CONS_ERRLEN]);
 const char *cons__mp_type_name(const msgpack_object *o);
 
-/* Packing; each returns msgpack's 0 / -1, accumulate with |=. */
-int cons__pk_str(msgpack_packer *pk, const char *s);
-int cons__pk_kv_u64(msgpack_packer *pk, const char *key, uint64_t v);
-int cons__pk_kv_str(msgpack_packer *pk, const char *key, const char *s);
+/* Packing: common/mpack.h (rtv_pk_*, rtv_mp_status), and an IPv4 address
+ * as its dotted string. */
 int cons__pk_kv_ip(msgpack_packer *pk, const char *key, uint32_t ip);
 
 int cons__pack_req(msgpack_packer *pk, const struct cons_path_req *r);

@@ -5,7 +5,7 @@
  * and a heartbeat of a fifth of it. A rack's one-way latency is ~0.1 ms, so
  * the thesis's 10-20x latency rule (Raft thesis §9.3) is no constraint; the
  * floor is set by stalls of a healthy node: fdatasync p99 0.7 ms, but 4-9 ms
- * write stalls every ~100 ms with three writers on this disk (ENV-NOTES),
+ * write stalls every ~100 ms with three writers on this disk (measured on the development machine),
  * and the occasional loop hiccup. 250 ms is ~30x the worst stall, so a live
  * leader is not deposed by accident, and it measured a 0.44 s median
  * failover (kill -9 to next commit), within the 500 ms target. Pre-vote
@@ -35,7 +35,7 @@
  * was briefly away catches up from the log rather than a whole snapshot.
  * The default threshold is staggered by server id: when all replicas
  * snapshot at the same index at once the commit latency spikes (~45 ms
- * measured, ENV-NOTES); once apart they stay apart, as each counts from its
+ * measured on the development machine); once apart they stay apart, as each counts from its
  * own last snapshot. A follower busy taking its own snapshot drops an
  * InstallSnapshot without answering (raft 0.15, replicationInstallSnapshot:
  * RAFT_BUSY), and the leader only retries after the install-snapshot
@@ -56,7 +56,7 @@
  * after the log last grew (re-armed while it grows), never from inside
  * raft's callbacks, so commands arriving back to back share one notice.
  * Measured (bench_ofcommit, flow on a follower's host, p50): 2.3-2.7 ms with
- * the earlier rtpath-only push from agent/ovs.c, 4.8 ms with the 2 ms quiet
+ * the earlier rtpath-only push from agent/ovs/ovs.c, 4.8 ms with the 2 ms quiet
  * period, 1.7-2.0 ms at 0 (the next loop turn). But at 0 bench_raft's
  * 20 kills under load twice left a restarted follower stuck (it held entries
  * past its snapshot and never applied them within 20 s), never at 2 ms (3

@@ -34,11 +34,11 @@
 
 static int pack_route(msgpack_packer *pk, const struct cons__path *p)
 {
-	int rc = cons__pk_str(pk, "route") | msgpack_pack_array(pk, p->n_hops + 1);
+	int rc = rtv_pk_str(pk, "route") | msgpack_pack_array(pk, p->n_hops + 1);
 
-	rc |= cons__pk_str(pk, p->src->pub.name);
+	rc |= rtv_pk_str(pk, p->src->pub.name);
 	for (uint32_t i = 0; i < p->n_hops; i++)
-		rc |= cons__pk_str(pk, cons__hop_to(&p->hops[i]));
+		rc |= rtv_pk_str(pk, cons__hop_to(&p->hops[i]));
 	return rc;
 }
 
@@ -68,7 +68,7 @@ static int pack_clients(msgpack_packer *pk, const struct cons__dedup *d)
 		rc |= msgpack_pack_uint64(pk, v[i]->index);
 		rc |= msgpack_pack_uint64(pk, v[i]->id);
 		rc |= msgpack_pack_int64(pk, v[i]->status);
-		rc |= cons__pk_str(pk, v[i]->err != NULL ? v[i]->err : "");
+		rc |= rtv_pk_str(pk, v[i]->err != NULL ? v[i]->err : "");
 	}
 	free(v);
 	return rc;
@@ -87,14 +87,14 @@ static int pack_header(msgpack_packer *pk, const struct cons_state *s)
 {
 	int rc = msgpack_pack_map(pk, 8);
 
-	rc |= cons__pk_kv_u64(pk, "v", CONS_FORMAT_VERSION);
-	rc |= cons__pk_kv_u64(pk, "applied", s->applied_index);
-	rc |= cons__pk_kv_u64(pk, "next_path_id", s->next_path_id);
-	rc |= cons__pk_kv_u64(pk, "hosts", s->hosts.n);
-	rc |= cons__pk_kv_u64(pk, "links", n_switch_links(s));
-	rc |= cons__pk_kv_u64(pk, "vms", s->vms.n);
-	rc |= cons__pk_kv_u64(pk, "paths", s->paths.n);
-	rc |= cons__pk_kv_u64(pk, "clients", s->dedup.n);
+	rc |= rtv_pk_kv_u64(pk, "v", CONS_FORMAT_VERSION);
+	rc |= rtv_pk_kv_u64(pk, "applied", s->applied_index);
+	rc |= rtv_pk_kv_u64(pk, "next_path_id", s->next_path_id);
+	rc |= rtv_pk_kv_u64(pk, "hosts", s->hosts.n);
+	rc |= rtv_pk_kv_u64(pk, "links", n_switch_links(s));
+	rc |= rtv_pk_kv_u64(pk, "vms", s->vms.n);
+	rc |= rtv_pk_kv_u64(pk, "paths", s->paths.n);
+	rc |= rtv_pk_kv_u64(pk, "clients", s->dedup.n);
 	return rc;
 }
 
@@ -128,7 +128,7 @@ int cons_state_snapshot(const struct cons_state *s, void **buf, size_t *len)
 	rc = pack_header(&pk, s);
 	rc |= pack_records(&pk, s);
 	rc |= pack_clients(&pk, &s->dedup);
-	if (cons__mp_status(rc) != 0) {
+	if (rtv_mp_status(rc) != 0) {
 		msgpack_sbuffer_destroy(&sb);
 		return -ENOMEM;
 	}

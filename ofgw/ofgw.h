@@ -1,5 +1,5 @@
 /* ofgw.h — the OpenFlow gateway: rtvd as the OpenFlow 1.3 controller of its
- * own Open vSwitch bridge (DESIGN.md, "OpenFlow gateway").
+ * own Open vSwitch bridge (docs/architecture.md, "OpenFlow gateway").
  *
  * OVS connects to us (`ovs-vsctl set-controller br-rtv tcp:127.0.0.1:PORT`,
  * `set-fail-mode br-rtv secure`, so installed flows keep forwarding while

@@ -1,5 +1,5 @@
 /* pipeline.c — the flows the replicated state and the bridge's ports imply
- * (DESIGN.md, "One host" and "OpenFlow gateway"; the tables are drawn in
+ * (docs/architecture.md, "One host" and "OpenFlow gateway"; the tables are drawn in
  * ofgw.h).
  *
  * Two tables keep marking apart from forwarding: table 0 decides a packet's

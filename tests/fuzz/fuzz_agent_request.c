@@ -1,5 +1,5 @@
-// fuzz-modules: sched common consensus ofgw agent
-/* fuzz_agent_request.c — rtvd's RPC request decoder (agent/request.c) and
+// fuzz-modules: sched common consensus rpc
+/* fuzz_agent_request.c — rtvd's RPC request decoder (rpc/request.c) and
  * reply peek on arbitrary bytes.
  *
  * Properties: no crash, leak or unbounded allocation on any input (ASan and
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/request.h"
+#include "rpc/request.h"
 
 static void check_roundtrip(const struct agent_req *req)
 {

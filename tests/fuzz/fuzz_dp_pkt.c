@@ -1,4 +1,4 @@
-/* fuzz_dp_pkt.c — the dataplane's frame code (agent/dp_pkt.c) on arbitrary
+/* fuzz_dp_pkt.c — the dataplane's frame code (dp/dp_pkt.c) on arbitrary
  * frames, as either thread would see them.
  *
  * The input is copied into a buffer of exactly its size with DP_HEADROOM
@@ -14,12 +14,12 @@
  *    checksums and stays within 576 bytes of IP;
  *  - label serial arithmetic is antisymmetric away from the half-way point.
  */
-// fuzz-modules: sched common consensus ofgw agent
+// fuzz-modules: sched common dp
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/dp.h"
+#include "dp/dp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 // fuzz-modules: sched common consensus
-// fuzz-files: agent/missrep.c agent/request.c agent/config.c
-/* fuzz_missrep.c — the miss-report decoder (agent/missrep.c) on arbitrary
+// fuzz-files: agent/dataplane/missrep.c
+/* fuzz_missrep.c — the miss-report decoder (agent/dataplane/missrep.c) on arbitrary
  * bytes, as a datagram from anyone on the management network would be.
  *
  * Properties: no crash, leak or unbounded allocation on any input (ASan and
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/missrep.h"
+#include "agent/dataplane/missrep.h"
 
 static void check_roundtrip(const struct agent_missrep_msg *m)
 {

@@ -1,4 +1,4 @@
-/* dptest_main.c — runs rtvd's dataplane library (agent/dp.h) alone between
+/* dptest_main.c — runs rtvd's dataplane library (dp/dp.h) alone between
  * two interfaces, for the namespace tests (tests/system/dp_veth.sh) and by
  * hand. The rtpaths come from the command line instead of Raft.
  *
@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/dp.h"
+#include "dp/dp.h"
 #include "common/units.h"
 
 #define MAX_PATHS 64

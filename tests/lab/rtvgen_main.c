@@ -42,7 +42,7 @@
  * "reordered", one seen before (within the last 65,536) a duplicate. A miss
  * is a received probe with delay > deadline (--deadline, else the sender's);
  * lost probes are reported apart, not as misses. Quantiles come from
- * agent/dp_hist (log-linear, ≤ 3.1 % above the true value); min, avg and max
+ * dp/dp_hist (log-linear, ≤ 3.1 % above the true value); min, avg and max
  * are exact. The per-second series is indexed by receive time since start.
  *
  * Exit status: 0, 1 on a runtime error, 2 on bad usage.
@@ -66,7 +66,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/dp.h"
+#include "dp/dp.h"
 #include "common/units.h"
 
 #define PROBE_MAGIC 0x52545647u	/* "RTVG" */

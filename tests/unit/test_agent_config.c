@@ -19,9 +19,10 @@
 #include <cmocka.h>
 #include <msgpack.h>
 
-#include "agent/config.h"
-#include "agent/proto.h"
-#include "agent/request.h"
+#include "agent/core/config.h"
+#include "common/mpack.h"
+#include "rpc/proto.h"
+#include "rpc/request.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -641,15 +642,15 @@ static void test_req_retry_safe(void **state)
 static void test_msgpack_sane(void **state)
 {
 	(void)state;
-	assert_true(agent_msgpack_sane("\x00", 1));
-	assert_true(agent_msgpack_sane("\x92\x01\xa1x", 4));
-	assert_true(agent_msgpack_sane("\xc7\x01\x05\xaa", 4));	/* ext8 */
-	assert_true(agent_msgpack_sane("\xd8\x01" "0123456789abcdef", 18));	/* fixext16 */
-	assert_false(agent_msgpack_sane("\x92\x01", 2));
-	assert_false(agent_msgpack_sane("\xcb\x00", 2));
-	assert_false(agent_msgpack_sane("\xc1", 1));
-	assert_false(agent_msgpack_sane(NULL, 0));
-	assert_false(agent_msgpack_sane("\xdc\x00", 2));	/* array16 header cut */
+	assert_true(rtv_mp_sane("\x00", 1));
+	assert_true(rtv_mp_sane("\x92\x01\xa1x", 4));
+	assert_true(rtv_mp_sane("\xc7\x01\x05\xaa", 4));	/* ext8 */
+	assert_true(rtv_mp_sane("\xd8\x01" "0123456789abcdef", 18));	/* fixext16 */
+	assert_false(rtv_mp_sane("\x92\x01", 2));
+	assert_false(rtv_mp_sane("\xcb\x00", 2));
+	assert_false(rtv_mp_sane("\xc1", 1));
+	assert_false(rtv_mp_sane(NULL, 0));
+	assert_false(rtv_mp_sane("\xdc\x00", 2));	/* array16 header cut */
 }
 
 static void test_reply_peek(void **state)

@@ -1,5 +1,5 @@
 /* test_agent_ovs_config.c — the [ovs] section of rtvd's configuration
- * (agent/config.h, agent/ovs.h): defaults that leave OVS alone, every key
+ * (agent/core/config.h, agent/ovs/ovs.h): defaults that leave OVS alone, every key
  * parsed, and every bad value or combination refused with -EINVAL and a
  * message naming the file, the section and the key. */
 #include <errno.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "agent/config.h"
+#include "agent/core/config.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

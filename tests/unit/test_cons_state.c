@@ -39,7 +39,7 @@
 #include <jansson.h>
 #include <msgpack.h>
 
-#include "agent/dp.h"
+#include "dp/dp.h"
 #include "consensus/consensus.h"
 #include "tests/unit/json_pack.h"
 
@@ -1488,7 +1488,7 @@ static void test_random_sequences(void **state)
 /* Agreement with the dataplane                                              */
 
 /* Does host `id`'s egress set pass the dataplane's own wire-terms audit
- * (agent/dp_table.c) with the given tx-ahead allowance? The dataplane is
+ * (dp/dp_table.c) with the given tx-ahead allowance? The dataplane is
  * configured as rtvd configures it: Ethernet overhead 24, 1 µs buckets, NRT
  * frames of the host's max_frame_bytes. */
 static bool dp_agrees(const struct cons_state *s, uint64_t id, uint64_t tx_ahead_ns)

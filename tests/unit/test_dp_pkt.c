@@ -1,4 +1,4 @@
-/* test_dp_pkt.c — frames (agent/dp_pkt.c): parse, MPLS push/pop, DSCP with
+/* test_dp_pkt.c — frames (dp/dp_pkt.c): parse, MPLS push/pop, DSCP with
  * an incremental checksum, ICMP fragmentation-needed. Frames are built by
  * hand here; checksums are checked against a full recomputation. */
 #include <setjmp.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agent/dp.h"
+#include "dp/dp.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 

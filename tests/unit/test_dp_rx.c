@@ -1,6 +1,6 @@
-/* test_dp_rx.c — the ingress side: log-linear histograms (agent/dp_hist.c),
+/* test_dp_rx.c — the ingress side: log-linear histograms (dp/dp_hist.c),
  * label pop, deadline check in serial arithmetic, one-way delay and miss
- * aggregation with its ring (agent/dp_miss.c). Clocks are simulated. */
+ * aggregation with its ring (dp/dp_miss.c). Clocks are simulated. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agent/dp.h"
-#include "agent/telemetry_internal.h"
+#include "dp/dp.h"
+#include "agent/dataplane/dataplane.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 #define US 1000ull
@@ -176,7 +176,7 @@ static void test_rx_on_time_and_late(void **state)
 	/* as exported (rtvnet_rtpath_lateness_seconds): one observation, in
 	 * the first bound at or above its dp bucket's upper edge */
 	memset(&o, 0, sizeof(o));
-	tm_dp_path_read(p, &o);
+	agent_dp_tm_path_read(p, &o);
 	assert_int_equal(o.rx_pkts, 3);
 	assert_int_equal(o.misses, 1);
 	edge = dp_hist_bucket_high(dp_hist_bucket(250 * US));
@@ -301,7 +301,7 @@ static void test_rx_aggregate_and_overflow(void **state)
 		static struct dp_sched_stats none;
 
 		memset(&o, 0, sizeof(o));
-		tm_dp_host_read(&none, &x.rx.stats, &o);
+		agent_dp_tm_host_read(&none, &x.rx.stats, &o);
 		assert_int_equal(o.miss_reports_lost, 5);
 		assert_int_equal(o.misses, 3 + DP_MISS_RING + 5);
 	}

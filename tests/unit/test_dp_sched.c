@@ -1,4 +1,4 @@
-/* test_dp_sched.c — the egress scheduler (agent/dp_sched.c) on a simulated
+/* test_dp_sched.c — the egress scheduler (dp/dp_sched.c) on a simulated
  * clock: classification and stamping, policing per type, ICMP for oversized
  * RT frames, edge re-marking, class order, the pacer, table swaps, and seed
  * 000's experiment at the scheduler level: an admitted 5 ms path has no
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agent/dp.h"
-#include "agent/telemetry_internal.h"
+#include "dp/dp.h"
+#include "agent/dataplane/dataplane.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 #define US 1000ull
@@ -456,7 +456,7 @@ static uint64_t queue_len_of(struct fx *x, enum dp_qkind k)
 }
 
 /* The exported bucket of a value the dataplane recorded in ns: the first
- * bound at or above its dp_hist bucket's upper edge (telemetry_sources.c). */
+ * bound at or above its dp_hist bucket's upper edge (agent/dataplane/dataplane_metrics.c). */
 static size_t tm_bucket(uint64_t v_ns)
 {
 	double high_s = (double)dp_hist_bucket_high(dp_hist_bucket(v_ns)) / 1e9;
@@ -529,7 +529,7 @@ static void test_backlog_and_queue_delay(void **state)
 	assert_int_equal(gauge(&x, DP_Q_NRT), nrt);
 	/* as exported */
 	memset(&o, 0, sizeof(o));
-	tm_dp_host_read(&x.s.stats, &rx.stats, &o);
+	agent_dp_tm_host_read(&x.s.stats, &rx.stats, &o);
 	assert_int_equal(o.backlog[AGENT_TM_Q_EDF], 2);
 	assert_int_equal(o.backlog[AGENT_TM_Q_WFQ], 1);
 	assert_int_equal(o.backlog[AGENT_TM_Q_CTL], 1);
@@ -566,7 +566,7 @@ static void test_backlog_and_queue_delay(void **state)
 		assert_int_equal(gauge(&x, (enum dp_qkind)k), 0);
 	/* as exported: each delay in its bucket, per class; the sum in seconds */
 	memset(&o, 0, sizeof(o));
-	tm_dp_host_read(&x.s.stats, &rx.stats, &o);
+	agent_dp_tm_host_read(&x.s.stats, &rx.stats, &o);
 	for (c = 0; c < DP_QC_N; c++) {
 		const struct agent_tm_hist *got = &o.queue_delay[tm_class[c]];
 

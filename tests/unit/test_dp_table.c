@@ -1,4 +1,4 @@
-/* test_dp_table.c — the dataplane's rtpath snapshot (agent/dp_table.c):
+/* test_dp_table.c — the dataplane's rtpath snapshot (dp/dp_table.c):
  * which paths a host keeps, wildcard lookups, wire envelopes, boosts, state
  * carried across snapshots, and reclamation (including a reader thread
  * racing the writer, which ASan watches for use after free). */
@@ -13,7 +13,7 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include "agent/dp.h"
+#include "dp/dp.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 #define MS 1000000ull

@@ -1,4 +1,4 @@
-/* test_metrics.c — agent/metrics.c: the registry and its text exposition.
+/* test_metrics.c — agent/telemetry/metrics.c: the registry and its text exposition.
  *
  * Golden renderings (byte for byte) of counters, gauges and histograms with
  * and without labels; escaping of HELP text and label values; numbers as
@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
-#include "agent/config.h"
-#include "agent/metrics.h"
+#include "agent/core/config.h"
+#include "agent/telemetry/metrics.h"
 
 struct fx {
 	struct agent_metrics *m;

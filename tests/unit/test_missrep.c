@@ -1,5 +1,5 @@
-/* test_missrep.c — miss reports between agents (agent/missrep.h), the
- * sender's miss policy (agent/misspol.h) and the [dataplane] section of
+/* test_missrep.c — miss reports between agents (agent/dataplane/missrep.h), the
+ * sender's miss policy (agent/dataplane/misspol.h) and the [dataplane] section of
  * rtvd's configuration.
  *
  * Codec: reports round-trip; every malformed or out-of-range datagram is
@@ -19,9 +19,9 @@
 #include <cmocka.h>
 #include <msgpack.h>
 
-#include "agent/config.h"
-#include "agent/missrep.h"
-#include "agent/misspol.h"
+#include "agent/core/config.h"
+#include "agent/dataplane/missrep.h"
+#include "agent/dataplane/misspol.h"
 #include "sched/sched.h"
 
 #define MS 1000000ull

@@ -11,10 +11,10 @@
 
 #include <cmocka.h>
 
-#include "agent/client.h"
-#include "agent/proto.h"
-#include "agent/rtvctl.h"
-#include "agent/rtvctl_out.h"
+#include "rpc/client.h"
+#include "rpc/proto.h"
+#include "cli/rtvctl.h"
+#include "cli/rtvctl_out.h"
 #include "sched/sched.h"
 
 #define MAX_ARGV 32

@@ -1,0 +1,135 @@
+/* dataplane_metrics.c — the dataplane as a metric source (dp/dp.h's
+ * counters in agent/telemetry/telemetry.h's terms), read at each scrape on
+ * the loop through the interface AGENT_TM_IFACE (struct agent_tm_sources).
+ *
+ * The dataplane's counters are single-writer relaxed atomics (dp.h), so a
+ * relaxed load here reads a value the dataplane thread really had; two
+ * counters read one after the other may be a few packets apart, which a
+ * scrape tolerates. The egress backlog is a gauge the egress thread
+ * publishes (only it may read its queues); queue delay per class and the
+ * lateness of misses per rtpath are dp_hists like the one-way delay.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "agent/dataplane/dataplane_internal.h"
+
+static uint64_t ld(const _Atomic uint64_t *a)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)a, memory_order_relaxed);
+}
+
+/* A dp_hist (ns, log-linear buckets) in the exporter's buckets: each dp
+ * bucket counts in the first bound at or above its upper edge, so a value
+ * may be reported up to one dp bucket (3 %) high, never low. */
+static void hist_from_dp(const struct dp_hist *h, struct agent_tm_hist *out)
+{
+	size_t j = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < DP_HIST_BUCKETS; i++) {
+		uint64_t c = ld(&h->b[i]);
+		double high_s = (double)dp_hist_bucket_high(i) / 1e9;
+
+		if (!c)
+			continue;
+		while (j < AGENT_TM_DELAY_BUCKETS && agent_tm_delay_bounds_s[j] < high_s)
+			j++;
+		out->counts[j] += c;
+	}
+	out->sum_s = (double)ld(&h->sum) / 1e9;
+}
+
+static void dp_sched(const struct dp_sched_stats *s, struct agent_tm_dp_host *o)
+{
+	o->sent_frames = ld(&s->sent_frames);
+	o->sent_bytes = ld(&s->sent_bytes);
+	o->queued[AGENT_TM_RT] = ld(&s->rt_frames);
+	o->queued[AGENT_TM_NRT] = ld(&s->nrt_frames);
+	o->queued[AGENT_TM_CTL] = ld(&s->ctl_frames);
+	o->drops[AGENT_TM_DROP_POOL] = ld(&s->drop_pool);
+	o->drops[AGENT_TM_DROP_RUNT] = ld(&s->drop_runt);
+	o->drops[AGENT_TM_DROP_NRT_FULL] = ld(&s->drop_nrt_full);
+	o->drops[AGENT_TM_DROP_CTL_FULL] = ld(&s->drop_ctl_full);
+	o->drops[AGENT_TM_DROP_POLICED] = ld(&s->drop_policed);
+	o->drops[AGENT_TM_DROP_TOO_BIG] = ld(&s->drop_too_big);
+	o->drops[AGENT_TM_DROP_VM_MPLS] = ld(&s->drop_vm_mpls);
+	o->exceptions[AGENT_TM_EXC_BAD_IP] = ld(&s->bad_ip_passed);
+	o->exceptions[AGENT_TM_EXC_REMARKED] = ld(&s->remarked);
+	o->exceptions[AGENT_TM_EXC_WFQ_NO_SLOT] = ld(&s->wfq_no_slot);
+	o->demoted = ld(&s->demoted);
+	o->nrt_overtakes = ld(&s->nrt_overtakes);
+	o->table_swaps = ld(&s->table_swaps);
+	o->icmp[AGENT_TM_ICMP_SENT] = ld(&s->icmp_sent);
+	o->icmp[AGENT_TM_ICMP_LIMITED] = ld(&s->icmp_ratelimited);
+	o->icmp[AGENT_TM_ICMP_NOT_ANSWERED] = ld(&s->icmp_not_answered);
+	o->backlog[AGENT_TM_Q_EDF] = ld(&s->backlog[DP_Q_EDF]);
+	o->backlog[AGENT_TM_Q_WFQ] = ld(&s->backlog[DP_Q_WFQ]);
+	o->backlog[AGENT_TM_Q_CTL] = ld(&s->backlog[DP_Q_CTL]);
+	o->backlog[AGENT_TM_Q_NRT] = ld(&s->backlog[DP_Q_NRT]);
+	hist_from_dp(&s->queue_delay[DP_QC_RT], &o->queue_delay[AGENT_TM_RT]);
+	hist_from_dp(&s->queue_delay[DP_QC_NRT], &o->queue_delay[AGENT_TM_NRT]);
+	hist_from_dp(&s->queue_delay[DP_QC_CTL], &o->queue_delay[AGENT_TM_CTL]);
+}
+
+static void dp_rx(const struct dp_rx_stats *r, struct agent_tm_dp_host *o)
+{
+	o->rx[AGENT_TM_RX_POPPED] = ld(&r->popped);
+	o->rx[AGENT_TM_RX_PASSED] = ld(&r->passed);
+	o->rx[AGENT_TM_RX_FOREIGN] = ld(&r->mpls_foreign);
+	o->rx[AGENT_TM_RX_UNKNOWN_PATH] = ld(&r->unknown_path);
+	o->rx[AGENT_TM_RX_NOT_IPV4] = ld(&r->not_ipv4);
+	o->misses = ld(&r->misses);
+	o->miss_reports_lost = ld(&r->reports_lost);
+}
+
+void agent_dp_tm_host_read(const struct dp_sched_stats *s, const struct dp_rx_stats *r,
+		     struct agent_tm_dp_host *o)
+{
+	dp_sched(s, o);
+	dp_rx(r, o);
+}
+
+static void dp_host(void *self, struct agent_tm_dp_host *o)
+{
+	const struct agent_dp *dp = self;
+	const struct dp_io *io = agent_dp_io(dp);
+
+	if (!io)
+		return;
+	o->pacer_bps = agent_core_config(dp->d)->uplink_bps;	/* dataplane.h: the pacer runs at [uplink] capacity */
+	agent_dp_tm_host_read(dp_io_sched_stats(io), dp_io_rx_stats(io), o);
+}
+
+void agent_dp_tm_path_read(const struct dp_path *p, struct agent_tm_dp_path *o)
+{
+	const struct dp_hist *h;
+	struct dp_path_counters c;
+
+	dp_path_counters(p, &c);
+	o->tx_pkts = c.tx_pkts;
+	o->tx_bytes = c.tx_bytes;
+	o->tx_exceeded = c.tx_demoted + c.tx_policed;
+	o->rx_pkts = c.rx_pkts;
+	o->misses = c.rx_misses;
+	if ((h = dp_path_hist(p)) != NULL)
+		hist_from_dp(h, &o->delay);
+	if ((h = dp_path_lateness(p)) != NULL)
+		hist_from_dp(h, &o->lateness);
+}
+
+static bool dp_path(void *self, uint64_t path_id, struct agent_tm_dp_path *o)
+{
+	const struct dp_path *p;
+	enum dp_dir side;
+
+	if (!(p = agent_dp_path(self, path_id, &side)))
+		return false;
+	agent_dp_tm_path_read(p, o);
+	return true;
+}
+
+const struct agent_tm_sources agent_dp_tm_sources = {
+	.dp_host = dp_host,
+	.dp_path = dp_path,
+};
