@@ -351,6 +351,7 @@ struct dp_desc {
 	uint8_t *frame;			/* start of the frame inside buf */
 	uint32_t len;			/* frame length */
 	uint8_t kind;			/* enum dp_qkind while queued */
+	bool demoted;			/* an RT frame over its bucket, queued as NRT */
 	uint8_t *buf;			/* DP_HEADROOM + frame_max bytes */
 };
 
@@ -363,6 +364,10 @@ struct dp_sched_config {
 	uint32_t pool_pkts;		/* descriptors */
 	uint32_t nrt_limit_pkts;	/* drop-tail limit of the NRT queue; with */
 	uint32_t ctl_limit_pkts;	/* ctl_limit, < pool_pkts: RT always finds one */
+	uint64_t nrt_sojourn_ns;	/* the longest an NRT frame (a demoted one too) */
+					/* may wait; older at the head, it is dropped. */
+					/* 0: 5 ms, or 16 frames of frame_max at the */
+					/* uplink's rate if that is longer */
 	uint32_t wfq_max_paths;		/* reservation paths at once (> 0) */
 	uint64_t edf_bucket_ns;		/* 0: 1000 */
 	unsigned edf_buckets_log2;	/* 0: 16 (65.5 ms window at 1 µs; later
@@ -387,6 +392,8 @@ struct dp_sched_stats {
 	_Atomic uint64_t drop_runt;		/* shorter than an Ethernet header */
 	_Atomic uint64_t bad_ip_passed;		/* malformed IPv4: sent as NRT, untouched */
 	_Atomic uint64_t drop_nrt_full;		/* NRT queue at its limit */
+	_Atomic uint64_t drop_nrt_sojourn;	/* NRT older than nrt_sojourn_ns */
+	_Atomic uint64_t drop_demoted_sojourn;	/* of those, demoted RT frames */
 	_Atomic uint64_t drop_ctl_full;
 	_Atomic uint64_t drop_policed;		/* reservation type over its bucket */
 	_Atomic uint64_t demoted;		/* deadline type over its bucket: NRT */

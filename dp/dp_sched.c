@@ -14,7 +14,10 @@
  *   CTL  rtvd's own control traffic (from the host's address with DSCP
  *        CS6/CS7): a short FIFO ahead of NRT, under the NRT rule — it is not
  *        reserved, so it must not put RT deadlines at risk either.
- *   NRT  everything else, drop-tail FIFO.
+ *   NRT  everything else, drop-tail FIFO, and head-drop of frames that
+ *        waited longer than nrt_sojourn_ns (a sojourn limit sized to the
+ *        link, CoDel's target without its control law: at the head a frame
+ *        older than that is dropped when the link could take it).
  *
  * The NRT rule (seed 000 §3.4; sched/headroom.c): when the wire is free and
  * RT is queued, a CTL/NRT frame of L wire bits goes first iff
@@ -33,7 +36,11 @@
  * envelope). Traffic beyond the reservation is not the path's to send:
  *   deadline type     demoted: sent as NRT, unlabelled, counted — soft
  *                     real time: the excess still arrives, best effort,
- *                     and the receiver does not count it as a miss;
+ *                     and the receiver does not count it as a miss; like
+ *                     any NRT frame it waits at most nrt_sojourn_ns (5 ms
+ *                     or 16 full frames at the link's rate), else it is
+ *                     dropped and counted (drop_demoted_sojourn): never
+ *                     the seconds a full NRT FIFO holds at a slow uplink;
  *   reservation type  dropped and counted — its WF²Q+ rate and the EDF test
  *                     of its neighbours assume (r, b), and demoting would
  *                     reorder its stream behind NRT; a hard-RT sender that
@@ -74,6 +81,7 @@
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 #define DSCP_CS6 48
+#define NRT_SOJOURN_MIN_NS 5000000ull	/* CoDel's target: a queue to absorb bursts, not to stand */
 
 struct dp_wfq_slot {
 	uint64_t path_id;
@@ -99,6 +107,12 @@ static int config_fix(const struct dp_sched_config *in, struct dp_sched_config *
 		c->icmp_per_s = 100;
 	if (!c->icmp_burst)
 		c->icmp_burst = 10;
+	if (!c->nrt_sojourn_ns && c->uplink_bps) {
+		uint64_t frames_ns = 16 * (uint64_t)(c->frame_max_bytes + c->overhead_bytes) * 8 *
+				     1000000000 / c->uplink_bps;
+
+		c->nrt_sojourn_ns = frames_ns > NRT_SOJOURN_MIN_NS ? frames_ns : NRT_SOJOURN_MIN_NS;
+	}
 	if (!c->uplink_bps || c->mtu < 68 || c->mtu > 65531 || c->frame_max_bytes < 64 ||
 	    c->frame_max_bytes > 65535 || !c->pool_pkts || !c->wfq_max_paths ||
 	    (uint64_t)c->nrt_limit_pkts + c->ctl_limit_pkts >= c->pool_pkts)
@@ -245,6 +259,7 @@ struct dp_desc *dp_sched_alloc(struct dp_sched *s)
 	s->free = d->free_next;
 	d->frame = d->buf + DP_HEADROOM;
 	d->len = 0;
+	d->demoted = false;
 	return d;
 }
 
@@ -461,6 +476,7 @@ static enum dp_verdict rt_frame(struct dp_sched *s, struct dp_desc *d, const str
 	}
 	dp_add(&s->stats.demoted, 1);
 	dp_add(&st->tx.demoted, 1);
+	d->demoted = true;
 	return nrt_ipv4(s, d, p);
 }
 
@@ -522,6 +538,30 @@ static struct sched_pkt *choose_edf_or_nrt(struct dp_sched *s, uint64_t now_ns)
 	return sched_edf_dequeue(&s->edf);
 }
 
+/* Drops the NRT frames at the head that have waited longer than
+ * nrt_sojourn_ns: when the link can take a frame, one older than that is
+ * not worth sending. The NRT queue thus holds at most that much time, not
+ * nrt_limit_pkts frames' worth (seconds at a slow uplink), and a demoted RT
+ * frame's fate is bounded too: sent within nrt_sojourn_ns, or dropped and
+ * counted (drop_demoted_sojourn). */
+static void nrt_expire(struct dp_sched *s, uint64_t now_ns)
+{
+	struct sched_pkt *p;
+	struct dp_desc *d;
+
+	while ((p = sched_fifo_peek(&s->nrt)) && now_ns > p->enq_ns &&
+	       now_ns - p->enq_ns > s->cfg.nrt_sojourn_ns) {
+		sched_fifo_dequeue(&s->nrt);
+		s->queued--;
+		d = desc_of(p);
+		dp_add(&s->stats.drop_nrt_sojourn, 1);
+		if (d->demoted)
+			dp_add(&s->stats.drop_demoted_sojourn, 1);
+		backlog_publish(s, d->kind);
+		dp_sched_free(s, d);
+	}
+}
+
 struct dp_desc *dp_sched_dequeue(struct dp_sched *s, uint64_t now_mono_ns)
 {
 	struct sched_pkt *p;
@@ -529,6 +569,9 @@ struct dp_desc *dp_sched_dequeue(struct dp_sched *s, uint64_t now_mono_ns)
 
 	if (!s->queued || sched_pacer_next_ns(&s->pacer, now_mono_ns) >
 			  now_mono_ns + s->cfg.tx_ahead_ns)
+		return NULL;
+	nrt_expire(s, now_mono_ns);
+	if (!s->queued)
 		return NULL;
 	p = s->wfq.len ? sched_wfq_dequeue(&s->wfq) : choose_edf_or_nrt(s, now_mono_ns);
 	if (!p)

@@ -268,6 +268,7 @@ static void dump(FILE *f, struct dp_io *io, const struct dp_table *t, uint64_t r
 	STAT(f, s, rx_frames); STAT(f, s, rt_frames); STAT(f, s, nrt_frames); STAT(f, s, ctl_frames);
 	STAT(f, s, sent_frames); STAT(f, s, nrt_overtakes); STAT(f, s, drop_pool);
 	STAT(f, s, drop_runt); STAT(f, s, drop_nrt_full); STAT(f, s, drop_policed);
+	STAT(f, s, drop_nrt_sojourn); STAT(f, s, drop_demoted_sojourn);
 	STAT(f, s, demoted); STAT(f, s, drop_too_big); STAT(f, s, icmp_sent);
 	STAT(f, s, icmp_ratelimited); STAT(f, s, icmp_not_answered); STAT(f, s, drop_vm_mpls);
 	STAT(f, s, remarked); STAT(f, s, wfq_no_slot); STAT(f, s, table_swaps);

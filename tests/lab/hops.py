@@ -36,8 +36,8 @@ pattern of points with holes counts against rtvnet.
 Prints one line per late or lost packet, then one JSON object per flow:
 {"flow", "received", "late", "late_lab", "late_rtvnet", "unattributed",
 "lab_max_over_budget_us", "captured": {"a": n, ...}, "lost_in_rtvd",
-"lost_lab", "lost_rtvnet" (not placeable), "capture_gaps" (packets the VM
-got that a point missed)}
+"lost_lab", "lost_rtvnet" (demoted, or not placeable), "capture_gaps"
+(packets the VM got that a point missed), "late_demoted"}
 Exit 0, or 2 on bad input. `hops.py --self-test` checks the verdicts on
 synthetic captures. Standard library only.
 """
@@ -98,13 +98,21 @@ def probe(frame):
 
 
 def seen(path):
-    """{(flow, seq): first timestamp} at one capture point."""
-    out = {}
+    """{(flow, seq): first timestamp} at one capture point, and the set of
+    those that carried an MPLS label there."""
+    out, labelled = {}, set()
     for ts, fr in frames(path):
         k = probe(fr)
         if k and k not in out:
             out[k] = ts
-    return out
+            if fr[12:14] == b"\x88\x47":
+                labelled.add(k)
+    return out, labelled
+
+
+def demoted_ok(at):
+    """The packets that left the sender's dataplane labelled (point b)."""
+    return at["b_labelled"]
 
 
 def lost(flow, sent, got, at, r):
@@ -120,7 +128,10 @@ def lost(flow, sent, got, at, r):
         if k in got:
             continue
         path = "".join(p for p in POINTS if k in at[p])
-        if path in ("a", "abc"):
+        if "b" in path and k not in demoted_ok(at):
+            r["lost_rtvnet"] += 1
+            print(f"{flow} {seq}: lost: rtvnet's, demoted (it left the sender's dataplane unlabelled, as NRT)")
+        elif path in ("a", "abc"):
             r["lost_in_rtvd"] += 1
             out = "b" if path == "a" else "d"
             print(f"{flow} {seq}: lost: rtvnet's, inside a dataplane (captured at {path[-1]}, never at {out})")
@@ -137,7 +148,8 @@ def attribute(flow, csv, deadline_ns, net_ns, at, sent=None):
     r = {"flow": flow, "received": 0, "late": 0, "late_lab": 0, "late_rtvnet": 0,
          "unattributed": 0, "lab_max_over_budget_us": 0.0,
          "captured": {p: sum(1 for k in at[p] if k[0] == flow) for p in POINTS},
-         "lost_in_rtvd": 0, "lost_lab": 0, "lost_rtvnet": 0, "capture_gaps": 0}
+         "lost_in_rtvd": 0, "lost_lab": 0, "lost_rtvnet": 0, "capture_gaps": 0,
+         "late_demoted": 0}
     with open(csv) as f:
         next(f, None)
         rows = [line.strip().split(",") for line in f if line.strip()]
@@ -159,6 +171,13 @@ def attribute(flow, csv, deadline_ns, net_ns, at, sent=None):
             r["unattributed"] += 1
             print(f"{flow} {seq}: late by {(te - t0 - deadline_ns) / 1e3:.0f} us; not captured at "
                   f"{','.join(p for p in POINTS if t[p] is None)}: counted as rtvnet's")
+            continue
+        if k not in demoted_ok(at):
+            r["late_rtvnet"] += 1
+            r["late_demoted"] += 1
+            print(f"{flow} {seq}: late by {(te - t0 - deadline_ns) / 1e3:.0f} us: rtvnet's, demoted "
+                  f"(it left the sender's dataplane unlabelled, as NRT; wire+ToR "
+                  f"{(t['c'] - t['b']) / 1e3:.0f} us)")
             continue
         rtv = (t["b"] - t["a"]) + (t["d"] - t["c"])
         lab = (te - t0) - rtv
@@ -198,19 +217,19 @@ def self_test():
         with open(path, "wb") as f:
             f.write(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 65535, 1))
             for seq, ts in stamps:
-                fr = frame(seq, point in "bc")
+                fr = frame(seq, point in "bc" and seq != 6)
                 f.write(struct.pack("<IIII", ts // 10**9, ts % 10**9, len(fr), len(fr)) + fr)
         return path
 
     ms = 1_000_000
-    t0 = {0: 0, 1: 10 * ms, 2: 20 * ms, 3: 30 * ms, 4: 40 * ms}
+    t0 = {0: 0, 1: 10 * ms, 2: 20 * ms, 3: 30 * ms, 4: 40 * ms, 6: 60 * ms}
     # seq 0: rtvd holds 4.5 ms (> 5 - 1.6); seq 1: the wire takes 5 ms; seq 2: on
     # time; seq 3: late, but point c never saw it (a capture gap); seq 4: lost
     # inside the sender's dataplane; seq 5 (sent, never captured): lost before
-    # the sender's dataplane
+    # the sender's dataplane; seq 6: demoted (unlabelled on the uplink), late
     hold = {0: (0.1, 4.6, 4.7, 4.8, 5.2), 1: (0.1, 0.5, 5.5, 5.6, 6.0),
             2: (0.1, 0.5, 0.6, 0.7, 1.0), 3: (0.1, 0.5, None, 6.0, 6.5),
-            4: (0.1, None, None, None, None)}
+            4: (0.1, None, None, None, None), 6: (0.1, 0.2, 9.0, 9.1, 9.3)}
     pts = {p: [] for p in POINTS}
     for seq, h in hold.items():
         for p, x in zip(POINTS, h):
@@ -230,7 +249,7 @@ def self_test():
     import io
     buf = io.StringIO()
     argv = ["hops.py"] + [x for p in POINTS for x in ("--pcap", f"{p}={pcaps[p]}")] + \
-        [f"A:{csv}:{5 * ms}:{1600 * 1000}:6"]
+        [f"A:{csv}:{5 * ms}:{1600 * 1000}:7"]
     with contextlib.redirect_stdout(buf):
         rc = main(argv)
     print(buf.getvalue(), end="")
@@ -238,8 +257,9 @@ def self_test():
         print(f"hops.py self-test FAILED: main() returned {rc}", file=sys.stderr)
         return 1
     r = json.loads([x for x in buf.getvalue().splitlines() if x.startswith("{")][-1])
-    want = {"received": 4, "late": 3, "late_lab": 1, "late_rtvnet": 2, "unattributed": 1,
-            "lost_in_rtvd": 1, "lost_lab": 1, "lost_rtvnet": 0, "capture_gaps": 1}
+    want = {"received": 5, "late": 4, "late_lab": 1, "late_rtvnet": 3, "unattributed": 1,
+            "late_demoted": 1, "lost_in_rtvd": 1, "lost_lab": 1, "lost_rtvnet": 0,
+            "capture_gaps": 1}
     bad = {k: (r[k], v) for k, v in want.items() if r[k] != v}
     if bad:
         print(f"hops.py self-test FAILED: got/want {bad}", file=sys.stderr)
@@ -270,7 +290,11 @@ def main(argv):
         print(__doc__.split("Usage: ")[1].split("\n\n")[0], file=sys.stderr)
         return 2
     try:
-        at = {p: seen(pcaps[p]) for p in POINTS}
+        at = {}
+        for p in POINTS:
+            at[p], labelled = seen(pcaps[p])
+            if p == "b":
+                at["b_labelled"] = labelled
         res = [attribute(f, c, d, n, at, s) for f, c, d, n, s in flows]
     except (OSError, ValueError) as e:
         print(f"hops.py: {e}", file=sys.stderr)

@@ -254,7 +254,7 @@ hj() { jq -s -r "map(select(.flow == \"$1\"))[0].$2" "$results/$run.hops.json"; 
 claim_none_late_through_rtvnet() {
 	claim "no packet of A or B lost through rtvnet (lost: A $(q $run A .lost), B $(q $run B .lost); rtvnet's: A $(( $(hj A lost_in_rtvd) + $(hj A lost_rtvnet) )), B $(( $(hj B lost_in_rtvd) + $(hj B lost_rtvnet) )))" \
 		[ $(( $(hj A lost_in_rtvd) + $(hj A lost_rtvnet) + $(hj B lost_in_rtvd) + $(hj B lost_rtvnet) )) = 0 ]
-	claim "no packet of A or B late through rtvnet (late: A $(q $run A .misses), B $(q $run B .misses); rtvnet's: A $(hj A late_rtvnet), B $(hj B late_rtvnet), of which not captured: A $(hj A unattributed), B $(hj B unattributed))" \
+	claim "no packet of A or B late through rtvnet (late: A $(q $run A .misses), B $(q $run B .misses); rtvnet's: A $(hj A late_rtvnet), B $(hj B late_rtvnet), of which demoted: A $(hj A late_demoted), B $(hj B late_demoted), not captured: A $(hj A unattributed), B $(hj B unattributed))" \
 		[ "$(hj A late_rtvnet)" = 0 -a "$(hj B late_rtvnet)" = 0 ]
 	if grep -qv '^{' "$results/$run.hops.txt"; then
 		echo "  every late or lost packet: where its time went, whose it is (the first 40; all: $run.hops.txt):"

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # stress.sh — many rtpaths at once on the lab rack: mixed deadlines (1-20
-# ms), frame sizes (128-500 B) and rates, two senders' uplinks overloaded and
+# ms), frame sizes (128-1,000 B) and rates, two senders' uplinks overloaded and
 # an incast on the ToR port of the receiving host; without and with rtvnet.
 #
 #   tests/lab/stress.sh [--packets N] [--results DIR] [--keep]
 #
-# Seven flows to the VMs of h2, each N packets (default 100,000) at 1,000
+# Seven flows to the VMs of h2, each N packets (default 100,000) at 500
 # packets/s, its deadline in every probe:
-#   F1 h1v1 -> h2v1  1.6 Mbit/s of 200 B, 2 ms     F5 h3v2 -> h2v2  1.024 Mbit/s of 128 B, 3 ms
-#   F2 h1v1 -> h2v1  4 Mbit/s of 500 B, 5 ms       F6 h3v1 -> h2v1  2.048 Mbit/s of 256 B, 15 ms
-#   F3 h1v2 -> h2v2  2.4 Mbit/s of 300 B, 20 ms    F7 h1v2 -> h2v2  1.6 Mbit/s of 200 B, 1 ms
-#   F4 h3v1 -> h2v1  3.2 Mbit/s of 400 B, 10 ms
+#   F1 h1v1 -> h2v1  0.8 Mbit/s of 200 B, 2 ms     F5 h3v2 -> h2v2  0.512 Mbit/s of 128 B, 3 ms
+#   F2 h1v1 -> h2v1  2 Mbit/s of 500 B, 5 ms       F6 h3v1 -> h2v1  3.2 Mbit/s of 800 B, 15 ms
+#   F3 h1v2 -> h2v2  1.2 Mbit/s of 300 B, 20 ms    F7 h1v2 -> h2v2  0.8 Mbit/s of 200 B, 1 ms
+#   F4 h3v1 -> h2v1  4 Mbit/s of 1,000 B, 10 ms
 # and two NRT floods of 1,502 B frames into h2v2: from h1v2 at 1.1x the link
 # (h1's uplink overloaded) and from h3v2 at 0.6x (h3's uplink busy, and
 # h2's ToR port takes 1.7x its rate: incast). Together the flows ask for
@@ -45,7 +45,7 @@
 # rt.undetected_misses is 0 (the raw counts are in the figures).
 # The rack: the lab that is up with 3 hosts (2 VMs each), else `lab.sh up -n
 # 3 -v 2 -r 20mbit`, taken down at the end unless --keep. RTV_LAB_PREFIX /
-# RTV_LAB_DIR select the lab as for lab.sh. Runtime: about 2 x N / 1000 s.
+# RTV_LAB_DIR select the lab as for lab.sh. Runtime: about 2 x N / 500 s.
 set -u
 NAME=stress
 . "$(dirname "$0")/lib.sh"
@@ -58,14 +58,14 @@ lab_need 3 -n 3 -v 2 -r 20mbit
 link_rate=$rate
 
 #      name src  dst  port  rate    size deadline
-FLOWS=("F1 h1v1 h2v1 19001 1.6M   200  2ms"
-       "F2 h1v1 h2v1 19002 4M     500  5ms"
-       "F3 h1v2 h2v2 19003 2.4M   300  20ms"
-       "F4 h3v1 h2v1 19004 3.2M   400  10ms"
-       "F5 h3v2 h2v2 19005 1.024M 128  3ms"
-       "F6 h3v1 h2v1 19006 2.048M 256  15ms"
-       "F7 h1v2 h2v2 19007 1.6M   200  1ms")
-PPS=1000
+FLOWS=("F1 h1v1 h2v1 19001 0.8M   200  2ms"
+       "F2 h1v1 h2v1 19002 2M     500  5ms"
+       "F3 h1v2 h2v2 19003 1.2M   300  20ms"
+       "F4 h3v1 h2v1 19004 4M     1000 10ms"
+       "F5 h3v2 h2v2 19005 0.512M 128  3ms"
+       "F6 h3v1 h2v1 19006 3.2M   800  15ms"
+       "F7 h1v2 h2v2 19007 0.8M   200  1ms")
+PPS=500		# per flow: 3,500 probes/s and the floods are what two userspace OVS hops take here
 secs=$(( (packets + PPS - 1) / PPS ))
 ip_of() { local h=${1#h}; echo "10.0.${h%v*}.$((10 + ${h#*v}))"; }	# h2v1 -> 10.0.2.11
 # per flow: sent (the sender's count: a receiver that never saw the FIN

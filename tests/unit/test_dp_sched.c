@@ -298,6 +298,48 @@ static void test_policing_per_type(void **state)
 	fx_close(&x);
 }
 
+/* The NRT queue holds time, not a count: a frame (a demoted one too) that
+ * waited longer than nrt_sojourn_ns (default 5 ms at 100 Mbit/s: 16 frames
+ * of 2,048 + 24 bytes take 2.65 ms, less than the 5 ms floor) is dropped and
+ * counted when the link could take it; a fresh one behind it is sent. */
+static void test_nrt_sojourn(void **state)
+{
+	struct cons_rtpath p = path(1, 5000, CONS_PATH_DEADLINE, 2 * MBPS, 3028, 5 * MS);
+	struct fx x;
+	struct dp_desc *d;
+	int sent = 0;
+
+	(void)state;
+	fx_init(&x, &p, 1);
+	assert_int_equal(x.s.cfg.nrt_sojourn_ns, 5 * MS);
+	for (int i = 0; i < 2; i++) {	/* 2 fit the 3,028-byte bucket and leave */
+		assert_int_equal(offer1(&x, 1514, 5000), DP_V_QUEUED);
+		d = next(&x);
+		assert_non_null(d);
+		assert_int_equal(d->frame[12], 0x88);
+		dp_sched_free(&x.s, d);
+	}
+	assert_int_equal(offer1(&x, 1514, 5000), DP_V_QUEUED);	/* the 3rd: demoted */
+	assert_int_equal(atomic_load(&x.s.stats.demoted), 1);
+	for (int i = 0; i < 40; i++)	/* 40 NRT frames: 5 ms of the link at 100 Mbit/s */
+		assert_int_equal(offer1(&x, 1514, 6000), DP_V_QUEUED);
+	x.now_ns += 6 * MS;		/* the link stalls (a busy host) for 6 ms */
+	/* everything queued is now older than 5 ms: dropped, not sent */
+	assert_null(next(&x));
+	assert_int_equal(atomic_load(&x.s.stats.drop_nrt_sojourn), 41);
+	assert_int_equal(atomic_load(&x.s.stats.drop_demoted_sojourn), 1);
+	assert_int_equal(atomic_load(&x.s.stats.backlog[DP_Q_NRT]), 0);
+	/* a fresh frame goes out at once */
+	assert_int_equal(offer1(&x, 1514, 6000), DP_V_QUEUED);
+	while ((d = next(&x)) != NULL) {
+		sent++;
+		dp_sched_free(&x.s, d);
+	}
+	assert_int_equal(sent, 1);
+	assert_int_equal(atomic_load(&x.s.stats.drop_nrt_sojourn), 41);
+	fx_close(&x);
+}
+
 /* WFQ (reservation) before EDF; EDF by deadline; the pacer spaces frames
  * by their wire time (1514 + 4 + 24 bytes at 100 Mbit/s = 123,360 ns). */
 static void test_order_and_pacer(void **state)
@@ -696,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_stamp_rt_and_pass_nrt),
 		cmocka_unit_test(test_too_big_icmp),
 		cmocka_unit_test(test_policing_per_type),
+		cmocka_unit_test(test_nrt_sojourn),
 		cmocka_unit_test(test_order_and_pacer),
 		cmocka_unit_test(test_nrt_rule),
 		cmocka_unit_test(test_edge_policy),
