@@ -21,14 +21,18 @@
 #define MOD "gossip"
 #define FACTS_MS 5000
 
-static struct {
+struct gmod_config {
 	bool on;
 	struct gossip_addr bind, advertise;
 	bool advertise_set;
 	struct gossip_addr seeds[16];
 	size_t n_seeds;
 	struct gossip_config gcfg;
-} C;
+};
+
+/* C: what the file being parsed says so far; A: the last file that passed
+ * config_done, which start uses. C starts empty for every file. */
+static struct gmod_config C, A;
 
 struct gmod {
 	struct rtvd *d;
@@ -71,7 +75,21 @@ static int duration(const char *key, const char *v, uint64_t *out, char *why, si
 	return -EINVAL;
 }
 
+static int config_key(const char *key, const char *v, char *why, size_t whylen);
+
+/* A refused key ends the file's parse without config_done: start the next
+ * file from nothing. (A file refused in another section after [gossip] is
+ * not seen here; rtvd parses one file per process.) */
 static int gossip_config_key(const char *key, const char *v, char *why, size_t whylen)
+{
+	int rc = config_key(key, v, why, whylen);
+
+	if (rc)
+		memset(&C, 0, sizeof(C));
+	return rc;
+}
+
+static int config_key(const char *key, const char *v, char *why, size_t whylen)
 {
 	struct gossip_config *g = &C.gcfg;
 
@@ -110,12 +128,10 @@ static int gossip_config_key(const char *key, const char *v, char *why, size_t w
 	return -ENOENT;
 }
 
-static int gossip_config_done(const struct agent_config *cfg, char *why, size_t whylen)
+static int check_section(const struct agent_config *cfg, char *why, size_t whylen)
 {
 	char err[GOSSIP_ERRLEN];
 
-	if (!C.on)
-		return 0;
 	if (C.bind.port == 0) {
 		snprintf(why, whylen, "[gossip] needs bind = IP:PORT (e.g. 10.0.0.1:7946)");
 		return -EINVAL;
@@ -134,6 +150,16 @@ static int gossip_config_done(const struct agent_config *cfg, char *why, size_t 
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static int gossip_config_done(const struct agent_config *cfg, char *why, size_t whylen)
+{
+	int rc = C.on ? check_section(cfg, why, whylen) : 0;
+
+	if (rc == 0)
+		A = C;
+	memset(&C, 0, sizeof(C));
+	return rc;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -218,27 +244,27 @@ static int gossip_start(struct rtvd *d, void **self)
 	char err[GOSSIP_ERRLEN];
 	int rc;
 
-	if (!C.on)
+	if (!A.on)
 		return 0;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->d = d;
-	rc = gossip_udp_new(agent_core_loop(d), &C.gcfg, &ops, &C.bind, &m->udp, err);
+	rc = gossip_udp_new(agent_core_loop(d), &A.gcfg, &ops, &A.bind, &m->udp, err);
 	if (rc) {
 		rtv_error(MOD, "%s", err);
 		free(m);
 		return rc;
 	}
-	if (C.n_seeds && gossip_join(gossip_udp_gossip(m->udp), C.seeds, C.n_seeds))
+	if (A.n_seeds && gossip_join(gossip_udp_gossip(m->udp), A.seeds, A.n_seeds))
 		rtv_warn(MOD, "join: no seed reachable yet; asking again every 2 probe intervals");
 	uv_timer_init(agent_core_loop(d), &m->facts_timer);
 	m->facts_timer.data = m;
 	refresh_facts(&m->facts_timer);
 	uv_timer_start(&m->facts_timer, refresh_facts, FACTS_MS, FACTS_MS);
-	rtv_info(MOD, "member %s on UDP %u.%u.%u.%u:%u, %zu seed(s)", C.gcfg.name,
-		 C.advertise.ip >> 24, (C.advertise.ip >> 16) & 0xff, (C.advertise.ip >> 8) & 0xff,
-		 C.advertise.ip & 0xff, C.advertise.port, C.n_seeds);
+	rtv_info(MOD, "member %s on UDP %u.%u.%u.%u:%u, %zu seed(s)", A.gcfg.name,
+		 A.advertise.ip >> 24, (A.advertise.ip >> 16) & 0xff, (A.advertise.ip >> 8) & 0xff,
+		 A.advertise.ip & 0xff, A.advertise.port, A.n_seeds);
 	*self = m;
 	return 0;
 }
