@@ -1,5 +1,5 @@
 /* rtvd_main.c — the rtvd program: arguments, configuration, logging, the
- * modules around the core (the one place that names them all), run.
+ * modules around the core (agent/modules.c names them all), run.
  *
  * rtvd always runs in the foreground and logs to stderr (systemd, or the
  * test harness, keeps the logs). Exit codes: 0 clean stop, 1 failure while
@@ -12,12 +12,7 @@
 
 #include "agent/core/config.h"
 #include "agent/core/core.h"
-#include "agent/dataplane/dataplane.h"
-#include "agent/gossip/gossip.h"
-#include "agent/libvirt/libvirt.h"
-#include "agent/ovs/ovs.h"
-#include "agent/systemd/systemd.h"
-#include "agent/telemetry/telemetry.h"
+#include "agent/modules.h"
 #include "common/log.h"
 #include "rpc/proto.h"
 
@@ -97,17 +92,8 @@ int main(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
-	/* before the configuration: a module may own a section of it. Start
-	 * order: metrics first (they count the log replayed at start), then
-	 * OVS, libvirt, the dataplane, gossip, and last systemd's
-	 * notifications (readiness needs the OVS module's state); close runs
-	 * the other way round. */
-	if (agent_module_register(&agent_telemetry_module) < 0 ||
-	    agent_module_register(&agent_ovs_module) < 0 ||
-	    agent_module_register(&agent_libvirt_module) < 0 ||
-	    agent_module_register(&agent_dp_module) < 0 ||
-	    agent_module_register(&agent_gossip_module) < 0 ||
-	    agent_module_register(&agent_systemd_module) < 0) {
+	/* before the configuration: a module may own a section of it */
+	if (agent_register_modules() < 0) {
 		fprintf(stderr, "rtvd: cannot register the modules\n");
 		return 1;
 	}
