@@ -284,6 +284,7 @@ int main(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	agent_config_skip_module_sections();	/* [libvirt], [gossip]...: rtvd's */
 	if (agent_config_load(&cfg, a.config, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rtvdp: %s\n", err);
 		return EXIT_USAGE;

@@ -636,6 +636,14 @@ static void list_keys(const char *section, char *buf, size_t n)
 	}
 }
 
+/* See agent_config_skip_module_sections. */
+static bool skip_module_sections;
+
+void agent_config_skip_module_sections(void)
+{
+	skip_module_sections = true;
+}
+
 static void fail_unknown(struct parse_ctx *pc, const char *section, const char *name)
 {
 	char known[256], mods[128];
@@ -649,6 +657,8 @@ static void fail_unknown(struct parse_ctx *pc, const char *section, const char *
 		return;
 	}
 	list_keys(section, known, sizeof(known));
+	if (known[0] == '\0' && skip_module_sections)
+		return;		/* a module's section, for rtvd to check */
 	if (known[0] == '\0')
 		fail_at(pc, pc->lineno, "unknown section [%s] (sections are node, cluster, "
 			"uplink, raft, rpc, log, metrics, ovs, dataplane%s)", section, mods);

@@ -162,6 +162,12 @@ void agent_config_defaults(struct agent_config *cfg);
  * AGENT_CONFIG_ERRLEN is enough) says why. cfg is only meaningful on 0. */
 int agent_config_load(struct agent_config *cfg, const char *path, char *err, size_t errlen);
 
+/* For a program that reads rtvd.conf without running rtvd's modules
+ * (rtvdp): from now on, sections that no core key names are skipped
+ * instead of refused; rtvd, which registers the modules, still checks
+ * them. Unknown keys in the core's own sections are still refused. */
+void agent_config_skip_module_sections(void);
+
 /* The same for configuration text in memory; `name` is used in messages. */
 int agent_config_parse(struct agent_config *cfg, const char *name, const char *text,
 		       char *err, size_t errlen);

@@ -227,7 +227,7 @@ size_t agent_dp_status_keys(void *self)
 	return self ? 1 : 0;
 }
 
-#define STATUS_DP_KEYS (27 + IO_KEYS)
+#define STATUS_DP_KEYS (29 + IO_KEYS)	/* the keys packed below, counted */
 
 int agent_dp_pack_status(void *self, msgpack_packer *pk)
 {
