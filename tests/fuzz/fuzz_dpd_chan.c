@@ -1,4 +1,4 @@
-// fuzz-modules: sched common consensus
+// fuzz-modules: sched common pki consensus
 // fuzz-files: dpd/codec.c dpd/codec_msg.c dpd/codec_stats.c dpd/chan_io.c
 /* fuzz_dpd_chan.c — the rtvd<->rtvdp channel's decoder (dpd/dpd.h) on
  * arbitrary bytes, as a broken or hostile peer on the local socket would
