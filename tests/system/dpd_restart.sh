@@ -71,25 +71,7 @@ need_cmd ethtool python3
 DP_RT_PRIORITY=10
 . tests/lib/dp_rack.sh
 
-step "topology: 2 VMs, 2 hosts, a 100 Mbit/s wire, a management link"
-wire_topology $VA $HA $HB $VB 100mbit && veth $HA m0 $HB m0 || die "cannot build the namespaces, veths and HTB"
-ns $HA ip addr add 10.98.0.1/24 dev m0
-ns $HB ip addr add 10.98.0.2/24 dev m0
-ok "va 10.99.0.1 - ha - wire - hb - vb 10.99.0.2; management 10.98.0.1 - 10.98.0.2"
-
-step "start rtvd 1 (ha: vA <-> wA) and rtvd 2 (hb: wB <-> vB), a 2-voter Raft cluster"
-write_conf 1 vA wA
-write_conf 2 vB wB
-"$RTVD" -c "$DIR/n1.conf" --check-config >/dev/null || die "config 1 refused: $("$RTVD" -c "$DIR/n1.conf" --check-config 2>&1)"
-start_rtvd 1 $HA
-start_rtvd 2 $HB
-leader_known() { [ "$(ctl 1 -o json status 2>/dev/null | $PY -c 'import json,sys; print(json.load(sys.stdin)["leader"])' 2>/dev/null)" -gt 0 ] 2>/dev/null; }
-wait_for 15 leader_known || die "no Raft leader within 15 s"
-hosts2() { [ "$(ctl 1 --linearizable hosts 2>/dev/null | awk '$1 ~ /^[0-9]+$/' | wc -l)" = 2 ]; }
-wait_for 10 hosts2 || die "the hosts did not register"
-[ "$(dp_stat 1 running)" = True ] && [ "$(dp_stat 2 running)" = True ] &&
-	ok "leader elected, both hosts registered, both dataplanes running" ||
-	die "dataplane not running: $(cat "$DIR/st1.json" "$DIR/st2.json" 2>/dev/null | head -c 400)"
+dp_rack_up
 
 step "VMs and rtpaths"
 ctl 1 vm add --uuid va-uuid --name va --host 1 --ip 10.99.0.1 >/dev/null &&
