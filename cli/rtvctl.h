@@ -19,6 +19,7 @@
 #include "consensus/consensus.h"
 
 #define RTVCTL_ERRLEN 512
+#define RTVCTL_PATH_MAX 512
 #define RTVCTL_DEFAULT_TIMEOUT_NS 5000000000ull
 #define RTVCTL_DEFAULT_MISS_AFTER_NS 20000000000ull	/* the paper waited 20 s */
 
@@ -55,6 +56,8 @@ struct rtvctl_opts {
 	uint64_t timeout_ns;
 	bool linearizable;
 	bool help;			/* print help for `verb` (NONE: general) */
+	/* tls+tcp:// endpoints: the client certificate (rtvctl pki) */
+	char cert[RTVCTL_PATH_MAX], key[RTVCTL_PATH_MAX], ca[RTVCTL_PATH_MAX];
 
 	enum rtvctl_verb verb;
 	/* submit verbs: the command (client_id/seq are set by the client) */
@@ -71,7 +74,13 @@ struct rtvctl_opts {
 struct rtvctl_env {
 	const char *endpoint;		/* $RTVCTL_ENDPOINT or NULL */
 	const char *user;		/* default owner of reservations, or NULL */
+	const char *cert, *key, *ca;	/* $RTVCTL_CERT, $RTVCTL_KEY, $RTVCTL_CA */
 };
+
+/* `rtvctl pki ARGS`: runs the rack CA script (pki/rtv-pki.sh, installed as
+ * <prefix>/libexec/rtvnet/rtv-pki.sh; $RTV_PKI_SCRIPT overrides) with ARGS.
+ * Returns only on failure, with an exit code. */
+int rtvctl_pki(int argc, char *const argv[]);
 
 /* Parses argv[1..argc-1]. Returns 0 (o filled; check o->help), or -EINVAL
  * with err saying what was wrong and what to do. */

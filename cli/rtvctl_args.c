@@ -23,7 +23,7 @@
 #define MAX_ARGS 64
 
 enum opt_id {
-	O_SOCKET, O_ENDPOINT, O_OUTPUT, O_TIMEOUT, O_LIN, O_HELP,
+	O_SOCKET, O_ENDPOINT, O_OUTPUT, O_TIMEOUT, O_LIN, O_HELP, O_CERT, O_KEY, O_CA,
 	O_SRC, O_DST, O_DPORT, O_PROTO, O_TYPE, O_RATE, O_DEADLINE, O_BURST, O_MAX_PKT,
 	O_MISS_AFTER, O_MISS_COUNT, O_MAX_LEVEL, O_OWNER,
 	O_UUID, O_NAME, O_HOST, O_IP, O_MAC, O_TENANT,
@@ -49,6 +49,9 @@ static const struct opt opts[] = {
 	{ "timeout", 't', true, O_TIMEOUT, GLOBAL },
 	{ "linearizable", 'l', false, O_LIN, GLOBAL },
 	{ "help", 'h', false, O_HELP, GLOBAL },
+	{ "cert", 0, true, O_CERT, GLOBAL },
+	{ "key", 0, true, O_KEY, GLOBAL },
+	{ "ca", 0, true, O_CA, GLOBAL },
 	{ "src", 0, true, O_SRC, V(RESERVE) },
 	{ "dst", 0, true, O_DST, V(RESERVE) },
 	{ "dport", 0, true, O_DPORT, V(RESERVE) },
@@ -321,8 +324,8 @@ static int set_endpoint(struct rtvctl_opts *o, const char *val, bool is_socket,
 	if (n < 0 || (size_t)n >= sizeof(o->endpoint))
 		return usage(err, errlen, "the endpoint is too long");
 	if (!strstr(o->endpoint, "ipc://") && !strstr(o->endpoint, "tcp://"))
-		return usage(err, errlen, "endpoint \"%s\": use ipc:///path/to/rtvd.sock or tcp://host:port",
-			     val);
+		return usage(err, errlen, "endpoint \"%s\": use ipc:///path/to/rtvd.sock or "
+			     "tls+tcp://host:port (with --cert, --key, --ca)", val);
 	return 0;
 }
 
@@ -332,6 +335,27 @@ static int parse_dur_opt(const char *opt, const char *val, uint64_t *ns, char *e
 
 	if (rtv_parse_duration_ns(val, ns, why, sizeof(why)))
 		return usage(err, errlen, "--%s: %s", opt, why);
+	return 0;
+}
+
+static int set_path(char dst[RTVCTL_PATH_MAX], const char *opt, const char *val, char *err,
+		    size_t errlen)
+{
+	if (!*val || strlen(val) >= RTVCTL_PATH_MAX)
+		return usage(err, errlen, "--%s wants a file name (a PEM file from rtvctl pki)", opt);
+	snprintf(dst, RTVCTL_PATH_MAX, "%s", val);
+	return 0;
+}
+
+/* tls+tcp:// endpoints need the client's certificate, key and the rack CA. */
+static int check_tls(const struct rtvctl_opts *o, char *err, size_t errlen)
+{
+	if (!strstr(o->endpoint, "tls+tcp://"))
+		return 0;
+	if (!o->cert[0] || !o->key[0] || !o->ca[0])
+		return usage(err, errlen, "a tls+tcp:// endpoint needs a client certificate: give "
+			     "--cert FILE --key FILE --ca FILE (or $RTVCTL_CERT, $RTVCTL_KEY, "
+			     "$RTVCTL_CA); rtvctl pki issue-client NAME --read|--admin makes one");
 	return 0;
 }
 
@@ -357,6 +381,9 @@ static int apply_global(struct rtvctl_opts *o, const struct given *g, char *err,
 	case O_LIN:
 		o->linearizable = true;
 		return 0;
+	case O_CERT: case O_KEY: case O_CA:
+		return set_path(g->opt->id == O_CERT ? o->cert : g->opt->id == O_KEY ? o->key : o->ca,
+				g->opt->name, g->val, err, errlen);
 	case O_HELP:
 		o->help = true;
 		return 0;
@@ -639,6 +666,12 @@ static void defaults(struct rtvctl_opts *o, const struct rtvctl_env *env)
 	memset(o, 0, sizeof(*o));
 	snprintf(o->endpoint, sizeof(o->endpoint), "%s",
 		 env && env->endpoint && *env->endpoint ? env->endpoint : AGENT_CLIENT_DEFAULT_URL);
+	if (env && env->cert && strlen(env->cert) < RTVCTL_PATH_MAX)
+		snprintf(o->cert, sizeof(o->cert), "%s", env->cert);
+	if (env && env->key && strlen(env->key) < RTVCTL_PATH_MAX)
+		snprintf(o->key, sizeof(o->key), "%s", env->key);
+	if (env && env->ca && strlen(env->ca) < RTVCTL_PATH_MAX)
+		snprintf(o->ca, sizeof(o->ca), "%s", env->ca);
 	o->timeout_ns = RTVCTL_DEFAULT_TIMEOUT_NS;
 	o->voter = true;
 }
@@ -729,7 +762,7 @@ int rtvctl_parse(int argc, char *const argv[], const struct rtvctl_env *env,
 		if (rc)
 			return -EINVAL;
 	}
-	if ((rc = verb_check(o, &cl, err, errlen)) != 0)
+	if ((rc = verb_check(o, &cl, err, errlen)) != 0 || (rc = check_tls(o, err, errlen)) != 0)
 		return rc;
 	return positional(o, cl.pos + used, cl.n_pos - used, &lu, err, errlen) ? -EINVAL : 0;
 }

@@ -177,12 +177,16 @@ static int run_submit(struct agent_client *c, struct rtvctl_opts *o)
 int main(int argc, char **argv)
 {
 	struct rtvctl_env env = { getenv("RTVCTL_ENDPOINT"),
-				  getenv("USER") ? getenv("USER") : getenv("LOGNAME") };
+				  getenv("USER") ? getenv("USER") : getenv("LOGNAME"),
+				  getenv("RTVCTL_CERT"), getenv("RTVCTL_KEY"), getenv("RTVCTL_CA") };
+	struct agent_client_tls tls;
 	struct rtvctl_opts o;
 	struct agent_client *c;
 	char err[RTVCTL_ERRLEN];
 	int code;
 
+	if (argc > 1 && strcmp(argv[1], "pki") == 0)
+		return rtvctl_pki(argc - 1, argv + 1);
 	if (rtvctl_parse(argc, argv, &env, &o, err, sizeof(err)) != 0)
 		return fail(&o, -EINVAL, err);
 	if (o.help) {
@@ -191,8 +195,9 @@ int main(int argc, char **argv)
 	}
 	/* Reads fail at once when nobody listens; writes wait for a restarting
 	 * agent until --timeout, like any other unavailability. */
-	code = agent_client_new(o.endpoint, o.timeout_ns, !rtvctl_verb_submits(o.verb), &c,
-				err, sizeof(err));
+	tls = (struct agent_client_tls){ o.ca, o.cert, o.key };
+	code = agent_client_new_tls(o.endpoint, o.timeout_ns, !rtvctl_verb_submits(o.verb),
+				    o.cert[0] ? &tls : NULL, &c, err, sizeof(err));
 	if (code != 0)
 		return fail(&o, code, err);
 	if (rtvctl_verb_submits(o.verb))

@@ -22,7 +22,7 @@ void dpd_config_from(const struct agent_config *cfg, struct dp_io_config *ioc,
 	uint32_t host_ip = c->host_ip;
 
 	if (!host_ip)
-		(void)rtv_parse_ipport(cfg->rpc_addr + 6, &host_ip, NULL);	/* "tcp://" */
+		(void)rtv_parse_ipport(agent_url_addr(cfg->rpc_addr), &host_ip, NULL);
 	*tc = (struct dp_table_config){
 		.host_id = cfg->id, .uplink_bps = cfg->uplink_bps,
 		.overhead_bytes = SCHED_ETH_OVERHEAD_BYTES,

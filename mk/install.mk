@@ -45,6 +45,7 @@ install: $(INSTALL_PROGS) $(INSTALL_MANS)
 		$(DESTDIR)$(SYSCONFDIR)/rtvnet
 	$(INSTALL) -m 0755 $(BUILD)/bin/rtvd $(DESTDIR)$(SBINDIR)/rtvd
 	$(INSTALL) -m 0755 $(BUILD)/bin/rtvctl $(DESTDIR)$(BINDIR)/rtvctl
+	$(INSTALL) -D -m 0755 pki/rtv-pki.sh $(DESTDIR)$(PREFIX)/libexec/rtvnet/rtv-pki.sh
 	$(INSTALL) -m 0644 $(BUILD)/man/rtvd.8 $(DESTDIR)$(MANDIR)/man8/rtvd.8
 	$(INSTALL) -m 0644 $(BUILD)/man/rtvctl.1 $(DESTDIR)$(MANDIR)/man1/rtvctl.1
 	for u in $(INSTALL_UNITS); do \
@@ -57,6 +58,7 @@ install: $(INSTALL_PROGS) $(INSTALL_MANS)
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/rtvd $(DESTDIR)$(BINDIR)/rtvctl \
+		$(DESTDIR)$(PREFIX)/libexec/rtvnet/rtv-pki.sh \
 		$(DESTDIR)$(MANDIR)/man8/rtvd.8 $(DESTDIR)$(MANDIR)/man1/rtvctl.1 \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(INSTALL_UNITS)))
 	rm -rf $(DESTDIR)$(DOCDIR)

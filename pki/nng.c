@@ -84,3 +84,13 @@ int pki_nng_tls_config(const char *ca_file, const char *cert_file, const char *k
 	*out = cfg;
 	return 0;
 }
+
+int pki_nng_tls_add_ca(nng_tls_config *cfg, const char *ca_file, char err[PKI_ERRLEN])
+{
+	int rv = nng_tls_config_ca_file(cfg, ca_file);
+
+	if (rv == 0)
+		return 0;
+	snprintf(err, PKI_ERRLEN, "CA %.160s: %s", ca_file, nng_strerror(rv));
+	return rv == NNG_ENOMEM ? -ENOMEM : -EINVAL;
+}

@@ -236,4 +236,9 @@ int pki_nng_tls_config(const char *ca_file, const char *cert_file, const char *k
 		       bool server, uint64_t expect_host_id, nng_tls_config **out,
 		       char err[PKI_ERRLEN]);
 
+/* Adds the CA certificate(s) of ca_file to those cfg trusts (a listener
+ * that also accepts the read-only clients' CA, docs/security.md). 0 or
+ * -EINVAL (err says why). */
+int pki_nng_tls_add_ca(nng_tls_config *cfg, const char *ca_file, char err[PKI_ERRLEN]);
+
 #endif /* RTV_PKI_H */

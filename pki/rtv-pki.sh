@@ -4,9 +4,12 @@
 # `rtvctl pki` runs it. See docs/security.md for the model.
 #
 # Files in DIR (default $RTV_PKI_DIR, else /etc/rtvnet/pki):
-#   ca.key ca.crt            the rack CA (keep ca.key off the hosts)
+#   ca.key ca.crt            the rack CA (keep ca.key off the hosts): agents, admins
+#   read-ca.key read-ca.crt  the read CA: read-only operators only (an agent's
+#                            rpc_addr does not trust it, its rpc_read_addr does)
 #   host-<id>.key/.crt       an agent: CN and DNS SAN rtvd-host-<id>
-#   <role>-<who>.key/.crt    an operator: rtvctl-admin-<who> / rtvctl-read-<who>
+#   admin-<who>.key/.crt     an operator that may change the rack: rtvctl-admin-<who>
+#   read-<who>.key/.crt      a reader (read CA): rtvctl-read-<who>
 #   rack.keys                the rack keyring: "<id> <64 hex>" lines, first seals
 # Keys are P-256 ECDSA; private files are created mode 600.
 set -euo pipefail
@@ -15,11 +18,15 @@ usage() {
 	cat <<'EOF'
 usage: rtv-pki.sh [-d DIR] COMMAND [ARGS]
 
-  init                        create the rack CA and the rack keyring in DIR
+  init                        create the rack CA, the read CA and the rack
+                              keyring in DIR
   issue HOST_ID [--days N]    certificate for the agent of host HOST_ID
                               (its Raft server id); default 825 days
-  issue-client WHO --role admin|read [--days N]
-                              certificate for a remote operator (rtvctl -e)
+  issue-client WHO --admin|--read [--days N]   (or --role admin|read)
+                              certificate for a remote operator (rtvctl -e):
+                              --admin from the rack CA (may change the rack on
+                              rpc_addr), --read from the read CA (reads only,
+                              on rpc_read_addr)
   rotate                      rack key rotation, step 1: add a new key that
                               every host accepts (copy rack.keys to all hosts)
   rotate --promote            step 2: the newest key seals from now on
@@ -52,9 +59,10 @@ need_ca() {
 
 newkey() { openssl ecparam -name prime256v1 -genkey -noout -out "$1" 2>/dev/null; }
 
-# sign NAME OUT_BASE DAYS: key + certificate for CN=NAME signed by the CA.
+# sign NAME OUT_BASE DAYS [CA_BASE]: key + certificate for CN=NAME signed by
+# the rack CA (or by CA_BASE.crt/.key, the read CA).
 sign() {
-	local name=$1 base=$2 days=$3 ext
+	local name=$1 base=$2 days=$3 ca=${4:-$dir/ca} ext
 	ext=$(mktemp)
 	trap 'rm -f "$ext" "$base.csr"' RETURN
 	printf '%s\n' "basicConstraints=critical,CA:FALSE" \
@@ -63,7 +71,7 @@ sign() {
 		"subjectAltName=DNS:$name" >"$ext"
 	newkey "$base.key"
 	openssl req -new -key "$base.key" -subj "/O=rtvnet rack/CN=$name" -out "$base.csr" 2>/dev/null
-	openssl x509 -req -in "$base.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+	openssl x509 -req -in "$base.csr" -CA "$ca.crt" -CAkey "$ca.key" \
 		-CAcreateserial -days "$days" -sha256 -extfile "$ext" -out "$base.crt" 2>/dev/null ||
 		die "openssl could not sign $name"
 	chmod 644 "$base.crt"
@@ -87,19 +95,26 @@ write_keys() {	# replaces rack.keys atomically with stdin
 	mv "$tmp" "$dir/rack.keys"
 }
 
+# new_ca BASE CN: a self-signed CA (10 years).
+new_ca() {
+	newkey "$1.key"
+	openssl req -x509 -new -key "$1.key" -sha256 -days 3650 \
+		-subj "/O=rtvnet rack/CN=$2 $(openssl rand -hex 4)" \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" -out "$1.crt" 2>/dev/null
+	chmod 644 "$1.crt"
+}
+
 case $cmd in
 init)
 	[ $# -eq 0 ] || die "init takes no arguments"
 	mkdir -p "$dir"
 	[ ! -e "$dir/ca.key" ] || die "$dir already holds a rack CA (ca.key); remove it first"
-	newkey "$dir/ca.key"
-	openssl req -x509 -new -key "$dir/ca.key" -sha256 -days 3650 \
-		-subj "/O=rtvnet rack/CN=rtvnet rack CA $(openssl rand -hex 4)" \
-		-addext "basicConstraints=critical,CA:TRUE" \
-		-addext "keyUsage=critical,keyCertSign,cRLSign" -out "$dir/ca.crt" 2>/dev/null
-	chmod 644 "$dir/ca.crt"
+	new_ca "$dir/ca" "rtvnet rack CA"
+	new_ca "$dir/read-ca" "rtvnet read CA"
 	newline_key 1 | write_keys
-	echo "rack CA: $dir/ca.crt (key $dir/ca.key); rack keyring: $dir/rack.keys"
+	echo "rack CA: $dir/ca.crt (key $dir/ca.key); read CA: $dir/read-ca.crt;" \
+		"rack keyring: $dir/rack.keys"
 	;;
 issue)
 	need_ca
@@ -122,15 +137,23 @@ issue-client)
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--role) role=${2:-}; shift 2 ;;
+		--admin) role=admin; shift ;;
+		--read) role=read; shift ;;
 		--days) days=$(days_arg "${2:-}"); shift 2 ;;
 		*) die "issue-client: unknown argument '$1'" ;;
 		esac
 	done
 	case $role in
 	admin|read) ;;
-	*) die "issue-client: --role admin (may change the rack) or --role read" ;;
+	*) die "issue-client: --admin (may change the rack) or --read (reads only)" ;;
 	esac
-	sign "rtvctl-$role-$who" "$dir/$role-$who" "$days"
+	if [ "$role" = read ]; then
+		# racks made before the read CA existed get one now
+		[ -f "$dir/read-ca.key" ] || new_ca "$dir/read-ca" "rtvnet read CA"
+		sign "rtvctl-read-$who" "$dir/read-$who" "$days" "$dir/read-ca"
+	else
+		sign "rtvctl-admin-$who" "$dir/admin-$who" "$days"
+	fi
 	;;
 rotate)
 	[ -f "$dir/rack.keys" ] || die "no rack keyring $dir/rack.keys (run init)"

@@ -23,8 +23,10 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 
 #include "rpc/proto.h"
+#include "pki/pki.h"
 
 /* One attempt never waits longer than this, so a request stuck on an agent
  * that lost its leader is re-sent (same cid/seq) instead of waiting out the
@@ -38,6 +40,7 @@ struct agent_client {
 	uint64_t timeout_ns;
 	uint64_t client_id, seq;
 	atomic_uint n_pipes;
+	struct agent_client_tls tls;	/* the caller's strings */
 	char err[AGENT_CLIENT_ERRLEN];
 	char dial_err[AGENT_CLIENT_ERRLEN];	/* why the first dial failed */
 };
@@ -146,27 +149,76 @@ static int socket_setup(struct agent_client *c)
 
 /* Dials one URL: synchronously first (to learn at once whether anybody
  * listens), then in the background so a restarting agent is picked up. */
+/* A tls+tcp:// dialer with the client's certificate; started with flags. */
+static int dial_tls(struct agent_client *c, const char *url, int flags)
+{
+	nng_tls_config *cfg = NULL;
+	char perr[PKI_ERRLEN];
+	nng_dialer d;
+	int rv, rc;
+
+	if (!c->tls.ca || !c->tls.cert || !c->tls.key) {
+		set_err(c, "%s needs a client certificate: give --ca, --cert and --key "
+			"(rtvctl pki issue-client NAME --read or --admin makes one)", url);
+		return NNG_EINVAL;
+	}
+	rc = pki_nng_tls_config(c->tls.ca, c->tls.cert, c->tls.key, false, 0, &cfg, perr);
+	if (rc < 0) {
+		set_err(c, "client certificate: %s", perr);
+		return NNG_EINVAL;
+	}
+	rv = nng_dialer_create(&d, c->sock, url);
+	if (rv == 0)
+		rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
+	if (rv == 0)
+		rv = nng_dialer_start(d, flags);
+	nng_tls_config_free(cfg);
+	return rv;
+}
+
+static int dial_url(struct agent_client *c, const char *url, int flags)
+{
+	if (strncmp(url, "tls+tcp://", 10) == 0)
+		return dial_tls(c, url, flags);
+	return nng_dial(c->sock, url, NULL, flags);
+}
+
 static int dial_one(struct agent_client *c, const char *url)
 {
-	int rv = nng_dial(c->sock, url, NULL, 0);
+	int rv = dial_url(c, url, 0);
 
 	if (rv == 0)
 		return 0;
+	if (rv == NNG_EINVAL && c->err[0])
+		return -EINVAL;
 	if (rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP || rv == NNG_EINVAL) {
-		set_err(c, "\"%s\" is not a valid endpoint: use ipc:///path/to/rtvd.sock or tcp://host:port",
-			url);
+		set_err(c, "\"%s\" is not a valid endpoint: use ipc:///path/to/rtvd.sock, "
+			"tls+tcp://host:port (with a client certificate) or tcp://host:port", url);
 		return -EINVAL;
 	}
 	set_err(c, "cannot connect to %s: %s%s", url, nng_strerror(rv),
 		rv == NNG_EPERM ? " (run as root or as a member of rtvd's group)"
-				: " (is rtvd running? check --endpoint or RTVCTL_ENDPOINT)");
+		: rv == NNG_ECRYPTO || rv == NNG_EPEERAUTH
+		? " (the TLS handshake failed: the agent refused this certificate, or its "
+		  "own is not from --ca; rtvctl pki show FILE says who issued one)"
+		: rv == NNG_ECLOSED || rv == NNG_ECONNSHUT
+		? " (the agent closed the connection: it may want tls+tcp:// with a client "
+		  "certificate)"
+		: " (is rtvd running? check --endpoint or RTVCTL_ENDPOINT)");
 	memcpy(c->dial_err, c->err, sizeof(c->dial_err));
-	(void)nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
+	(void)dial_url(c, url, NNG_FLAG_NONBLOCK);
 	return nng_to_errno(rv);
 }
 
 int agent_client_new(const char *urls, uint64_t timeout_ns, bool must_connect,
 		     struct agent_client **out, char *err, size_t errlen)
+{
+	return agent_client_new_tls(urls, timeout_ns, must_connect, NULL, out, err, errlen);
+}
+
+int agent_client_new_tls(const char *urls, uint64_t timeout_ns, bool must_connect,
+			 const struct agent_client_tls *tls, struct agent_client **out,
+			 char *err, size_t errlen)
 {
 	struct agent_client *c = calloc(1, sizeof(*c));
 	char *list, *save = NULL;
@@ -178,6 +230,8 @@ int agent_client_new(const char *urls, uint64_t timeout_ns, bool must_connect,
 		return -ENOMEM;
 	}
 	c->timeout_ns = timeout_ns ? timeout_ns : 5000000000ull;
+	if (tls)
+		c->tls = *tls;
 	c->client_id = agent_client_random_u64();
 	if ((rc = socket_setup(c)) != 0) {
 		snprintf(err, errlen, "cannot open an nng req socket: %s", strerror(-rc));

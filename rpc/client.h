@@ -70,6 +70,13 @@ struct agent_client_submit_result {
 	unsigned attempts;
 };
 
+/* A client certificate for tls+tcp:// URLs (rtvctl pki issue-client): the
+ * rack CA that must have issued the agent's certificate, and the client's
+ * certificate and key files (PEM). */
+struct agent_client_tls {
+	const char *ca, *cert, *key;
+};
+
 /* Opens a req socket dialled to every URL in the comma-separated `urls`.
  * Fails with -ECONNREFUSED only if `must_connect` and no URL accepted a
  * connection right away; otherwise the dialers keep retrying in the
@@ -77,6 +84,14 @@ struct agent_client_submit_result {
  * its own deadline. */
 int agent_client_new(const char *urls, uint64_t timeout_ns, bool must_connect,
 		     struct agent_client **out, char *err, size_t errlen);
+/* The same, with a client certificate for the tls+tcp:// URLs (tls may be
+ * NULL when there are none; a tls+tcp:// URL without one is -EINVAL). The
+ * agent verifies the certificate in the TLS handshake and drops the
+ * connection if it refuses it: then the first call fails with -ECONNREFUSED
+ * / -ETIMEDOUT and err says the certificate may be the cause. */
+int agent_client_new_tls(const char *urls, uint64_t timeout_ns, bool must_connect,
+			 const struct agent_client_tls *tls, struct agent_client **out,
+			 char *err, size_t errlen);
 void agent_client_free(struct agent_client *c);	/* NULL is a no-op */
 
 /* Why the last call on c failed (a sentence), "" after a success. */

@@ -174,19 +174,35 @@ static int p_ipport(const struct key_def *k, const char *v, void *field, char *w
 	return 0;
 }
 
+const char *agent_url_addr(const char *url)
+{
+	if (strncmp(url, "tcp://", 6) == 0)
+		return url + 6;
+	if (strncmp(url, "tls+tcp://", 10) == 0)
+		return url + 10;
+	return url;
+}
+
+static bool url_is_tls(const char *url)
+{
+	return strncmp(url, "tls+tcp://", 10) == 0;
+}
+
+/* tcp://IP:PORT (insecure racks) or tls+tcp://IP:PORT; check_tls says
+ * which one the rack's [tls] needs. */
 static int check_tcp_url(const char *v)
 {
-	if (strncmp(v, "tcp://", 6) != 0 || strlen(v) >= CONS_ADDR_MAX)
+	if ((strncmp(v, "tcp://", 6) != 0 && !url_is_tls(v)) || strlen(v) >= CONS_ADDR_MAX)
 		return -EINVAL;
-	return rtv_parse_ipport(v + 6, NULL, NULL);
+	return rtv_parse_ipport(agent_url_addr(v), NULL, NULL);
 }
 
 static int p_tcp_url(const struct key_def *k, const char *v, void *field, char *why, size_t n)
 {
 	(void)k;
 	if (check_tcp_url(v) < 0)
-		return why_set(why, n, "an nng URL tcp://IPv4:port is needed, e.g. "
-			       "tcp://10.0.0.1:8001");
+		return why_set(why, n, "an nng URL tls+tcp://IPv4:port (or tcp:// with [tls] "
+			       "insecure = true) is needed, e.g. tls+tcp://10.0.0.1:8001");
 	memcpy(field, v, strlen(v) + 1);
 	return 0;
 }
@@ -307,8 +323,8 @@ static int p_peer(const struct key_def *k, const char *v, void *field, char *why
 	p->standby = np == 4;
 	return 0;
 bad:
-	return why_set(why, n, "a peer is ID@RAFT_IP:PORT@tcp://RPC_IP:PORT[@standby], "
-		       "e.g. 2@10.0.0.2:7001@tcp://10.0.0.2:8001");
+	return why_set(why, n, "a peer is ID@RAFT_IP:PORT@tls+tcp://RPC_IP:PORT[@standby], "
+		       "e.g. 2@10.0.0.2:7001@tls+tcp://10.0.0.2:8001");
 }
 
 /* [ovs] (agent/ovs/ovs.h) */
@@ -512,11 +528,12 @@ static const struct key_def keys[] = {
 	{ "node", "raft_addr", p_ipport, F(raft_addr), true, false,
 	  "the IPv4:port Raft listens on, e.g. 10.0.0.1:7001" },
 	{ "node", "rpc_addr", p_tcp_url, F(rpc_addr), true, false,
-	  "the nng URL other agents reach this one at, e.g. tcp://10.0.0.1:8001" },
+	  "the nng URL other agents and admins reach this one at, e.g. tls+tcp://10.0.0.1:8001" },
+	{ "node", "rpc_read_addr", p_tcp_url, F(rpc_read_addr), false, false, NULL },
 	{ "node", "cli_socket", p_cli_socket, F(cli_socket), false, false, NULL },
 	{ "node", "cli_group", p_group, F(cli_group), false, false, NULL },
 	{ "cluster", "peer", NULL, 0, 0, false, true,
-	  "the bootstrap members, one line each: peer = ID@RAFT_IP:PORT@tcp://RPC_IP:PORT"
+	  "the bootstrap members, one line each: peer = ID@RAFT_IP:PORT@tls+tcp://RPC_IP:PORT"
 	  "[@standby] (or join = true for a host added later with rtvctl members add)" },
 	{ "cluster", "join", p_bool, F(join), false, false, NULL },
 	{ "uplink", "capacity", p_rate, F(uplink_bps), true, false,
@@ -539,6 +556,7 @@ static const struct key_def keys[] = {
 	{ "tls", "key", p_abspath, F(tls_key), false, false, NULL },
 	{ "tls", "insecure", p_bool, F(tls_insecure), false, false, NULL },
 	{ "tls", "rack_keys", p_abspath, F(tls_rack_keys), false, false, NULL },
+	{ "tls", "read_ca", p_abspath, F(tls_read_ca), false, false, NULL },
 	{ "metrics", "listen", p_ipport, F(metrics_listen), false, false, NULL },
 	{ "metrics", "rtpath_cap", p_rtpath_cap, F(metrics_rtpath_cap), false, false, NULL },
 	{ "ovs", "enabled", p_bool, F(ovs.enabled), false, false, NULL },
@@ -850,7 +868,7 @@ static void check_raft(struct parse_ctx *pc)
 			"shorter than election_timeout (%ums); a fifth of it is usual",
 			cfg->heartbeat_ms, cfg->election_timeout_ms);
 	}
-	if (strcmp(cfg->raft_addr, cfg->rpc_addr + 6) == 0)
+	if (strcmp(cfg->raft_addr, agent_url_addr(cfg->rpc_addr)) == 0)
 		fail_at(pc, 0, "[node] raft_addr and rpc_addr both use %s; give them "
 			"different ports", cfg->raft_addr);
 }
@@ -866,7 +884,7 @@ static void check_ovs(struct parse_ctx *pc)
 
 	if (!o->enabled)
 		return;
-	if (strcmp(o->of_listen, cfg->raft_addr) == 0 || strcmp(o->of_listen, cfg->rpc_addr + 6) == 0)
+	if (strcmp(o->of_listen, cfg->raft_addr) == 0 || strcmp(o->of_listen, agent_url_addr(cfg->rpc_addr)) == 0)
 		fail_at(pc, line, "[ovs] of_listen = %s is also rtvd's %s; give OpenFlow its own "
 			"port (6653 is the usual)", o->of_listen,
 			strcmp(o->of_listen, cfg->raft_addr) == 0 ? "raft_addr" : "rpc_addr");
@@ -879,19 +897,52 @@ static void check_ovs(struct parse_ctx *pc)
 			"bridge's own name; use another (e.g. rtv-int)", o->int_port);
 }
 
-/* [tls]: all three files, or insecure = true, never both. */
+/* The RPC URLs' scheme follows [tls]: tls+tcp:// with certificates,
+ * tcp:// only when insecure. Returns the first URL that disagrees, or NULL. */
+static const char *tls_url_mismatch(const struct agent_config *cfg, bool tls)
+{
+	if (url_is_tls(cfg->rpc_addr) != tls)
+		return cfg->rpc_addr;
+	if (cfg->rpc_read_addr[0] && !url_is_tls(cfg->rpc_read_addr))
+		return cfg->rpc_read_addr;
+	for (size_t i = 0; i < cfg->n_peers; i++)
+		if (url_is_tls(cfg->peers[i].rpc_addr) != tls)
+			return cfg->peers[i].rpc_addr;
+	return NULL;
+}
+
+/* [tls]: all three files, or insecure = true, never both, never neither
+ * (TLS is the default: plaintext must be asked for). */
 static void check_tls(struct parse_ctx *pc)
 {
 	const struct agent_config *cfg = pc->cfg;
 	int n = !!cfg->tls_ca[0] + !!cfg->tls_cert[0] + !!cfg->tls_key[0];
 	int line = pc->seen_line[find_key("tls", "insecure")];
+	const char *bad;
 
 	if (cfg->tls_insecure && n > 0)
 		fail_at(pc, line, "[tls] insecure = true and certificate files at once: choose "
-			"one (insecure runs Raft in plaintext)");
+			"one (insecure runs Raft and the RPC in plaintext)");
 	else if (n > 0 && n < 3)
-		fail_at(pc, 0, "[tls] needs ca, cert and key together (pki/rtv-pki.sh makes them: "
+		fail_at(pc, 0, "[tls] needs ca, cert and key together (rtvctl pki makes them: "
 			"ca.crt, host-<id>.crt, host-<id>.key)");
+	else if (n == 0 && !cfg->tls_insecure)
+		fail_at(pc, 0, "[tls] is missing: the rack's agents talk over mutual TLS. Set "
+			"[tls] ca, cert and key (rtvctl pki init; rtvctl pki issue %llu), or "
+			"insecure = true to run Raft and the RPC in plaintext on a trusted network",
+			(unsigned long long)cfg->id);
+	else if (cfg->tls_insecure && (cfg->rpc_read_addr[0] || cfg->tls_read_ca[0]))
+		fail_at(pc, line, "[node] rpc_read_addr and [tls] read_ca need certificates; "
+			"with insecure = true every client may do everything on rpc_addr");
+	else if (!!cfg->rpc_read_addr[0] != !!cfg->tls_read_ca[0])
+		fail_at(pc, 0, "[node] rpc_read_addr (the read-only RPC listener) and [tls] "
+			"read_ca (the CA of read-only clients, rtvctl pki init makes read-ca.crt) "
+			"go together");
+	else if ((bad = tls_url_mismatch(cfg, n == 3)) != NULL)
+		fail_at(pc, 0, n == 3 ? "%s: with [tls] certificates the RPC runs over mutual "
+			"TLS; write tls+tcp://%s" : "%s: [tls] insecure = true runs the RPC in "
+			"plaintext; write tcp://%s (or give [tls] certificates)", bad,
+			agent_url_addr(bad));
 }
 
 /* The metrics endpoint needs a port of its own. */
@@ -900,7 +951,7 @@ static void check_metrics(struct parse_ctx *pc)
 	const struct agent_config *cfg = pc->cfg;
 	const char *m = cfg->metrics_listen;
 	const char *clash = strcmp(m, cfg->raft_addr) == 0 ? "raft_addr"
-			    : strcmp(m, cfg->rpc_addr + 6) == 0 ? "rpc_addr" : NULL;
+			    : strcmp(m, agent_url_addr(cfg->rpc_addr)) == 0 ? "rpc_addr" : NULL;
 
 	if (m[0] && clash)
 		fail_at(pc, pc->seen_line[find_key("metrics", "listen")], "[metrics] listen = %s "
@@ -917,7 +968,7 @@ static void check_dataplane(struct parse_ctx *pc)
 
 	if (!d->enabled)
 		return;
-	(void)rtv_parse_ipport(cfg->rpc_addr + 6, &rpc_ip, NULL);
+	(void)rtv_parse_ipport(agent_url_addr(cfg->rpc_addr), &rpc_ip, NULL);
 	if (!d->int_dev[0] || !d->uplink_dev[0])
 		fail_at(pc, pc->seen_line[find_key("dataplane", d->int_dev[0] ? "uplink_dev" :
 						   "int_dev")], "[dataplane] int_dev and uplink_dev "

@@ -101,7 +101,8 @@ struct agent_config {
 	char name[CONS_NAME_MAX];
 	char data_dir[AGENT_PATH_MAX];
 	char raft_addr[CONS_ADDR_MAX];
-	char rpc_addr[CONS_ADDR_MAX];
+	char rpc_addr[CONS_ADDR_MAX];	/* tls+tcp://ip:port (tcp:// if insecure) */
+	char rpc_read_addr[CONS_ADDR_MAX];	/* read-only listener; "" = none */
 	char cli_socket[AGENT_SUN_PATH_MAX];	/* a path, without "ipc://" */
 	char cli_group[CONS_NAME_MAX];		/* "" = root only */
 
@@ -133,14 +134,15 @@ struct agent_config {
 	enum rtv_log_level log_level;
 
 	/* [tls]: the rack's credentials (pki/rtv-pki.sh). With ca, cert and key
-	 * Raft runs over mutual TLS; insecure = true runs it in plaintext and
-	 * says so at start. (A config with neither still starts in plaintext,
-	 * with a warning, until every generator of configs carries
-	 * certificates.) */
+	 * Raft and the RPC (tls+tcp:// URLs) run over mutual TLS; insecure =
+	 * true runs both in plaintext (tcp:// URLs) and says so at start; a
+	 * config with neither is refused. read_ca: the CA of read-only clients,
+	 * trusted on [node] rpc_read_addr only (docs/security.md). */
 	char tls_ca[AGENT_PATH_MAX];
 	char tls_cert[AGENT_PATH_MAX];
 	char tls_key[AGENT_PATH_MAX];
 	char tls_rack_keys[AGENT_PATH_MAX];	/* seals miss reports; "" = unsealed */
+	char tls_read_ca[AGENT_PATH_MAX];
 	bool tls_insecure;
 
 	/* [metrics] */
@@ -175,6 +177,9 @@ int agent_config_parse(struct agent_config *cfg, const char *name, const char *t
 /* Checks what the file alone cannot tell: cli_group names a group, data_dir
  * is a directory or can be created, the cli socket's directory exists or
  * can be created. Returns 0 or a negative errno with err filled. */
+/* The "ip:port" of a tcp:// or tls+tcp:// URL (the URL itself otherwise). */
+const char *agent_url_addr(const char *url);
+
 int agent_config_check_env(const struct agent_config *cfg, char *err, size_t errlen);
 
 /* The bootstrap peer with this id, or NULL. */

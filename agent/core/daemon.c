@@ -328,9 +328,9 @@ static int tls_load(struct rtvd *d)
 	int rc;
 
 	if (!cfg->tls_cert[0]) {
-		rtv_warn("agent", "INSECURE: Raft in plaintext: %s", cfg->tls_insecure
-			 ? "[tls] insecure = true" : "no [tls] section (set ca, cert and key from "
-			 "pki/rtv-pki.sh, or insecure = true to say so)");
+		rtv_warn("agent", "INSECURE: [tls] insecure = true: Raft and the RPC (%s) run in "
+			 "plaintext; anyone who reaches these ports can change the rack",
+			 cfg->rpc_addr);
 		return 0;
 	}
 	rc = pki_creds_new(cfg->tls_ca, cfg->tls_cert, cfg->tls_key, 0, &d->tls, err);
@@ -348,7 +348,8 @@ static int tls_load(struct rtvd *d)
 		d->tls = NULL;
 		return -EINVAL;
 	}
-	rtv_info("agent", "Raft over mutual TLS as %s (CA %s)", self->name, cfg->tls_ca);
+	rtv_info("agent", "Raft and the RPC over mutual TLS as %s (CA %s)", self->name,
+		 cfg->tls_ca);
 	return 0;
 }
 
@@ -403,7 +404,7 @@ static int start(struct rtvd *d)
 	if (rc < 0)
 		return rc;
 	d->loopq_open = true;
-	agent_fwd_init(&d->fwd, &d->loopq);
+	agent_fwd_init(&d->fwd, &d->loopq, cfg->tls_ca, cfg->tls_cert, cfg->tls_key);
 	d->fwd_open = true;
 	rc = agent_modules_init(d);
 	if (rc < 0)

@@ -9,12 +9,14 @@
 
 #include <errno.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "rpc/proto.h"
 #include "common/log.h"
+#include "pki/pki.h"
 
 #define RECONNECT_MIN_MS 20	/* a restarted leader is found again quickly */
 #define RECONNECT_MAX_MS 500
@@ -35,7 +37,38 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
 	atomic_fetch_add(&peer->pipes, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
 }
 
-static int peer_open(struct agent_fwd_peer *peer, uint64_t id, const char *url)
+/* Dials url in the background; a tls+tcp:// peer must prove with the rack
+ * CA's certificate that it is rtvd-host-<id>, and sees this host's. */
+static int dial(struct agent_fwd *f, struct agent_fwd_peer *peer, uint64_t id, const char *url)
+{
+	nng_tls_config *tls = NULL;
+	char err[PKI_ERRLEN];
+	nng_dialer dl;
+	int rv;
+
+	if (strncmp(url, "tls+tcp://", 10) != 0)
+		return agent_nng_errno(nng_dial(peer->sock, url, NULL, NNG_FLAG_NONBLOCK));
+	if (!f->tls_ca) {
+		rtv_warn("agent", "agent %llu is at %s, but this agent has no [tls] certificates",
+			 (unsigned long long)id, url);
+		return -EPROTONOSUPPORT;
+	}
+	rv = pki_nng_tls_config(f->tls_ca, f->tls_cert, f->tls_key, false, id, &tls, err);
+	if (rv < 0) {
+		rtv_warn("agent", "TLS towards agent %llu: %s", (unsigned long long)id, err);
+		return rv;
+	}
+	rv = nng_dialer_create(&dl, peer->sock, url);
+	if (rv == 0)
+		rv = nng_dialer_set_ptr(dl, NNG_OPT_TLS_CONFIG, tls);
+	if (rv == 0)
+		rv = nng_dialer_start(dl, NNG_FLAG_NONBLOCK);
+	nng_tls_config_free(tls);	/* the dialer holds its own reference */
+	return agent_nng_errno(rv);
+}
+
+static int peer_open(struct agent_fwd *f, struct agent_fwd_peer *peer, uint64_t id,
+		     const char *url)
 {
 	int rv;
 
@@ -50,10 +83,10 @@ static int peer_open(struct agent_fwd_peer *peer, uint64_t id, const char *url)
 	nng_socket_set_ms(peer->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	nng_pipe_notify(peer->sock, NNG_PIPE_EV_ADD_POST, on_pipe, peer);
 	nng_pipe_notify(peer->sock, NNG_PIPE_EV_REM_POST, on_pipe, peer);
-	rv = nng_dial(peer->sock, url, NULL, NNG_FLAG_NONBLOCK);
+	rv = dial(f, peer, id, url);
 	if (rv) {
 		nng_close(peer->sock);
-		return agent_nng_errno(rv);
+		return rv;
 	}
 	peer->id = id;
 	snprintf(peer->url, sizeof(peer->url), "%s", url);
@@ -97,13 +130,19 @@ static int peer_get(struct agent_fwd *f, uint64_t id, const char *url,
 	if (!slot)
 		return -ENOSPC;
 	*out = slot;
-	return peer_open(slot, id, url);
+	return peer_open(f, slot, id, url);
 }
 
-void agent_fwd_init(struct agent_fwd *f, struct agent_loopq *loopq)
+void agent_fwd_init(struct agent_fwd *f, struct agent_loopq *loopq, const char *tls_ca,
+		    const char *tls_cert, const char *tls_key)
 {
 	memset(f, 0, sizeof(*f));
 	f->loopq = loopq;
+	if (tls_ca && tls_ca[0]) {
+		f->tls_ca = tls_ca;
+		f->tls_cert = tls_cert;
+		f->tls_key = tls_key;
+	}
 	for (size_t i = 0; i < CONS_PEERS_MAX; i++)
 		atomic_init(&f->peers[i].pipes, 0);
 }

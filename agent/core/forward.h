@@ -53,10 +53,15 @@ struct agent_fwd {
 	struct agent_loopq *loopq;
 	struct agent_fwd_peer peers[CONS_PEERS_MAX];
 	struct agent_fwd_op *ops;
+	const char *tls_ca, *tls_cert, *tls_key;	/* NULL: no certificates */
 	bool closed;
 };
 
-void agent_fwd_init(struct agent_fwd *f, struct agent_loopq *loopq);
+/* tls_*: the rack CA and this host's certificate and key files ([tls];
+ * NULL or "" without), used towards peers whose URL is tls+tcp://; they
+ * must outlive f. */
+void agent_fwd_init(struct agent_fwd *f, struct agent_loopq *loopq, const char *tls_ca,
+		    const char *tls_cert, const char *tls_key);
 /* Closes every peer socket; requests in flight complete with -ESHUTDOWN
  * through the loop queue (drain it afterwards). Waits for nng's callbacks to
  * finish (bounded: they only post to the loop queue). */

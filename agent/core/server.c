@@ -12,8 +12,10 @@
 #include "agent/core/server.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <grp.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,9 @@
 
 #include "rpc/proto.h"
 #include "agent/core/rtvd.h"
+#include "pki/pki.h"
+
+#define REFUSAL_LOG_MS 5000	/* how often new TLS refusals are logged */
 
 enum ctx_phase { CTX_IDLE, CTX_RECV, CTX_SERVE, CTX_SEND };
 
@@ -81,8 +86,47 @@ static void log_bad(struct agent_server *s, int rc, const char *err)
 			 dropped ? " (and more, not logged)" : "");
 }
 
+/* True if msg came in on the read-only listener. */
+static bool from_reader(const struct agent_server *s, nng_msg *msg, char *who, size_t n)
+{
+	nng_pipe p = nng_msg_get_pipe(msg);
+	nng_listener l = nng_pipe_listener(p);
+	nng_sockaddr sa;
+
+	if (!s->has_read_l || nng_listener_id(l) != nng_listener_id(s->read_l))
+		return false;
+	snprintf(who, n, "a client");
+	if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) == 0 && sa.s_family == NNG_AF_INET) {
+		const uint8_t *a = (const uint8_t *)&sa.s_in.sa_addr;
+
+		snprintf(who, n, "%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3],
+			 (unsigned)ntohs(sa.s_in.sa_port));
+	}
+	return true;
+}
+
+/* A change asked on the read-only listener: refused, named, counted. */
+static void refuse_reader(struct agent_server_ctx *c, const char *who)
+{
+	struct agent_server *s = c->s;
+	const char *op = agent_op_name(c->job.req.op);
+	char err[CONS_ERRLEN];
+	uint64_t dropped = 0;
+
+	s->n_read_only_refused++;
+	if (rtv_ratelimit_ok(&s->deny_rl, &dropped))
+		rtv_warn("agent", "refused %s from %s on the read-only RPC listener %s%s", op, who,
+			 s->d->cfg->rpc_read_addr, dropped ? " (and more, not logged)" : "");
+	snprintf(err, sizeof(err), "permission denied: %s changes the rack, and this is the "
+		 "read-only RPC endpoint (a reader's certificate); use an admin certificate "
+		 "(rtvctl pki issue-client NAME --admin) against the agent's rpc_addr", op);
+	agent_job_fail(&c->job, -EACCES, err);
+}
+
 static void on_received(struct agent_server_ctx *c, int rv)
 {
+	char who[64];
+	bool reader;
 	struct agent_server *s = c->s;
 	char err[CONS_ERRLEN];
 	nng_msg *msg;
@@ -104,11 +148,16 @@ static void on_received(struct agent_server_ctx *c, int rv)
 	}
 	s->n_requests++;
 	c->phase = CTX_SERVE;
+	reader = from_reader(s, msg, who, sizeof(who));
 	rc = agent_req_decode(nng_msg_body(msg), nng_msg_len(msg), &c->job.req, err);
 	nng_msg_free(msg);
 	if (rc < 0) {
 		log_bad(s, rc, err);
 		agent_job_fail(&c->job, rc, err);
+		return;
+	}
+	if (reader && !agent_op_is_read(c->job.req.op)) {
+		refuse_reader(c, who);
 		return;
 	}
 	agent_job_run(&c->job);
@@ -199,6 +248,34 @@ static int listen_cli(struct agent_server *s, const struct agent_config *cfg, ch
 	return 0;
 }
 
+/* A tls+tcp:// listener: the rack CA's clients (hosts, admins), plus
+ * read_ca's (readers) when given. */
+static int listen_tls(struct agent_server *s, const char *url, const char *read_ca,
+		      nng_listener *l, char *err, size_t errlen)
+{
+	const struct agent_config *cfg = s->d->cfg;
+	nng_tls_config *tls = NULL;
+	char perr[PKI_ERRLEN];
+	int rv, rc;
+
+	rc = pki_nng_tls_config(cfg->tls_ca, cfg->tls_cert, cfg->tls_key, true, 0, &tls, perr);
+	if (rc == 0 && read_ca)
+		rc = pki_nng_tls_add_ca(tls, read_ca, perr);
+	if (rc < 0) {
+		snprintf(err, errlen, "RPC listener %s: %s", url, perr);
+		if (tls)
+			nng_tls_config_free(tls);
+		return rc;
+	}
+	rv = nng_listener_create(l, s->sock, url);
+	if (rv == 0)
+		rv = nng_listener_set_ptr(*l, NNG_OPT_TLS_CONFIG, tls);
+	if (rv == 0)
+		rv = nng_listener_start(*l, 0);
+	nng_tls_config_free(tls);	/* the listener holds its own reference */
+	return rv ? fail_nng(err, errlen, rv, "cannot listen on", url) : 0;
+}
+
 static int listen_all(struct agent_server *s, const struct agent_config *cfg, char *err,
 		      size_t errlen)
 {
@@ -211,10 +288,86 @@ static int listen_all(struct agent_server *s, const struct agent_config *cfg, ch
 	rv = listen_cli(s, cfg, err, errlen);
 	if (rv < 0)
 		return rv;
-	rv = nng_listen(s->sock, cfg->rpc_addr, NULL, 0);
+	if (strncmp(cfg->rpc_addr, "tls+tcp://", 10) != 0) {
+		rv = nng_listener_create(&s->rpc_l, s->sock, cfg->rpc_addr);
+		if (rv == 0)
+			rv = nng_listener_start(s->rpc_l, 0);
+		return rv ? fail_nng(err, errlen, rv, "cannot listen on", cfg->rpc_addr) : 0;
+	}
+	rv = listen_tls(s, cfg->rpc_addr, NULL, &s->rpc_l, err, errlen);
+	s->has_tls = rv == 0;
+	if (rv == 0 && cfg->rpc_read_addr[0]) {
+		rv = listen_tls(s, cfg->rpc_read_addr, cfg->tls_read_ca, &s->read_l, err, errlen);
+		s->has_read_l = rv == 0;
+	}
+	return rv;
+}
+
+/* ------------------------------------------------------------------------- */
+/* TLS refusals: nng counts the connections a listener dropped before they
+ * became pipes (its TLS handshake verifies the client's certificate); it
+ * cannot say whose, so the log names the listener and the count. */
+
+static void listener_refusals(nng_stat *all, nng_listener l, struct agent_server_refusals *r)
+{
+	nng_stat *st = nng_stat_find_listener(all, l);
+	nng_stat *v;
+
+	if (!st)
+		return;
+	if ((v = nng_stat_find(st, "auth")))
+		r->auth = nng_stat_value(v);
+	if ((v = nng_stat_find(st, "proto")))
+		r->proto = nng_stat_value(v);
+	if ((v = nng_stat_find(st, "timeout")))
+		r->timeout = nng_stat_value(v);
+	if ((v = nng_stat_find(st, "other")))
+		r->other = nng_stat_value(v);
+}
+
+int agent_server_refusals(const struct agent_server *s, bool read_listener,
+			  struct agent_server_refusals *out)
+{
+	nng_stat *all = NULL;
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	if (!s->has_tls || (read_listener && !s->has_read_l))
+		return -ENOENT;
+	rv = nng_stats_get(&all);
 	if (rv)
-		return fail_nng(err, errlen, rv, "cannot listen on", cfg->rpc_addr);
+		return agent_nng_errno(rv);
+	listener_refusals(all, read_listener ? s->read_l : s->rpc_l, out);
+	nng_stats_free(all);
 	return 0;
+}
+
+static uint64_t refusals_sum(const struct agent_server_refusals *r)
+{
+	return r->auth + r->proto + r->timeout + r->other;
+}
+
+static void on_refusal_timer(uv_timer_t *t)
+{
+	struct agent_server *s = t->data;
+
+	for (int k = 0; k < 2; k++) {
+		struct agent_server_refusals r;
+		uint64_t n;
+
+		if (agent_server_refusals(s, k == 1, &r) < 0)
+			continue;
+		n = refusals_sum(&r);
+		if (n > s->refusals_logged[k])
+			rtv_warn("agent", "RPC listener %s refused %llu connection(s) in the TLS "
+				 "handshake since the last report (no certificate, not from %s, "
+				 "expired, or not TLS; %llu in all): the client is not named, as "
+				 "nng 1.5 gives no peer certificate",
+				 k ? s->d->cfg->rpc_read_addr : s->d->cfg->rpc_addr,
+				 (unsigned long long)(n - s->refusals_logged[k]),
+				 k ? "the rack or read CA" : "the rack CA", (unsigned long long)n);
+		s->refusals_logged[k] = n;
+	}
 }
 
 static int ctxs_open(struct agent_server *s, char *err, size_t errlen)
@@ -250,6 +403,7 @@ int agent_server_start(struct agent_server *s, struct rtvd *d, char *err, size_t
 	memset(s, 0, sizeof(*s));
 	s->d = d;
 	s->bad_rl = rl;
+	s->deny_rl = rl;
 	rc = listen_all(s, d->cfg, err, errlen);
 	if (rc == 0)
 		rc = ctxs_open(s, err, errlen);
@@ -258,6 +412,12 @@ int agent_server_start(struct agent_server *s, struct rtvd *d, char *err, size_t
 	s->accepting = true;
 	for (unsigned i = 0; i < s->n_ctxs; i++)
 		ctx_recv(&s->ctxs[i]);
+	if (s->has_tls) {
+		uv_timer_init(d->loop, &s->refusal_timer);
+		s->refusal_timer.data = s;
+		s->timer_open = true;
+		uv_timer_start(&s->refusal_timer, on_refusal_timer, REFUSAL_LOG_MS, REFUSAL_LOG_MS);
+	}
 	return 0;
 }
 
@@ -274,6 +434,8 @@ void agent_server_close(struct agent_server *s)
 {
 	s->accepting = false;
 	s->closed = true;
+	if (s->timer_open && !uv_is_closing((uv_handle_t *)&s->refusal_timer))
+		uv_close((uv_handle_t *)&s->refusal_timer, NULL);
 	if (s->sock_open)
 		nng_close(s->sock);
 	s->sock_open = false;

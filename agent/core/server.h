@@ -1,8 +1,11 @@
 /* server.h — rtvd's RPC listener (rpc/proto.h).
  *
  * One nng rep socket listening on the CLI's ipc:// socket (mode 0660, owner
- * root, group [node] cli_group) and on [node] rpc_addr (tcp://, for other
- * agents), served by a pool of [rpc] contexts nng contexts, each cycling
+ * root, group [node] cli_group), on [node] rpc_addr (tls+tcp:// with the
+ * rack CA's certificates: other agents and admins; tcp:// when insecure),
+ * and on [node] rpc_read_addr when set (tls+tcp://, also trusting [tls]
+ * read_ca: a request that would change the rack is refused there with
+ * -EACCES, logged with the client's address and counted), served by a pool of [rpc] contexts nng contexts, each cycling
  * receive → decode → serve (agent_job_run) → send, so that many requests are
  * in progress at once while the loop never waits. All calls run on the loop.
  */
@@ -10,6 +13,7 @@
 #define RTV_AGENT_SERVER_H
 
 #include <nng/nng.h>
+#include <uv.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,13 +27,30 @@ struct agent_server {
 	/* private */
 	struct rtvd *d;
 	nng_socket sock;
+	nng_listener rpc_l, read_l;
 	struct agent_server_ctx *ctxs;
 	unsigned n_ctxs;
-	bool sock_open, accepting, closed;
-	struct rtv_ratelimit bad_rl;
+	bool sock_open, accepting, closed, has_tls, has_read_l, timer_open;
+	struct rtv_ratelimit bad_rl, deny_rl;
+	uv_timer_t refusal_timer;	/* logs new TLS refusals */
+	uint64_t refusals_logged[2];	/* rpc_addr, rpc_read_addr */
 	/* statistics */
 	uint64_t n_requests, n_bad;
+	uint64_t n_read_only_refused;	/* changes asked on the read-only listener */
 };
+
+/* Connections a TLS listener refused before they carried a message, by
+ * nng's reason: auth (no certificate, another CA, expired, or not TLS at
+ * all), proto (a TLS peer that does not speak the SP protocol), timeout,
+ * other. */
+struct agent_server_refusals {
+	uint64_t auth, proto, timeout, other;
+};
+
+/* The counts of the rpc_addr listener (read_listener false) or of
+ * rpc_read_addr's. 0, or -ENOENT when that listener is not a TLS one. */
+int agent_server_refusals(const struct agent_server *s, bool read_listener,
+			  struct agent_server_refusals *out);
 
 /* Opens the socket, starts both listeners and arms every context. Returns 0
  * or a negative errno with err filled (e.g. the address is in use). On

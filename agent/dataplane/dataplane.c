@@ -259,7 +259,7 @@ static void configure(struct agent_dp *dp)
 	const struct agent_dp_config *c = &cfg->dataplane;
 	uint32_t rpc_ip = 0;
 
-	(void)rtv_parse_ipport(cfg->rpc_addr + 6, &rpc_ip, NULL);
+	(void)rtv_parse_ipport(agent_url_addr(cfg->rpc_addr), &rpc_ip, NULL);
 	dp->host_ip = c->host_ip ? c->host_ip : rpc_ip;
 	dp->tc = (struct dp_table_config){
 		.host_id = cfg->id, .uplink_bps = cfg->uplink_bps,
@@ -328,7 +328,7 @@ static int start_io(struct agent_dp *dp)
 
 	if ((rc = dpg_chan_start(dp)) < 0)
 		return rc;
-	(void)rtv_parse_ipport(cfg->rpc_addr + 6, &bind_ip, NULL);
+	(void)rtv_parse_ipport(agent_url_addr(cfg->rpc_addr), &bind_ip, NULL);
 	rc = agent_missrep_open(&dp->sock, agent_core_loop(dp->d), cfg->id, bind_ip,
 				cfg->dataplane.miss_port, dpg_miss_received, dp, err);
 	if (rc < 0)

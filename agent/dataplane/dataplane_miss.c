@@ -60,7 +60,7 @@ static int host_ip(const struct agent_dp *dp, uint64_t host, uint32_t *ip)
 	const char *url = agent_core_peer_url(dp->d, host);
 
 	*ip = 0;
-	if (!url || strncmp(url, "tcp://", 6) != 0 || rtv_parse_ipport(url + 6, ip, NULL) < 0)
+	if (!url || !strstr(url, "://") || rtv_parse_ipport(agent_url_addr(url), ip, NULL) < 0)
 		return -ENOENT;
 	return *ip ? 0 : -EADDRNOTAVAIL;
 }

@@ -294,9 +294,8 @@ static void ports_of(const struct agent_config *cfg, struct ofgw_config *gc)
 		gc->host_ip = ip;
 		gc->control[gc->n_control++] = (struct ofgw_control_port){ 6, port };
 	}
-	/* rpc_addr is "tcp://ip:port" (config.c checked it) */
-	if (strncmp(cfg->rpc_addr, "tcp://", 6) == 0 &&
-	    rtv_parse_ipport(cfg->rpc_addr + 6, NULL, &port) == 0)
+	/* rpc_addr is "[tls+]tcp://ip:port" (config.c checked it) */
+	if (rtv_parse_ipport(agent_url_addr(cfg->rpc_addr), NULL, &port) == 0)
 		gc->control[gc->n_control++] = (struct ofgw_control_port){ 6, port };
 }
 
