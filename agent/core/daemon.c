@@ -348,8 +348,9 @@ static int tls_load(struct rtvd *d)
 		d->tls = NULL;
 		return -EINVAL;
 	}
-	rtv_info("agent", "Raft and the RPC over mutual TLS as %s (CA %s)", self->name,
-		 cfg->tls_ca);
+	rtv_info("agent", "Raft over mutual TLS as %s (CA %s); RPC on %s%s%s", self->name,
+		 cfg->tls_ca, cfg->rpc_addr, cfg->rpc_read_addr[0] ? ", read-only on " : "",
+		 cfg->rpc_read_addr);
 	return 0;
 }
 

@@ -26,10 +26,17 @@
 #   RACK_RT_BUDGET    RT budget per host (default 50%)
 #   RACK_GOSSIP       1: a [gossip] section (UDP BASE+100+i, seed node 1,
 #                     200 ms probes so a test sees verdicts within seconds)
-#   RACK_TLS          1: a rack CA in $RACK_DIR/pki (pki/rtv-pki.sh) and Raft
-#                     over mutual TLS; otherwise [tls] insecure = true (said so)
+#   RACK_TLS          1 (default): a rack CA in $RACK_DIR/pki (tests/lib/pki.sh),
+#                     Raft and the RPC over mutual TLS (rpc_addr tls+tcp://,
+#                     a read-only listener at BASE+150+i with the read CA);
+#                     0: [tls] insecure = true (plaintext, said so in the log)
+#
+# Remote rtvctl against node I (TLS racks): rtvctl -e "$(rack_rpc_url I)"
+# $(rack_ctl_admin) ...; readers: -e "$(rack_read_url I)" $(rack_ctl_read).
 
 RACK_ROOT=${RACK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+. "$RACK_ROOT/tests/lib/pki.sh"
+RACK_TLS=${RACK_TLS:-1}
 RTV_BUILD=${RTV_BUILD:-$RACK_ROOT/build}
 RTVD=${RTVD:-$RTV_BUILD/bin/rtvd}
 RTVCTL=${RTVCTL:-$RTV_BUILD/bin/rtvctl}
@@ -53,7 +60,8 @@ rack_pick_ports() {
 	for try in $(seq 0 40); do
 		ok=1
 		for i in $(seq 1 "$n"); do
-			rack_port_free $((base + i)) && rack_port_free $((base + 50 + i)) || { ok=0; break; }
+			rack_port_free $((base + i)) && rack_port_free $((base + 50 + i)) &&
+				rack_port_free $((base + 150 + i)) || { ok=0; break; }
 		done
 		if [ $ok = 1 ]; then RACK_PORT_BASE=$base; return 0; fi
 		base=$((20000 + (base - 20000 + 113) % 9800))
@@ -63,7 +71,13 @@ rack_pick_ports() {
 }
 
 rack_raft_addr() { echo "127.0.0.1:$((RACK_PORT_BASE + $1))"; }
-rack_rpc_url() { echo "tcp://127.0.0.1:$((RACK_PORT_BASE + 50 + $1))"; }
+rack_rpc_url() {
+	if [ "$RACK_TLS" = 1 ]; then echo "tls+tcp://127.0.0.1:$((RACK_PORT_BASE + 50 + $1))"
+	else echo "tcp://127.0.0.1:$((RACK_PORT_BASE + 50 + $1))"; fi
+}
+rack_read_url() { echo "tls+tcp://127.0.0.1:$((RACK_PORT_BASE + 150 + $1))"; }
+rack_ctl_admin() { pki_ctl_admin "$RACK_DIR/pki"; }
+rack_ctl_read() { pki_ctl_read "$RACK_DIR/pki"; }
 rack_sock() { echo "$RACK_DIR/n$1/rtvd.sock"; }
 rack_conf() { echo "$RACK_DIR/n$1/rtvd.conf"; }
 rack_gossip_addr() { echo "127.0.0.1:$((RACK_PORT_BASE + 100 + $1))"; }
@@ -81,6 +95,7 @@ rack_write_conf() {
 		echo "data_dir = $RACK_DIR/n$i/data"
 		echo "raft_addr = $(rack_raft_addr "$i")"
 		echo "rpc_addr = $(rack_rpc_url "$i")"
+		[ "$RACK_TLS" != 1 ] || echo "rpc_read_addr = $(rack_read_url "$i")"
 		echo "cli_socket = $(rack_sock "$i")"
 		echo "[cluster]"
 		for j in $(seq 1 "$RACK_N"); do
@@ -105,13 +120,11 @@ rack_write_conf() {
 			echo "probe_timeout = 100ms"
 			echo "gossip_interval = 50ms"
 		fi
-		echo "[tls]"
-		if [ "${RACK_TLS:-0}" = 1 ]; then
-			echo "ca = $RACK_DIR/pki/ca.crt"
-			echo "cert = $RACK_DIR/pki/host-$i.crt"
-			echo "key = $RACK_DIR/pki/host-$i.key"
+		if [ "$RACK_TLS" = 1 ]; then
+			pki_tls_section "$RACK_DIR/pki" "$i"
+			echo "read_ca = $RACK_DIR/pki/read-ca.crt"
 		else
-			echo "insecure = true"
+			printf '[tls]\ninsecure = true\n'
 		fi
 	} >"$(rack_conf "$i")"
 }
@@ -126,11 +139,8 @@ rack_init() {
 	trap 'exit 130' INT TERM
 	rack_pick_ports "$RACK_N" || return 1
 	local i
-	if [ "${RACK_TLS:-0}" = 1 ]; then
-		"$RACK_ROOT/pki/rtv-pki.sh" -d "$RACK_DIR/pki" init >/dev/null || return 1
-		for i in $(seq 1 "$RACK_N"); do
-			"$RACK_ROOT/pki/rtv-pki.sh" -d "$RACK_DIR/pki" issue "$i" >/dev/null || return 1
-		done
+	if [ "$RACK_TLS" = 1 ]; then
+		pki_rack "$RACK_DIR/pki" || return 1
 	fi
 	for i in $(seq 1 "$RACK_N"); do rack_write_conf "$i"; done
 	rack_log "rack of $RACK_N in $RACK_DIR, ports $((RACK_PORT_BASE + 1))-$((RACK_PORT_BASE + 50 + RACK_N))"
