@@ -68,6 +68,7 @@ RTVD_RAFT_PORT=18401 RTVD_RPC_PORT=18451 RTVD_MISS_PORT=18403 RTVD_OF_PORT=18490
 RTVD_METRICS_PORT=9464	# on the management network, 10.1.0.H
 
 . "$LAB_ROOT/tests/lib/common.sh"	# ns
+. "$LAB_ROOT/tests/lib/pki.sh"	# the lab's rack CA ($LAB_DIR/pki)
 # the operator's tool speaks on stderr, not in a test's ok/FAIL lines
 die() { echo "lab: $*" >&2; exit 1; }
 say() { [ -n "${LAB_QUIET:-}" ] || echo "lab: $*"; }
@@ -372,13 +373,13 @@ rtvd_conf() {	# rtvd_conf H HOSTS RATE ELECTION: the host's rtvd.conf on stdout
 	name = h$h
 	data_dir = $LAB_DIR/h$h/rtvd-data
 	raft_addr = 10.0.$h.1:$RTVD_RAFT_PORT
-	rpc_addr = tcp://10.0.$h.1:$RTVD_RPC_PORT
+	rpc_addr = tls+tcp://10.0.$h.1:$RTVD_RPC_PORT
 	cli_socket = $LAB_DIR/h$h/rtvd.sock
 	[cluster]
 	CONF
 	# the first three hosts vote, the others are standbys
 	for i in $(seq 1 "$n"); do
-		printf 'peer = %s@10.0.%s.1:%s@tcp://10.0.%s.1:%s%s\n' "$i" "$i" "$RTVD_RAFT_PORT" "$i" \
+		printf 'peer = %s@10.0.%s.1:%s@tls+tcp://10.0.%s.1:%s%s\n' "$i" "$i" "$RTVD_RAFT_PORT" "$i" \
 			"$RTVD_RPC_PORT" "$([ "$i" -gt "$voters" ] && echo @standby)"
 	done
 	cat <<-CONF
@@ -408,6 +409,7 @@ rtvd_conf() {	# rtvd_conf H HOSTS RATE ELECTION: the host's rtvd.conf on stdout
 	[libvirt]
 	uri = $(lab_libvirt_uri "$h")
 	CONF
+	pki_tls_section "$LAB_DIR/pki" "$h"	# Raft, RPC, miss reports: the lab's rack CA
 }
 
 # The host's own libvirtd if tests/lab/libvirt.sh started one (lv_up before
@@ -471,6 +473,7 @@ cmd_rtvd_up() {
 	[ -f "$LAB_DIR/lab.conf" ] || die "no lab is up (lab.sh up first)"
 	. "$LAB_DIR/lab.conf"
 	[ -x "$RTVD" ] && [ -x "$RTVCTL" ] || die "$RTVD / $RTVCTL not built (make build)"
+	[ -f "$LAB_DIR/pki/ca.crt" ] || pki_rack "$LAB_DIR/pki" || die "cannot make the lab's rack CA"
 	for h in $(seq 1 "$hosts"); do
 		mkdir -p "$LAB_DIR/h$h"
 		rtvd_conf "$h" "$hosts" "$rate" "$et" >"$LAB_DIR/h$h/rtvd.conf"

@@ -10,8 +10,11 @@
 #   path_stat I ID KEY     key of rtpath ID's "stats" on node I
 #   path_level I ID        its level
 #   dp_stat I KEY          the status reply's dataplane KEY on node I
-#   write_conf I INT UP    node I's configuration, $DIR/nI.conf
+#   write_conf I INT UP    node I's configuration, $DIR/nI.conf (Raft and the
+#                          RPC over mutual TLS, certificates in $DIR/pki)
 #   start_rtvd I NS        node I's rtvdp, then its rtvd, in namespace NS
+
+. "$(dirname "${BASH_SOURCE[0]}")/pki.sh"
 
 ctl() { local i=$1; shift; "$RTVCTL" -s "$DIR/n$i.sock" --timeout 5s "$@"; }
 
@@ -40,11 +43,11 @@ id = $i
 name = h$i
 data_dir = $DIR/n$i
 raft_addr = 10.98.0.$i:$RAFT_PORT
-rpc_addr = tcp://10.98.0.$i:$RPC_PORT
+rpc_addr = tls+tcp://10.98.0.$i:$RPC_PORT
 cli_socket = $DIR/n$i.sock
 [cluster]
-peer = 1@10.98.0.1:$RAFT_PORT@tcp://10.98.0.1:$RPC_PORT
-peer = 2@10.98.0.2:$RAFT_PORT@tcp://10.98.0.2:$RPC_PORT
+peer = 1@10.98.0.1:$RAFT_PORT@tls+tcp://10.98.0.1:$RPC_PORT
+peer = 2@10.98.0.2:$RAFT_PORT@tls+tcp://10.98.0.2:$RPC_PORT
 [uplink]
 capacity = 1G
 rt_budget = 50%
@@ -61,6 +64,8 @@ miss_interval = 100ms
 boost_decay = 2s
 ${DP_RT_PRIORITY:+rt_priority = $DP_RT_PRIORITY}
 EOF
+	[ -f "$DIR/pki/ca.crt" ] || pki_rack "$DIR/pki" || return 1
+	pki_tls_section "$DIR/pki" "$i" >>"$DIR/n$i.conf"
 }
 
 start_rtvd() {	# start_rtvd I NS: the host's rtvdp (its dataplane), then rtvd

@@ -22,6 +22,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/common.sh
+. tests/lib/pki.sh
 
 BIN=${RTVDP:-build/bin/rtvdp}
 GEN=${RTVGEN:-build/bin/rtvgen}
@@ -64,9 +65,9 @@ id = 1
 name = h1
 data_dir = $DIR/data
 raft_addr = 127.0.0.1:7001
-rpc_addr = tcp://127.0.0.1:8001
+rpc_addr = tls+tcp://127.0.0.1:8001
 [cluster]
-peer = 1@127.0.0.1:7001@tcp://127.0.0.1:8001
+peer = 1@127.0.0.1:7001@tls+tcp://127.0.0.1:8001
 [uplink]
 capacity = 1G
 [log]
@@ -77,6 +78,7 @@ int_dev = vA
 uplink_dev = wA
 host_ip = 10.97.0.254
 EOF
+pki_rack "$DIR/pki" && pki_tls_section "$DIR/pki" 1 >>"$CONF" || die "cannot make the rack CA"
 ok "VA 10.97.0.1 -> [HA rtvdp vA<->wA] -> VB 10.97.0.2"
 
 start_dp() {	# extra args; sets DP to the pid

@@ -25,6 +25,7 @@ RTVD=${RTVD:-$ROOT/build/bin/rtvd}
 RTVCTL=${RTVCTL:-$ROOT/build/bin/rtvctl}
 LAB=$ROOT/tests/lab/lab.sh
 . "$ROOT/tests/lib/common.sh"
+. "$ROOT/tests/lib/pki.sh"
 need_root
 need_cmd ovs-vswitchd
 need_exec "$RTVD" "$RTVCTL"
@@ -76,11 +77,11 @@ write_conf() {
 	name = h$h
 	data_dir = $RUN/n$h/data
 	raft_addr = 10.0.$h.1:$RAFT_PORT
-	rpc_addr = tcp://10.0.$h.1:$RPC_PORT
+	rpc_addr = tls+tcp://10.0.$h.1:$RPC_PORT
 	cli_socket = $RUN/n$h/rtvd.sock
 	[cluster]
-	peer = 1@10.0.1.1:$RAFT_PORT@tcp://10.0.1.1:$RPC_PORT
-	peer = 2@10.0.2.1:$RAFT_PORT@tcp://10.0.2.1:$RPC_PORT
+	peer = 1@10.0.1.1:$RAFT_PORT@tls+tcp://10.0.1.1:$RPC_PORT
+	peer = 2@10.0.2.1:$RAFT_PORT@tls+tcp://10.0.2.1:$RPC_PORT
 	[uplink]
 	capacity = 100M
 	[ovs]
@@ -91,6 +92,8 @@ write_conf() {
 	of_listen = 127.0.0.1:$OF_PORT
 	uplink_port = up0
 	EOF
+	[ -f "$RUN/pki/ca.crt" ] || pki_rack "$RUN/pki" || die "cannot make the rack CA"
+	pki_tls_section "$RUN/pki" "$h" >>"$RUN/n$h/rtvd.conf"
 }
 
 start_rtvd() {

@@ -44,7 +44,8 @@ static const char *const base_lines[] = {
 };
 
 /* The base text with line `line` (1-based) replaced by `text`, or with
- * `text` appended when line is 0. */
+ * `text` appended when line is 0; then "[tls] insecure = true" unless the
+ * text has a [tls] of its own (a config without [tls] is refused). */
 static char *config_text(int line, const char *text)
 {
 	size_t cap = 4096;
@@ -56,7 +57,9 @@ static char *config_text(int line, const char *text)
 		used += (size_t)snprintf(buf + used, cap - used, "%s\n",
 					 (int)i + 1 == line ? text : base_lines[i]);
 	if (line == 0)
-		snprintf(buf + used, cap - used, "%s\n", text);
+		used += (size_t)snprintf(buf + used, cap - used, "%s\n", text);
+	if (!strstr(text, "[tls]"))
+		snprintf(buf + used, cap - used, "[tls]\ninsecure = true\n");
 	return buf;
 }
 
@@ -142,7 +145,9 @@ static void test_config_full(void **state)
 		"leader_wait = 500ms\n"
 		"forward_timeout = 1s\n"
 		"[log]\n"
-		"level = debug\n";
+		"level = debug\n"
+		"[tls]\n"
+		"insecure = true\n";
 	struct agent_config cfg;
 	char err[AGENT_CONFIG_ERRLEN] = "";
 
@@ -259,7 +264,14 @@ static const struct bad_case bad_cases[] = {
 	{ 0, "[tls]\ninsecure = true\nca = /etc/rtvnet/pki/ca.crt",
 	  { "t.conf:14: [tls] insecure = true and certificate files at once" } },
 	{ 0, "[tls]\nca = /etc/rtvnet/pki/ca.crt\ncert = /etc/rtvnet/pki/host-1.crt",
-	  { "[tls] needs ca, cert and key together", "rtv-pki.sh" } },
+	  { "[tls] needs ca, cert and key together", "rtvctl pki" } },
+	{ 0, "[tls]", { "[tls] is missing", "insecure = true", "rtvctl pki issue 1" } },
+	{ 0, "[tls]\nca = /a/ca.crt\ncert = /a/host-1.crt\nkey = /a/host-1.key",
+	  { "tcp://127.0.0.1:8001: with [tls] certificates", "write tls+tcp://127.0.0.1:8001" } },
+	{ 0, "[node]\nrpc_read_addr = tls+tcp://127.0.0.1:8101\n[tls]\ninsecure = true",
+	  { "rpc_read_addr and [tls] read_ca need certificates" } },
+	{ 0, "[node]\nrpc_read_addr = tls+tcp://127.0.0.1:8101\n[tls]\nca = /a/ca.crt\n"
+	  "cert = /a/host-1.crt\nkey = /a/host-1.key", { "go together" } },
 	{ 0, "[tls]\ncert = pki/host-1.crt", { "t.conf:14: [tls] cert", "absolute" } },
 	{ 0, "[tls]\ninsecure = yes please", { "t.conf:14: [tls] insecure", "true or false" } },
 	{ 0, "this line has no equals sign", { "t.conf:13:", "syntax error" } },
@@ -288,7 +300,7 @@ static void test_config_bad(void **state)
 
 static void test_config_peers_max(void **state)
 {
-	char *text = config_text(0, "[cluster]");
+	char *text = config_text(0, "[tls]\ninsecure = true\n[cluster]");
 	size_t cap = strlen(text) + 70 * 70, used = strlen(text);
 	struct agent_config cfg;
 	char err[AGENT_CONFIG_ERRLEN] = "";

@@ -17,7 +17,7 @@
 #define BASE "[node]\nid = 1\nname = h1\ndata_dir = /var/lib/rtvd\n" \
 	     "raft_addr = 127.0.0.1:7001\nrpc_addr = tcp://127.0.0.1:8001\n" \
 	     "[cluster]\npeer = 1@127.0.0.1:7001@tcp://127.0.0.1:8001\n" \
-	     "[uplink]\ncapacity = 1G\n"
+	     "[uplink]\ncapacity = 1G\n" "[tls]\ninsecure = true\n"
 
 static int parse(const char *extra, char *err)
 {

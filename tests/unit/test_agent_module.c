@@ -17,7 +17,7 @@
 #define BASE "[node]\nid = 1\nname = h1\ndata_dir = /var/lib/rtvd\n" \
 	     "raft_addr = 127.0.0.1:7001\nrpc_addr = tcp://127.0.0.1:8001\n" \
 	     "[cluster]\npeer = 1@127.0.0.1:7001@tcp://127.0.0.1:8001\n" \
-	     "[uplink]\ncapacity = 1G\n"
+	     "[uplink]\ncapacity = 1G\n" "[tls]\ninsecure = true\n"
 
 /* A module with a section [probe]: key "port" (1..65535, required). */
 static struct { unsigned port; unsigned keys; bool done; } probe;
@@ -89,10 +89,10 @@ static void test_section(void **state)
 	assert_true(probe.done);
 
 	assert_int_equal(parse("[probe]\nport = 0\n", err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "t.conf:12: [probe] port = \"0\": a UDP port"));
+	assert_non_null(strstr(err, "t.conf:14: [probe] port = \"0\": a UDP port"));
 
 	assert_int_equal(parse("[probe]\nport = 1\nport = 2\n", err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "[probe] port is given twice (first on line 12)"));
+	assert_non_null(strstr(err, "[probe] port is given twice (first on line 14)"));
 	assert_int_equal(probe.keys, 1);	/* the repeat never reached the module */
 
 	assert_int_equal(parse("[probe]\nprot = 1\n", err, sizeof(err)), -EINVAL);

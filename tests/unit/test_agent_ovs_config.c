@@ -27,7 +27,7 @@ static const char base[] =
 	"[cluster]\n"
 	"peer = 1@10.0.1.1:7001@tcp://10.0.1.1:8001\n"
 	"[uplink]\n"
-	"capacity = 1G\n";
+	"capacity = 1G\n" "[tls]\ninsecure = true\n";
 
 static int parse_with(const char *ovs, struct agent_config *cfg, char *err, size_t errlen)
 {
@@ -150,7 +150,7 @@ static void test_line(void **state)
 	(void)state;
 	assert_int_equal(parse_with("[ovs]\nbridge = br0\ndatapath_type = kernel\n", &cfg, err,
 				    sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "t.conf:13: [ovs] datapath_type = \"kernel\""));
+	assert_non_null(strstr(err, "t.conf:15: [ovs] datapath_type = \"kernel\""));
 }
 
 int main(void)

@@ -545,7 +545,7 @@ static void test_policy_decay(void **state)
 static const char base_conf[] =
 	"[node]\nid = 1\nname = h1\ndata_dir = /var/lib/rtvd\nraft_addr = 10.0.0.1:7001\n"
 	"rpc_addr = tcp://10.0.0.1:8001\n[cluster]\npeer = 1@10.0.0.1:7001@tcp://10.0.0.1:8001\n"
-	"[uplink]\ncapacity = 1G\n";
+	"[uplink]\ncapacity = 1G\n" "[tls]\ninsecure = true\n";
 
 static int parse(const char *extra, struct agent_config *cfg, char *err)
 {
