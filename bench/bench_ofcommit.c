@@ -60,6 +60,7 @@
 
 #include "rpc/client.h"
 #include "bench/ovs_env.h"
+#include "bench/rack.h"
 #include "bench/report.h"
 #include "common/log.h"
 #include "consensus/consensus.h"
@@ -230,13 +231,15 @@ static void write_conf(int h)
 	if ((f = fopen(x->conf, "w")) == NULL)
 		die("cannot write %s", x->conf);
 	fprintf(f, "[node]\nid = %d\nname = h%d\ndata_dir = %s/n%d\nraft_addr = 127.0.0.1:%d\n"
-		"rpc_addr = tcp://127.0.0.1:%d\ncli_socket = %s\n[cluster]\n"
-		"peer = 1@127.0.0.1:18111@tcp://127.0.0.1:18161\n"
-		"peer = 2@127.0.0.1:18112@tcp://127.0.0.1:18162\n"
+		"rpc_addr = tls+tcp://127.0.0.1:%d\ncli_socket = %s\n[cluster]\n"
+		"peer = 1@127.0.0.1:18111@tls+tcp://127.0.0.1:18161\n"
+		"peer = 2@127.0.0.1:18112@tls+tcp://127.0.0.1:18162\n"
 		"[uplink]\ncapacity = 10G\n[ovs]\nenabled = true\ndb = unix:%s/db.sock\n"
 		"bridge = %s\ndatapath_type = netdev\nof_listen = 127.0.0.1:%d\nuplink_port = %s\n"
 		"[log]\nlevel = info\n", h + 1, h + 1, dir, h + 1, 18111 + h, 18161 + h, x->sock,
 		env.dir, x->br, 18191 + h, x->up);
+	fprintf(f, "[tls]\nca = %s/pki/ca.crt\ncert = %s/pki/host-%d.crt\nkey = %s/pki/host-%d.key\n",
+		dir, dir, h + 1, dir, h + 1);
 	fclose(f);
 }
 
@@ -458,6 +461,15 @@ int main(void)
 		die("mkdtemp: %s", strerror(errno));
 	if (ovs_env_start(&env) != 0)
 		die("cannot start Open vSwitch");
+	{
+		char copy[PATH_MAX], build[PATH_MAX + 8], pki[sizeof(dir) + 8];
+
+		snprintf(copy, sizeof(copy), "%s", rtvd);	/* dirname writes into it */
+		snprintf(build, sizeof(build), "%s/..", dirname(copy));	/* bin/.. */
+		snprintf(pki, sizeof(pki), "%s/pki", dir);
+		if (bench_pki(build, pki) != 0)
+			die("no certificates for the rack");
+	}
 	for (int h = 0; h < 2; h++) {
 		setup_ovs(h);
 		write_conf(h);

@@ -195,7 +195,8 @@ static void *load_thread(void *arg)
 	struct agent_client *c;
 	char err[AGENT_CLIENT_ERRLEN];
 
-	if (agent_client_new(ld->url, ld->timeout_ms * MS, false, &c, err, sizeof(err))) {
+	if (agent_client_new_tls(ld->url, ld->timeout_ms * MS, false, &R.rk.tls, &c, err,
+				 sizeof(err))) {
 		fprintf(stderr, "bench_raft: client: %s\n", err);
 		ld->failed++;
 		return NULL;

@@ -94,7 +94,7 @@ static void write_conf(struct rack *r, int i)
 	snprintf(n->conf, sizeof(n->conf), "%s/n%d/rtvd.conf", r->dir, i);
 	snprintf(n->log, sizeof(n->log), "%s/n%d/rtvd.log", r->dir, i);
 	snprintf(n->sock_url, sizeof(n->sock_url), "ipc://%s/n%d/rtvd.sock", r->dir, i);
-	snprintf(n->rpc_url, sizeof(n->rpc_url), "tcp://127.0.0.1:%d", r->base + 50 + i);
+	snprintf(n->rpc_url, sizeof(n->rpc_url), "tls+tcp://127.0.0.1:%d", r->base + 50 + i);
 	if (!(f = fopen(n->conf, "w")))
 		rack_die(r, "%s: %s", n->conf, strerror(errno));
 	fprintf(f, "[node]\nid = %d\nname = h%d\ndata_dir = %s/n%d/data\n"
@@ -102,12 +102,14 @@ static void write_conf(struct rack *r, int i)
 		"cli_socket = %s/n%d/rtvd.sock\n[cluster]\n",
 		i, i, r->dir, i, r->base + i, n->rpc_url, r->dir, i);
 	for (int j = 1; j <= RACK_NODES; j++)
-		fprintf(f, "peer = %d@127.0.0.1:%d@tcp://127.0.0.1:%d\n", j, r->base + j,
+		fprintf(f, "peer = %d@127.0.0.1:%d@tls+tcp://127.0.0.1:%d\n", j, r->base + j,
 			r->base + 50 + j);
 	fprintf(f, "[uplink]\ncapacity = 10G\nrt_budget = 50%%\n[raft]\nelection_timeout = 250ms\n"
 		"[log]\nlevel = warn\n");
 	if (r->metrics)
 		fprintf(f, "[metrics]\nlisten = 127.0.0.1:%d\n", rack_metrics_port(r, i));
+	fprintf(f, "[tls]\nca = %s/ca.crt\ncert = %s/host-%d.crt\nkey = %s/host-%d.key\n"
+		"rack_keys = %s/rack.keys\n", r->pki, r->pki, i, r->pki, i, r->pki);
 	fclose(f);
 }
 
@@ -211,6 +213,21 @@ static void make_dirs(struct rack *r)
 	}
 }
 
+int bench_pki(const char *build, const char *dir)
+{
+	const char *src = getenv("RTV_SRC");
+	char root[PATH_MAX], cmd[3 * PATH_MAX + 128];
+
+	snprintf(root, sizeof(root), "%s%s", src && *src ? src : build, src && *src ? "" : "/..");
+	if (snprintf(cmd, sizeof(cmd), "RTV_BUILD='%s' bash -c '. \"$1/tests/lib/pki.sh\" && "
+		     "pki_rack \"$2\"' - '%s' '%s'", build, root, dir) >= (int)sizeof(cmd) ||
+	    system(cmd) != 0) {
+		fprintf(stderr, "tests/lib/pki.sh could not make the rack CA in %s\n", dir);
+		return -1;
+	}
+	return 0;
+}
+
 void rack_up(struct rack *r)
 {
 	char err[AGENT_CLIENT_ERRLEN];
@@ -222,6 +239,18 @@ void rack_up(struct rack *r)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	r->base = pick_ports(r);
+	snprintf(r->pki, sizeof(r->pki), "%s/pki", r->dir);
+	if (bench_pki(r->build, r->pki) != 0)
+		rack_die(r, "no certificates");
+	r->tls = (struct agent_client_tls){ NULL, NULL, NULL };
+	{
+		static char ca[PATH_MAX + 16], crt[PATH_MAX + 16], key[PATH_MAX + 16];
+
+		snprintf(ca, sizeof(ca), "%s/ca.crt", r->pki);
+		snprintf(crt, sizeof(crt), "%s/admin-test.crt", r->pki);
+		snprintf(key, sizeof(key), "%s/admin-test.key", r->pki);
+		r->tls = (struct agent_client_tls){ ca, crt, key };
+	}
 	for (int i = 1; i <= RACK_NODES; i++) {
 		write_conf(r, i);
 		rack_spawn(r, i);

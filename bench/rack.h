@@ -9,7 +9,9 @@
  * variable is), and SIGINT/SIGTERM end the process through it. Errors are
  * fatal: rack_die names the bench, points at the node logs and keeps them.
  * Ports: node i listens for Raft on base + i, RPC on base + 50 + i and, with
- * metrics, /metrics on base + 80 + i (rack_metrics_port).
+ * metrics, /metrics on base + 80 + i (rack_metrics_port). Raft and the RPC
+ * run over mutual TLS with the test rack CA (tests/lib/pki.sh, in dir/pki);
+ * clients of rpc_url use `tls`, an admin certificate.
  */
 #ifndef RTV_BENCH_RACK_H
 #define RTV_BENCH_RACK_H
@@ -42,6 +44,8 @@ struct rack {
 	char build[PATH_MAX];	/* the build dir this program runs from */
 	int base;		/* port base */
 	struct rack_node n[RACK_NODES + 1];	/* 1-based, like Raft ids */
+	char pki[PATH_MAX];	/* dir/pki */
+	struct agent_client_tls tls;	/* admin certificate for rpc_url clients */
 	bool keep;		/* leave the temp dir for a post-mortem */
 };
 
@@ -54,6 +58,11 @@ struct rack_status {
 void rack_die(struct rack *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 void rack_sleep_ms(unsigned ms);
+
+/* The test rack CA (tests/lib/pki.sh: the CA, host-1..9, admin-test,
+ * read-test, rack.keys) copied into dir; build is the build dir (the source
+ * tree is its parent, or $RTV_SRC). 0, or -1 with a message on stderr. */
+int bench_pki(const char *build, const char *dir);
 
 /* Temp dir, ports, configs, the three processes and their clients. */
 void rack_up(struct rack *r);
