@@ -435,6 +435,19 @@ struct cons_peer_status {
 };
 
 #define CONS_PEERS_MAX 64
+/* Why the TLS transport refused a Raft connection: the certificate's
+ * (pki's classes, same order), or Raft's own checks after the handshake. */
+enum cons_tls_refusal {
+	CONS_TLS_R_UNKNOWN_CA, CONS_TLS_R_EXPIRED, CONS_TLS_R_BAD_NAME, CONS_TLS_R_NO_CERT,
+	CONS_TLS_R_NOT_TLS,
+	CONS_TLS_R_NOT_HOST,		/* a valid certificate, but no (or another) host's */
+	CONS_TLS_R_ID_MISMATCH,		/* claims a Raft id its certificate does not name */
+	CONS_TLS_R_PREAMBLE,		/* no valid preamble after the handshake */
+	CONS_TLS_R_TIMEOUT,		/* no handshake and preamble in time */
+	CONS_TLS_R_N
+};
+extern const char *const cons_tls_refusal_names[CONS_TLS_R_N];
+
 struct cons_node_status {
 	enum cons_role role;
 	uint64_t id, term, leader_id;
@@ -442,6 +455,7 @@ struct cons_node_status {
 	uint64_t commit_index, applied_index, last_index;
 	uint64_t leader_changes;	/* seen by this node since start */
 	uint64_t tls_refused;		/* Raft connections refused by TLS checks */
+	uint64_t tls_refused_by[CONS_TLS_R_N];	/* the same by reason (cons_tls_refusal_names) */
 	size_t n_peers;
 	struct cons_peer_status peers[CONS_PEERS_MAX];
 };

@@ -860,7 +860,8 @@ void cons_node_status(const struct cons_node *cn, struct cons_node_status *out)
 	memset(out, 0, sizeof(*out));
 	out->id = cn->id;
 	out->leader_changes = cn->leader_changes;
-	out->tls_refused = cn->tls ? cons_tls_transport_refused(&cn->transport) : 0;
+	out->tls_refused = cn->tls ? cons_tls_transport_refused(&cn->transport,
+								out->tls_refused_by) : 0;
 	if (!cn->started || cn->closed)
 		return;
 	out->role = role_of(raft_state(r));

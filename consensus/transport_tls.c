@@ -94,7 +94,7 @@ struct tt {
 	struct conn *conns;
 	bool closing;
 	raft_uv_transport_close_cb close_cb;
-	uint64_t refused;
+	uint64_t refused, refused_by[CONS_TLS_R_N];
 	struct rtv_ratelimit rl;
 };
 
@@ -199,13 +199,33 @@ static void conn_close(struct conn *c)
 /* Logs a line about peer c (rate-limited: an intruder retrying must not
  * flood the log) and closes it. `refusal`: this side refused the peer's
  * credentials (counted); otherwise the connection just failed. */
-static void conn_drop(struct conn *c, bool refusal, const char *why)
+const char *const cons_tls_refusal_names[CONS_TLS_R_N] = {
+	"unknown_ca", "expired", "bad_name", "no_cert", "not_tls", "not_host", "id_mismatch",
+	"preamble", "timeout",
+};
+
+/* The counter of a handshake that pki refused. */
+static enum cons_tls_refusal from_pki(enum pki_refusal r)
+{
+	switch (r) {
+	case PKI_REFUSAL_UNKNOWN_CA: return CONS_TLS_R_UNKNOWN_CA;
+	case PKI_REFUSAL_EXPIRED: return CONS_TLS_R_EXPIRED;
+	case PKI_REFUSAL_BAD_NAME: return CONS_TLS_R_BAD_NAME;
+	case PKI_REFUSAL_NO_CERT: return CONS_TLS_R_NO_CERT;
+	default: return CONS_TLS_R_NOT_TLS;
+	}
+}
+
+static void conn_drop(struct conn *c, bool refusal, enum cons_tls_refusal reason,
+		      const char *why)
 {
 	char more[48] = "";
 	uint64_t suppressed = 0;
 
-	if (refusal)
+	if (refusal) {
 		c->tt->refused++;
+		c->tt->refused_by[reason]++;
+	}
 	if (rtv_ratelimit_ok(&c->tt->rl, &suppressed)) {
 		if (suppressed)
 			snprintf(more, sizeof(more), " (%llu lines suppressed)",
@@ -217,9 +237,9 @@ static void conn_drop(struct conn *c, bool refusal, const char *why)
 	conn_close(c);
 }
 
-static void conn_refuse(struct conn *c, const char *why)
+static void conn_refuse(struct conn *c, enum cons_tls_refusal reason, const char *why)
 {
-	conn_drop(c, true, why);
+	conn_drop(c, true, reason, why);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -381,13 +401,13 @@ static void on_preamble(struct conn *c, const unsigned char *data, size_t len)
 	if (rc == -EAGAIN && c->pre_len < sizeof(c->pre))
 		return;
 	if (rc != 0) {
-		conn_refuse(c, "no valid Raft preamble after the TLS handshake");
+		conn_refuse(c, CONS_TLS_R_PREAMBLE, "no valid Raft preamble after the TLS handshake");
 		return;
 	}
 	if (id != peer->host_id) {
 		snprintf(why, sizeof(why), "its certificate names %.64s but it claims Raft id %llu",
 			 peer->name, (unsigned long long)id);
-		conn_refuse(c, why);
+		conn_refuse(c, CONS_TLS_R_ID_MISMATCH, why);
 		return;
 	}
 	rtv_debug(MOD, "raft tls: accepted %s (%s)", c->peer, peer->name);
@@ -407,7 +427,7 @@ static void handshake_done(struct conn *c)
 	if (peer->kind != PKI_KIND_HOST || (c->outbound && peer->host_id != c->expect_id)) {
 		snprintf(why, sizeof(why), "certificate CN=%.64s is not the agent of a host%s",
 			 peer->name, c->outbound ? " we dialed" : "");
-		conn_refuse(c, why);
+		conn_refuse(c, CONS_TLS_R_NOT_HOST, why);
 		return;
 	}
 	if (!c->outbound) {
@@ -454,7 +474,8 @@ static void tcp_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 
 	if (n < 0 || c->state == C_CLOSING) {
 		if (n < 0 && c->state == C_HANDSHAKE)
-			conn_drop(c, false, "closed the connection during the TLS handshake");
+			conn_drop(c, false, CONS_TLS_R_NOT_TLS,
+				  "closed the connection during the TLS handshake");
 		else
 			conn_close(c);
 		return;
@@ -472,7 +493,7 @@ static void tcp_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 			return;
 		if (rc != 0) {	/* an incoming peer that cannot authenticate is refused */
 			conn_drop(c, rc == -EACCES || (!c->outbound && rc != -ECONNREFUSED),
-				  pki_tls_errmsg(c->tls));
+				  from_pki(pki_tls_refusal(c->tls)), pki_tls_errmsg(c->tls));
 			return;
 		}
 		handshake_done(c);
@@ -503,9 +524,9 @@ static void timer_cb(uv_timer_t *h)
 		return;
 	}
 	if (c->state == C_DIALING)
-		conn_drop(c, false, "no TCP connection within 5 s");
+		conn_drop(c, false, CONS_TLS_R_TIMEOUT, "no TCP connection within 5 s");
 	else
-		conn_refuse(c, "no TLS handshake and Raft preamble within 5 s");
+		conn_refuse(c, CONS_TLS_R_TIMEOUT, "no TLS handshake and Raft preamble within 5 s");
 }
 
 static struct conn *conn_new(struct tt *tt, bool outbound, raft_id expect_id)
@@ -735,9 +756,12 @@ void cons_tls_transport_set_creds(struct raft_uv_transport *t, struct pki_creds 
 	pki_creds_free(old);	/* sessions still using it hold their own reference */
 }
 
-uint64_t cons_tls_transport_refused(const struct raft_uv_transport *t)
+uint64_t cons_tls_transport_refused(const struct raft_uv_transport *t,
+				    uint64_t by[CONS_TLS_R_N])
 {
 	const struct tt *tt = t->impl;
 
+	for (int i = 0; by && i < CONS_TLS_R_N; i++)
+		by[i] = tt ? tt->refused_by[i] : 0;
 	return tt ? tt->refused : 0;
 }

@@ -26,8 +26,10 @@ void cons_tls_transport_close(struct raft_uv_transport *t);
  * now on use creds, open ones keep theirs until they close. Takes a
  * reference on creds and drops the old one. */
 void cons_tls_transport_set_creds(struct raft_uv_transport *t, struct pki_creds *creds);
-/* Connections refused since start (bad certificate, name or preamble). */
-uint64_t cons_tls_transport_refused(const struct raft_uv_transport *t);
+/* Connections refused since start (bad certificate, name or preamble);
+ * by reason into `by` unless NULL. */
+uint64_t cons_tls_transport_refused(const struct raft_uv_transport *t,
+				    uint64_t by[CONS_TLS_R_N]);
 
 /* Preamble, the first bytes inside the TLS session from the connecting side
  * (big-endian): u32 magic "RTV1", u32 address length (1..CONS_ADDR_MAX-1),

@@ -136,6 +136,20 @@ void pki_tls_close_notify(struct pki_tls *t);
 /* Why the last call failed; "" if nothing failed. */
 const char *pki_tls_errmsg(const struct pki_tls *t);
 
+/* The class of a failed handshake, for counters (names: pki_refusal_name:
+ * "unknown_ca", "expired", "bad_name", "no_cert", "not_tls"). */
+enum pki_refusal {
+	PKI_REFUSAL_NONE = 0,
+	PKI_REFUSAL_UNKNOWN_CA,	/* not issued by the rack CA, or self-signed */
+	PKI_REFUSAL_EXPIRED,	/* outside its validity period */
+	PKI_REFUSAL_BAD_NAME,	/* not a rack name, or not the one expected */
+	PKI_REFUSAL_NO_CERT,	/* the peer presented none */
+	PKI_REFUSAL_NOT_TLS,	/* no TLS 1.2 the rack speaks, or any other failure */
+	PKI_REFUSAL_N
+};
+enum pki_refusal pki_tls_refusal(const struct pki_tls *t);
+const char *pki_refusal_name(enum pki_refusal r);
+
 /* ------------------------------------------------------------------------- */
 /* Sealed datagrams                                                           */
 

@@ -39,6 +39,7 @@ struct pki_tls {
 	uint32_t leaf_flags;
 	char leaf_cn[PKI_NAME_MAX + 8], leaf_issuer[PKI_NAME_MAX + 8], leaf_to[40];
 	char errmsg[PKI_ERRLEN];
+	enum pki_refusal refusal;
 };
 
 static int buf_append(struct tls_buf *b, const void *data, size_t len)
@@ -177,11 +178,36 @@ static void refusal_reason(struct pki_tls *t, char *buf, size_t cap)
 	}
 }
 
+static enum pki_refusal refusal_class(uint32_t f)
+{
+	if (f & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))
+		return PKI_REFUSAL_EXPIRED;
+	if (f & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
+		return PKI_REFUSAL_UNKNOWN_CA;
+	return PKI_REFUSAL_BAD_NAME;
+}
+
+const char *pki_refusal_name(enum pki_refusal r)
+{
+	static const char *const names[PKI_REFUSAL_N] = {
+		"none", "unknown_ca", "expired", "bad_name", "no_cert", "not_tls",
+	};
+
+	return (unsigned)r < PKI_REFUSAL_N ? names[r] : "?";
+}
+
+enum pki_refusal pki_tls_refusal(const struct pki_tls *t)
+{
+	return t->refusal;
+}
+
 static int handshake_failed(struct pki_tls *t, int rc)
 {
 	char why[160];
 
+	t->refusal = PKI_REFUSAL_NOT_TLS;
 	if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && t->leaf_seen) {
+		t->refusal = refusal_class(t->leaf_flags);
 		refusal_reason(t, why, sizeof(why));
 		snprintf(t->errmsg, sizeof(t->errmsg), "refused peer certificate CN=%.64s: %.150s",
 			 t->leaf_cn, why);
@@ -189,6 +215,7 @@ static int handshake_failed(struct pki_tls *t, int rc)
 	}
 	if (rc == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE ||
 	    rc == MBEDTLS_ERR_SSL_PEER_VERIFY_FAILED) {
+		t->refusal = PKI_REFUSAL_NO_CERT;
 		snprintf(t->errmsg, sizeof(t->errmsg), "refused peer: it presented no certificate");
 		return -EACCES;
 	}
@@ -217,6 +244,7 @@ int pki_tls_handshake(struct pki_tls *t)
 		return handshake_failed(t, rc);
 	crt = mbedtls_ssl_get_peer_cert(&t->ssl);
 	if (!crt || pki__crt_peer(crt, &t->peer) != 0) {
+		t->refusal = PKI_REFUSAL_BAD_NAME;
 		snprintf(t->errmsg, sizeof(t->errmsg), "refused peer certificate CN=%s: not a "
 			 "rack name (rtvd-host-<id>, rtvctl-admin-<who>, rtvctl-read-<who>)",
 			 t->leaf_cn);

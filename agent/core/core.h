@@ -49,6 +49,15 @@ uint64_t agent_core_leader(const struct rtvd *d);
 bool agent_core_stopping(const struct rtvd *d);
 /* Requests waiting for a (reachable) leader. */
 size_t agent_core_n_waiting(const struct rtvd *d);
+/* RPC refusals: connections a TLS listener dropped in the handshake, by
+ * nng's reason (out[0..3]: auth, proto, timeout, other) for rpc_addr
+ * (read_listener false) or rpc_read_addr; 0 or -ENOENT (no such TLS
+ * listener). And changes refused on the read-only listener. */
+#define AGENT_CORE_RPC_REFUSAL_N 4
+extern const char *const agent_core_rpc_refusal_names[AGENT_CORE_RPC_REFUSAL_N];
+int agent_core_rpc_refusals(const struct rtvd *d, bool read_listener,
+			    uint64_t out[AGENT_CORE_RPC_REFUSAL_N]);
+uint64_t agent_core_rpc_read_only_refused(const struct rtvd *d);
 /* The nng URL of agent `id`'s RPC listener: its host record, else the
  * [cluster] peer list; NULL if unknown. */
 const char *agent_core_peer_url(const struct rtvd *d, uint64_t id);

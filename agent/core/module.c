@@ -96,6 +96,28 @@ size_t agent_core_n_waiting(const struct rtvd *d)
 	return d->n_waiting;
 }
 
+const char *const agent_core_rpc_refusal_names[AGENT_CORE_RPC_REFUSAL_N] = {
+	"auth", "proto", "timeout", "other",
+};
+
+int agent_core_rpc_refusals(const struct rtvd *d, bool read_listener,
+			    uint64_t out[AGENT_CORE_RPC_REFUSAL_N])
+{
+	struct agent_server_refusals r;
+	int rc = agent_server_refusals(&d->server, read_listener, &r);
+
+	out[0] = r.auth;
+	out[1] = r.proto;
+	out[2] = r.timeout;
+	out[3] = r.other;
+	return rc;
+}
+
+uint64_t agent_core_rpc_read_only_refused(const struct rtvd *d)
+{
+	return d->server.n_read_only_refused;
+}
+
 struct agent_loopq *agent_core_loopq(struct rtvd *d)
 {
 	return &d->loopq;

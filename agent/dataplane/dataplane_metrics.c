@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agent/dataplane/dataplane_internal.h"
+#include "pki/pki.h"
 
 static uint64_t ld(const _Atomic uint64_t *a)
 {
@@ -156,6 +157,17 @@ static void dp_host(void *self, struct agent_tm_dp_host *o)
 
 	o->process_up = dp->uc.up;
 	o->degraded = dp->link.degraded;
+	if (dp->sock.seal) {
+		const struct pki_dgram_stats *ps = pki_dgram_stats(dp->sock.seal);
+
+		o->sealed = true;
+		o->miss_sealed_refused[AGENT_TM_SEAL_BAD_MAC] = ps->bad_tag;
+		o->miss_sealed_refused[AGENT_TM_SEAL_UNKNOWN_KEY] = ps->unknown_key;
+		o->miss_sealed_refused[AGENT_TM_SEAL_REPLAY] = ps->replayed;
+		o->miss_sealed_refused[AGENT_TM_SEAL_STALE] = ps->stale;
+		o->miss_sealed_refused[AGENT_TM_SEAL_MALFORMED] = ps->malformed;
+		o->miss_sealed_refused[AGENT_TM_SEAL_WRONG_SENDER] = dp->sock.stats.dgrams_wrong_sender;
+	}
 	if (!dp->have_stats)
 		return;
 	o->pacer_bps = agent_core_config(dp->d)->uplink_bps;	/* dataplane.h: the pacer runs at [uplink] capacity */

@@ -338,6 +338,7 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *b, const struct 
 	}
 	if (s->seal && m.host != s->sealed_by) {
 		s->stats.dgrams_unauth++;
+		s->stats.dgrams_wrong_sender++;
 		log_dgram(s, from, "sealed by one host, reporting as another");
 		return;
 	}

@@ -106,6 +106,8 @@ struct agent_missrep_stats {
 	uint64_t dgrams_unauth;		/* sealing on: forged, unsealed, unknown key,
 					 * or a sender other than the report's host */
 	uint64_t dgrams_replayed;	/* sealing on: seen before or outside the window */
+	uint64_t dgrams_wrong_sender;	/* sealing on: sealed by one host, reporting another
+					 * (also in dgrams_unauth) */
 };
 
 struct pki_dgram;

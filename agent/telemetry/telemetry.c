@@ -42,6 +42,8 @@ const char *const tm_drop_names[AGENT_TM_DROP_N] = { "pool", "runt", "nrt_full",
 const char *const tm_exc_names[AGENT_TM_EXC_N] = { "bad_ip_passed", "remarked",
 						   "wfq_no_slot" };
 const char *const tm_icmp_names[AGENT_TM_ICMP_N] = { "sent", "rate_limited", "not_answered" };
+const char *const tm_seal_names[AGENT_TM_SEAL_N] = { "bad_mac", "unknown_key", "replay",
+						     "stale", "malformed", "wrong_sender" };
 const char *const tm_rx_names[AGENT_TM_RX_N] = { "popped", "passed", "mpls_foreign",
 						 "unknown_path", "not_ipv4" };
 const char *const tm_of_state_names[3] = { "disabled", "connecting", "connected" };
@@ -94,6 +96,15 @@ static const struct agent_mdesc defs[TM_FAM_N] = {
 	[TM_RPC_IN_FLIGHT] = { "rtvnet_rpc_in_flight", "Requests being served now.", G, NOL },
 	[TM_RPC_WAITING] = { "rtvnet_rpc_waiting_for_leader", "Requests waiting for a "
 			     "reachable Raft leader.", G, NOL },
+	[TM_TLS_REFUSED] = { "rtvnet_tls_refused_total", "Connections refused in or right "
+			     "after the TLS handshake, by channel (raft, rpc, rpc_read) and reason "
+			     "(docs/metrics.md).", C, L("channel", "reason") },
+	[TM_RPC_READ_ONLY_REFUSED] = { "rtvnet_rpc_read_only_refused_total", "Requests that "
+				       "would change the rack, refused on the read-only RPC "
+				       "listener.", C, NOL },
+	[TM_SEALED_REFUSED] = { "rtvnet_sealed_refused_total", "Sealed datagrams refused, by "
+				"channel and reason (bad_mac, unknown_key, replay, stale, "
+				"malformed, wrong_sender).", C, L("channel", "reason") },
 	[TM_STATE_HOSTS] = { "rtvnet_state_hosts", "Hosts in the replicated state.", G, NOL },
 	[TM_STATE_VMS] = { "rtvnet_state_vms", "VMs in the replicated state.", G, NOL },
 	[TM_STATE_LINKS] = { "rtvnet_state_links", "Topology links in the replicated state.",

@@ -63,6 +63,11 @@ enum agent_tm_icmp { AGENT_TM_ICMP_SENT, AGENT_TM_ICMP_LIMITED, AGENT_TM_ICMP_NO
 		     AGENT_TM_ICMP_N };
 enum agent_tm_rx { AGENT_TM_RX_POPPED, AGENT_TM_RX_PASSED, AGENT_TM_RX_FOREIGN,
 		   AGENT_TM_RX_UNKNOWN_PATH, AGENT_TM_RX_NOT_IPV4, AGENT_TM_RX_N };
+/* Sealed datagrams refused (pki_dgram_stats, plus the channel's own check
+ * that the sealer is the host the payload speaks for). */
+enum agent_tm_seal { AGENT_TM_SEAL_BAD_MAC, AGENT_TM_SEAL_UNKNOWN_KEY, AGENT_TM_SEAL_REPLAY,
+		     AGENT_TM_SEAL_STALE, AGENT_TM_SEAL_MALFORMED, AGENT_TM_SEAL_WRONG_SENDER,
+		     AGENT_TM_SEAL_N };
 
 /* This host's dataplane (dp/dp.h: struct dp_sched_stats, dp_rx_stats,
  * dp_sched_backlog); counters are totals since the dataplane started. */
@@ -80,6 +85,8 @@ struct agent_tm_dp_host {
 	uint64_t misses, miss_reports_lost;
 	uint64_t process_up;		/* rtvdp answers rtvd (1) or not (0) */
 	uint64_t degraded;		/* plain forwarding: rtvdp gone for good (1) */
+	bool sealed;			/* miss reports are sealed ([tls] rack_keys) */
+	uint64_t miss_sealed_refused[AGENT_TM_SEAL_N];
 };
 
 /* One rtpath (dp/dp.h: struct dp_path_counters, dp_path_hist). */

@@ -386,6 +386,36 @@ static void collect_dp(struct agent_telemetry *t)
 	tm_set(t, TM_DP_TABLE_SWAPS, (double)h.table_swaps);
 	tm_set(t, TM_DP_PROCESS_UP, (double)h.process_up);
 	tm_set(t, TM_DP_DEGRADED, (double)h.degraded);
+	for (int i = 0; h.sealed && i < AGENT_TM_SEAL_N; i++)
+		sset(tm_series(t, TM_SEALED_REFUSED, "miss_report", tm_seal_names[i], NULL),
+		     (double)h.miss_sealed_refused[i]);
+}
+
+/* Refusals of the rack's trust checks: Raft's TLS transport by reason,
+ * the RPC's TLS listeners by nng's reason, the read-only listener. */
+static void collect_trust(struct agent_telemetry *t)
+{
+	const struct agent_config *cfg = agent_core_config(t->d);
+	uint64_t v[AGENT_CORE_RPC_REFUSAL_N];
+	struct cons_node_status st;
+
+	if (!cfg->tls_cert[0])
+		return;
+	if (agent_core_node(t->d)) {
+		cons_node_status(agent_core_node(t->d), &st);
+		for (int r = 0; r < CONS_TLS_R_N; r++)
+			sset(tm_series(t, TM_TLS_REFUSED, "raft", cons_tls_refusal_names[r], NULL),
+			     (double)st.tls_refused_by[r]);
+	}
+	for (int k = 0; k < 2; k++) {
+		if (agent_core_rpc_refusals(t->d, k == 1, v) < 0)
+			continue;
+		for (int r = 0; r < AGENT_CORE_RPC_REFUSAL_N; r++)
+			sset(tm_series(t, TM_TLS_REFUSED, k ? "rpc_read" : "rpc",
+				       agent_core_rpc_refusal_names[r], NULL), (double)v[r]);
+	}
+	if (cfg->rpc_read_addr[0])
+		tm_set(t, TM_RPC_READ_ONLY_REFUSED, (double)agent_core_rpc_read_only_refused(t->d));
 }
 
 static void collect_of(struct agent_telemetry *t)
@@ -463,6 +493,7 @@ int tm_collect(struct agent_telemetry *t)
 	t->n_src = 0;	/* the modules offering sources now (started, enabled) */
 	agent_core_iface(t->d, AGENT_TM_IFACE, add_src, t);
 	collect_raft(t);
+	collect_trust(t);
 	collect_state(t);
 	collect_paths(t);
 	collect_dp(t);

@@ -16,6 +16,8 @@ enum tm_fam {
 	TM_RAFT_COMMIT_LATENCY, TM_RAFT_APPLIED_CMDS,
 	/* RPC */
 	TM_RPC_REQUESTS, TM_RPC_FORWARDED, TM_RPC_IN_FLIGHT, TM_RPC_WAITING,
+	/* trust: refusals */
+	TM_TLS_REFUSED, TM_RPC_READ_ONLY_REFUSED, TM_SEALED_REFUSED,
 	/* replicated state */
 	TM_STATE_HOSTS, TM_STATE_VMS, TM_STATE_LINKS, TM_STATE_RTPATHS,
 	TM_LINK_CAPACITY, TM_LINK_BUDGET, TM_LINK_RESERVED,
@@ -53,6 +55,7 @@ extern const char *const tm_drop_names[AGENT_TM_DROP_N];
 extern const char *const tm_exc_names[AGENT_TM_EXC_N];
 extern const char *const tm_icmp_names[AGENT_TM_ICMP_N];
 extern const char *const tm_rx_names[AGENT_TM_RX_N];
+extern const char *const tm_seal_names[AGENT_TM_SEAL_N];
 extern const char *const tm_of_state_names[3];
 extern const char *const tm_of_action_names[3];	/* reconcile: add, modify, delete */
 

@@ -156,6 +156,15 @@ static uint64_t refused(struct cluster *c, unsigned i)
 	return st.tls_refused;
 }
 
+/* Node i's refusals for one reason (cons_tls_refusal_names). */
+static uint64_t refused_by(struct cluster *c, unsigned i, enum cons_tls_refusal r)
+{
+	struct cons_node_status st;
+
+	cons_node_status(c->t[i].node, &st);
+	return st.tls_refused_by[r];
+}
+
 /* Every rack node (0-2) has refused at least one connection. */
 static bool all_refused(struct cluster *c, void *arg)
 {
@@ -299,6 +308,8 @@ static void test_tls_other_ca_refused(void **state)
 	capture_expect("refused incoming peer 127.0.0.1:", "CN=rtvd-host-4",
 		       "not issued by the rack CA");
 	assert_true(ok);
+	for (unsigned i = 0; i < 3; i++)	/* counted under its reason */
+		assert_true(refused_by(&c, i, CONS_TLS_R_UNKNOWN_CA) > 0);
 	snap_same(&c, &before);
 	submit_hosts(&c, 4, 4);	/* the rack works on */
 	intruder_kill(pid);
@@ -363,6 +374,7 @@ static void test_tls_name_mismatch_refused(void **state)
 	capture_expect("refused incoming peer 127.0.0.1:", "names rtvd-host-5",
 		       "claims Raft id 3");
 	assert_true(ok);
+	assert_true(refused_by(&c, n1, CONS_TLS_R_ID_MISMATCH) > 0);
 	snap_same(&c, &before);
 	intruder_kill(pid);
 	rack_down(&c);
@@ -383,6 +395,8 @@ static void test_tls_expired_refused(void **state)
 	capture_expect("refused incoming peer 127.0.0.1:", "CN=rtvd-host-4",
 		       "certificate expired on");
 	assert_true(ok);
+	for (unsigned i = 0; i < 3; i++)
+		assert_true(refused_by(&c, i, CONS_TLS_R_EXPIRED) > 0);
 	snap_same(&c, &before);
 	intruder_kill(pid);
 	rack_down(&c);

@@ -3,7 +3,8 @@
  * hand), and sealed datagrams with replay protection and key rotation.
  *
  * Certificates come from pki/rtv-pki.sh in a temporary directory: a rack
- * CA with hosts 1-3, an expired host 9, an admin and a reader; a second
+ * CA with hosts 1-3, an expired host 9, an admin (readers' certificates
+ * come from the read CA, which no pki session trusts); a second
  * rack's CA with its own host 1; a self-signed "rtvd-host-1".
  */
 #include <errno.h>
@@ -36,7 +37,7 @@ static int setup_all(void **state)
 		pkifx_issue(rack, id, 30);
 	pkifx_issue(rack, 9, -1);
 	pkifx_issue_client(rack, "alice", "admin");
-	pkifx_issue_client(rack, "bob", "read");
+	pkifx_issue_client(rack, "bob", "admin");	/* readers' come from the read CA */
 	pkifx_rack(other);
 	pkifx_issue(other, 1, 30);
 	mkdir(self_dir, 0700);
@@ -230,6 +231,8 @@ static void test_tls_other_ca(void **state)
 	(void)state;
 	run_case(&k);
 	expect_refused(k.tsv, k.rc_sv, "rtvd-host-1", "not issued by the rack CA");
+	assert_int_equal(pki_tls_refusal(k.tsv), PKI_REFUSAL_UNKNOWN_CA);
+	assert_string_equal(pki_refusal_name(pki_tls_refusal(k.tsv)), "unknown_ca");
 	assert_int_not_equal(k.rc_cl, 0);
 	end_case(&k);
 }
@@ -254,6 +257,7 @@ static void test_tls_expired(void **state)
 	(void)state;
 	run_case(&k);
 	expect_refused(k.tsv, k.rc_sv, "rtvd-host-9", "expired on");
+	assert_int_equal(pki_tls_refusal(k.tsv), PKI_REFUSAL_EXPIRED);
 	end_case(&k);
 }
 
@@ -266,19 +270,20 @@ static void test_tls_wrong_name(void **state)
 	(void)state;
 	run_case(&k);
 	expect_refused(k.tcl, k.rc_cl, "rtvd-host-2", "does not name rtvd-host-3");
+	assert_int_equal(pki_tls_refusal(k.tcl), PKI_REFUSAL_BAD_NAME);
 	end_case(&k);
 }
 
 static void test_tls_operator(void **state)
 {
-	struct tls_case k = { pkifx_creds(rack, rack, "read-bob", 0),
+	struct tls_case k = { pkifx_creds(rack, rack, "admin-bob", 0),
 			      pkifx_creds(rack, rack, "host-2", 0), 2 };
 
 	(void)state;
 	run_case(&k);
 	assert_int_equal(k.rc_sv, 0);
-	assert_int_equal(pki_tls_peer(k.tsv)->kind, PKI_KIND_READER);
-	assert_string_equal(pki_tls_peer(k.tsv)->name, "rtvctl-read-bob");
+	assert_int_equal(pki_tls_peer(k.tsv)->kind, PKI_KIND_ADMIN);
+	assert_string_equal(pki_tls_peer(k.tsv)->name, "rtvctl-admin-bob");
 	end_case(&k);
 }
 
@@ -293,6 +298,7 @@ static void test_tls_garbage(void **state)
 	assert_int_equal(pki_tls_new(c, PKI_SERVER, 0, &t), 0);
 	assert_int_equal(pki_tls_feed(t, junk, sizeof(junk)), 0);
 	assert_int_equal(pki_tls_handshake(t), -EPROTO);
+	assert_int_equal(pki_tls_refusal(t), PKI_REFUSAL_NOT_TLS);
 	assert_non_null(strstr(pki_tls_errmsg(t), "handshake"));
 	pki_tls_free(t);
 	pki_creds_free(c);
