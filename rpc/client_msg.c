@@ -137,7 +137,7 @@ int agent_client_exit_code(int status)
 	if (status == 0)
 		return PROTO_EXIT_OK;
 	switch (abs(status)) {
-	case CONS_EREFUSED: case ENOENT: case EEXIST: case EBUSY: case ENOSPC:
+	case CONS_EREFUSED: case ENOENT: case EEXIST: case EBUSY: case ENOSPC: case EPERM:
 		return PROTO_EXIT_REFUSED;
 	case EINVAL: case EPROTONOSUPPORT: case ERANGE: case E2BIG:
 		return PROTO_EXIT_USAGE;
@@ -153,7 +153,7 @@ const char *agent_client_status_name(int status)
 		{ ENOENT, "not found" }, { EEXIST, "exists" }, { EBUSY, "busy" },
 		{ ENOSPC, "no space" }, { EINVAL, "invalid" }, { EAGAIN, "no leader" },
 		{ ETIMEDOUT, "timed out" }, { ECONNREFUSED, "connection refused" },
-		{ ECONNRESET, "connection reset" }, { EACCES, "permission denied" },
+		{ ECONNRESET, "connection reset" }, { EACCES, "permission denied" }, { EPERM, "not permitted" },
 		{ EPROTO, "protocol error" }, { EPROTONOSUPPORT, "unsupported version" },
 		{ ECANCELED, "leadership lost" }, { ESHUTDOWN, "shutting down" },
 	};

@@ -80,7 +80,8 @@
  * datagram to [dataplane] miss_port, DSCP CS6 (agent/dataplane/missrep.h).
  *
  * Exit codes of rtvctl derived from status: 0 ok; 1 refused (CONS_EREFUSED,
- * -ENOENT, -EEXIST, -EBUSY: valid request the rack cannot grant); 2 usage
+ * -ENOENT, -EEXIST, -EBUSY: valid request the rack cannot grant; -EPERM: a
+ * change asked on the read-only listener); 2 usage
  * (local parse errors, -EINVAL); 3 unavailable (no leader within the
  * timeout, connection refused, timeout: -EAGAIN, -ETIMEDOUT, -ECONNREFUSED,
  * -EHOSTUNREACH, -ESHUTDOWN (that rtvd is stopping), CONS_ENOTLEADER).

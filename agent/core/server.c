@@ -120,7 +120,7 @@ static void refuse_reader(struct agent_server_ctx *c, const char *who)
 	snprintf(err, sizeof(err), "permission denied: %s changes the rack, and this is the "
 		 "read-only RPC endpoint (a reader's certificate); use an admin certificate "
 		 "(rtvctl pki issue-client NAME --admin) against the agent's rpc_addr", op);
-	agent_job_fail(&c->job, -EACCES, err);
+	agent_job_fail(&c->job, -EPERM, err);
 }
 
 static void on_received(struct agent_server_ctx *c, int rv)
@@ -308,9 +308,25 @@ static int listen_all(struct agent_server *s, const struct agent_config *cfg, ch
  * became pipes (its TLS handshake verifies the client's certificate); it
  * cannot say whose, so the log names the listener and the count. */
 
+/* The stats scope of listener l. (nng 1.5's nng_stat_find_listener matches
+ * any listener scope, so the scope is found by its "id" child.) */
+static nng_stat *find_listener(nng_stat *st, int id)
+{
+	for (; st; st = nng_stat_next(st)) {
+		nng_stat *v, *found;
+
+		if (strcmp(nng_stat_name(st), "listener") == 0 &&
+		    (v = nng_stat_find(st, "id")) && nng_stat_value(v) == (uint64_t)id)
+			return st;
+		if ((found = find_listener(nng_stat_child(st), id)))
+			return found;
+	}
+	return NULL;
+}
+
 static void listener_refusals(nng_stat *all, nng_listener l, struct agent_server_refusals *r)
 {
-	nng_stat *st = nng_stat_find_listener(all, l);
+	nng_stat *st = find_listener(all, nng_listener_id(l));
 	nng_stat *v;
 
 	if (!st)

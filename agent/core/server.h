@@ -5,7 +5,7 @@
  * rack CA's certificates: other agents and admins; tcp:// when insecure),
  * and on [node] rpc_read_addr when set (tls+tcp://, also trusting [tls]
  * read_ca: a request that would change the rack is refused there with
- * -EACCES, logged with the client's address and counted), served by a pool of [rpc] contexts nng contexts, each cycling
+ * -EPERM, logged with the client's address and counted), served by a pool of [rpc] contexts nng contexts, each cycling
  * receive → decode → serve (agent_job_run) → send, so that many requests are
  * in progress at once while the loop never waits. All calls run on the loop.
  */
