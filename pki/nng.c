@@ -94,3 +94,17 @@ int pki_nng_tls_add_ca(nng_tls_config *cfg, const char *ca_file, char err[PKI_ER
 	snprintf(err, PKI_ERRLEN, "CA %.160s: %s", ca_file, nng_strerror(rv));
 	return rv == NNG_ENOMEM ? -ENOMEM : -EINVAL;
 }
+
+int pki_nng_dial(uint32_t sock_id, const char *url, nng_tls_config *cfg, int flags)
+{
+	nng_socket sock = { .id = sock_id };
+	nng_dialer d;
+	int rv = nng_dialer_create(&d, sock, url);
+
+	if (rv == 0)
+		rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
+	if (rv == 0)
+		rv = nng_dialer_start(d, flags);
+	nng_tls_config_free(cfg);
+	return rv;
+}

@@ -255,4 +255,10 @@ int pki_nng_tls_config(const char *ca_file, const char *cert_file, const char *k
  * -EINVAL (err says why). */
 int pki_nng_tls_add_ca(nng_tls_config *cfg, const char *ca_file, char err[PKI_ERRLEN]);
 
+/* Dials url (tls+tcp://) from socket sock_id (nng_socket_id) with cfg, then
+ * drops this reference on cfg (the dialer holds its own). flags as
+ * nng_dialer_start's. Returns nng's code (0 = dialed, or dialing in the
+ * background with NNG_FLAG_NONBLOCK). */
+int pki_nng_dial(uint32_t sock_id, const char *url, nng_tls_config *cfg, int flags);
+
 #endif /* RTV_PKI_H */

@@ -147,15 +147,12 @@ static int socket_setup(struct agent_client *c)
 	return 0;
 }
 
-/* Dials one URL: synchronously first (to learn at once whether anybody
- * listens), then in the background so a restarting agent is picked up. */
 /* A tls+tcp:// dialer with the client's certificate; started with flags. */
 static int dial_tls(struct agent_client *c, const char *url, int flags)
 {
 	nng_tls_config *cfg = NULL;
 	char perr[PKI_ERRLEN];
-	nng_dialer d;
-	int rv, rc;
+	int rc;
 
 	if (!c->tls.ca || !c->tls.cert || !c->tls.key) {
 		set_err(c, "%s needs a client certificate: give --ca, --cert and --key "
@@ -167,13 +164,7 @@ static int dial_tls(struct agent_client *c, const char *url, int flags)
 		set_err(c, "client certificate: %s", perr);
 		return NNG_EINVAL;
 	}
-	rv = nng_dialer_create(&d, c->sock, url);
-	if (rv == 0)
-		rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
-	if (rv == 0)
-		rv = nng_dialer_start(d, flags);
-	nng_tls_config_free(cfg);
-	return rv;
+	return pki_nng_dial((uint32_t)nng_socket_id(c->sock), url, cfg, flags);
 }
 
 static int dial_url(struct agent_client *c, const char *url, int flags)
@@ -183,6 +174,8 @@ static int dial_url(struct agent_client *c, const char *url, int flags)
 	return nng_dial(c->sock, url, NULL, flags);
 }
 
+/* Dials one URL: synchronously first (to learn at once whether anybody
+ * listens), then in the background so a restarting agent is picked up. */
 static int dial_one(struct agent_client *c, const char *url)
 {
 	int rv = dial_url(c, url, 0);

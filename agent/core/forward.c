@@ -43,7 +43,6 @@ static int dial(struct agent_fwd *f, struct agent_fwd_peer *peer, uint64_t id, c
 {
 	nng_tls_config *tls = NULL;
 	char err[PKI_ERRLEN];
-	nng_dialer dl;
 	int rv;
 
 	if (strncmp(url, "tls+tcp://", 10) != 0)
@@ -58,13 +57,8 @@ static int dial(struct agent_fwd *f, struct agent_fwd_peer *peer, uint64_t id, c
 		rtv_warn("agent", "TLS towards agent %llu: %s", (unsigned long long)id, err);
 		return rv;
 	}
-	rv = nng_dialer_create(&dl, peer->sock, url);
-	if (rv == 0)
-		rv = nng_dialer_set_ptr(dl, NNG_OPT_TLS_CONFIG, tls);
-	if (rv == 0)
-		rv = nng_dialer_start(dl, NNG_FLAG_NONBLOCK);
-	nng_tls_config_free(tls);	/* the dialer holds its own reference */
-	return agent_nng_errno(rv);
+	return agent_nng_errno(pki_nng_dial(nng_socket_id(peer->sock), url, tls,
+					     NNG_FLAG_NONBLOCK));
 }
 
 static int peer_open(struct agent_fwd *f, struct agent_fwd_peer *peer, uint64_t id,
