@@ -25,7 +25,10 @@
 #      escalations commit with the class alone (levels 1 and 2, its max;
 #      R stays 400M), none is refused, and there is no retry loop;
 #   4. once the misses stop, the boosts decay ([dataplane] boost_decay 2s);
-#   5. a malformed datagram and a forged report are counted and ignored;
+#   5. a malformed datagram and a forged (unsealed) report are refused by the
+#      rack key's seal check (miss reports are sealed: [tls] rack_keys, from
+#      tests/lib/dp_rack.sh), counted and ignored: nothing reaches the report
+#      handler;
 #   6. SIGTERM: both rtvd stop with exit 0 and nothing left open.
 # Everything it starts is killed and every namespace removed on exit.
 set -u
@@ -212,7 +215,7 @@ read -r nrep ncs6 <<<"$($PY -c "$TOS" "$DIR/mgmt.pcap")"
 [ "${nrep:-0}" -gt 0 ] && [ "$nrep" = "$ncs6" ] && ok "$nrep miss-report datagrams on the management link, all DSCP CS6 (TOS 0xc0)" ||
 	bad "miss reports on the wire: ${nrep:-?}, CS6: ${ncs6:-?}"
 
-step "5. a malformed datagram and a forged report are counted and ignored"
+step "5. a malformed datagram and a forged report are refused as unsealed, counted and ignored"
 FORGE='
 import socket, sys
 def pk(o):
@@ -229,14 +232,18 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.sendto(b"\xde\xad\xbe\xef not msgpack", ("10.98.0.1", int(sys.argv[2])))
 s.sendto(pk({"v": 1, "t": "miss", "host": 2, "seq": 1, "r": [r]}), ("10.98.0.1", int(sys.argv[2])))
 '
-bad0=$(dp_stat 1 dgrams_bad)
+un0=$(dp_stat 1 dgrams_unauth)
 rej0=$(dp_stat 1 reports_rejected)
+rcv0=$(dp_stat 1 reports_received)
 ns $HB $PY -c "$FORGE" 999999 $MISS_PORT
 sleep 0.5
-[ "$(dp_stat 1 dgrams_bad)" -gt "$bad0" ] && grep -q "missrep: ignored a datagram" "$DIR/n1.log" &&
-	ok "malformed datagram: dgrams_bad $bad0 -> $(dp_stat 1 dgrams_bad), logged" || bad "malformed datagram not counted"
-[ "$(dp_stat 1 reports_rejected)" -gt "$rej0" ] && ok "report for an unknown rtpath: rejected ($(dp_stat 1 reports_rejected))" ||
-	bad "forged report not rejected"
+un1=$(dp_stat 1 dgrams_unauth)
+[ "$un1" -ge $((un0 + 2)) ] && grep -q "missrep: ignored a datagram" "$DIR/n1.log" &&
+	ok "both refused by the seal check: dgrams_unauth $un0 -> $un1, logged" ||
+	bad "unsealed datagrams not refused (dgrams_unauth $un0 -> $un1)"
+[ "$(dp_stat 1 reports_rejected)" = "$rej0" ] && [ "$(dp_stat 1 reports_received)" = "$rcv0" ] &&
+	ok "nothing reached the report handler (received $rcv0, rejected $rej0: unchanged)" ||
+	bad "a forged report got past the seal check"
 
 ctl 1 status >"$DIR/status.txt"
 grep -qE "^local boosts: [1-9][0-9]* raised, [1-9][0-9]* lowered; escalations: [0-9]+ proposed, 3 committed, 0 refused" "$DIR/status.txt" &&
