@@ -48,10 +48,12 @@ static int script_path(char *out, size_t n)
 		return -errno;
 	exe[len] = '\0';
 	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		snprintf(out, n, "%s/%s", dirname(exe), rel[i]);
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", exe);	/* dirname writes into it */
+		snprintf(out, n, "%s/%s", dirname(dir), rel[i]);
 		if (access(out, X_OK) == 0)
 			return 0;
-		exe[len] = '\0';	/* dirname may have cut it */
 	}
 	return -ENOENT;
 }

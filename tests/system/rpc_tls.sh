@@ -12,7 +12,8 @@
 #   - without a certificate, with another CA's, or in plaintext, a client is
 #     refused in the TLS handshake, before any message is read (the agent's
 #     request counter does not move), counted by reason in /metrics;
-#   - rtvctl refuses a tls+tcp:// endpoint without --cert/--key/--ca (usage).
+#   - rtvctl refuses a tls+tcp:// endpoint without --cert/--key/--ca (usage);
+#   - a client certificate made with `rtvctl pki issue-client` works.
 set -u
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/rack.sh"
@@ -121,6 +122,10 @@ check "vm add by the admin: exit 0 ($rc: $out)" [ $rc = 0 ]
 check "the VM is there" [ "$(rack_ctl 1 --linearizable vms 2>/dev/null | grep -c adm1)" = 1 ]
 out=$(remote "$AD" "$(rack_ctl_admin)" paths 2>&1); rc=$?
 check "the admin reads too ($rc)" [ $rc = 0 ]
+"$RTVCTL" pki -d "$PKI" issue-client ops --admin >/dev/null 2>&1 ||
+	bad "rtvctl pki issue-client ops --admin failed"
+out=$(remote "$AD" "--ca $PKI/ca.crt --cert $PKI/admin-ops.crt --key $PKI/admin-ops.key" status 2>&1); rc=$?
+check "a certificate from rtvctl pki issue-client works ($rc)" [ $rc = 0 ]
 check "raft refusal counters exported" [ -n "$(metric 'rtvnet_tls_refused_total{channel="raft",reason="unknown_ca"}')" ]
 
 finish
