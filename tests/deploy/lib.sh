@@ -97,6 +97,8 @@ deploy_inventory() {	# deploy_inventory N [JOINING...]
 		echo "  vars:"
 		"$HOSTS_SH" inventory-vars | sed 's/^/    /'
 		echo "    rtvnet_deb: \"$DEB\""
+		# the rack CA stays on the controller, in this test's scratch folder
+		echo "    rtvnet_pki_dir: \"$OUT/pki\""
 		echo "  children:"
 		echo "    rtvnet_hosts:"
 		echo "      vars:"
