@@ -113,9 +113,10 @@ for h in 1 2 3 4; do
 	check "h$h runs 0.3.0+upgrade1, in sync" on "$h" \
 		'[ "$(dpkg-query -W -f="\${Version}" rtvnet)" = 0.3.0+upgrade1 ] && systemctl is-active -q rtvd'
 	st=$(on "$h" 'rtvdp -c /etc/rtvnet/rtvd.conf --status -o json')
-	check "h$h: rtvdp replaced in place (pid ${dp_pid0[$h]} -> $(jq -r .pid <<<"$st"), takeovers $(jq -r .takeovers <<<"$st"))" \
-		bash -c "[ \"\$(jq -r .pid <<<'$st')\" != '${dp_pid0[$h]}' ] && jq -e '.takeovers >= 1' <<<'$st' >/dev/null &&
-		[ \"\$($HOSTS_SH ssh $h systemctl show -p MainPID --value rtvdp)\" = \"\$(jq -r .pid <<<'$st')\" ]"
+	newpid=$(jq -r '.pid // 0' <<<"$st" 2>/dev/null) tk=$(jq -r '.takeovers // 0' <<<"$st" 2>/dev/null)
+	mainpid=$(on "$h" systemctl show -p MainPID --value rtvdp)
+	check "h$h: rtvdp replaced in place (pid ${dp_pid0[$h]} -> ${newpid:-?}, systemd follows ${mainpid:-?}, takeovers ${tk:-?})" \
+		[ "${newpid:-0}" != "${dp_pid0[$h]}" -a "${newpid:-0}" = "${mainpid:-}" -a "${tk:-0}" -ge 1 ]
 done
 check "the rtpath survived" bash -c "$HOSTS_SH ssh 2 rtvctl -o json paths | jq -e '.paths[] | select(.id == $rtpath)'"
 # each host's window: its rtvd stopping -> the next host's (or the end)
@@ -133,7 +134,7 @@ for h in 1 2 3 4; do
 done
 check "flow A passes after the upgrade (last 2 s of it delivered)" [ "$(flow_misses up $((t1_ns - 1000000000)) "$t1_ns")" -eq 0 ]
 check "no packet of flow A lost or late during the whole upgrade (sent $u_sent: lost $u_lost, late $u_late)" \
-	[ "$up_miss" -eq 0 ] -a "$u_sent" -gt 0
+	[ "$up_miss" -eq 0 -a "${u_sent:-0}" -gt 0 ]
 
 step "6. power cut: h3 killed"
 "$HOSTS_SH" kill 3
