@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -21,6 +22,7 @@
 
 #include "agent/core/config.h"
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "common/units.h"
 #include "dpd/dpd_engine.h"
 
@@ -222,6 +224,25 @@ static int serve(struct dpd_server *s)
 	return 0;
 }
 
+/* Under systemd (deploy/systemd/rtvdp.service) the in-place upgrade runs from
+ * the unit's ExecReload=, which sets $MAINPID: the new process names itself
+ * the main process before the old one hands over and exits (systemd would
+ * take that exit for the service's and stop it), and names the old one again
+ * if the takeover fails (the old one then keeps forwarding). */
+static void notify_mainpid(bool self)
+{
+	char msg[40];
+	const char *old = getenv("MAINPID");
+
+	if (old && *old) {
+		if (self)
+			snprintf(msg, sizeof(msg), "MAINPID=%ld", (long)getpid());
+		else
+			snprintf(msg, sizeof(msg), "MAINPID=%.20s", old);
+		rtv_sdnotify(msg);
+	}
+}
+
 static int run(const struct agent_config *cfg, const char *path, bool takeover)
 {
 	static struct dpd_engine e;
@@ -243,7 +264,11 @@ static int run(const struct agent_config *cfg, const char *path, bool takeover)
 		return EXIT_FAIL;
 	}
 	t0 = mono_us();
+	if (takeover)
+		notify_mainpid(true);
 	if ((lfd = open_channel(cfg, path, takeover, &e, &takeovers)) < 0) {
+		if (takeover)
+			notify_mainpid(false);
 		dpd_engine_close(&e);
 		return EXIT_FAIL;
 	}
@@ -263,6 +288,7 @@ static int run(const struct agent_config *cfg, const char *path, bool takeover)
 	s.takeovers = takeovers;
 	rtv_info(MOD, "forwarding %s <-> %s; channel %s", cfg->dataplane.int_dev,
 		 cfg->dataplane.uplink_dev, path);
+	rtv_sdnotify("READY=1\nSTATUS=forwarding");	/* Type=notify: ready now */
 	handed = serve(&s);
 	dpd_server_close(&s);
 	dpd_engine_close(&e);

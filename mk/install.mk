@@ -1,6 +1,6 @@
 # mk/install.mk — `make install` and `make deb` (included from Makefile).
 #
-#   make install [PREFIX=/usr/local] [DESTDIR=]   programs, systemd unit, man pages,
+#   make install [PREFIX=/usr/local] [DESTDIR=]   programs, systemd units, man pages,
 #                                                 example config, docs
 #   make deb [DEB_VERSION=V]                      the Debian package, built by
 #                                                 dpkg-buildpackage from a copy of the
@@ -8,21 +8,27 @@
 #   make programs                                 only what install needs
 #
 # PREFIX=/usr (what debian/rules uses) puts configuration under /etc and the
-# unit under /lib/systemd/system; any other PREFIX keeps everything below it.
-# The unit names its paths through @SBINDIR@ and @SYSCONFDIR@, filled in here.
+# units under /lib/systemd/system; any other PREFIX keeps everything below it.
+# The units name their paths through @SBINDIR@, @SYSCONFDIR@ and @LIBEXECDIR@,
+# filled in here. Two units: rtvd.service (the agent) and rtvdp.service (the
+# dataplane process, upgraded in place by `systemctl reload rtvdp`, which runs
+# LIBEXECDIR/rtvdp-takeover).
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+LIBEXECDIR ?= $(PREFIX)/libexec/rtvnet
 MANDIR     ?= $(PREFIX)/share/man
 DOCDIR     ?= $(PREFIX)/share/doc/rtvnet
 INSTALL    ?= install
 
 RTV_VERSION := $(shell grep -rhs '^#define RTVD_VERSION' agent | sed 's/.*"\(.*\)"/\1/' | head -1)
-INSTALL_PROGS := $(BUILD)/bin/rtvd $(BUILD)/bin/rtvctl
-INSTALL_MANS  := $(BUILD)/man/rtvd.8 $(BUILD)/man/rtvctl.1
+INSTALL_PROGS := $(BUILD)/bin/rtvd $(BUILD)/bin/rtvdp $(BUILD)/bin/rtvctl
+INSTALL_MANS  := $(BUILD)/man/rtvd.8 $(BUILD)/man/rtvdp.8 $(BUILD)/man/rtvctl.1
+SUBST_PATHS    = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		 -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g'
 INSTALL_UNITS := $(wildcard deploy/systemd/*.service)
 
 .PHONY: programs install uninstall deb
@@ -34,6 +40,10 @@ $(BUILD)/man/rtvd.8: $(BUILD)/bin/rtvd
 	@mkdir -p $(dir $@)
 	help2man --no-info --section=8 --name="rtvnet agent" --version-string=$(RTV_VERSION) \
 		--output=$@ $<
+$(BUILD)/man/rtvdp.8: $(BUILD)/bin/rtvdp
+	@mkdir -p $(dir $@)
+	help2man --no-info --section=8 --name="rtvnet dataplane process" \
+		--version-string=$(RTV_VERSION) --output=$@ $<
 $(BUILD)/man/rtvctl.1: $(BUILD)/bin/rtvctl
 	@mkdir -p $(dir $@)
 	help2man --no-info --section=1 --name="reserve deadline-guaranteed paths between VMs" \
@@ -42,26 +52,31 @@ $(BUILD)/man/rtvctl.1: $(BUILD)/bin/rtvctl
 install: $(INSTALL_PROGS) $(INSTALL_MANS)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples \
-		$(DESTDIR)$(SYSCONFDIR)/rtvnet
+		$(DESTDIR)$(SYSCONFDIR)/rtvnet $(DESTDIR)$(LIBEXECDIR)
 	$(INSTALL) -m 0755 $(BUILD)/bin/rtvd $(DESTDIR)$(SBINDIR)/rtvd
+	$(INSTALL) -m 0755 $(BUILD)/bin/rtvdp $(DESTDIR)$(SBINDIR)/rtvdp
+	$(SUBST_PATHS) deploy/systemd/rtvdp-takeover >$(DESTDIR)$(LIBEXECDIR)/rtvdp-takeover
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/rtvdp-takeover
 	$(INSTALL) -m 0755 $(BUILD)/bin/rtvctl $(DESTDIR)$(BINDIR)/rtvctl
-	$(INSTALL) -D -m 0755 pki/rtv-pki.sh $(DESTDIR)$(PREFIX)/libexec/rtvnet/rtv-pki.sh
+	$(INSTALL) -m 0755 pki/rtv-pki.sh $(DESTDIR)$(LIBEXECDIR)/rtv-pki.sh
 	$(INSTALL) -m 0644 $(BUILD)/man/rtvd.8 $(DESTDIR)$(MANDIR)/man8/rtvd.8
+	$(INSTALL) -m 0644 $(BUILD)/man/rtvdp.8 $(DESTDIR)$(MANDIR)/man8/rtvdp.8
 	$(INSTALL) -m 0644 $(BUILD)/man/rtvctl.1 $(DESTDIR)$(MANDIR)/man1/rtvctl.1
 	for u in $(INSTALL_UNITS); do \
-		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
-			>$(DESTDIR)$(UNITDIR)/$$(basename $$u) && \
+		$(SUBST_PATHS) $$u >$(DESTDIR)$(UNITDIR)/$$(basename $$u) && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; \
 	done
 	$(INSTALL) -m 0644 deploy/rtvd.conf.example $(DESTDIR)$(DOCDIR)/examples/rtvd.conf.example
-	$(INSTALL) -m 0644 README.md docs/rtvctl.md docs/metrics.md docs/deploy.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 README.md docs/rtvctl.md docs/metrics.md docs/deploy.md docs/dataplane-process.md $(DESTDIR)$(DOCDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/rtvd $(DESTDIR)$(BINDIR)/rtvctl \
-		$(DESTDIR)$(PREFIX)/libexec/rtvnet/rtv-pki.sh \
-		$(DESTDIR)$(MANDIR)/man8/rtvd.8 $(DESTDIR)$(MANDIR)/man1/rtvctl.1 \
+	rm -f $(DESTDIR)$(SBINDIR)/rtvd $(DESTDIR)$(SBINDIR)/rtvdp $(DESTDIR)$(BINDIR)/rtvctl \
+		$(DESTDIR)$(MANDIR)/man8/rtvd.8 $(DESTDIR)$(MANDIR)/man8/rtvdp.8 \
+		$(DESTDIR)$(MANDIR)/man1/rtvctl.1 $(DESTDIR)$(LIBEXECDIR)/rtvdp-takeover \
+		$(DESTDIR)$(LIBEXECDIR)/rtv-pki.sh \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(INSTALL_UNITS)))
 	rm -rf $(DESTDIR)$(DOCDIR)
+	-rmdir $(DESTDIR)$(LIBEXECDIR)
 
 # The package is built from a copy of the tracked and new (not ignored) files,
 # so the tree's own build/ is never packaged and dpkg-buildpackage's outputs

@@ -34,7 +34,6 @@ LAB_RATE=20mbit
 plays=0 pids=()
 start_s=$SECONDS
 . "$ROOT/tests/lib/common.sh"	# step ok bad check die finish need_* wait_for
-. "$ROOT/tests/lib/pki.sh"	# pki_rack: the rack CA the inventory hands out
 
 info() { printf '   %s\n' "$*"; }
 # on H CMD...: one argument is a shell command line for the host; several are
@@ -92,14 +91,13 @@ deploy_host_vars() {	# deploy_host_vars H [join]
 deploy_inventory() {	# deploy_inventory N [JOINING...]
 	local n=$1 h j
 	shift
-	# the rack's certificates (hosts 1..9), as an operator makes them
-	[ -f "$OUT/pki/ca.crt" ] || pki_rack "$OUT/pki" || die "cannot make the rack CA"
 	{
 		echo "# written by $T_NAME: the lab's hosts as containers, reached on the management network"
 		echo "all:"
 		echo "  vars:"
 		"$HOSTS_SH" inventory-vars | sed 's/^/    /'
 		echo "    rtvnet_deb: \"$DEB\""
+		# the rack CA stays on the controller, in this test's scratch folder
 		echo "    rtvnet_pki_dir: \"$OUT/pki\""
 		echo "  children:"
 		echo "    rtvnet_hosts:"

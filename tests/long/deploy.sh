@@ -13,9 +13,10 @@
 #   4. add-host.yml brings h4 in as a standby and promotes it to voter;
 #   5. upgrade.yml moves every host to a rebuilt package, one at a time,
 #      while the reserved flow runs: every host ends on the new version and
-#      in sync, the rtpath survives; the flow's misses are counted per host
-#      window (upgrading a host on the path restarts its dataplane, which
-#      lives inside rtvd today: those misses are expected and reported);
+#      in sync, each rtvdp was replaced in place (--takeover, same table
+#      generation continued), the rtpath survives; the flow's misses and
+#      losses are counted, per host window too, and must be 0 (the
+#      dataplane outlives the agent; rtvdp's takeover keeps its sockets);
 #   6. h3's power is cut (container SIGKILLed): the rack elects/keeps a
 #      leader, takes a new reservation, carries traffic; h3 boots again and
 #      catches up by itself (rtvd is enabled);
@@ -36,8 +37,9 @@ step "1. the package, built from the tree"
 DEB=$(deploy_deb) || exit 1
 info "$DEB"
 contents=$(dpkg-deb -c "$DEB" | awk '{print $6}')
-for f in ./usr/sbin/rtvd ./usr/bin/rtvctl ./lib/systemd/system/rtvd.service ./usr/share/man/man8/rtvd.8.gz \
-	./usr/share/man/man1/rtvctl.1.gz ./usr/share/doc/rtvnet/examples/rtvd.conf.example; do
+for f in ./usr/sbin/rtvd ./usr/sbin/rtvdp ./usr/bin/rtvctl ./lib/systemd/system/rtvd.service \
+	./lib/systemd/system/rtvdp.service ./usr/libexec/rtvnet/rtvdp-takeover ./usr/share/man/man8/rtvd.8.gz \
+	./usr/share/man/man8/rtvdp.8.gz ./usr/share/man/man1/rtvctl.1.gz ./usr/share/doc/rtvnet/examples/rtvd.conf.example; do
 	check "package holds $f" grep -qx "$f" <<<"$contents"
 done
 DEB2=$(deploy_deb 0.3.0+upgrade1) || exit 1
@@ -62,8 +64,13 @@ check "and shows it as a diff of rtvd.conf" grep -q '^+hop_latency = 600us' "$pl
 check "and applies nothing" on 1 grep -q '^hop_latency = 500us' /etc/rtvnet/rtvd.conf
 sed -i 's/rtvnet_hop_latency: 600us/rtvnet_hop_latency: 500us/' "$OUT/inventory.yml"
 for h in 1 2 3; do
-	check "h$h: rtvd active, unit verifies" on "$h" 'systemctl is-active -q rtvd && systemd-analyze verify --man=no rtvd.service'
+	check "h$h: rtvdp and rtvd active, units verify" on "$h" 'systemctl is-active -q rtvdp && systemctl is-active -q rtvd &&
+		systemd-analyze verify --man=no rtvdp.service rtvd.service'
+	check "h$h: [tls] with the rack CA's certificate for host $h, no CA key on the host" on "$h" \
+		"grep -qx 'cert = /etc/rtvnet/pki/host-$h.crt' /etc/rtvnet/rtvd.conf && [ ! -e /etc/rtvnet/pki/ca.key ]"
 done
+check "restarting rtvd leaves rtvdp alone (same pid)" on 3 \
+	'p=$(systemctl show -p MainPID --value rtvdp); systemctl restart rtvd; [ "$(systemctl show -p MainPID --value rtvdp)" = "$p" ]' 
 check "Prometheus on h1 scrapes the 3 rtvd" wait_for 60 bash -c \
 	"$HOSTS_SH ssh 1 curl -s localhost:9090/api/v1/targets | jq -e '[.data.activeTargets[] | select(.health == \"up\")] | length == 3'"
 check "Grafana provisioning on h1 (datasource at h1's Prometheus, 4 dashboards)" on 1 \
@@ -91,6 +98,7 @@ check "site.yml afterwards changes nothing on 4 hosts" play site.yml
 check "(changed=$play_changed)" [ "$play_changed" -eq 0 ]
 
 step "5. upgrade.yml to $(basename "$DEB2") while flow A runs"
+for h in 1 2 3 4; do dp_pid0[$h]=$(on "$h" systemctl show -p MainPID --value rtvdp); done
 sed -i "s|rtvnet_deb: .*|rtvnet_deb: \"$DEB2\"|" "$OUT/inventory.yml"
 t0_ns=$(date +%s%N)
 flow_start up 600
@@ -104,12 +112,17 @@ u_sent=$flow_sent u_recv=$flow_recv u_lost=$flow_lost u_late=$flow_late
 for h in 1 2 3 4; do
 	check "h$h runs 0.3.0+upgrade1, in sync" on "$h" \
 		'[ "$(dpkg-query -W -f="\${Version}" rtvnet)" = 0.3.0+upgrade1 ] && systemctl is-active -q rtvd'
+	st=$(on "$h" 'rtvdp -c /etc/rtvnet/rtvd.conf --status -o json')
+	newpid=$(jq -r '.pid // 0' <<<"$st" 2>/dev/null) tk=$(jq -r '.takeovers // 0' <<<"$st" 2>/dev/null)
+	mainpid=$(on "$h" systemctl show -p MainPID --value rtvdp)
+	check "h$h: rtvdp replaced in place (pid ${dp_pid0[$h]} -> ${newpid:-?}, systemd follows ${mainpid:-?}, takeovers ${tk:-?})" \
+		[ "${newpid:-0}" != "${dp_pid0[$h]}" -a "${newpid:-0}" = "${mainpid:-}" -a "${tk:-0}" -ge 1 ]
 done
 check "the rtpath survived" bash -c "$HOSTS_SH ssh 2 rtvctl -o json paths | jq -e '.paths[] | select(.id == $rtpath)'"
 # each host's window: its rtvd stopping -> the next host's (or the end)
 for h in 1 2 3 4; do
-	w[$h]=$(on "$h" journalctl -u rtvd -o short-unix --since "@$((t0_ns / 1000000000))" --no-pager |
-		awk '/Stopping rtvd/ { printf "%.0f\n", $1 * 1e9; exit }')
+	w[$h]=$(on "$h" journalctl -u rtvd -u rtvdp -o short-unix --since "@$((t0_ns / 1000000000))" --no-pager |
+		awk '/Reloading rtvdp|Stopping rtvd/ { printf "%.0f\n", $1 * 1e9; exit }')
 done
 info "flow A during the upgrade: sent ${u_sent:-?}, received ${u_recv:-?}, lost ${u_lost:-?}, late ${u_late:-?}"
 up_miss=$(( ${u_lost:-0} + ${u_late:-0} ))
@@ -120,6 +133,8 @@ for h in 1 2 3 4; do
 		"$([ "$h" -le 2 ] && echo '(on the path: h1 sends, h2 receives)' || echo '(off the path)')"
 done
 check "flow A passes after the upgrade (last 2 s of it delivered)" [ "$(flow_misses up $((t1_ns - 1000000000)) "$t1_ns")" -eq 0 ]
+check "no packet of flow A lost or late during the whole upgrade (sent $u_sent: lost $u_lost, late $u_late)" \
+	[ "$up_miss" -eq 0 -a "${u_sent:-0}" -gt 0 ]
 
 step "6. power cut: h3 killed"
 "$HOSTS_SH" kill 3
