@@ -257,8 +257,9 @@ claim_none_late_through_rtvnet() {
 	claim "no packet of A or B late through rtvnet (late: A $(q $run A .misses), B $(q $run B .misses); rtvnet's: A $(hj A late_rtvnet), B $(hj B late_rtvnet), of which demoted: A $(hj A late_demoted), B $(hj B late_demoted), not captured: A $(hj A unattributed), B $(hj B unattributed); the lab's for want of a CPU (cpuprobe): A $(hj A late_cpu), B $(hj B late_cpu))" \
 		[ "$(hj A late_rtvnet)" = 0 -a "$(hj B late_rtvnet)" = 0 ]
 	if grep -qv '^{' "$results/$run.hops.txt"; then
-		echo "  every late or lost packet: where its time went, whose it is (the first 40; all: $run.hops.txt):"
-		grep -v '^{' "$results/$run.hops.txt" | head -n 40 | sed 's/^/    /'
+		echo "  every late or lost packet: where its time went, whose it is (rtvnet's first; the first 40; all: $run.hops.txt):"
+		{ grep -v '^{' "$results/$run.hops.txt" | grep "rtvnet's"
+		  grep -v '^{' "$results/$run.hops.txt" | grep -v "rtvnet's"; } | head -n 40 | sed 's/^/    /'
 	fi
 }
 # hops FLOW...: whose is each late packet of $run's FLOWs (tests/lab/hops.sh
