@@ -40,6 +40,13 @@ static void hist_from_dp(const struct dp_hist *h, struct agent_tm_hist *out)
 	out->sum_s = (double)ld(&h->sum) / 1e9;
 }
 
+/* a - b, or 0: two counters read one after the other, the second of which
+ * counts a subset of the first, may be read a frame apart */
+static uint64_t sub0(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
 static void dp_sched(const struct dp_sched_stats *s, struct agent_tm_dp_host *o)
 {
 	o->sent_frames = ld(&s->sent_frames);
@@ -62,8 +69,8 @@ static void dp_sched(const struct dp_sched_stats *s, struct agent_tm_dp_host *o)
 	o->cdv_tolerance_ns = ld(&s->cdv_tolerance_ns);
 	/* a demoted frame dropped for its sojourn is counted once, as demoted */
 	o->drops[AGENT_TM_DROP_DEMOTED_SOJOURN] = ld(&s->drop_demoted_sojourn);
-	o->drops[AGENT_TM_DROP_NRT_SOJOURN] = ld(&s->drop_nrt_sojourn) -
-					      o->drops[AGENT_TM_DROP_DEMOTED_SOJOURN];
+	o->drops[AGENT_TM_DROP_NRT_SOJOURN] = sub0(ld(&s->drop_nrt_sojourn),
+						   o->drops[AGENT_TM_DROP_DEMOTED_SOJOURN]);
 	o->nrt_overtakes = ld(&s->nrt_overtakes);
 	o->table_swaps = ld(&s->table_swaps);
 	o->icmp[AGENT_TM_ICMP_SENT] = ld(&s->icmp_sent);
@@ -139,8 +146,8 @@ static void host_from_dpd(const struct dpd_stats *s, struct agent_tm_dp_host *o)
 	o->tolerated = c[DPD_C_TOLERATED];
 	o->cdv_tolerance_ns = c[DPD_C_CDV_TOLERANCE_NS];
 	o->drops[AGENT_TM_DROP_DEMOTED_SOJOURN] = c[DPD_C_DROP_DEMOTED_SOJOURN];
-	o->drops[AGENT_TM_DROP_NRT_SOJOURN] = c[DPD_C_DROP_NRT_SOJOURN] -
-					      c[DPD_C_DROP_DEMOTED_SOJOURN];
+	o->drops[AGENT_TM_DROP_NRT_SOJOURN] = sub0(c[DPD_C_DROP_NRT_SOJOURN],
+						   c[DPD_C_DROP_DEMOTED_SOJOURN]);
 	o->nrt_overtakes = c[DPD_C_NRT_OVERTAKES];
 	o->table_swaps = c[DPD_C_TABLE_SWAPS];
 	o->icmp[AGENT_TM_ICMP_SENT] = c[DPD_C_ICMP_SENT];
