@@ -17,6 +17,8 @@
  *               reclamation of old snapshots.
  *   dp_sched.c  the egress scheduler over sched/: descriptor pool, policing,
  *               queues, the NRT rule, the pacer, drop counters.
+ *   dp_police.c the per-rtpath policer and its tolerance for the host
+ *               switch's measured delay variation.
  *   dp_hist.c   log-linear histograms (one-way delay, lateness, queue delay).
  *   dp_miss.c   the ingress path's per-packet work and the miss records the
  *               control loop drains.
