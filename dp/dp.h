@@ -17,6 +17,8 @@
  *               reclamation of old snapshots.
  *   dp_sched.c  the egress scheduler over sched/: descriptor pool, policing,
  *               queues, the NRT rule, the pacer, drop counters.
+ *   dp_police.c the per-rtpath policer and its tolerance for the host
+ *               switch's measured delay variation.
  *   dp_hist.c   log-linear histograms (one-way delay, lateness, queue delay).
  *   dp_miss.c   the ingress path's per-packet work and the miss records the
  *               control loop drains.
@@ -111,6 +113,23 @@ void dp_pkt_set_dscp(uint8_t *frame, const struct dp_parsed *p, uint8_t dscp);
 static inline uint32_t dp_label_of_us(uint64_t deadline_us)
 {
 	return (uint32_t)(deadline_us & (DP_LABEL_MOD - 1));
+}
+
+/* The label's extension (wire format, docs/guarantee.md): 20 bits of µs
+ * wrap every 1.05 s, so a frame more than 0.52 s late would read as early.
+ * rtvnet's TTL field carries the deadline's next 7 bits (20..26) under a
+ * marker bit: TTL = 0x80 | (deadline_us >> 20 & 0x7f). Label and TTL
+ * together name the deadline modulo 2^27 µs, unambiguous within ±67 s.
+ * The label is never switched on (the ToR forwards by Ethernet and its
+ * MPLS TC), so nothing on the path decrements the TTL; a TTL without the
+ * marker (a sender that does not extend) is read as the 20-bit label alone. */
+#define DP_TTL_EXT 0x80u
+#define DP_DEADLINE_EXT_BITS 27
+#define DP_DEADLINE_EXT_MOD (1u << DP_DEADLINE_EXT_BITS)
+
+static inline uint8_t dp_ttl_of_us(uint64_t deadline_us)
+{
+	return (uint8_t)(DP_TTL_EXT | (deadline_us >> DP_LABEL_BITS & 0x7f));
 }
 
 /* Pushes one MPLS label stack entry between L2 and L3 of an untagged IPv4
@@ -298,6 +317,40 @@ const struct dp_table *dp_rcu_quiescent(struct dp_rcu *r, int reader);
 void dp_rcu_offline(struct dp_rcu *r, int reader);
 
 /* ------------------------------------------------------------------------- */
+/* Policing (dp_police.c)                                                    */
+
+/* The tolerance the policer gives for the host switch's delay variation:
+ * the longest silence on rtv-int (no frame from any VM) over the last one
+ * to two windows, capped (dp_police.c says why and what it cannot tell). */
+#define DP_CDV_WIN_NS 5000000000ull	/* 5 s */
+#define DP_CDV_MAX_NS 50000000ull	/* default cap: 50 ms */
+
+struct dp_cdv {
+	uint64_t max_ns, win_ns;
+	uint64_t last_ns;		/* the previous frame's arrival */
+	uint64_t win_start_ns, cur_max_ns, prev_max_ns;
+};
+
+/* max_ns: the cap (0: no tolerance); win_ns 0: DP_CDV_WIN_NS. */
+void dp_cdv_init(struct dp_cdv *c, uint64_t max_ns, uint64_t win_ns);
+/* A frame reached rtv-int at t_ns (monotonic; every frame, RT or not). */
+void dp_cdv_arrival(struct dp_cdv *c, uint64_t t_ns);
+/* τ now, ns: <= max_ns. */
+uint64_t dp_cdv_tolerance(const struct dp_cdv *c);
+
+enum dp_police_result {
+	DP_POLICE_IN = 0,	/* within (r, b) */
+	DP_POLICE_TOLERATED,	/* within (r, b + r·τ) only: the switch's jitter */
+	DP_POLICE_OUT,		/* beyond it: demote or drop */
+};
+
+/* Polices one RT frame of wire_bytes of p (egress thread) at now_ns with
+ * tolerance tol_ns: a token bucket of rate p->wire_rate_bps and depth
+ * p->wire_burst_bytes + rate·tol_ns; takes the tokens when it conforms. */
+enum dp_police_result dp_police(const struct dp_path *p, uint32_t wire_bytes, uint64_t now_ns,
+				uint64_t tol_ns);
+
+/* ------------------------------------------------------------------------- */
 /* Histograms (dp_hist.c)                                                    */
 
 /* Log-linear (HdrHistogram-style): values below 2^(SUB+1) exact, then 2^SUB
@@ -368,6 +421,9 @@ struct dp_sched_config {
 					/* may wait; older at the head, it is dropped. */
 					/* 0: 5 ms, or 16 frames of frame_max at the */
 					/* uplink's rate if that is longer */
+	uint64_t cdv_max_ns;		/* the policer's switch-jitter tolerance cap */
+					/* (dp_police.c; 0: DP_CDV_MAX_NS) */
+	bool cdv_off;			/* no tolerance: police at arrival (tests) */
 	uint32_t wfq_max_paths;		/* reservation paths at once (> 0) */
 	uint64_t edf_bucket_ns;		/* 0: 1000 */
 	unsigned edf_buckets_log2;	/* 0: 16 (65.5 ms window at 1 µs; later
@@ -397,6 +453,9 @@ struct dp_sched_stats {
 	_Atomic uint64_t drop_ctl_full;
 	_Atomic uint64_t drop_policed;		/* reservation type over its bucket */
 	_Atomic uint64_t demoted;		/* deadline type over its bucket: NRT */
+	_Atomic uint64_t tolerated;		/* RT in profile only with the switch's */
+						/* jitter tolerance (dp_police.c) */
+	_Atomic uint64_t cdv_tolerance_ns;	/* gauge: that tolerance now */
 	_Atomic uint64_t drop_too_big;		/* RT frame over mtu − 4 */
 	_Atomic uint64_t icmp_sent;		/* frag-needed answers */
 	_Atomic uint64_t icmp_ratelimited;
@@ -426,6 +485,7 @@ struct dp_sched {
 	struct sched_fifo nrt, ctl;
 	struct sched_pacer pacer;
 	struct sched_tb icmp_tb;
+	struct dp_cdv cdv;
 	struct dp_desc *descs, *free;
 	uint8_t *bufs;
 	struct dp_wfq_slot *slots;
@@ -515,6 +575,8 @@ struct dp_rx_stats {
 						/* runt): passed untouched */
 	_Atomic uint64_t unknown_path;		/* labelled, no ingress rtpath matches */
 	_Atomic uint64_t misses;
+	_Atomic uint64_t late_past_label;	/* of those, > 2^19 µs late: the 20-bit */
+						/* label alone reads them as early */
 	_Atomic uint64_t not_ipv4;		/* popped, but the inner header is bad */
 	_Atomic uint64_t reports_lost;		/* miss reports lost to a full ring */
 };
@@ -552,6 +614,10 @@ size_t dp_miss_drain(struct dp_rx *rx, struct dp_miss_report *out, size_t max);
  * now is past the label's deadline, in µs, as a signed value in
  * [−2^19, 2^19). Positive: late. */
 int32_t dp_label_diff_us(uint32_t now_label, uint32_t deadline_label);
+/* The same over the extended deadline (label and TTL as received, see
+ * dp_ttl_of_us): how far now_us is past it, in [−2^26, 2^26) µs when the
+ * TTL carries the marker, else dp_label_diff_us of the label alone. */
+int32_t dp_deadline_diff_us(uint64_t now_us, uint32_t label, uint8_t ttl);
 
 /* ------------------------------------------------------------------------- */
 /* I/O threads (dp_io.c)                                                     */

@@ -4,10 +4,13 @@
  *
  * Deadline check. The label is the absolute deadline in µs modulo 2^20 on
  * the sender's CLOCK_REALTIME (floored to the µs). The receiver reads its own
- * CLOCK_REALTIME and compares in serial-number arithmetic (RFC 1982 over 20
- * bits, dp_label_diff_us), which is unambiguous while |now − deadline| <
- * 2^19 µs (0.52 s) — deadlines are at most 500 ms (CONS_DEADLINE_MAX_NS) and
- * a packet that late has long been reported. A packet misses when it
+ * CLOCK_REALTIME and compares in serial-number arithmetic over the label
+ * and the deadline bits rtvnet's senders put in the TTL (27 bits,
+ * dp_deadline_diff_us): unambiguous while |now − deadline| < 2^26 µs (67 s),
+ * so a frame held past the label's own ±0.52 s still counts as the miss it
+ * is (and in late_past_label: the 20-bit label alone would have read it as
+ * early). A frame from a sender without the extension falls back to the
+ * label alone. A packet misses when it
  * arrives in a later microsecond than its label's: resolution 1 µs, never a
  * false miss from the floor. Clock error between hosts is not corrected
  * here; every report carries the bound the receiver assumes
@@ -144,14 +147,18 @@ static void account(struct dp_rx *rx, const struct dp_path *path, const struct d
 {
 	struct dp_pstate *st = path->st;
 	uint64_t now_us = now_ns / 1000;
-	int32_t late_us = dp_label_diff_us(dp_label_of_us(now_us), m->label);
+	int32_t late_us = dp_deadline_diff_us(now_us, m->label, m->ttl);
 	uint64_t deadline_ns = (now_us - (uint64_t)(int64_t)late_us) * 1000;
 	uint64_t sent_ns = deadline_ns - path->deadline_ns;
 
 	dp_add(&st->rx.pkts, 1);
 	dp_hist_record(st->hist, now_ns > sent_ns ? now_ns - sent_ns : 0);
-	if (late_us > 0)
-		miss(rx, st, now_ns, now_ns - deadline_ns, ip_id);
+	if (late_us <= 0)
+		return;
+	/* read by the label alone, this one would have looked early */
+	if (dp_label_diff_us(dp_label_of_us(now_us), m->label) <= 0)
+		dp_add(&rx->stats.late_past_label, 1);
+	miss(rx, st, now_ns, now_ns - deadline_ns, ip_id);
 }
 
 void dp_rx_frame(struct dp_rx *rx, uint8_t *frame, size_t len, uint64_t now_real_ns,

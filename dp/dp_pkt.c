@@ -4,8 +4,9 @@
  * Carriage (RTvNIC §3.3; docs/architecture.md, "Data plane"): one MPLS label
  * stack entry (RFC 3032 §2.1) between L2 and L3, ethertype 0x8847. The label
  * is only a carrier, never switched on: label = absolute deadline in µs
- * modulo 2^20, TC = the rtpath's class, S = 1, TTL copied from the IP header
- * (RFC 3443's uniform model) unless the caller gives one. The inner IP header
+ * modulo 2^20, TC = the rtpath's class, S = 1, TTL given by the caller
+ * (the scheduler gives the deadline's next 7 bits, dp_ttl_of_us) or, 0,
+ * copied from the IP header (RFC 3443's uniform model). The inner IP header
  * keeps its own TTL and gets the rtpath's DSCP.
  *
  * Everything here works on caller buffers, reads no further than the length
@@ -274,4 +275,17 @@ int32_t dp_label_diff_us(uint32_t now_label, uint32_t deadline_label)
 	uint32_t d = (now_label - deadline_label) & (DP_LABEL_MOD - 1);
 
 	return d >= DP_LABEL_MOD / 2 ? (int32_t)d - (int32_t)DP_LABEL_MOD : (int32_t)d;
+}
+
+/* The extended deadline: label | (TTL & 0x7f) << 20 when the TTL carries
+ * the marker, compared in 27-bit serial-number arithmetic. */
+int32_t dp_deadline_diff_us(uint64_t now_us, uint32_t label, uint8_t ttl)
+{
+	uint32_t dl, d;
+
+	if (!(ttl & DP_TTL_EXT))
+		return dp_label_diff_us(dp_label_of_us(now_us), label);
+	dl = (uint32_t)(ttl & 0x7f) << DP_LABEL_BITS | (label & (DP_LABEL_MOD - 1));
+	d = ((uint32_t)now_us - dl) & (DP_DEADLINE_EXT_MOD - 1);
+	return d >= DP_DEADLINE_EXT_MOD / 2 ? (int32_t)d - (int32_t)DP_DEADLINE_EXT_MOD : (int32_t)d;
 }

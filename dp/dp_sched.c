@@ -33,7 +33,8 @@
  * save wake-ups; the frame then waits at most that long in the driver.
  *
  * Policing (per rtpath, token bucket on wire bytes, dp_table.c's wire
- * envelope). Traffic beyond the reservation is not the path's to send:
+ * envelope, deepened by r·τ for the host switch's measured delay variation
+ * τ: dp_police.c). Traffic beyond the reservation is not the path's to send:
  *   deadline type     demoted: sent as NRT, unlabelled, counted — soft
  *                     real time: the excess still arrives, best effort,
  *                     and the receiver does not count it as a miss; like
@@ -113,6 +114,8 @@ static int config_fix(const struct dp_sched_config *in, struct dp_sched_config *
 
 		c->nrt_sojourn_ns = frames_ns > NRT_SOJOURN_MIN_NS ? frames_ns : NRT_SOJOURN_MIN_NS;
 	}
+	if (!c->cdv_max_ns)
+		c->cdv_max_ns = DP_CDV_MAX_NS;
 	if (!c->uplink_bps || c->mtu < 68 || c->mtu > 65531 || c->frame_max_bytes < 64 ||
 	    c->frame_max_bytes > 65535 || !c->pool_pkts || !c->wfq_max_paths ||
 	    (uint64_t)c->nrt_limit_pkts + c->ctl_limit_pkts >= c->pool_pkts)
@@ -220,6 +223,7 @@ int dp_sched_init(struct dp_sched *s, const struct dp_sched_config *cfg)
 	sched_pacer_init(&s->pacer, s->cfg.uplink_bps, s->cfg.overhead_bytes);
 	/* one "byte" per ICMP answer: rate icmp_per_s·8 bit/s */
 	sched_tb_init(&s->icmp_tb, (uint64_t)s->cfg.icmp_per_s * 8, s->cfg.icmp_burst, 0);
+	dp_cdv_init(&s->cdv, s->cfg.cdv_off ? 0 : s->cfg.cdv_max_ns, 0);
 	return 0;
 
 err_mem:
@@ -435,7 +439,8 @@ static enum dp_verdict rt_queue(struct dp_sched *s, struct dp_desc *d, const str
 	uint32_t slot = st->tx.wfq_slot;
 
 	dp_pkt_set_dscp(d->frame, p, path->dscp);
-	d->frame = dp_mpls_push(d->frame, d->len, p, dp_label_of_us(deadline_us), path->tc, 0);
+	d->frame = dp_mpls_push(d->frame, d->len, p, dp_label_of_us(deadline_us), path->tc,
+				  dp_ttl_of_us(deadline_us));
 	d->len += DP_MPLS_HLEN;
 	d->sp.len_bytes = d->len;
 	d->sp.deadline_ns = now->mono_ns + path->edf_offset_ns;
@@ -466,8 +471,15 @@ static enum dp_verdict rt_frame(struct dp_sched *s, struct dp_desc *d, const str
 
 	if (d->len - p->l3_off + DP_MPLS_HLEN > s->cfg.mtu)
 		return too_big(s, d, p, path, now->mono_ns, reply);
-	if (sched_tb_take(&st->tx.tb, wire, now->mono_ns))
+	switch (dp_police(path, wire, now->mono_ns, dp_cdv_tolerance(&s->cdv))) {
+	case DP_POLICE_TOLERATED:
+		dp_add(&s->stats.tolerated, 1);
+		/* fall through */
+	case DP_POLICE_IN:
 		return rt_queue(s, d, p, path, now);
+	case DP_POLICE_OUT:
+		break;
+	}
 	if (path->type == CONS_PATH_RESERVATION) {
 		dp_add(&s->stats.drop_policed, 1);
 		dp_add(&st->tx.policed, 1);
@@ -488,6 +500,9 @@ enum dp_verdict dp_sched_enqueue(struct dp_sched *s, struct dp_desc *d,
 
 	dp_add(&s->stats.rx_frames, 1);
 	d->sp.enq_ns = now->mono_ns;	/* queue delay, whichever queue takes it */
+	dp_cdv_arrival(&s->cdv, now->mono_ns);
+	atomic_store_explicit(&s->stats.cdv_tolerance_ns, dp_cdv_tolerance(&s->cdv),
+			      memory_order_relaxed);
 	switch (dp_pkt_parse(d->frame, d->len, &p)) {
 	case DP_PARSE_IPV4:
 		path = dp_table_lookup(s->table, DP_TX, &p.key);

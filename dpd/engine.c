@@ -197,8 +197,10 @@ static void host_ctrs(const struct dpd_engine *e, uint64_t *c)
 		&s->icmp_not_answered, &s->drop_vm_mpls, &s->remarked, &s->wfq_no_slot,
 		&s->table_swaps, &s->backlog[DP_Q_NRT], &s->backlog[DP_Q_CTL],
 		&s->backlog[DP_Q_EDF], &s->backlog[DP_Q_WFQ],
+		&s->drop_nrt_sojourn, &s->drop_demoted_sojourn, &s->tolerated,
+		&s->cdv_tolerance_ns,
 		&r->frames, &r->popped, &r->passed, &r->mpls_foreign, &r->unknown_path,
-		&r->misses, &r->not_ipv4, &r->reports_lost,
+		&r->misses, &r->not_ipv4, &r->reports_lost, &r->late_past_label,
 	};
 	struct dp_io_stats io;
 

@@ -41,6 +41,13 @@ static void hist_from_dp(const struct dp_hist *h, struct agent_tm_hist *out)
 	out->sum_s = (double)ld(&h->sum) / 1e9;
 }
 
+/* a - b, or 0: two counters read one after the other, the second of which
+ * counts a subset of the first, may be read a frame apart */
+static uint64_t sub0(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
 static void dp_sched(const struct dp_sched_stats *s, struct agent_tm_dp_host *o)
 {
 	o->sent_frames = ld(&s->sent_frames);
@@ -59,6 +66,12 @@ static void dp_sched(const struct dp_sched_stats *s, struct agent_tm_dp_host *o)
 	o->exceptions[AGENT_TM_EXC_REMARKED] = ld(&s->remarked);
 	o->exceptions[AGENT_TM_EXC_WFQ_NO_SLOT] = ld(&s->wfq_no_slot);
 	o->demoted = ld(&s->demoted);
+	o->tolerated = ld(&s->tolerated);
+	o->cdv_tolerance_ns = ld(&s->cdv_tolerance_ns);
+	/* a demoted frame dropped for its sojourn is counted once, as demoted */
+	o->drops[AGENT_TM_DROP_DEMOTED_SOJOURN] = ld(&s->drop_demoted_sojourn);
+	o->drops[AGENT_TM_DROP_NRT_SOJOURN] = sub0(ld(&s->drop_nrt_sojourn),
+						   o->drops[AGENT_TM_DROP_DEMOTED_SOJOURN]);
 	o->nrt_overtakes = ld(&s->nrt_overtakes);
 	o->table_swaps = ld(&s->table_swaps);
 	o->icmp[AGENT_TM_ICMP_SENT] = ld(&s->icmp_sent);
@@ -81,6 +94,7 @@ static void dp_rx(const struct dp_rx_stats *r, struct agent_tm_dp_host *o)
 	o->rx[AGENT_TM_RX_UNKNOWN_PATH] = ld(&r->unknown_path);
 	o->rx[AGENT_TM_RX_NOT_IPV4] = ld(&r->not_ipv4);
 	o->misses = ld(&r->misses);
+	o->late_past_label = ld(&r->late_past_label);
 	o->miss_reports_lost = ld(&r->reports_lost);
 }
 
@@ -130,6 +144,11 @@ static void host_from_dpd(const struct dpd_stats *s, struct agent_tm_dp_host *o)
 	o->exceptions[AGENT_TM_EXC_REMARKED] = c[DPD_C_REMARKED];
 	o->exceptions[AGENT_TM_EXC_WFQ_NO_SLOT] = c[DPD_C_WFQ_NO_SLOT];
 	o->demoted = c[DPD_C_DEMOTED];
+	o->tolerated = c[DPD_C_TOLERATED];
+	o->cdv_tolerance_ns = c[DPD_C_CDV_TOLERANCE_NS];
+	o->drops[AGENT_TM_DROP_DEMOTED_SOJOURN] = c[DPD_C_DROP_DEMOTED_SOJOURN];
+	o->drops[AGENT_TM_DROP_NRT_SOJOURN] = sub0(c[DPD_C_DROP_NRT_SOJOURN],
+						   c[DPD_C_DROP_DEMOTED_SOJOURN]);
 	o->nrt_overtakes = c[DPD_C_NRT_OVERTAKES];
 	o->table_swaps = c[DPD_C_TABLE_SWAPS];
 	o->icmp[AGENT_TM_ICMP_SENT] = c[DPD_C_ICMP_SENT];
@@ -148,6 +167,7 @@ static void host_from_dpd(const struct dpd_stats *s, struct agent_tm_dp_host *o)
 	o->rx[AGENT_TM_RX_UNKNOWN_PATH] = c[DPD_C_IN_UNKNOWN_PATH];
 	o->rx[AGENT_TM_RX_NOT_IPV4] = c[DPD_C_IN_NOT_IPV4];
 	o->misses = c[DPD_C_IN_MISSES];
+	o->late_past_label = c[DPD_C_IN_LATE_PAST_LABEL];
 	o->miss_reports_lost = c[DPD_C_IN_REPORTS_LOST];
 }
 

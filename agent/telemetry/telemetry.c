@@ -38,7 +38,8 @@ const char *const tm_outcome_names[TM_OUTCOMES] = { "ok", "refused", "error" };
 const char *const tm_class_names[AGENT_TM_CLASS_N] = { "rt", "nrt", "ctl" };
 const char *const tm_queue_names[AGENT_TM_QUEUE_N] = { "edf", "wfq", "ctl", "nrt" };
 const char *const tm_drop_names[AGENT_TM_DROP_N] = { "pool", "runt", "nrt_full", "ctl_full",
-						     "policed", "too_big", "vm_mpls" };
+						     "policed", "too_big", "vm_mpls",
+						     "nrt_sojourn", "demoted_sojourn" };
 const char *const tm_exc_names[AGENT_TM_EXC_N] = { "bad_ip_passed", "remarked",
 						   "wfq_no_slot" };
 const char *const tm_icmp_names[AGENT_TM_ICMP_N] = { "sent", "rate_limited", "not_answered" };
@@ -166,6 +167,15 @@ static const struct agent_mdesc defs[TM_FAM_N] = {
 			       L("kind") },
 	[TM_DP_DEMOTED] = { "rtvnet_dp_demoted_total", "Deadline-type frames beyond their "
 			    "bucket sent as NRT.", C, NOL },
+	[TM_DP_TOLERATED] = { "rtvnet_dp_policer_tolerated_total", "RT frames within their "
+			      "rtpath's (r, b) only with the tolerance for the host switch's "
+			      "delay variation (r*tolerance more).", C, NOL },
+	[TM_DP_TOLERANCE] = { "rtvnet_dp_policer_tolerance_seconds", "The policer's tolerance "
+			      "for the host switch's delay variation: the longest silence on "
+			      "rtv-int over the last 5-10 s, capped.", G, NOL },
+	[TM_DP_LATE_PAST_LABEL] = { "rtvnet_dp_misses_past_label_total", "Misses more than "
+				    "0.52 s late (the 20-bit label alone would read them as "
+				    "early; the TTL's deadline bits tell).", C, NOL },
 	[TM_DP_OVERTAKES] = { "rtvnet_dp_nrt_overtakes_total", "NRT or control frames sent "
 			      "while RT frames were queued (the NRT rule).", C, NOL },
 	[TM_DP_ICMP] = { "rtvnet_dp_icmp_frag_needed_total", "ICMP fragmentation-needed "

@@ -56,7 +56,8 @@ enum agent_tm_queue { AGENT_TM_Q_EDF, AGENT_TM_Q_WFQ, AGENT_TM_Q_CTL, AGENT_TM_Q
 		      AGENT_TM_QUEUE_N };
 enum agent_tm_drop { AGENT_TM_DROP_POOL, AGENT_TM_DROP_RUNT, AGENT_TM_DROP_NRT_FULL,
 		     AGENT_TM_DROP_CTL_FULL, AGENT_TM_DROP_POLICED, AGENT_TM_DROP_TOO_BIG,
-		     AGENT_TM_DROP_VM_MPLS, AGENT_TM_DROP_N };
+		     AGENT_TM_DROP_VM_MPLS, AGENT_TM_DROP_NRT_SOJOURN,
+		     AGENT_TM_DROP_DEMOTED_SOJOURN, AGENT_TM_DROP_N };
 enum agent_tm_exc { AGENT_TM_EXC_BAD_IP, AGENT_TM_EXC_REMARKED, AGENT_TM_EXC_WFQ_NO_SLOT,
 		    AGENT_TM_EXC_N };
 enum agent_tm_icmp { AGENT_TM_ICMP_SENT, AGENT_TM_ICMP_LIMITED, AGENT_TM_ICMP_NOT_ANSWERED,
@@ -80,6 +81,9 @@ struct agent_tm_dp_host {
 	uint64_t drops[AGENT_TM_DROP_N];
 	uint64_t exceptions[AGENT_TM_EXC_N];
 	uint64_t demoted, nrt_overtakes, table_swaps;
+	uint64_t tolerated;		/* RT in profile thanks to the switch tolerance */
+	uint64_t cdv_tolerance_ns;	/* that tolerance now (gauge) */
+	uint64_t late_past_label;	/* misses the 20-bit label alone reads as early */
 	uint64_t icmp[AGENT_TM_ICMP_N];
 	uint64_t rx[AGENT_TM_RX_N];
 	uint64_t misses, miss_reports_lost;

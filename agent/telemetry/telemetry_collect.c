@@ -378,6 +378,9 @@ static void collect_dp(struct agent_telemetry *t)
 	set_each(t, TM_DP_DROPS, tm_drop_names, h.drops, AGENT_TM_DROP_N);
 	set_each(t, TM_DP_EXCEPTIONS, tm_exc_names, h.exceptions, AGENT_TM_EXC_N);
 	tm_set(t, TM_DP_DEMOTED, (double)h.demoted);
+	tm_set(t, TM_DP_TOLERATED, (double)h.tolerated);
+	tm_set(t, TM_DP_TOLERANCE, (double)h.cdv_tolerance_ns / 1e9);
+	tm_set(t, TM_DP_LATE_PAST_LABEL, (double)h.late_past_label);
 	tm_set(t, TM_DP_OVERTAKES, (double)h.nrt_overtakes);
 	set_each(t, TM_DP_ICMP, tm_icmp_names, h.icmp, AGENT_TM_ICMP_N);
 	set_each(t, TM_DP_RX, tm_rx_names, h.rx, AGENT_TM_RX_N);

@@ -127,6 +127,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(f, data, size);
 	check_pop(f, size);
 
+	if (size >= 9) {	/* the TTL-extended deadline reads any offset within ±2^26 µs */
+		uint64_t dl = 0;
+		int32_t off = (int32_t)((uint32_t)data[5] << 24 | (uint32_t)data[6] << 16 |
+					(uint32_t)data[7] << 8 | data[8]) >> 6;
+
+		for (int i = 0; i < 5; i++)
+			dl = dl << 8 | data[i];
+		dl += 1ull << 40;
+		CHECK(dp_deadline_diff_us(dl + (uint64_t)(int64_t)off, dp_label_of_us(dl),
+					  dp_ttl_of_us(dl)) == off);
+	}
 	if (dp_label_diff_us(label, label >> 4) != -(int32_t)DP_LABEL_MOD / 2)
 		CHECK(dp_label_diff_us(label, label >> 4) == -dp_label_diff_us(label >> 4, label));
 	free(buf);

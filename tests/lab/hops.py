@@ -23,10 +23,14 @@ later than its deadline overran at least one of the two shares:
              is missing from the captures (then nobody can tell: counted
              against rtvnet)
   the lab's  rtvd held it within its share, so the lab's hops took more
-             than the budget they were given (each segment is printed)
+             than the budget they were given (each segment is printed);
+             or (--cpu) rtvd held it within its share of the time a thread
+             of its priority could run: tests/lab/cpuprobe, in the same run,
+             found every CPU held by other work (other labs' threads of the
+             same priority, interrupts) for the rest of its hold ("late_cpu")
 
 Usage: hops.py --pcap a=FILE --pcap b=FILE --pcap c=FILE --pcap d=FILE
-               FLOW:CSV:DEADLINE_NS:NET_BUDGET_NS[:SENT] ...
+               [--cpu FILE] FLOW:CSV:DEADLINE_NS:NET_BUDGET_NS[:SENT] ...
 With SENT (the sender's count: seq 0..SENT-1), each packet the VM never got
 is placed by the last point that saw it: lost inside a dataplane (captured
 going in, never coming out) is rtvnet's; lost before the sender's
@@ -37,7 +41,8 @@ Prints one line per late or lost packet, then one JSON object per flow:
 {"flow", "received", "late", "late_lab", "late_rtvnet", "unattributed",
 "lab_max_over_budget_us", "captured": {"a": n, ...}, "lost_in_rtvd",
 "lost_lab", "lost_rtvnet" (demoted, or not placeable), "capture_gaps"
-(packets the VM got that a point missed), "late_demoted"}
+(packets the VM got that a point missed), "late_demoted", "late_cpu"
+(of late_lab, those the CPU probe excused), "cpu_probe" (was one given)}
 Exit 0, or 2 on bad input. `hops.py --self-test` checks the verdicts on
 synthetic captures. Standard library only.
 """
@@ -110,6 +115,37 @@ def seen(path):
     return out, labelled
 
 
+def cpu_stalls(path):
+    """The intervals (start_ns, end_ns), sorted, in which cpuprobe found
+    every CPU unable to run a thread of its priority: the intersection of
+    the per-CPU stalls (a CPU with none leaves nothing)."""
+    ncpu, ev = None, []
+    with open(path) as f:
+        for line in f:
+            x = line.split()
+            if x[:2] == ["#", "cpus"]:
+                ncpu = int(x[2])
+            elif len(x) == 3:
+                ev += [(int(x[1]), 1), (int(x[2]), -1)]
+    if not ncpu:
+        raise ValueError(f"{path}: no '# cpus N' header: not cpuprobe's output")
+    out, n, start = [], 0, None
+    for t, d in sorted(ev):
+        n += d
+        if n >= ncpu and start is None:
+            start = t
+        elif n < ncpu and start is not None:
+            if t > start:
+                out.append((start, t))
+            start = None
+    return out
+
+
+def stalled(stalls, lo, hi):
+    """How long within [lo, hi] every CPU was stalled, ns."""
+    return sum(max(0, min(e, hi) - max(s, lo)) for s, e in stalls if s < hi and e > lo)
+
+
 def demoted_ok(at):
     """The packets that left the sender's dataplane labelled (point b)."""
     return at["b_labelled"]
@@ -143,13 +179,13 @@ def lost(flow, sent, got, at, r):
             print(f"{flow} {seq}: lost: captured only at {','.join(path)}: counted as rtvnet's")
 
 
-def attribute(flow, csv, deadline_ns, net_ns, at, sent=None):
+def attribute(flow, csv, deadline_ns, net_ns, at, sent=None, stalls=None):
     share_ns = deadline_ns - net_ns
     r = {"flow": flow, "received": 0, "late": 0, "late_lab": 0, "late_rtvnet": 0,
          "unattributed": 0, "lab_max_over_budget_us": 0.0,
          "captured": {p: sum(1 for k in at[p] if k[0] == flow) for p in POINTS},
          "lost_in_rtvd": 0, "lost_lab": 0, "lost_rtvnet": 0, "capture_gaps": 0,
-         "late_demoted": 0}
+         "late_demoted": 0, "late_cpu": 0, "cpu_probe": stalls is not None}
     with open(csv) as f:
         next(f, None)
         rows = [line.strip().split(",") for line in f if line.strip()]
@@ -184,9 +220,18 @@ def attribute(flow, csv, deadline_ns, net_ns, at, sent=None):
         segs = (f"VM->dp {(t['a'] - t0) / 1e3:.0f}, dp {(t['b'] - t['a']) / 1e3:.0f}, "
                 f"wire+ToR {(t['c'] - t['b']) / 1e3:.0f}, dp {(t['d'] - t['c']) / 1e3:.0f}, "
                 f"dp->VM {(te - t['d']) / 1e3:.0f} us")
-        if rtv > share_ns:
+        cpu = stalled(stalls, t["a"], t["b"]) + stalled(stalls, t["c"], t["d"]) if stalls else 0
+        if rtv > share_ns and rtv - cpu <= share_ns:
+            r["late_lab"] += 1
+            r["late_cpu"] += 1
+            verdict = (f"the lab's: no CPU would run rtvd's priority for {cpu / 1e3:.0f} us of "
+                       f"rtvd's {rtv / 1e3:.0f} us hold (cpuprobe): {(rtv - cpu) / 1e3:.0f} us "
+                       f"<= its share {share_ns / 1e3:.0f} us")
+        elif rtv > share_ns:
             r["late_rtvnet"] += 1
             verdict = f"rtvnet's: rtvd held it {rtv / 1e3:.0f} us > its share {share_ns / 1e3:.0f} us"
+            if cpu:
+                verdict += f" (no CPU for {cpu / 1e3:.0f} us of it: not enough to excuse it)"
         else:
             r["late_lab"] += 1
             over = (lab - net_ns) / 1e3
@@ -222,14 +267,18 @@ def self_test():
         return path
 
     ms = 1_000_000
-    t0 = {0: 0, 1: 10 * ms, 2: 20 * ms, 3: 30 * ms, 4: 40 * ms, 6: 60 * ms}
+    t0 = {0: 0, 1: 10 * ms, 2: 20 * ms, 3: 30 * ms, 4: 40 * ms, 6: 60 * ms, 7: 70 * ms,
+          8: 80 * ms}
     # seq 0: rtvd holds 4.5 ms (> 5 - 1.6); seq 1: the wire takes 5 ms; seq 2: on
     # time; seq 3: late, but point c never saw it (a capture gap); seq 4: lost
     # inside the sender's dataplane; seq 5 (sent, never captured): lost before
-    # the sender's dataplane; seq 6: demoted (unlabelled on the uplink), late
+    # the sender's dataplane; seq 6: demoted (unlabelled on the uplink), late;
+    # seq 7: held 4.5 ms, but both CPUs were stalled for 2 ms of it (the
+    # lab's); seq 8: the same hold with only one CPU stalled (rtvnet's)
     hold = {0: (0.1, 4.6, 4.7, 4.8, 5.2), 1: (0.1, 0.5, 5.5, 5.6, 6.0),
             2: (0.1, 0.5, 0.6, 0.7, 1.0), 3: (0.1, 0.5, None, 6.0, 6.5),
-            4: (0.1, None, None, None, None), 6: (0.1, 0.2, 9.0, 9.1, 9.3)}
+            4: (0.1, None, None, None, None), 6: (0.1, 0.2, 9.0, 9.1, 9.3),
+            7: (0.1, 4.6, 4.7, 4.8, 5.2), 8: (0.1, 4.6, 4.7, 4.8, 5.2)}
     pts = {p: [] for p in POINTS}
     for seq, h in hold.items():
         for p, x in zip(POINTS, h):
@@ -244,12 +293,17 @@ def self_test():
                 continue
             rx = int(h[4] * ms)
             f.write(f"{seq},{t0[seq]},{t0[seq] + rx},{rx // 1000},{int(rx > 5 * ms)}\n")
+    cpu = os.path.join(d, "cpu.txt")
+    with open(cpu, "w") as f:
+        f.write("# cpus 2 prio 10 period_us 200 threshold_us 300\n")
+        f.write(f"0 {70 * ms + 1 * ms} {70 * ms + 3 * ms}\n1 {70 * ms + 500_000} {70 * ms + 3 * ms}\n")
+        f.write(f"0 {80 * ms + 1 * ms} {80 * ms + 3 * ms}\n")
     # through main(), as the lab scripts call it
     import contextlib
     import io
     buf = io.StringIO()
     argv = ["hops.py"] + [x for p in POINTS for x in ("--pcap", f"{p}={pcaps[p]}")] + \
-        [f"A:{csv}:{5 * ms}:{1600 * 1000}:7"]
+        ["--cpu", cpu, f"A:{csv}:{5 * ms}:{1600 * 1000}:9"]
     with contextlib.redirect_stdout(buf):
         rc = main(argv)
     print(buf.getvalue(), end="")
@@ -257,9 +311,9 @@ def self_test():
         print(f"hops.py self-test FAILED: main() returned {rc}", file=sys.stderr)
         return 1
     r = json.loads([x for x in buf.getvalue().splitlines() if x.startswith("{")][-1])
-    want = {"received": 5, "late": 4, "late_lab": 1, "late_rtvnet": 3, "unattributed": 1,
+    want = {"received": 7, "late": 6, "late_lab": 2, "late_rtvnet": 4, "unattributed": 1,
             "late_demoted": 1, "lost_in_rtvd": 1, "lost_lab": 1, "lost_rtvnet": 0,
-            "capture_gaps": 1}
+            "capture_gaps": 1, "late_cpu": 1}
     bad = {k: (r[k], v) for k, v in want.items() if r[k] != v}
     if bad:
         print(f"hops.py self-test FAILED: got/want {bad}", file=sys.stderr)
@@ -271,8 +325,12 @@ def self_test():
 def main(argv):
     if argv[1:] == ["--self-test"]:
         return self_test()
-    pcaps, flows, i = {}, [], 1
+    pcaps, flows, i, cpu = {}, [], 1, None
     while i < len(argv):
+        if argv[i] == "--cpu" and i + 1 < len(argv):
+            cpu = argv[i + 1]
+            i += 2
+            continue
         if argv[i] == "--pcap" and i + 1 < len(argv) and "=" in argv[i + 1]:
             p, path = argv[i + 1].split("=", 1)
             pcaps[p] = path
@@ -295,7 +353,8 @@ def main(argv):
             at[p], labelled = seen(pcaps[p])
             if p == "b":
                 at["b_labelled"] = labelled
-        res = [attribute(f, c, d, n, at, s) for f, c, d, n, s in flows]
+        stalls = cpu_stalls(cpu) if cpu else None
+        res = [attribute(f, c, d, n, at, s, stalls) for f, c, d, n, s in flows]
     except (OSError, ValueError) as e:
         print(f"hops.py: {e}", file=sys.stderr)
         return 2

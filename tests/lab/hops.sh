@@ -12,8 +12,12 @@
 #                               d: hR rtv-dp out  (out of it, to the host's OVS)
 #                             in OUT.hop-<point>.pcap; call it once per
 #                             sending host, each with its own OUT
-#   hops_stop                 ends every capture; dies if the kernel dropped
-#                             a frame of any (the proof would have holes)
+#                             and, once per run, tests/lab/cpuprobe (CPU
+#                             stalls at rtvd's dataplane priority, 10) in
+#                             OUT.cpu: hops.py's "no CPU" verdicts
+#   hops_stop                 ends every capture and the probe; dies if the
+#                             kernel dropped a frame of any (the proof would
+#                             have holes) or the probe failed
 #   hops_report OUT FLOW:CSV:DEADLINE_NS:NET_BUDGET_NS...
 #                             hops.py: one line per late packet and whose it
 #                             is in OUT.hops.txt, one JSON object per flow in
@@ -25,6 +29,7 @@
 # The lab's namespaces are ${RTV_LAB_PREFIX:-rtv}h<H>.
 
 hop_outs=()
+hop_cpu='' hop_cpu_pid=''
 
 hops_start() {
 	local out=$1 from=1 to=2 spec p h dev dir f port
@@ -53,6 +58,13 @@ hops_start() {
 		wait_for 5 grep -q 'listening on' "$out.hop-$p.err" ||
 			die "capture $p did not start: $(cat "$out.hop-$p.err")"
 	done
+	if [ -z "$hop_cpu_pid" ]; then
+		hop_cpu=$out.cpu
+		"$T_ROOT/build/bin/cpuprobe" --out "$hop_cpu" --prio 10 2>"$out.cpu.err" &
+		hop_cpu_pid=$!
+		wait_for 5 grep -q 'stalls over' "$out.cpu.err" ||
+			die "the CPU probe did not start: $(cat "$out.cpu.err")"
+	fi
 }
 
 hops_stop() {
@@ -60,6 +72,11 @@ hops_stop() {
 	for p in "${hop_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
 	for p in "${hop_pids[@]}"; do wait "$p" 2>/dev/null; done
 	hop_pids=()
+	if [ -n "$hop_cpu_pid" ]; then
+		kill -INT "$hop_cpu_pid" 2>/dev/null
+		wait "$hop_cpu_pid" || die "the CPU probe failed: $(cat "$hop_cpu.err" 2>/dev/null)"
+		hop_cpu_pid=''
+	fi
 	for out in "${hop_outs[@]}"; do
 		for p in a b c d; do
 			grep -q '^0 packets dropped by kernel' "$out.hop-$p.err" ||
@@ -73,7 +90,8 @@ hops_report() {
 	local out=$1
 	shift
 	python3 "$T_ROOT/tests/lab/hops.py" --pcap a="$out.hop-a.pcap" --pcap b="$out.hop-b.pcap" \
-		--pcap c="$out.hop-c.pcap" --pcap d="$out.hop-d.pcap" "$@" >"$out.hops.txt" ||
+		--pcap c="$out.hop-c.pcap" --pcap d="$out.hop-d.pcap" ${hop_cpu:+--cpu "$hop_cpu"} \
+		"$@" >"$out.hops.txt" ||
 		die "hops.py failed on the captures $out.hop-*.pcap"
 	grep '^{' "$out.hops.txt" >"$out.hops.json"
 }

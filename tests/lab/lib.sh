@@ -53,7 +53,7 @@ ctl() { "$LAB" rtvctl "$@"; }
 
 lab_cleanup() {
 	local p
-	for p in "${pids[@]}" "${hop_pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}" "${hop_pids[@]}" ${hop_cpu_pid:-}; do kill "$p" 2>/dev/null; done
 	for p in "${paths[@]}"; do ctl "${p%%:*}" --timeout 5s release "${p#*:}" >/dev/null 2>&1; done
 	if [ $brought_up -eq 1 ] && [ $keep -eq 0 ]; then
 		LAB_QUIET=1 "$LAB" down >/dev/null 2>&1
@@ -254,11 +254,12 @@ hj() { jq -s -r "map(select(.flow == \"$1\"))[0].$2" "$results/$run.hops.json"; 
 claim_none_late_through_rtvnet() {
 	claim "no packet of A or B lost through rtvnet (lost: A $(q $run A .lost), B $(q $run B .lost); rtvnet's: A $(( $(hj A lost_in_rtvd) + $(hj A lost_rtvnet) )), B $(( $(hj B lost_in_rtvd) + $(hj B lost_rtvnet) )))" \
 		[ $(( $(hj A lost_in_rtvd) + $(hj A lost_rtvnet) + $(hj B lost_in_rtvd) + $(hj B lost_rtvnet) )) = 0 ]
-	claim "no packet of A or B late through rtvnet (late: A $(q $run A .misses), B $(q $run B .misses); rtvnet's: A $(hj A late_rtvnet), B $(hj B late_rtvnet), of which demoted: A $(hj A late_demoted), B $(hj B late_demoted), not captured: A $(hj A unattributed), B $(hj B unattributed))" \
+	claim "no packet of A or B late through rtvnet (late: A $(q $run A .misses), B $(q $run B .misses); rtvnet's: A $(hj A late_rtvnet), B $(hj B late_rtvnet), of which demoted: A $(hj A late_demoted), B $(hj B late_demoted), not captured: A $(hj A unattributed), B $(hj B unattributed); the lab's for want of a CPU (cpuprobe): A $(hj A late_cpu), B $(hj B late_cpu))" \
 		[ "$(hj A late_rtvnet)" = 0 -a "$(hj B late_rtvnet)" = 0 ]
 	if grep -qv '^{' "$results/$run.hops.txt"; then
-		echo "  every late or lost packet: where its time went, whose it is (the first 40; all: $run.hops.txt):"
-		grep -v '^{' "$results/$run.hops.txt" | head -n 40 | sed 's/^/    /'
+		echo "  every late or lost packet: where its time went, whose it is (rtvnet's first; the first 40; all: $run.hops.txt):"
+		{ grep -v '^{' "$results/$run.hops.txt" | grep "rtvnet's"
+		  grep -v '^{' "$results/$run.hops.txt" | grep -v "rtvnet's"; } | head -n 40 | sed 's/^/    /'
 	fi
 }
 # hops FLOW...: whose is each late packet of $run's FLOWs (tests/lab/hops.sh

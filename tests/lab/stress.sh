@@ -246,14 +246,15 @@ run=with
 		claim "$f sent $packets packets (sent $(sent_of with $f))" [ "$(sent_of with $f)" -ge "$packets" ]
 		claim "$f: no packet lost through rtvnet (lost $(lost_of with $f): rtvnet's $(( $(hj $f lost_in_rtvd) + $(hj $f lost_rtvnet) )), the lab's $(hj $f lost_lab))" \
 			[ $(( $(hj $f lost_in_rtvd) + $(hj $f lost_rtvnet) )) = 0 ]
-		claim "$f: no packet late through rtvnet (late $(late_of with $f): rtvnet's $(hj $f late_rtvnet), the lab's $(hj $f late_lab))" \
+		claim "$f: no packet late through rtvnet (late $(late_of with $f): rtvnet's $(hj $f late_rtvnet), the lab's $(hj $f late_lab), of which for want of a CPU $(hj $f late_cpu))" \
 			[ "$(hj $f late_rtvnet)" = 0 ]
 	done
 	claim "the senders were told of every miss the VMs saw (rt.undetected_misses = $((seen - told_n)))" \
 		[ "$seen" = "$told_n" ]
 	if grep -qv '^{' "$results/with.hops.txt"; then
-		echo "  late or lost packets of admitted flows (the first 40; all: with.hops.txt):"
-		grep -v '^{' "$results/with.hops.txt" | head -n 40 | sed 's/^/    /'
+		echo "  late or lost packets of admitted flows (rtvnet's first; the first 40; all: with.hops.txt):"
+		{ grep -v '^{' "$results/with.hops.txt" | grep "rtvnet's"
+		  grep -v '^{' "$results/with.hops.txt" | grep -v "rtvnet's"; } | head -n 40 | sed 's/^/    /'
 	fi
 } >>"$results/stress.txt"
 cat "$results/stress.txt"

@@ -114,7 +114,7 @@ lab_test() {
 }
 lab_test_cleanup() {
 	local p
-	for p in "${pids[@]}" "${hop_pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}" "${hop_pids[@]}" ${hop_cpu_pid:-}; do kill "$p" 2>/dev/null; done
 	"$T_ROOT/tests/lab/lab.sh" down >/dev/null 2>&1
 	if [ "${KEEP:-0}" = 1 ]; then echo "$T_NAME: kept $RUN"; else rm -rf "$RUN"; fi
 }

@@ -376,6 +376,28 @@ static void test_label_serial(void **state)
 	assert_int_equal(dp_label_diff_us((1u << 19) - 1, 0), (1 << 19) - 1);
 }
 
+/* The deadline extended by the TTL's 7 bits: ±2^26 µs (67 s). */
+static void test_deadline_ext(void **state)
+{
+	uint64_t dl = 1700000000ull * 1000000 + 777;	/* µs */
+	uint32_t label = dp_label_of_us(dl);
+	uint8_t ttl = dp_ttl_of_us(dl);
+
+	(void)state;
+	assert_true(ttl & 0x80);
+	assert_int_equal(dp_deadline_diff_us(dl, label, ttl), 0);
+	assert_int_equal(dp_deadline_diff_us(dl + 600000, label, ttl), 600000);	/* label: early */
+	assert_true(dp_label_diff_us(dp_label_of_us(dl + 600000), label) < 0);
+	assert_int_equal(dp_deadline_diff_us(dl - 3000, label, ttl), -3000);
+	assert_int_equal(dp_deadline_diff_us(dl + 60000000, label, ttl), 60000000);
+	/* across the 2^27 wrap of the extended value */
+	dl = (1ull << 40) - 5;
+	assert_int_equal(dp_deadline_diff_us(dl + 10, dp_label_of_us(dl), dp_ttl_of_us(dl)), 10);
+	/* no marker: the label alone */
+	assert_int_equal(dp_deadline_diff_us(dl + 600000, dp_label_of_us(dl), 64),
+			 dp_label_diff_us(dp_label_of_us(dl + 600000), dp_label_of_us(dl)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_pop_rejects),
 		cmocka_unit_test(test_icmp_frag_needed),
 		cmocka_unit_test(test_label_serial),
+		cmocka_unit_test(test_deadline_ext),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -115,7 +115,8 @@ static uint8_t *labelled(struct rxfx *x, uint16_t dport, uint64_t deadline_ns, u
 	ip[23] = (uint8_t)dport;
 	assert_int_equal(dp_pkt_parse(f, 114, &p), DP_PARSE_IPV4);
 	*len = 118;
-	return dp_mpls_push(f, 114, &p, dp_label_of_us(deadline_ns / 1000), 5, 0);
+	return dp_mpls_push(f, 114, &p, dp_label_of_us(deadline_ns / 1000), 5,
+			    dp_ttl_of_us(deadline_ns / 1000));
 }
 
 static void deliver(struct rxfx *x, uint8_t *f, size_t len, uint64_t now_ns)
@@ -230,6 +231,40 @@ static void test_rx_wrap(void **state)
 	dp_table_free(x.t);
 }
 
+/* A frame held past the label's own half-space (0.52 s): the TTL's deadline
+ * bits say it is late — a miss, counted in late_past_label too — where the
+ * label alone reads it as early. Without the marker (a sender that does not
+ * extend) the label alone decides. */
+static void test_rx_late_past_label(void **state)
+{
+	struct rxfx x;
+	struct dp_path_counters c;
+	uint64_t t0 = 1700000000ull * 1000 * MS;
+	size_t len;
+	uint8_t *f;
+
+	(void)state;
+	rxfx_init(&x);
+	f = labelled(&x, 5000, t0, 1, &len);
+	deliver(&x, f, len, t0 + 700 * MS);		/* 0.7 s late */
+	f = labelled(&x, 5000, t0 + 2 * S, 2, &len);
+	deliver(&x, f, len, t0 + 2 * S + 40 * S);	/* 40 s late */
+	f = labelled(&x, 5000, t0 + 100 * S, 3, &len);
+	deliver(&x, f, len, t0 + 100 * S - 3 * MS);	/* early */
+	dp_path_counters(dp_table_find_id(x.t, DP_RX, 7), &c);
+	assert_int_equal(c.rx_misses, 2);
+	assert_int_equal(c.rx_max_late_ns, 40 * S);
+	/* the label alone reads the 0.7 s as early; the 40 s (mod 2^20 µs) as
+	 * 154 ms late: a miss, only not by how much */
+	assert_int_equal(atomic_load(&x.rx.stats.late_past_label), 1);
+	f = labelled(&x, 5000, t0 + 200 * S, 4, &len);
+	f[17] = 64;					/* no marker */
+	deliver(&x, f, len, t0 + 200 * S + 700 * MS);	/* reads as early */
+	dp_path_counters(dp_table_find_id(x.t, DP_RX, 7), &c);
+	assert_int_equal(c.rx_misses, 2);
+	dp_table_free(x.t);
+}
+
 static void test_rx_passes_others(void **state)
 {
 	struct rxfx x;
@@ -324,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_hist_summary),
 		cmocka_unit_test(test_rx_on_time_and_late),
 		cmocka_unit_test(test_rx_wrap),
+		cmocka_unit_test(test_rx_late_past_label),
 		cmocka_unit_test(test_rx_passes_others),
 		cmocka_unit_test(test_rx_aggregate_and_overflow),
 	};

@@ -206,7 +206,9 @@ static void test_stamp_rt_and_pass_nrt(void **state)
 						 d->frame[16] >> 4, want_label);
 			assert_int_equal(d->frame[16] >> 1 & 7, 5);	/* TC */
 			assert_int_equal(d->frame[16] & 1, 1);	/* S */
-			assert_int_equal(d->frame[17], 64);	/* TTL from IP */
+			/* TTL: the marker and the deadline's bits 20..26 */
+			assert_int_equal(d->frame[17], 0x80 | ((REAL0 + 1 * S + 5 * MS) / 1000 >> 20 &
+							       0x7f));
 			assert_int_equal(d->frame[18 + 1] >> 2, 46);	/* DSCP EF */
 			assert_int_equal(dp_csum(d->frame + 18, 20), 0);
 		} else {
@@ -296,6 +298,107 @@ static void test_policing_per_type(void **state)
 	x.now_ns += 7 * MS;
 	assert_int_equal(offer1(&x, 1514, 5001), DP_V_QUEUED);
 	fx_close(&x);
+}
+
+/* ---- the policer's tolerance for the host switch (dp_police.c) -------------------- */
+
+/* The tolerance is the longest silence on rtv-int over the last one to two
+ * windows, capped; a window with no frame forgets. */
+static void test_cdv_estimate(void **state)
+{
+	struct dp_cdv c;
+
+	(void)state;
+	dp_cdv_init(&c, 20 * MS, 1 * S);
+	dp_cdv_arrival(&c, 1 * S);
+	assert_int_equal(dp_cdv_tolerance(&c), 0);
+	for (uint64_t t = 1 * S; t < 1 * S + 500 * MS; t += 100 * US)
+		dp_cdv_arrival(&c, t);
+	assert_int_equal(dp_cdv_tolerance(&c), 100 * US);
+	dp_cdv_arrival(&c, 1 * S + 506900 * US);	/* a 7 ms stall */
+	assert_int_equal(dp_cdv_tolerance(&c), 7 * MS);
+	dp_cdv_arrival(&c, 1 * S + 506900 * US);	/* ties are not silences */
+	for (uint64_t t = 1 * S + 508 * MS; t < 3 * S + 100 * MS; t += 100 * US)
+		dp_cdv_arrival(&c, t);
+	/* two windows later the stall is forgotten */
+	assert_int_equal(dp_cdv_tolerance(&c), 100 * US);
+	dp_cdv_arrival(&c, 3 * S + 200 * MS);	/* 100 ms: capped */
+	assert_int_equal(dp_cdv_tolerance(&c), 20 * MS);
+	dp_cdv_init(&c, 0, 0);			/* cap 0: no tolerance at all */
+	dp_cdv_arrival(&c, 1 * S);
+	dp_cdv_arrival(&c, 2 * S);
+	assert_int_equal(dp_cdv_tolerance(&c), 0);
+}
+
+struct sw_result {
+	uint64_t sent, demoted, tolerated, rt;
+};
+
+/* A host whose switch stalls: VM1 sends the deadline rtpath's 1514-byte
+ * frames every period_ns (6.06 ms is exactly its 2 Mbit/s; burst: 2
+ * frames), a neighbour VM sends a 200-byte NRT frame every 100 µs, and the
+ * switch forwards each frame 50 µs after its VM sent it, except that it
+ * stalls for 30 ms at 0.5 s, 1.0 s and 1.5 s and then hands over what it
+ * held, in order, at once. The link (100 Mbit/s) drains as it goes. */
+static void switch_run(bool cdv, uint64_t period_ns, struct sw_result *r)
+{
+	struct cons_rtpath p = path(1, 5000, CONS_PATH_DEADLINE, 2 * MBPS, 3028, 5 * MS);
+	struct dp_sched_config c = sched_cfg();
+	uint64_t rt_next = 0, nrt_next = 0, end = 2 * S;
+	struct dp_desc *d;
+	struct fx x;
+
+	c.mtu = 1504;
+	c.cdv_off = !cdv;
+	memset(&x, 0, sizeof(x));
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(dp_sched_init(&x.s, &c), 0);
+	fx_table(&x, &p, 1, NULL);
+	while (rt_next < end || nrt_next < end) {
+		bool rt = rt_next <= nrt_next;
+		uint64_t sent = rt ? rt_next : nrt_next, at = sent + 50 * US;
+
+		for (uint64_t s0 = 500 * MS; s0 < end; s0 += 500 * MS)
+			if (sent >= s0 && sent < s0 + 30 * MS)
+				at = s0 + 30 * MS;	/* held by the stall */
+		if (at > x.now_ns)
+			x.now_ns = at;
+		while ((d = dp_sched_dequeue(&x.s, x.now_ns)) != NULL)
+			dp_sched_free(&x.s, d);
+		offer1(&x, rt ? 1514 : 200, rt ? 5000 : 6000);
+		if (rt) {
+			r->sent++;
+			rt_next += period_ns;
+		} else {
+			nrt_next += 100 * US;
+		}
+	}
+	r->demoted = atomic_load(&x.s.stats.demoted);
+	r->tolerated = atomic_load(&x.s.stats.tolerated);
+	r->rt = atomic_load(&x.s.stats.rt_frames);
+	fx_close(&x);
+}
+
+/* A sender exactly in profile is demoted after each stall when the policer
+ * ignores the switch, and never with the tolerance; a sender at 1.5 times
+ * its rate is still demoted (a third of its frames, give or take the
+ * r·τ the tolerance adds once). */
+static void test_policer_switch_tolerance(void **state)
+{
+	struct sw_result r;
+
+	(void)state;
+	switch_run(false, 6060 * US, &r);
+	assert_true(r.sent >= 330);
+	assert_true(r.demoted >= 3);		/* what hole 2 was */
+	switch_run(true, 6060 * US, &r);
+	assert_int_equal(r.demoted, 0);
+	assert_int_equal(r.rt, r.sent);
+	assert_true(r.tolerated >= 3);		/* the catch-up bursts */
+	switch_run(true, 4040 * US, &r);	/* 1.5 x the rate */
+	assert_true(r.sent >= 490);
+	assert_true(r.demoted >= r.sent / 4);
+	assert_true(r.demoted <= r.sent / 3 + 10);
 }
 
 /* The NRT queue holds time, not a count: a frame (a demoted one too) that
@@ -746,6 +849,8 @@ int main(void)
 		cmocka_unit_test(test_boost),
 		cmocka_unit_test(test_backlog_and_queue_delay),
 		cmocka_unit_test(test_exp1_admitted_path_no_misses),
+		cmocka_unit_test(test_cdv_estimate),
+		cmocka_unit_test(test_policer_switch_tolerance),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
