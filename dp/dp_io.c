@@ -86,6 +86,7 @@
 #define BATCH_MAX 256
 #define IDLE_NS 100000000ull	/* longest sleep: 100 ms */
 #define HOUSEKEEP_NS 100000000ull
+#define DRAIN_NS 50000000ull	/* longest a stopping egress thread sends its queues */
 #define CMSG_SPACE_RX (CMSG_SPACE(sizeof(struct tpacket_auxdata)) + \
 		       CMSG_SPACE(sizeof(struct timespec)))
 
@@ -352,6 +353,22 @@ static struct dp_now arrival(const struct dp_now *now, uint64_t ts_real_ns)
 	return (struct dp_now){ .mono_ns = now->mono_ns - back, .real_ns = ts_real_ns };
 }
 
+/* An NRT or control frame's time in the queue starts when this thread
+ * queued it, not at its kernel timestamp: the sojourn limit (dp_sched.c,
+ * nrt_sojourn_ns) bounds the queue that forms at the uplink, and a frame
+ * that waited in the socket for the engine — a starved thread, or the gap
+ * of an in-place upgrade, whose point is that frames wait in the handed-over
+ * socket instead of being lost — must not be dropped for that wait. RT
+ * frames keep their arrival: their deadline runs from it, and their queue
+ * delay is the engine's whole hold, socket included. Only this thread owns
+ * a queued descriptor, and only the sojourn and the queue-delay histogram
+ * read enq_ns. */
+static void nrt_from_now(struct dp_desc *d, uint64_t now_mono_ns)
+{
+	if (d->kind == DP_Q_NRT || d->kind == DP_Q_CTL)
+		d->sp.enq_ns = now_mono_ns;
+}
+
 static void eg_receive(struct dp_io *io, unsigned *got)
 {
 	struct dp_sched *s = &io->sched;
@@ -378,9 +395,16 @@ static void eg_receive(struct dp_io *io, unsigned *got)
 		d->frame = f;
 		d->len = (uint32_t)len;
 		at = arrival(&now, ts);
-		if (dp_sched_enqueue(s, d, &at, &reply) == DP_V_REPLY) {
+		switch (dp_sched_enqueue(s, d, &at, &reply)) {
+		case DP_V_REPLY:
 			io->eg_replies[replies++] = reply;
 			tx_add(&io->eg_reply, reply->frame, reply->len);
+			break;
+		case DP_V_QUEUED:
+			nrt_from_now(d, now.mono_ns);
+			break;
+		case DP_V_DROPPED:
+			break;
 		}
 	}
 	dp_add(&io->c.int_rx, r);
@@ -486,6 +510,28 @@ static unsigned eg_round(struct dp_io *io, int reader, uint64_t *last_hk)
 	return got;
 }
 
+/* Stopping: what the queues hold still goes out, at the pacer's rate (at
+ * most DRAIN_NS), before the thread ends. Frames not yet read stay in the
+ * receive socket, which outlives the thread (dp_io_detach hands it to the
+ * next process); the frames already read live only in the queues, and
+ * freeing them with the pool would lose them — what an in-place upgrade of
+ * rtvdp lost before. */
+static void eg_drain(struct dp_io *io)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC), end = now + DRAIN_NS, next;
+
+	while ((next = dp_sched_next_ns(&io->sched, now)) != UINT64_MAX && now < end) {
+		if (next > now) {
+			struct timespec ts = { .tv_sec = (time_t)((next - now) / 1000000000ull),
+					       .tv_nsec = (long)((next - now) % 1000000000ull) };
+
+			nanosleep(&ts, NULL);
+		}
+		eg_transmit(io);
+		now = clock_ns(CLOCK_MONOTONIC);
+	}
+}
+
 static void *eg_main(void *arg)
 {
 	struct dp_io *io = arg;
@@ -497,6 +543,7 @@ static void *eg_main(void *arg)
 	while (!atomic_load_explicit(&io->stop, memory_order_relaxed))
 		if (eg_round(io, reader, &last_hk) < io->cfg.batch)
 			eg_wait(io, reader);
+	eg_drain(io);
 	dp_rcu_unregister(io->rcu, reader);
 	return NULL;
 }
@@ -583,6 +630,7 @@ static void *busy_main(void *arg)
 	while (!atomic_load_explicit(&io->stop, memory_order_relaxed))
 		if (eg_round(io, reader, &last_hk) + in_round(io, reader) == 0)
 			spin_pause();
+	eg_drain(io);
 	dp_rcu_unregister(io->rcu, reader);
 	return NULL;
 }
