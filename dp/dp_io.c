@@ -539,6 +539,7 @@ static void *eg_main(void *arg)
 	uint64_t last_hk = 0;
 
 	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	pthread_setname_np(pthread_self(), "dp-egress");
 	pin(io, 0);
 	while (!atomic_load_explicit(&io->stop, memory_order_relaxed))
 		if (eg_round(io, reader, &last_hk) < io->cfg.batch)
@@ -608,6 +609,7 @@ static void *in_main(void *arg)
 	struct dp_io *io = arg;
 	int reader = dp_rcu_register(io->rcu);
 
+	pthread_setname_np(pthread_self(), "dp-ingress");
 	pin(io, 1);
 	while (!atomic_load_explicit(&io->stop, memory_order_relaxed))
 		if (in_round(io, reader) < io->cfg.batch)
@@ -626,6 +628,7 @@ static void *busy_main(void *arg)
 	int reader = dp_rcu_register(io->rcu);
 	uint64_t last_hk = 0;
 
+	pthread_setname_np(pthread_self(), "dp-poll");
 	pin(io, 0);
 	while (!atomic_load_explicit(&io->stop, memory_order_relaxed))
 		if (eg_round(io, reader, &last_hk) + in_round(io, reader) == 0)

@@ -32,39 +32,12 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/common.sh
 
-RTVD=${RTVD:-build/bin/rtvd}
-RTVDP=${RTVDP:-build/bin/rtvdp}
-RTVCTL=${RTVCTL:-build/bin/rtvctl}
-P=rtvdm$$
-VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
-DIR=$(mktemp -d /tmp/dp_miss.XXXXXX)
-PY=/usr/bin/python3
-RAFT_PORT=18201 RPC_PORT=18251 MISS_PORT=18203
-declare -A RTVD_PID=() RTVDP_PID=()
-
-on_fail() {
-	local i
-	for i in 1 2; do
-		echo "--- tail of rtvd $i's log"
-		tail -n 25 "$DIR/n$i.log" 2>/dev/null | sed 's/^/   /'
-	done
-}
-
-cleanup() {
-	local p n
-	for p in "${pids[@]}" "${RTVD_PID[@]}" "${RTVDP_PID[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in "${pids[@]}" "${RTVD_PID[@]}" "${RTVDP_PID[@]}"; do wait "$p" 2>/dev/null; done
-	ns_remove $VA $HA $HB $VB
-	[ "${KEEP:-0}" = 1 ] && echo "kept $DIR" || rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. tests/lib/dp_rack.sh
+dp_rack_env rtvdm 18201
 
 need_root
 need_exec "$RTVD" "$RTVDP" "$RTVCTL"
 need_cmd tcpdump ethtool python3
-
-. tests/lib/dp_rack.sh
 
 dp_rack_up
 
