@@ -226,7 +226,7 @@ PYEOF
 step "3. rtvdp killed for good on the sender's host: rtvd degrades, then a new rtvdp takes back"
 kill -9 "${RTVDP_PID[1]}"; wait "${RTVDP_PID[1]}" 2>/dev/null
 degraded() { [ "$(dp_stat 1 rtvdp)" = degraded ]; }
-wait_for 8 degraded && ok "rtvd 1 degraded: $(grep -o 'DEGRADED: .*' "$DIR/n1.log" | tail -1)" ||
+wait_for 15 degraded && ok "rtvd 1 degraded: $(grep -o 'DEGRADED: .*' "$DIR/n1.log" | tail -1)" ||
 	bad "rtvd 1 did not degrade (rtvdp: $(dp_stat 1 rtvdp))"
 ctl 1 status 2>/dev/null | grep -q 'DEGRADED' && ok "rtvctl status says DEGRADED" ||
 	bad "rtvctl status does not say DEGRADED"
