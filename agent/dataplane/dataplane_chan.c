@@ -156,6 +156,7 @@ static void on_link(void *arg, bool up, const struct dpd_state *st, const char *
 		 "%llu miss reports kept for us (%llu dropped)", st->pid,
 		 (unsigned long long)st->gen, (unsigned long long)st->index,
 		 (unsigned long long)st->misses_kept, (unsigned long long)st->misses_dropped);
+	dp->takeovers = st->takeovers;
 	dp->miss_ack = 0;	/* whatever the last rtvd did not acknowledge comes again */
 	dp->push_due = true;
 	dp->boost_sync = true;	/* no push before the boosts in force are known */

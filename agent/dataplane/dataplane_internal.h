@@ -51,6 +51,7 @@ struct agent_dp {
 	bool boost_sync;		/* rtvdp (re)met: no push before its stats came */
 	bool seed_due;			/* and their boosts seed the policy at the first push */
 	uint64_t miss_ack, miss_dropped;
+	uint64_t takeovers;		/* rtvdp's, from its last state reply */
 	struct agent_missrep_sock sock;
 	uv_timer_t timer;
 	struct agent_misspol_cfg pc;

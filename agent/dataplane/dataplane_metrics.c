@@ -156,6 +156,7 @@ static void dp_host(void *self, struct agent_tm_dp_host *o)
 
 	o->process_up = dp->uc.up;
 	o->degraded = dp->link.degraded;
+	o->takeovers = dp->takeovers;
 	if (!dp->have_stats)
 		return;
 	o->pacer_bps = agent_core_config(dp->d)->uplink_bps;	/* dataplane.h: the pacer runs at [uplink] capacity */

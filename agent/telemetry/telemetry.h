@@ -80,6 +80,7 @@ struct agent_tm_dp_host {
 	uint64_t misses, miss_reports_lost;
 	uint64_t process_up;		/* rtvdp answers rtvd (1) or not (0) */
 	uint64_t degraded;		/* plain forwarding: rtvdp gone for good (1) */
+	uint64_t takeovers;		/* in-place upgrades of rtvdp (its state reply) */
 };
 
 /* One rtpath (dp/dp.h: struct dp_path_counters, dp_path_hist). */

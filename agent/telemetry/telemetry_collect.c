@@ -386,6 +386,7 @@ static void collect_dp(struct agent_telemetry *t)
 	tm_set(t, TM_DP_TABLE_SWAPS, (double)h.table_swaps);
 	tm_set(t, TM_DP_PROCESS_UP, (double)h.process_up);
 	tm_set(t, TM_DP_DEGRADED, (double)h.degraded);
+	tm_set(t, TM_DP_TAKEOVERS, (double)h.takeovers);
 }
 
 static void collect_of(struct agent_telemetry *t)
