@@ -86,6 +86,10 @@
 #define BATCH_MAX 256
 #define IDLE_NS 100000000ull	/* longest sleep: 100 ms */
 #define HOUSEKEEP_NS 100000000ull
+/* The threads' stacks: their buffers live in struct dp_io, so a little is
+ * plenty; and in a process whose memory is locked (rtvdp) a stack is
+ * touched whole when the thread starts, which an upgrade's gap pays. */
+#define THREAD_STACK (256u << 10)
 #define DRAIN_NS 50000000ull	/* longest a stopping egress thread sends its queues */
 #define CMSG_SPACE_RX (CMSG_SPACE(sizeof(struct tpacket_auxdata)) + \
 		       CMSG_SPACE(sizeof(struct timespec)))
@@ -476,19 +480,44 @@ static void eg_wait(struct dp_io *io, int reader)
  * (tests/system/dp_veth.sh measured misses of up to 7 ms from exactly that
  * on a shared 2-core host). Both are best effort: without the privilege the
  * thread runs as before. */
-static void pin(struct dp_io *io, int cpu)
+static void pin(struct dp_io *io)
 {
 	cpu_set_t set;
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	struct sched_param sp = { .sched_priority = io->cfg.rt_priority };
 
 	if (io->cfg.rt_priority > 0)
 		pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
-	if (!io->cfg.pin || n <= 0)
+	if (!io->cfg.pin || io->cfg.cpu >= CPU_SETSIZE)
 		return;
 	CPU_ZERO(&set);
-	CPU_SET(cpu % (int)n, &set);
+	CPU_SET(io->cfg.cpu, &set);
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/* cfg.pin: the kernel's receive work for dev (the softirq that queues a
+ * frame on our socket and wakes the thread) runs on cfg.cpu too, through
+ * RPS on each of its receive queues. A frame then crosses the host with
+ * its wake-ups on one CPU — run to completion as far as the kernel's
+ * sockets allow — instead of an inter-processor interrupt per wake-up
+ * (bench/bench_ring.c: 18/113 µs instead of 44/311 for the same forwarder).
+ * Best effort: without a writable sysfs the threads are pinned alone. */
+static void rps_steer(const char *dev, unsigned cpu)
+{
+	char path[128], mask[80];
+	int n = 0, len = 0;
+	FILE *f;
+
+	/* rps_cpus is a comma-separated hex bitmap, 32 bits per word */
+	for (int w = (int)(cpu / 32); w >= 0; w--)
+		len += snprintf(mask + len, sizeof(mask) - (size_t)len, "%s%x", len ? "," : "",
+				w == (int)(cpu / 32) ? 1u << (cpu % 32) : 0u);
+	for (;; n++) {
+		snprintf(path, sizeof(path), "/sys/class/net/%s/queues/rx-%d/rps_cpus", dev, n);
+		if (!(f = fopen(path, "w")))
+			return;
+		fputs(mask, f);
+		fclose(f);
+	}
 }
 
 /* One round of egress work: a newer table, housekeeping, a receive batch,
@@ -540,7 +569,7 @@ static void *eg_main(void *arg)
 
 	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	pthread_setname_np(pthread_self(), "dp-egress");
-	pin(io, 0);
+	pin(io);
 	while (!atomic_load_explicit(&io->stop, memory_order_relaxed))
 		if (eg_round(io, reader, &last_hk) < io->cfg.batch)
 			eg_wait(io, reader);
@@ -610,7 +639,7 @@ static void *in_main(void *arg)
 	int reader = dp_rcu_register(io->rcu);
 
 	pthread_setname_np(pthread_self(), "dp-ingress");
-	pin(io, 1);
+	pin(io);
 	while (!atomic_load_explicit(&io->stop, memory_order_relaxed))
 		if (in_round(io, reader) < io->cfg.batch)
 			in_wait(io, reader);
@@ -629,7 +658,7 @@ static void *busy_main(void *arg)
 	uint64_t last_hk = 0;
 
 	pthread_setname_np(pthread_self(), "dp-poll");
-	pin(io, 0);
+	pin(io);
 	while (!atomic_load_explicit(&io->stop, memory_order_relaxed))
 		if (eg_round(io, reader, &last_hk) + in_round(io, reader) == 0)
 			spin_pause();
@@ -750,6 +779,7 @@ int dp_io_new(const struct dp_io_config *cfg, struct dp_io **out, char err[CONS_
 
 int dp_io_run(struct dp_io *io, struct dp_rcu *r, const int *fds, char err[CONS_ERRLEN])
 {
+	pthread_attr_t attr;
 	int rc;
 
 	if (!r || !dp_rcu_current(r)) {
@@ -762,11 +792,18 @@ int dp_io_run(struct dp_io *io, struct dp_rcu *r, const int *fds, char err[CONS_
 	atomic_init(&io->stop, false);
 	if ((rc = fds ? io_adopt(io, fds, err) : io_open(io, err)) < 0)
 		return rc;
-	rc = -pthread_create(&io->eg_thread, NULL, io->cfg.busy_poll ? busy_main : eg_main, io);
+	if (io->cfg.pin && io->cfg.cpu < CPU_SETSIZE) {
+		rps_steer(io->cfg.int_dev, io->cfg.cpu);
+		rps_steer(io->cfg.up_dev, io->cfg.cpu);
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	rc = -pthread_create(&io->eg_thread, &attr, io->cfg.busy_poll ? busy_main : eg_main, io);
 	if (rc == 0)
 		io->eg_started = true;
-	if (rc == 0 && !io->cfg.busy_poll && (rc = -pthread_create(&io->in_thread, NULL, in_main, io)) == 0)
+	if (rc == 0 && !io->cfg.busy_poll && (rc = -pthread_create(&io->in_thread, &attr, in_main, io)) == 0)
 		io->in_started = true;
+	pthread_attr_destroy(&attr);
 	if (rc < 0 && (!err || !err[0]))
 		io_err(err, "dataplane: cannot start: %s", strerror(-rc));
 	return rc;

@@ -30,6 +30,7 @@
 #define EXIT_USAGE 2
 #define EXIT_UNAVAILABLE 3
 #define TICK_MS 10
+#define UNDEGRADE_CHECK_MS 1000
 
 enum mode { M_RUN, M_TAKEOVER, M_DEGRADE, M_UNDEGRADE, M_STATUS };
 
@@ -226,14 +227,34 @@ static void lock_memory(void)
 			 "page faults under memory or CPU pressure", strerror(errno));
 }
 
-static int serve(struct dpd_server *s)
+/* A degrade bridge while rtvdp forwards makes every frame cross twice.
+ * rtvdp removes it when it starts; one added later — an rtvd that could not
+ * reach a live but stalled rtvdp for its grace, or a service manager's
+ * OnFailure= that ran too eagerly — goes within a second. */
+static void keep_undegraded(const struct agent_config *cfg, uint64_t *next_ms)
 {
 	char err[CONS_ERRLEN] = "";
+	uint64_t now = mono_us() / 1000;
+
+	if (now < *next_ms)
+		return;
+	*next_ms = now + UNDEGRADE_CHECK_MS;
+	if (dpd_undegrade(cfg->dataplane.int_dev, err) == 1)
+		rtv_warn(MOD, "removed a degrade bridge between %s and %s that appeared while "
+			 "rtvdp forwards (frames crossed twice meanwhile)", cfg->dataplane.int_dev,
+			 cfg->dataplane.uplink_dev);
+}
+
+static int serve(const struct agent_config *cfg, struct dpd_server *s)
+{
+	char err[CONS_ERRLEN] = "";
+	uint64_t next_ms = 0;
 
 	while (!stopping) {
 		if (dpd_server_poll(s, TICK_MS) == 1 && dpd_server_handover(s, err) == 0)
 			return 1;	/* handed over: exit without a word to the sockets */
 		dpd_engine_tick(s->e);
+		keep_undegraded(cfg, &next_ms);
 	}
 	return 0;
 }
@@ -280,7 +301,7 @@ static int run(const struct agent_config *cfg, const char *path, bool takeover)
 	s.takeovers = takeovers;
 	rtv_info(MOD, "forwarding %s <-> %s; channel %s", cfg->dataplane.int_dev,
 		 cfg->dataplane.uplink_dev, path);
-	handed = serve(&s);
+	handed = serve(cfg, &s);
 	dpd_server_close(&s);
 	dpd_engine_close(&e);
 	if (!handed) {

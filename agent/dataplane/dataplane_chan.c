@@ -25,6 +25,7 @@
 #include "agent/dataplane/dataplane_internal.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,8 @@ static void on_link(void *arg, bool up, const struct dpd_state *st, const char *
 		 (unsigned long long)st->gen, (unsigned long long)st->index,
 		 (unsigned long long)st->misses_kept, (unsigned long long)st->misses_dropped);
 	dp->takeovers = st->takeovers;
+	dp->dp_pid = st->pid;
+	dp->alive_warned = false;
 	dp->miss_ack = 0;	/* whatever the last rtvd did not acknowledge comes again */
 	dp->push_due = true;
 	dp->boost_sync = true;	/* no push before the boosts in force are known */
@@ -204,12 +207,29 @@ static void degrade(struct agent_dp *dp)
 		  c->uplink_dev);
 }
 
+/* The rtvdp last met still runs (it does not answer: stalled, or its
+ * channel thread is starved): it forwards with its table, so bridging the
+ * devices beside it would send every frame twice. Degrading is for a host
+ * without a dataplane. */
+static bool rtvdp_alive(struct agent_dp *dp)
+{
+	if (!dp->dp_pid || (kill((pid_t)dp->dp_pid, 0) < 0 && errno == ESRCH))
+		return false;
+	if (!dp->alive_warned && !dp->link.degraded &&
+	    now_ms(dp) - dp->link.down_since_ms >= dp->link.degrade_after_ms) {
+		dp->alive_warned = true;
+		rtv_warn(DPG_MOD, "rtvdp (pid %u) does not answer but runs: it forwards with its "
+			 "last table; not degrading", dp->dp_pid);
+	}
+	return true;
+}
+
 void dpg_chan_tick(struct agent_dp *dp)
 {
 	struct dpd_msg q;
 
 	if (!dp->uc.up) {
-		if (dpd_link_degrade_due(&dp->link, now_ms(dp)))
+		if (!rtvdp_alive(dp) && dpd_link_degrade_due(&dp->link, now_ms(dp)))
 			degrade(dp);
 		return;
 	}

@@ -52,6 +52,8 @@ struct agent_dp {
 	bool seed_due;			/* and their boosts seed the policy at the first push */
 	uint64_t miss_ack, miss_dropped;
 	uint64_t takeovers;		/* rtvdp's, from its last state reply */
+	uint32_t dp_pid;		/* the last rtvdp met (0: none yet) */
+	bool alive_warned;
 	struct agent_missrep_sock sock;
 	uv_timer_t timer;
 	struct agent_misspol_cfg pc;
