@@ -207,13 +207,19 @@ static void degrade(struct agent_dp *dp)
 		  c->uplink_dev);
 }
 
-/* The rtvdp last met still runs (it does not answer: stalled, or its
- * channel thread is starved): it forwards with its table, so bridging the
- * devices beside it would send every frame twice. Degrading is for a host
- * without a dataplane. */
+/* An rtvdp runs but does not answer (stalled, its control thread starved,
+ * or this rtvd just started on a loaded host): it forwards with its table,
+ * so bridging the devices beside it would send every frame twice.
+ * Degrading is for a host without a dataplane: alive is the rtvdp last met
+ * still existing, or a listener having taken a connection on the channel
+ * within the grace (a connect to a socket nobody serves is refused). */
 static bool rtvdp_alive(struct agent_dp *dp)
 {
-	if (!dp->dp_pid || (kill((pid_t)dp->dp_pid, 0) < 0 && errno == ESRCH))
+	uint64_t now = now_ms(dp);
+	bool listened = dp->uc.accepted_ms && now - dp->uc.accepted_ms < dp->link.degrade_after_ms;
+
+	if (!listened &&
+	    (!dp->dp_pid || (kill((pid_t)dp->dp_pid, 0) < 0 && errno == ESRCH)))
 		return false;
 	if (!dp->alive_warned && !dp->link.degraded &&
 	    now_ms(dp) - dp->link.down_since_ms >= dp->link.degrade_after_ms) {
