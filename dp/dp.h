@@ -631,7 +631,8 @@ struct dp_io_config {
 	const char *int_dev;		/* VM side (rtv-int) */
 	const char *up_dev;		/* the uplink */
 	uint32_t batch;			/* frames per recvmmsg/sendmmsg (0: 32) */
-	bool pin;			/* pin egress to CPU 0, ingress to CPU 1 */
+	bool pin;			/* both threads on CPU `cpu`, and the two */
+	unsigned cpu;			/* devices' receive work steered there (RPS) */
 	int rt_priority;		/* SCHED_FIFO priority of both threads (0: none) */
 	bool busy_poll;			/* one thread for both directions that */
 					/* never blocks: it spins (a core) */

@@ -30,7 +30,7 @@ void dpd_config_from(const struct agent_config *cfg, struct dp_io_config *ioc,
 	};
 	*ioc = (struct dp_io_config){
 		.int_dev = c->int_dev, .up_dev = c->uplink_dev, .rt_priority = c->rt_priority,
-		.busy_poll = c->busy_poll,
+		.busy_poll = c->busy_poll, .pin = c->pin, .cpu = c->cpu,
 		.sched = {
 			.uplink_bps = cfg->uplink_bps, .overhead_bytes = SCHED_ETH_OVERHEAD_BYTES,
 			.mtu = c->mtu, .frame_max_bytes = frame_max, .pool_pkts = POOL_PKTS,

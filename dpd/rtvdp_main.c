@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@
 #define EXIT_USAGE 2
 #define EXIT_UNAVAILABLE 3
 #define TICK_MS 10
+#define UNDEGRADE_CHECK_MS 1000
 
 enum mode { M_RUN, M_TAKEOVER, M_DEGRADE, M_UNDEGRADE, M_STATUS };
 
@@ -212,14 +214,49 @@ static int start(const struct agent_config *cfg, struct dpd_engine *e)
 	return rc;
 }
 
-static int serve(struct dpd_server *s)
+/* Every page rtvdp has or will have stays in memory, touched: the engine's
+ * threads then never take a page fault. A fault on the packet path blocks
+ * the thread on the process's memory map, and the control thread may hold
+ * that while it allocates a stats reply and is preempted by other work —
+ * a real-time thread asleep behind a normal one (dpd_restart.sh saw frames
+ * held 50-100 ms that way, on a loaded host, with no CPU wait at all).
+ * Best effort: without CAP_IPC_LOCK or a memlock limit it says so and
+ * forwards as before. */
+static void lock_memory(void)
+{
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+		rtv_warn(MOD, "cannot lock rtvdp's memory (%s): the packet path may stall on "
+			 "page faults under memory or CPU pressure", strerror(errno));
+}
+
+/* A degrade bridge while rtvdp forwards makes every frame cross twice.
+ * rtvdp removes it when it starts; one added later — an rtvd that could not
+ * reach a live but stalled rtvdp for its grace, or a service manager's
+ * OnFailure= that ran too eagerly — goes within a second. */
+static void keep_undegraded(const struct agent_config *cfg, uint64_t *next_ms)
 {
 	char err[CONS_ERRLEN] = "";
+	uint64_t now = mono_us() / 1000;
+
+	if (now < *next_ms)
+		return;
+	*next_ms = now + UNDEGRADE_CHECK_MS;
+	if (dpd_undegrade(cfg->dataplane.int_dev, err) == 1)
+		rtv_warn(MOD, "removed a degrade bridge between %s and %s that appeared while "
+			 "rtvdp forwards (frames crossed twice meanwhile)", cfg->dataplane.int_dev,
+			 cfg->dataplane.uplink_dev);
+}
+
+static int serve(const struct agent_config *cfg, struct dpd_server *s)
+{
+	char err[CONS_ERRLEN] = "";
+	uint64_t next_ms = 0;
 
 	while (!stopping) {
 		if (dpd_server_poll(s, TICK_MS) == 1 && dpd_server_handover(s, err) == 0)
 			return 1;	/* handed over: exit without a word to the sockets */
 		dpd_engine_tick(s->e);
+		keep_undegraded(cfg, &next_ms);
 	}
 	return 0;
 }
@@ -258,6 +295,7 @@ static int run(const struct agent_config *cfg, const char *path, bool takeover)
 
 	if (dpd_engine_init(&e, &ioc, &tc, DPD_MISSES_MAX) < 0)
 		return EXIT_FAIL;
+	lock_memory();
 	if (dpd_engine_prepare(&e, err) < 0) {	/* the slow part, before any takeover */
 		rtv_error(MOD, "%s", err);
 		dpd_engine_close(&e);
@@ -289,7 +327,7 @@ static int run(const struct agent_config *cfg, const char *path, bool takeover)
 	rtv_info(MOD, "forwarding %s <-> %s; channel %s", cfg->dataplane.int_dev,
 		 cfg->dataplane.uplink_dev, path);
 	rtv_sdnotify("READY=1\nSTATUS=forwarding");	/* Type=notify: ready now */
-	handed = serve(&s);
+	handed = serve(cfg, &s);
 	dpd_server_close(&s);
 	dpd_engine_close(&e);
 	if (!handed) {

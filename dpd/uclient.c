@@ -191,6 +191,7 @@ static void on_connect(uv_connect_t *req, int status)
 	}
 	c->connected = true;
 	c->connects++;
+	c->accepted_ms = uv_now(c->loop);
 	dpd_rbuf_init(&c->rb);
 	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
 	q.u.hello.host_id = c->host_id;

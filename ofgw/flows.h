@@ -76,6 +76,7 @@ int flows_diff(const struct flowtab *want, const struct flowtab *have, const uin
 #define PIPE_PRIO_TO_HOST 300
 #define PIPE_PRIO_FLOOD 200
 #define PIPE_PRIO_OFFHOST 100
+#define PIPE_PRIO_POP 50	/* labelled frames from rtv-int: only on a degraded host */
 #define PIPE_DSCP_CONTROL 48	/* CS6, in the ToR's high class (tests/lab/lab.sh) */
 #define PIPE_TABLE_CLASSIFY 0
 #define PIPE_TABLE_FORWARD 1

@@ -65,6 +65,27 @@ static bool mac_known(const uint8_t *mac)
 	return memcmp(mac, zero, 6) != 0 && !(mac[0] & 1);
 }
 
+/* A labelled frame that reaches the bridge from rtv-int: rtvdp pops the
+ * label of every frame it delivers, so this never matches while it runs;
+ * on a degraded host (rtvdp gone, its devices bridged in the kernel:
+ * docs/dataplane-process.md) frames from healthy senders arrive with
+ * their deadline label, and the VM must get plain IPv4. Permanent, so it
+ * is in place before the host degrades, also when rtvd is down then. */
+static int pop_flow(const struct pipeline_in *in, uint64_t cookie, struct flowtab *t)
+{
+	uint32_t no = pipeline_port_no(in, in->offhost_port);
+	struct ofgw_flow f;
+
+	if (!no)
+		return 0;
+	flow_init(&f, PIPE_TABLE_CLASSIFY, PIPE_PRIO_POP, cookie);
+	ofgw_match_in_port(&f.match, no);
+	ofgw_match_eth_type(&f.match, 0x8847);
+	ofgw_flow_add_action(&f, OFGW_ACT_POP_MPLS, 0x0800);
+	f.goto_table = PIPE_TABLE_FORWARD;
+	return flowtab_put(t, &f);
+}
+
 /* table 0 default, table 1 broadcast/LOCAL/default */
 static int base_flows(const struct pipeline_in *in, uint32_t hop, struct flowtab *t)
 {
@@ -88,6 +109,7 @@ static int base_flows(const struct pipeline_in *in, uint32_t hop, struct flowtab
 		ofgw_flow_add_action(&f, OFGW_ACT_OUTPUT, OFGW_PORT_LOCAL);
 		rc |= flowtab_put(t, &f);
 	}
+	rc |= pop_flow(in, cookie, t);
 	if (hop != 0) {
 		flow_init(&f, PIPE_TABLE_FORWARD, PIPE_PRIO_OFFHOST, cookie);
 		ofgw_match_in_port(&f.match, OFGW_PORT_LOCAL);

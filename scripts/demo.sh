@@ -9,7 +9,9 @@
 #     with its own Open vSwitch and rtvd): experiment 2 without and with
 #     rtvnet (tests/lab/exp2.sh), experiment 3 — a flow no admission saw
 #     joins, rtvnet escalates (exp3.sh) — and the Raft leader killed during
-#     traffic (leaderkill.sh);
+#     traffic (leaderkill.sh), then the leader's rtvd killed and restarted at
+#     once on the traffic's own sending host, whose dataplane process rtvdp
+#     forwards on (leaderkill.sh --on-path);
 #  3. a summary table, then each claim that did not hold on this run, by
 #     name. Exit status: 0 when every claim held; 1 when one did not (the
 #     table is still printed); 2 when a step broke; 77 when not root (the
@@ -147,7 +149,7 @@ $LAB up -n 3 -v 2 -r 20mbit >"$dir/lab-up.log" 2>&1 || { echo "   lab.sh up fail
 step() {
 	local title=$1 script=$2 name t0 rc
 	shift 2
-	name=$(basename "$script" .sh)
+	name=${STEP_NAME:-$(basename "$script" .sh)}
 	echo
 	echo "-- $title"
 	t0=$SECONDS
@@ -168,6 +170,8 @@ step "Experiment 3: flow C (a server without rtvnet, EF, at link rate) joins A a
 	tests/lab/exp3.sh --duration "${DEMO_EXP3_DURATION:-10s}"; check $? exp3
 step "Leader kill: SIGKILL to the Raft leader's rtvd while A and B run" \
 	tests/lab/leaderkill.sh; check $? leaderkill
+STEP_NAME=leaderkill_onpath step "rtvd restart under traffic: SIGKILL to the leader's rtvd on A and B's own sending host (h1), restarted at once; rtvdp, h1's dataplane process, forwards on" \
+	tests/lab/leaderkill.sh --on-path; check $? leaderkill_onpath
 
 wall=$((SECONDS - demo_t0))
 printf '{"name": "lab.demo.wall_s", "value": %s, "unit": "s", "better": "lower"}\n' "$wall" >>"$dir/results.jsonl"
@@ -182,6 +186,8 @@ printf '   %-52s %-11s %s\n' "exp3: C's start -> last miss (s)" "$(fig lab.exp3.
 printf '   %-52s %-11s %s\n' "exp3: misses after escalation" "$(fig lab.exp3.misses_after)" ""
 printf '   %-52s %-11s %s\n' "leader kill: A+B misses" "$(fig lab.leaderkill.misses)" ""
 printf '   %-52s %-11s %s\n' "leader kill: new leader after (ms)" "$(fig lab.leaderkill.failover_ms)" ""
+printf '   %-52s %-11s %s\n' "rtvd killed+restarted on the path: A+B lost" "$(fig lab.leaderkill_onpath.lost)" "goal 0"
+printf '   %-52s %-11s %s\n' "rtvd killed+restarted on the path: A+B misses" "$(fig lab.leaderkill_onpath.misses)" "late or lost, rtvnet's or the lab's (verdicts above)"
 printf '   %-52s %-11s %s\n' "whole demo (s)" "$wall" "target <= 180"
 for c in "${failed_claims[@]}"; do echo "   CLAIM FAILED: $c"; done
 [ $fail -ne 0 ] && echo "   a lab step BROKE (exit 2+): see its log above"

@@ -427,6 +427,22 @@ static int p_prio(const struct key_def *k, const char *v, void *field, char *why
 	return 0;
 }
 
+/* [dataplane] cpu = N: the engine's threads and the devices' receive work
+ * on CPU N (dp.h, dp_io_config.pin). */
+static int p_dp_cpu(const struct key_def *k, const char *v, void *field, char *why, size_t n)
+{
+	struct agent_dp_config *c = field;
+	uint64_t x;
+
+	(void)k;
+	if (rtv_parse_u64(v, &x) < 0 || x >= 1024)
+		return why_set(why, n, "a CPU number (0 to 1023) is needed: the dataplane's "
+			       "threads and its devices' receive work run there");
+	c->pin = true;
+	c->cpu = (unsigned)x;
+	return 0;
+}
+
 static int p_udp_port(const struct key_def *k, const char *v, void *field, char *why, size_t n)
 {
 	uint64_t x;
@@ -576,6 +592,7 @@ static const struct key_def keys[] = {
 	{ "dataplane", "tx_ahead", p_tx_ahead, F(dataplane.tx_ahead_ns), false, false, NULL },
 	{ "dataplane", "poll", p_poll, F(dataplane.busy_poll), false, false, NULL },
 	{ "dataplane", "rt_priority", p_prio, F(dataplane.rt_priority), false, false, NULL },
+	{ "dataplane", "cpu", p_dp_cpu, F(dataplane), false, false, NULL },
 	{ "dataplane", "clock_uncertainty", p_dp_duration, F(dataplane.clock_uncertainty_ns),
 	  false, false, NULL },
 	{ "dataplane", "miss_port", p_udp_port, F(dataplane.miss_port), false, false, NULL },

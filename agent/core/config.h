@@ -17,7 +17,7 @@
  *   [ovs]      enabled (default false), db, bridge, datapath_type, of_listen,
  *              offhost_port, uplink_port, int_port, int_type  (agent/ovs/ovs.h)
  *   [dataplane] enabled (default false), int_dev, uplink_dev, mtu, host_ip,
- *              tx_ahead, rt_priority, poll, clock_uncertainty, miss_port,
+ *              tx_ahead, rt_priority, poll, cpu, clock_uncertainty, miss_port,
  *              miss_interval, boost_decay  (agent/dataplane/dataplane.h)
  *
  * Everything is validated before the caller starts anything: unknown
@@ -79,6 +79,8 @@ struct agent_dp_config {
 					/* (default AGENT_DP_TX_AHEAD_NS) */
 	int rt_priority;		/* SCHED_FIFO of the dataplane threads (0: none) */
 	bool busy_poll;			/* poll = busy: threads spin (default sleep) */
+	bool pin;			/* cpu = N set: the engine on CPU cpu */
+	unsigned cpu;
 	uint64_t clock_uncertainty_ns;	/* stamped on miss reports (default 100 µs) */
 	uint16_t miss_port;		/* UDP, the same on every host (default 7003) */
 	uint64_t miss_interval_ns;	/* miss aggregation (default 100 ms) */

@@ -11,6 +11,10 @@
  *     of the table in force there (dpd_link): a restarted rtvd replaying its
  *     log never replaces a newer table; a push held back is retried at each
  *     tick until the state catches up;
+ *   - on (re)connecting, the first push waits for rtvdp's stats, whose
+ *     per-path boosts seed the miss policy at that push (seed_boosts): a
+ *     restarted rtvd keeps the local escalations in force instead of
+ *     resetting them;
  *   - each tick asks for the misses rtvdp kept (acknowledging the previous
  *     batch, which the miss machinery has then handled) and for the
  *     counters, which the metrics and replies read from this cache;
@@ -21,6 +25,7 @@
 #include "agent/dataplane/dataplane_internal.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,18 +83,57 @@ static void on_misses(void *arg, int rc, struct dpd_msg *r, const char *err)
 		dp->miss_ack = r->u.misses.first_seq + r->u.misses.n;
 }
 
+/* The local boosts in force in rtvdp become this rtvd's again, so that a
+ * restarted rtvd carries on where the last one was instead of pushing boost
+ * 0 for every path — which would take an escalation back in the middle of
+ * a miss episode. Done at the first push, when the state has caught up with
+ * rtvdp's table (so it knows the paths) and rtvdp's last stats still
+ * describe the table it was given before. A seeded boost decays as any
+ * other: one level per [dataplane] boost_decay from now, unless new misses
+ * come. A boost below what rtvd already has (it met rtvdp again without
+ * restarting) stays its own. Returns how many were seeded. */
+static size_t seed_boosts(struct agent_dp *dp)
+{
+	const struct dpd_stats *s = &dp->stats.u.stats;
+	uint64_t now = dpg_now_ns(), self = agent_core_config(dp->d)->id;
+	const struct cons_state *st = agent_core_state(dp->d);
+	size_t seeded = 0;
+
+	for (size_t i = 0; dp->have_stats && i < s->n; i++) {
+		const struct dpd_path_stats *p = &s->paths[i];
+		const struct cons_rtpath *rp = cons_state_path(st, p->id);
+		struct agent_misspol *pol;
+
+		if (p->dir != DP_TX || !p->boost || !rp || rp->src_host != self ||
+		    !(pol = dpg_idvec_get(&dp->pols, p->id)) || pol->boost >= p->boost)
+			continue;
+		pol->boost = p->boost;
+		pol->last_decay_ns = now;
+		seeded++;
+		rtv_info(DPG_MOD, "rtpath %llu: local boost %u taken back from rtvdp",
+			 (unsigned long long)p->id, p->boost);
+	}
+	return seeded;
+}
+
 static void on_stats(void *arg, int rc, struct dpd_msg *r, const char *err)
 {
 	struct agent_dp *dp = arg;
 
 	(void)err;
 	dp->stats_wait = false;
-	if (rc < 0)
-		return;
-	dpd_msg_free(&dp->stats);
-	dp->stats = *r;		/* taken: the arrays are ours now */
-	memset(r, 0, sizeof(*r));
-	dp->have_stats = true;
+	if (rc == 0) {
+		dpd_msg_free(&dp->stats);
+		dp->stats = *r;		/* taken: the arrays are ours now */
+		memset(r, 0, sizeof(*r));
+		dp->have_stats = true;
+	}
+	if (dp->boost_sync) {	/* one try: a failed reply pushes the boosts rtvd has */
+		dp->boost_sync = false;
+		dp->seed_due = rc == 0;
+		if (dp->push_due)
+			dpg_chan_push(dp);
+	}
 }
 
 /* ---- the link ------------------------------------------------------------------- */
@@ -113,8 +157,13 @@ static void on_link(void *arg, bool up, const struct dpd_state *st, const char *
 		 "%llu miss reports kept for us (%llu dropped)", st->pid,
 		 (unsigned long long)st->gen, (unsigned long long)st->index,
 		 (unsigned long long)st->misses_kept, (unsigned long long)st->misses_dropped);
+	dp->takeovers = st->takeovers;
+	dp->dp_pid = st->pid;
+	dp->alive_warned = false;
 	dp->miss_ack = 0;	/* whatever the last rtvd did not acknowledge comes again */
 	dp->push_due = true;
+	dp->boost_sync = true;	/* no push before the boosts in force are known */
+	dp->seed_due = false;
 }
 
 /* ---- what rtvd asks --------------------------------------------------------------- */
@@ -125,8 +174,15 @@ void dpg_chan_push(struct agent_dp *dp)
 	uint64_t index = applied_index(dp);
 
 	dp->push_due = true;
-	if (dp->push_wait || !dpd_link_may_push(&dp->link, index) || index == 0)
+	if (dp->push_wait || dp->boost_sync || !dpd_link_may_push(&dp->link, index) || index == 0)
 		return;
+	if (dp->seed_due) {
+		dp->seed_due = false;
+		if (seed_boosts(dp) > 0) {
+			dpg_rebuild(dp);	/* gathers the seeded boosts, pushes */
+			return;
+		}
+	}
 	q.u.table = (struct dpd_table){ .index = index, .n = dp->n_in, .paths = dp->in,
 					.boost = dp->boost };
 	if (dpd_uclient_request(&dp->uc, &q, on_table_ok, dp) == 0) {
@@ -151,18 +207,41 @@ static void degrade(struct agent_dp *dp)
 		  c->uplink_dev);
 }
 
+/* An rtvdp runs but does not answer (stalled, its control thread starved,
+ * or this rtvd just started on a loaded host): it forwards with its table,
+ * so bridging the devices beside it would send every frame twice.
+ * Degrading is for a host without a dataplane: alive is the rtvdp last met
+ * still existing, or a listener having taken a connection on the channel
+ * within the grace (a connect to a socket nobody serves is refused). */
+static bool rtvdp_alive(struct agent_dp *dp)
+{
+	uint64_t now = now_ms(dp);
+	bool listened = dp->uc.accepted_ms && now - dp->uc.accepted_ms < dp->link.degrade_after_ms;
+
+	if (!listened &&
+	    (!dp->dp_pid || (kill((pid_t)dp->dp_pid, 0) < 0 && errno == ESRCH)))
+		return false;
+	if (!dp->alive_warned && !dp->link.degraded &&
+	    now_ms(dp) - dp->link.down_since_ms >= dp->link.degrade_after_ms) {
+		dp->alive_warned = true;
+		rtv_warn(DPG_MOD, "rtvdp (pid %u) does not answer but runs: it forwards with its "
+			 "last table; not degrading", dp->dp_pid);
+	}
+	return true;
+}
+
 void dpg_chan_tick(struct agent_dp *dp)
 {
 	struct dpd_msg q;
 
 	if (!dp->uc.up) {
-		if (dpd_link_degrade_due(&dp->link, now_ms(dp)))
+		if (!rtvdp_alive(dp) && dpd_link_degrade_due(&dp->link, now_ms(dp)))
 			degrade(dp);
 		return;
 	}
 	if (dp->push_due)
 		dpg_chan_push(dp);
-	if (!dp->miss_wait) {
+	if (!dp->miss_wait && !dp->boost_sync && !dp->seed_due) {	/* misses raise seeded boosts */
 		q = (struct dpd_msg){ .type = DPD_T_MISSES_GET };
 		q.u.misses_get = (struct dpd_misses_get){ .ack = dp->miss_ack, .max = 256 };
 		dp->miss_wait = dpd_uclient_request(&dp->uc, &q, on_misses, dp) == 0;

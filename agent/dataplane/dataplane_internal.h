@@ -48,7 +48,12 @@ struct agent_dp {
 	struct dpd_link link;
 	struct dpd_msg stats;		/* its last stats reply (DPD_T_STATS), if have_stats */
 	bool uc_open, have_stats, stats_wait, miss_wait, push_wait, push_due;
+	bool boost_sync;		/* rtvdp (re)met: no push before its stats came */
+	bool seed_due;			/* and their boosts seed the policy at the first push */
 	uint64_t miss_ack, miss_dropped;
+	uint64_t takeovers;		/* rtvdp's, from its last state reply */
+	uint32_t dp_pid;		/* the last rtvdp met (0: none yet) */
+	bool alive_warned;
 	struct agent_missrep_sock sock;
 	uv_timer_t timer;
 	struct agent_misspol_cfg pc;

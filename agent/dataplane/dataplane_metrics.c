@@ -188,6 +188,7 @@ static void dp_host(void *self, struct agent_tm_dp_host *o)
 		o->miss_sealed_refused[AGENT_TM_SEAL_MALFORMED] = ps->malformed;
 		o->miss_sealed_refused[AGENT_TM_SEAL_WRONG_SENDER] = dp->sock.stats.dgrams_wrong_sender;
 	}
+	o->takeovers = dp->takeovers;
 	if (!dp->have_stats)
 		return;
 	o->pacer_bps = agent_core_config(dp->d)->uplink_bps;	/* dataplane.h: the pacer runs at [uplink] capacity */

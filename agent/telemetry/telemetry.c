@@ -193,6 +193,9 @@ static const struct agent_mdesc defs[TM_FAM_N] = {
 			       "table, or the host is degraded).", G, NOL },
 	[TM_DP_DEGRADED] = { "rtvnet_dp_degraded", "1 while the host forwards WITHOUT deadlines "
 			     "(rtvdp gone for good: its devices are bridged).", G, NOL },
+	[TM_DP_TAKEOVERS] = { "rtvnet_dp_takeovers_total", "In-place upgrades of rtvdp "
+			      "(rtvdp --takeover) its packet sockets went through, as the "
+			      "running rtvdp last told rtvd.", C, NOL },
 	[TM_OF_STATE] = { "rtvnet_openflow_connection_state", "1 for the state of the "
 			  "OpenFlow connection to the local OVS, 0 for the others.", G,
 			  L("state") },

@@ -91,6 +91,7 @@ struct agent_tm_dp_host {
 	uint64_t degraded;		/* plain forwarding: rtvdp gone for good (1) */
 	bool sealed;			/* miss reports are sealed ([tls] rack_keys) */
 	uint64_t miss_sealed_refused[AGENT_TM_SEAL_N];
+	uint64_t takeovers;		/* in-place upgrades of rtvdp (its state reply) */
 };
 
 /* One rtpath (dp/dp.h: struct dp_path_counters, dp_path_hist). */

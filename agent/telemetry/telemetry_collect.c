@@ -389,6 +389,7 @@ static void collect_dp(struct agent_telemetry *t)
 	tm_set(t, TM_DP_TABLE_SWAPS, (double)h.table_swaps);
 	tm_set(t, TM_DP_PROCESS_UP, (double)h.process_up);
 	tm_set(t, TM_DP_DEGRADED, (double)h.degraded);
+	tm_set(t, TM_DP_TAKEOVERS, (double)h.takeovers);
 	for (int i = 0; h.sealed && i < AGENT_TM_SEAL_N; i++)
 		sset(tm_series(t, TM_SEALED_REFUSED, "miss_report", tm_seal_names[i], NULL),
 		     (double)h.miss_sealed_refused[i]);

@@ -70,7 +70,8 @@
 # and info.* lines; progress on stderr. Exit 0, 1 on failure (the reason on
 # stderr), 77 when skipped (not root).
 # Environment: DPNET_REPS (3), DPNET_REPS_1G (3), DPNET_TPUT_S (2),
-# DPNET_LAT_S (3), DPNET_1CPU (0), DPNET_RATE (100mbit), DPNET_AHEAD (250us,
+# DPNET_LAT_S (3), DPNET_1CPU (0), DPNET_CPU (unset; N: every sleeping
+# dptest with --cpu N, [dataplane] cpu = N: threads and RPS on CPU N), DPNET_RATE (100mbit), DPNET_AHEAD (250us,
 # rtvd's default), DPNET_ALT (1; 0 skips the 20 µs slack run), DPNET_BUSY
 # (1; 0 skips the busy-poll phase), DPNET_1G (1; 0
 # skips the 1 Gbit/s phase), DPNET_RT_PRIO (10, as dp_veth.sh; rtvd's
@@ -90,6 +91,7 @@ RATE=${DPNET_RATE:-100mbit}
 RT_PRIO=${DPNET_RT_PRIO:-10}
 AHEAD=${DPNET_AHEAD:-250us}
 POLL=sleep
+CPU=${DPNET_CPU:-}	# [dataplane] cpu for the sleeping dptests: engine + RPS on it
 CPUS=$(taskset -c -p $$ | sed 's/.*: //')	# what lat1cpu gives back
 P=dpn$$
 DIR=$(mktemp -d /tmp/dpnet.XXXXXX)
@@ -148,16 +150,18 @@ RT_PATH="id=1,src=10.99.0.1,dst=10.99.0.2,proto=17,dport=$LAT_PORT,type=deadline
 
 start_dp() {	# dptest on both R hosts, with $AHEAD, $POLL, $RT_PRIO; with POLL=busy
 		# each on a CPU of its own (ha 0, hb 1)
-	local va ha hb vb pin=()
+	local va ha hb vb pin=() cpu=()
 	read -r va ha hb vb <<<"$(names r)"
 	DP_PIDS=()
 	DP_RUN=$((DP_RUN + 1))
 	for h in "$ha vA wA 1" "$hb vB wB 2"; do
 		set -- $h
 		[ "$POLL" = busy ] && pin=(taskset -c $(($4 - 1)))
+		cpu=()
+		[ "$POLL" = sleep ] && [ -n "$CPU" ] && cpu=(--cpu "$CPU")
 		"${pin[@]}" ip netns exec "$1" "$BIN/dptest" --int "$2" --up "$3" --host-id "$4" \
 			--rate "$RATE" --mtu 1500 --host-ip 10.99.0.254 --ahead "$AHEAD" \
-			--uncertainty 1us --poll "$POLL" --rt-prio "$RT_PRIO" \
+			--uncertainty 1us --poll "$POLL" --rt-prio "$RT_PRIO" "${cpu[@]}" \
 			--stats "$DIR/dp$4.run$DP_RUN.stats" --path "$RT_PATH" \
 			>"$DIR/dp$4.out" 2>>"$DIR/dp$4.log" &
 		pids+=($!)

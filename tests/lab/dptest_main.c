@@ -11,6 +11,7 @@
  *   --no-remark       do not re-mark NRT DSCPs     --stats FILE key=value counters on exit
  *   --rt-prio N       SCHED_FIFO priority of the dataplane threads (0: none)
  *   --poll MODE       sleep (rtvd's default) or busy: the threads never block
+ *   --cpu N           both threads and the devices' receive work (RPS) on CPU N
  *   --path SPEC       id=N,src=IP,dst=IP,proto=N,dport=N,type=deadline|reservation,
  *                     rate=R,burst=BYTES,deadline=D,src-host=N,dst-host=N
  *                     [,maxpkt=BYTES][,net=D][,svc=R][,boost=N]
@@ -55,7 +56,7 @@ static int usage(const char *why)
 {
 	fprintf(stderr, "dptest: %s\nusage: dptest --int DEV --up DEV --host-id N --rate RATE "
 		"[--mtu N] [--host-ip A] [--ahead D] [--uncertainty D] [--no-remark] "
-		"[--rt-prio N] [--poll sleep|busy] [--stats FILE] [--path SPEC]...\n", why);
+		"[--rt-prio N] [--poll sleep|busy] [--cpu N] [--stats FILE] [--path SPEC]...\n", why);
 	return 2;
 }
 
@@ -179,7 +180,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "rate", 1, 0, 'r' }, { "mtu", 1, 0, 'm' }, { "host-ip", 1, 0, 'a' },
 		{ "ahead", 1, 0, 'A' }, { "uncertainty", 1, 0, 'U' }, { "no-remark", 0, 0, 'n' },
 		{ "stats", 1, 0, 's' }, { "path", 1, 0, 'p' }, { "rt-prio", 1, 0, 'P' },
-		{ "poll", 1, 0, 'W' },
+		{ "poll", 1, 0, 'W' }, { "cpu", 1, 0, 'C' },
 		{ 0, 0, 0, 0 },
 	};
 	const char *specs[MAX_PATHS];
@@ -200,6 +201,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'n': o->io.sched.edge_remark = false; break;
 		case 's': o->stats = optarg; break;
 		case 'P': if (parse_u64(optarg, &x) || x > 99) return usage("--rt-prio: 0..99"); o->io.rt_priority = (int)x; break;
+		case 'C': o->io.pin = true; o->io.cpu = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'W': if (strcmp(optarg, "sleep") && strcmp(optarg, "busy")) return usage("--poll: sleep or busy"); o->io.busy_poll = !strcmp(optarg, "busy"); break;
 		case 'p': if (n_specs == MAX_PATHS) return usage("too many --path"); specs[n_specs++] = optarg; break;
 		default: return usage("unknown option");

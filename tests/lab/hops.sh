@@ -2,7 +2,7 @@
 # flow from one host to another enters and leaves each rtvd dataplane, and
 # tests/lab/hops.py over them. Sourced (after tests/lib/common.sh); bash only.
 #
-#   hops_start OUT [--from S] [--to R] PORT...
+#   hops_start OUT [--from S] [--to R] [--at NS_S:IN:UP:NS_R:UP:IN] PORT...
 #                             tcpdump, kernel timestamps, of the rtvgen probes
 #                             to the UDP PORTs (labelled or not) from host S
 #                             (default 1) to host R (default 2) at
@@ -11,9 +11,12 @@
 #                               c: hR up0 in      (into the receiver's)
 #                               d: hR rtv-dp out  (out of it, to the host's OVS)
 #                             in OUT.hop-<point>.pcap; call it once per
-#                             sending host, each with its own OUT
-#                             and, once per run, tests/lab/cpuprobe (CPU
-#                             stalls at rtvd's dataplane priority, 10) in
+#                             sending host, each with its own OUT. --at
+#                             names the namespaces and devices outside the
+#                             lab: a = NS_S's IN, b = NS_S's UP, c = NS_R's
+#                             UP, d = NS_R's IN (the two-host system tests);
+#                             once per run it also starts tests/lab/cpuprobe
+#                             (CPU stalls at rtvd's dataplane priority, 10) in
 #                             OUT.cpu: hops.py's "no CPU" verdicts
 #   hops_stop                 ends every capture and the probe; dies if the
 #                             kernel dropped a frame of any (the proof would
@@ -32,24 +35,30 @@ hop_outs=()
 hop_cpu='' hop_cpu_pid=''
 
 hops_start() {
-	local out=$1 from=1 to=2 spec p h dev dir f port
+	local out=$1 from=1 to=2 at="" spec p ns dev dir f port
+	local -a n
 	shift
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--from) from=$2; shift 2 ;;
 		--to) to=$2; shift 2 ;;
+		--at) at=$2; shift 2 ;;
 		*) break ;;
 		esac
 	done
+	local pre=${RTV_LAB_PREFIX:-rtv}h
+	[ -n "$at" ] || at="$pre$from:rtv-dp:up0:$pre$to:up0:rtv-dp"
+	IFS=: read -ra n <<<"$at"
 	need_cmd tcpdump python3
 	f="udp and ("
 	for port in "$@"; do f+="dst port $port or "; done
 	f="${f% or })"
 	hop_outs+=("$out")
-	for spec in "a:$from:rtv-dp:in" "b:$from:up0:out" "c:$to:up0:in" "d:$to:rtv-dp:out"; do
-		IFS=: read -r p h dev dir <<<"$spec"
+	for spec in "a:${n[0]}:${n[1]}:in" "b:${n[0]}:${n[2]}:out" "c:${n[3]}:${n[4]}:in" \
+		    "d:${n[3]}:${n[5]}:out"; do
+		IFS=: read -r p ns dev dir <<<"$spec"
 		# not through a shell function: $! must be tcpdump itself
-		ip netns exec "${RTV_LAB_PREFIX:-rtv}h$h" tcpdump -i "$dev" -Q "$dir" -n -s 128 -B 8192 \
+		ip netns exec "$ns" tcpdump -i "$dev" -Q "$dir" -n -s 128 -B 8192 \
 			--time-stamp-precision=nano -w "$out.hop-$p.pcap" "$f or (mpls and $f)" \
 			2>"$out.hop-$p.err" &
 		hop_pids+=($!)

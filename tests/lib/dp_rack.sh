@@ -1,10 +1,15 @@
 # dp_rack.sh — two hosts with rtvd and rtvdp each, for the dataplane's
-# system tests (dp_miss.sh, dpd_restart.sh). Sourced after common.sh, with
-# RTVD, RTVDP, RTVCTL, DIR, PY, RAFT_PORT, RPC_PORT, MISS_PORT set and the
-# arrays RTVD_PID and RTVDP_PID declared; DP_RT_PRIORITY (optional) sets
-# [dataplane] rt_priority. The namespaces come from wire_topology (common.sh)
-# plus a management link m0 (10.98.0.H).
+# system tests (dp_miss.sh, dpd_restart.sh). Sourced after common.sh;
+# DP_RT_PRIORITY (optional) sets [dataplane] rt_priority. The namespaces
+# come from wire_topology (common.sh) plus a management link m0 (10.98.0.H).
 #
+#   dp_rack_env TAG PORT   the test's setting: RTVD, RTVDP, RTVCTL, PY, the
+#                          namespaces VA HA HB VB (prefix TAG$$), DIR (a
+#                          temporary directory), RAFT_PORT=PORT, RPC_PORT=
+#                          PORT+50, MISS_PORT=PORT+2, RTVD_PID/RTVDP_PID,
+#                          and the on_fail / cleanup traps that kill what
+#                          it started and remove the namespaces (KEEP=1
+#                          keeps DIR)
 #   ctl I ARGS...          rtvctl on node I
 #   json_get FILE EXPR     EXPR (Python) with j = the JSON document
 #   path_stat I ID KEY     key of rtpath ID's "stats" on node I
@@ -15,6 +20,35 @@
 #   start_rtvd I NS        node I's rtvdp, then its rtvd, in namespace NS
 
 . "$(dirname "${BASH_SOURCE[0]}")/pki.sh"
+dp_rack_env() {	# dp_rack_env TAG PORT
+	RTVD=${RTVD:-build/bin/rtvd}
+	RTVDP=${RTVDP:-build/bin/rtvdp}
+	RTVCTL=${RTVCTL:-build/bin/rtvctl}
+	P=$1$$
+	VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
+	DIR=$(mktemp -d "/tmp/$1.XXXXXX")
+	PY=/usr/bin/python3
+	RAFT_PORT=$2 RPC_PORT=$(($2 + 50)) MISS_PORT=$(($2 + 2))
+	declare -gA RTVD_PID=() RTVDP_PID=()
+	trap dp_rack_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+on_fail() {
+	local i
+	for i in 1 2; do
+		echo "--- tail of rtvd $i's and rtvdp $i's logs"
+		tail -n 25 "$DIR/n$i.log" "$DIR/n$i.dp.log" 2>/dev/null | sed 's/^/   /'
+	done
+}
+
+dp_rack_cleanup() {
+	local p
+	for p in "${pids[@]}" "${RTVD_PID[@]}" "${RTVDP_PID[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${pids[@]}" "${RTVD_PID[@]}" "${RTVDP_PID[@]}"; do wait "$p" 2>/dev/null; done
+	ns_remove $VA $HA $HB $VB
+	[ "${KEEP:-0}" = 1 ] && echo "kept $DIR" || rm -rf "$DIR"
+}
 
 ctl() { local i=$1; shift; "$RTVCTL" -s "$DIR/n$i.sock" --timeout 5s "$@"; }
 

@@ -29,45 +29,21 @@
 #      rack key's seal check (miss reports are sealed: [tls] rack_keys, from
 #      tests/lib/dp_rack.sh), counted and ignored: nothing reaches the report
 #      handler;
+#   5b. rtvd 1 SIGKILLed and restarted while rtpath A's local boost is in
+#      force (A misses again): the new rtvd takes the boost back from
+#      rtvdp (no reset);
 #   6. SIGTERM: both rtvd stop with exit 0 and nothing left open.
 # Everything it starts is killed and every namespace removed on exit.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/common.sh
 
-RTVD=${RTVD:-build/bin/rtvd}
-RTVDP=${RTVDP:-build/bin/rtvdp}
-RTVCTL=${RTVCTL:-build/bin/rtvctl}
-P=rtvdm$$
-VA=${P}va HA=${P}ha HB=${P}hb VB=${P}vb
-DIR=$(mktemp -d /tmp/dp_miss.XXXXXX)
-PY=/usr/bin/python3
-RAFT_PORT=18201 RPC_PORT=18251 MISS_PORT=18203
-declare -A RTVD_PID=() RTVDP_PID=()
-
-on_fail() {
-	local i
-	for i in 1 2; do
-		echo "--- tail of rtvd $i's log"
-		tail -n 25 "$DIR/n$i.log" 2>/dev/null | sed 's/^/   /'
-	done
-}
-
-cleanup() {
-	local p n
-	for p in "${pids[@]}" "${RTVD_PID[@]}" "${RTVDP_PID[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in "${pids[@]}" "${RTVD_PID[@]}" "${RTVDP_PID[@]}"; do wait "$p" 2>/dev/null; done
-	ns_remove $VA $HA $HB $VB
-	[ "${KEEP:-0}" = 1 ] && echo "kept $DIR" || rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. tests/lib/dp_rack.sh
+dp_rack_env rtvdm 18201
 
 need_root
 need_exec "$RTVD" "$RTVDP" "$RTVCTL"
 need_cmd tcpdump ethtool python3
-
-. tests/lib/dp_rack.sh
 
 dp_rack_up
 
@@ -249,6 +225,24 @@ ctl 1 status >"$DIR/status.txt"
 grep -qE "^local boosts: [1-9][0-9]* raised, [1-9][0-9]* lowered; escalations: [0-9]+ proposed, 3 committed, 0 refused" "$DIR/status.txt" &&
 	ok "rtvctl status: $(grep "^local boosts" "$DIR/status.txt")" ||
 	{ bad "rtvctl status lacks the dataplane's counters"; sed 's/^/      /' "$DIR/status.txt"; }
+
+step "5b. rtvd 1 SIGKILLed while a local boost is in force: the restarted rtvd takes it back from rtvdp"
+ns $VA $UDP send 10.99.0.2 5000 1200 1000 0.0025 &	# misses again, 3 s
+SENDA=$!
+pids+=($SENDA)
+boosted() { b=$(path_stat 1 "$A" boost); [ "${b:-0}" -gt 0 ] 2>/dev/null; }
+if wait_for 10 boosted; then
+	b0=$(path_stat 1 "$A" boost)
+	kill -9 "${RTVD_PID[1]}"; wait "${RTVD_PID[1]}" 2>/dev/null
+	ip netns exec $HA "$RTVD" -c "$DIR/n1.conf" >>"$DIR/n1.log" 2>&1 &
+	RTVD_PID[1]=$!
+	taken() { grep -q "rtpath $A: local boost [1-9][0-9]* taken back from rtvdp" "$DIR/n1.log"; }
+	wait_for 15 taken && ok "boost $b0 of rtpath $A when rtvd 1 was killed; the new rtvd: $(grep -o "rtpath $A: local boost [0-9]* taken back from rtvdp" "$DIR/n1.log" | tail -1) (no reset to 0)" ||
+		bad "the restarted rtvd 1 did not take rtpath $A's boost back (boost now '$(path_stat 1 "$A" boost)')"
+else
+	bad "rtpath $A got no local boost to carry across a restart (boost '$(path_stat 1 "$A" boost)')"
+fi
+wait $SENDA
 
 step "6. SIGTERM: both stop cleanly"
 for i in 1 2; do kill -TERM "${RTVD_PID[$i]}"; done

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""schedwait.py — did a dataplane thread hold a packet, or wait for a CPU?
+
+hops.py says how long each host's dataplane held a late packet. On a
+machine shared with other real-time work (other racks' dataplanes at the
+same SCHED_FIFO priority, the kernel's RT throttling) a thread can be
+runnable and still not run: that time is the machine's, not rtvnet's. The
+kernel counts it per thread (/proc/PID/task/TID/schedstat, second field:
+time spent waiting on a run queue), so this tool records it while the
+traffic runs and then sets it against each hold, per packet.
+
+  schedwait.py record OUT H=PID...
+      every 1 ms until SIGINT/SIGTERM, one line "t_ns H comm wait_ns
+      faults" per thread of each process whose run-queue wait or page
+      faults grew (CLOCK_REALTIME, the pcaps' clock); H names the host of
+      process PID
+  schedwait.py verdict WAITS CSV HOPS_TXT S R
+      re-reads each "rtvnet's: rtvd held it" line of HOPS_TXT (hops.py) for
+      the flow from host S to host R (the sender's thread dp-egress, the
+      receiver's dp-ingress): the packet was rtvnet's only if its holds,
+      less what those threads waited for a CPU during them, still exceed
+      the share. Prints one line per packet it moves to the machine and a
+      JSON line {"late_rtvnet", "late_cpu", "max_cpu_wait_us"}.
+
+Conservative in rtvnet's disfavour: only the part of a wait that surely
+fell inside the hold counts (waited()); run the recorder above the
+dataplane's priority (chrt -f 50) so that its samples come on time.
+Standard library only; exit 2 on bad input.
+"""
+import bisect
+import json
+import os
+import re
+import signal
+import sys
+import time
+
+PERIOD_S = 0.001
+LATE = re.compile(r"^(\S+) (\d+): late by \d+ us \(VM->dp (\d+), dp (\d+), wire\+ToR (\d+), "
+                  r"dp (\d+), dp->VM \d+ us\): rtvnet's: rtvd held it (\d+) us > its share (\d+) us")
+
+
+def record(out, specs):
+    procs = [s.split("=", 1) for s in specs]
+    last, stop = {}, []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    with open(out, "w") as f:
+        while not stop:
+            now = time.time_ns()
+            for host, pid in procs:
+                base = f"/proc/{pid}/task"
+                try:
+                    tids = os.listdir(base)
+                except OSError:
+                    continue
+                for tid in tids:
+                    try:
+                        comm = open(f"{base}/{tid}/comm").read().strip()
+                        wait = int(open(f"{base}/{tid}/schedstat").read().split()[1])
+                        st = open(f"{base}/{tid}/stat").read().rsplit(")", 1)[1].split()
+                        faults = int(st[7]) + int(st[9])
+                    except (OSError, ValueError, IndexError):
+                        continue
+                    if last.get((host, tid)) != (wait, faults):
+                        last[(host, tid)] = (wait, faults)
+                        f.write(f"{now} {host} {comm} {wait} {faults}\n")
+            time.sleep(PERIOD_S)
+
+
+def load(path):
+    """{(host, comm): ([t_ns...], [wait_ns...])}; every thread's first line
+    is its baseline."""
+    series = {}
+    for line in open(path):
+        t, host, comm, wait = line.split()[:4]
+        s = series.setdefault((host, comm), ([], []))
+        s[0].append(int(t))
+        s[1].append(int(wait))
+    return series
+
+
+def waited(series, key, start, end):
+    """Run-queue wait of thread `key` that fell between start and end (ns),
+    a lower bound. The kernel adds a wait to the counter when the thread
+    gets the CPU back, and lines are written when the counter moved: the
+    growth from the last line at or before start to the first line at or
+    after end, less what may lie outside the hold — up to one period before
+    start, and whatever passed between end and that line."""
+    if key not in series:
+        return 0
+    ts, ws = series[key]
+    i = bisect.bisect_right(ts, start) - 1
+    j = bisect.bisect_left(ts, end)
+    if i < 0 or j >= len(ts):
+        return 0
+    return max(0, ws[j] - ws[i] - (ts[j] - end) - int(PERIOD_S * 1e9))
+
+
+def verdict(waits, csv, hops_txt, src, dst):
+    series = load(waits)
+    send = {}
+    for row in open(csv).read().split("\n")[1:]:
+        if row:
+            f = row.split(",")
+            send[int(f[0])] = int(f[1])
+    rtvnet = cpu = 0
+    worst = 0
+    for line in open(hops_txt):
+        m = LATE.match(line)
+        if not m:
+            continue
+        seq = int(m.group(2))
+        vm, dp1, wire, dp2, held, share = (int(m.group(k)) * 1000 for k in (3, 4, 5, 6, 7, 8))
+        if seq not in send:
+            rtvnet += 1
+            continue
+        a = send[seq] + vm
+        b, c = a + dp1, a + dp1 + wire
+        d = c + dp2
+        w = waited(series, (src, "dp-egress"), a, b) + waited(series, (dst, "dp-ingress"), c, d)
+        w = min(w, held)
+        if held - w <= share:
+            cpu += 1
+            worst = max(worst, w)
+            print(f"{m.group(1)} {seq}: held {held / 1e3:.0f} us, of which rtvdp's threads waited "
+                  f"{w / 1e3:.0f} us for a CPU (run queue): the machine's, within the share "
+                  f"{share / 1e3:.0f} us without it")
+        else:
+            rtvnet += 1
+    print(json.dumps({"late_rtvnet": rtvnet, "late_cpu": cpu, "max_cpu_wait_us": worst // 1000}))
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "record":
+        record(argv[2], argv[3:])
+    elif len(argv) == 7 and argv[1] == "verdict":
+        verdict(*argv[2:])
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
