@@ -56,6 +56,7 @@ struct lv_mig {
 	uv_timer_t recover;
 	uv_timer_t crash;
 	struct lv_run runs[RUNS_MAX];
+	struct agent_submit *sub[RUNS_MAX];	/* commit/abort in flight */
 	uint64_t committed, aborted, follow_ms_last;
 };
 
@@ -157,7 +158,9 @@ static void crash_if(const char *point)
 
 static void on_end_done(void *arg, const struct cons_cmd *cmd, int status, const char *err)
 {
-	(void)arg;
+	struct agent_submit **slot = arg;
+
+	*slot = NULL;	/* the core frees it when this returns */
 	if (status != 0 && status != -ENOENT)
 		rtv_warn(MOD, "migration %s of VM %s: %s", cons_mig_phase_name(cmd->u.mig.phase),
 			 cmd->u.mig.uuid, err);
@@ -167,15 +170,23 @@ static void submit_end(struct lv *m, const char *uuid, enum cons_mig_phase phase
 		       const char *why)
 {
 	struct cons_cmd cmd = { .op = CONS_OP_VM_MIGRATE };
+	struct agent_submit **slot = NULL;
 	char err[CONS_ERRLEN];
 
 	if (m->closing || agent_core_stopping(m->d))
 		return;
+	for (int i = 0; i < RUNS_MAX && !slot; i++)
+		if (!m->mig->sub[i])
+			slot = &m->mig->sub[i];
+	if (!slot) {	/* the recovery timer tries again */
+		rtv_warn(MOD, "migration of VM %s: %d commands in flight already", uuid, RUNS_MAX);
+		return;
+	}
 	snprintf(cmd.u.mig.uuid, sizeof(cmd.u.mig.uuid), "%s", uuid);
 	cmd.u.mig.phase = phase;
 	rtv_info(MOD, "migration of VM %s: submitting %s (%s)", uuid, cons_mig_phase_name(phase),
 		 why);
-	if (agent_core_submit(m->d, &cmd, on_end_done, m, NULL, err) != 0)
+	if (agent_core_submit(m->d, &cmd, on_end_done, slot, slot, err) != 0)
 		rtv_warn(MOD, "migration %s of VM %s: %s", cons_mig_phase_name(phase), uuid, err);
 }
 
@@ -411,6 +422,9 @@ void lv_mig_close(struct lv *m)
 
 void lv_mig_free(struct lv *m)
 {
+	for (int i = 0; m->mig && i < RUNS_MAX; i++)
+		if (m->mig->sub[i])
+			agent_submit_drop(m->mig->sub[i]);
 	free(m->mig);
 	m->mig = NULL;
 }

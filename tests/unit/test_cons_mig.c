@@ -268,6 +268,26 @@ static void test_busy_records(void **st)
 	cons_state_free(f.s);
 }
 
+/* Both rtpaths stay between hosts: g1 (h1) <-> peer (h3), g1 moves to h2. */
+static void test_cross_hosts(void **st)
+{
+	struct fx f;
+
+	(void)st;
+	rack(&f);
+	assert_int_equal(mig(&f, "vm1", CONS_MIG_PREPARE, 2), 0);
+	assert_int_equal(mig(&f, "vm1", CONS_MIG_COMMIT, 0), 0);
+	assert_string_equal(route_of(f.s, 1, false), "h2");
+	assert_string_equal(route_of(f.s, 2, false), "h3>tor>h2");
+	assert_int_equal(mig(&f, "vm1", CONS_MIG_PREPARE, 1), 0);
+	assert_int_equal(mig(&f, "vm1", CONS_MIG_COMMIT, 0), 0);
+	assert_string_equal(route_of(f.s, 1, false), "h1>tor>h2");
+	assert_int_equal(mig(&f, "vm2", CONS_MIG_PREPARE, 3), 0);
+	assert_int_equal(mig(&f, "vm2", CONS_MIG_COMMIT, 0), 0);
+	assert_string_equal(route_of(f.s, 1, false), "h1>tor>h3");
+	cons_state_free(f.s);
+}
+
 /* The command's codec round-trips and refuses what is malformed. */
 static void test_codec(void **st)
 {
@@ -300,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_abort_restores),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_busy_records),
+		cmocka_unit_test(test_cross_hosts),
 		cmocka_unit_test(test_codec),
 	};
 
