@@ -27,7 +27,7 @@ lab_test mgr
 need_cmd virsh qemu-system-x86_64 /usr/sbin/libvirtd
 LAB_DIR=$RTV_LAB_DIR P=$RTV_LAB_PREFIX
 . "$T_ROOT/tests/lab/libvirt.sh"
-on_fail() { for h in 1 2 3; do grep -E "libvirt|migrat" "$LAB_DIR/h$h/rtvd.log" 2>/dev/null | tail -n 6 | sed "s/^/      h$h: /"; done; }
+on_fail() { mkdir -p "$RUN/logs"; cp "$LAB_DIR"/h*/rtvd.log "$RUN/logs/" 2>/dev/null; for h in 1 2 3; do grep -E "libvirt|migrat" "$LAB_DIR/h$h/rtvd.log" 2>/dev/null | tail -n 6 | sed "s/^/      h$h: /"; done; }
 
 ctl() { local h=$1; shift; "$LAB" rtvctl "$h" --timeout 3s "$@"; }
 # the replicated view that must agree everywhere: paths (no stats), links
@@ -112,8 +112,13 @@ ctl 2 vms | grep -q "g1.*h2.*running" && ok "rtvctl vms: $(ctl 2 vms | grep g1)"
 
 step "2. a refused prepare: h1's uplink is full"
 ctl 1 vm add --uuid hog --name hog --host 1 --ip 10.15.0.9 >/dev/null || die "vm add hog"
-hog=$(ctl 1 reserve --src 10.15.0.9 --dst $PIP --type deadline --rate 45M --deadline 20ms) || die "reserve hog"
-hog=$(grep -o '[0-9]*' <<<"$hog" | head -n 1)
+ctl 1 vm add --uuid sink2 --name sink2 --host 2 --ip 10.15.0.22 >/dev/null || die "vm add sink2"
+ctl 1 vm add --uuid sink3 --name sink3 --host 3 --ip 10.15.0.23 >/dev/null || die "vm add sink3"
+hogs=()
+for d in 10.15.0.22 10.15.0.23; do	# 2 × 24 Mbit/s: h1->tor's 50 Mbit/s limit nearly full
+	out=$(ctl 1 reserve --src 10.15.0.9 --dst $d --type deadline --rate 24M --deadline 20ms) || die "reserve hog: $out"
+	hogs+=("$(grep -o '[0-9][0-9]*' <<<"$out" | head -n 1)")
+done
 before=$(view 1)
 ctl 1 vm migrate g1 --to h1 --wait 30s >"$RUN/m2.out" 2>"$RUN/m2.err"; rc=$?
 check "exit 1 (refused)" [ $rc -eq 1 ]
@@ -121,7 +126,7 @@ grep -q "h1->tor.*RT limit\|tor->h1.*RT limit" "$RUN/m2.err" && ok "names the li
 	bad "the refusal does not name the link and its limit: $(cat "$RUN/m2.err")"
 check "nothing changed" [ "$before" = "$(view 1)" ]
 check "g1 still runs on h2" [ "$(lv_host)" = 2 ]
-ctl 1 release "$hog" >/dev/null || bad "release hog"
+for id in "${hogs[@]}"; do ctl 1 release "$id" >/dev/null || bad "release rtpath $id"; done
 
 step "3. a migration failed on purpose (h3 runs no libvirtd)"
 before=$(view 1)
