@@ -255,6 +255,8 @@ struct cons__vm *cons__vm_by_uuid(const struct cons_state *s, const char *uuid);
 int cons__vm_set(struct cons_state *s, const struct cons_vm *vm, struct cons_result *res);
 int cons__vm_remove(struct cons_state *s, const char *uuid, struct cons_result *res);
 void cons__state_clear(struct cons_state *s);
+/* A path's route as node names (cons_state_path_route's contract). */
+size_t cons__route_names(const struct cons__path *p, const char **names, size_t max);
 struct cons__client *cons__dedup_find(const struct cons__dedup *d, uint64_t cid);
 int cons__dedup_reserve(struct cons__dedup *d);
 void cons__dedup_push(struct cons__dedup *d, struct cons__client *c);

@@ -276,13 +276,7 @@ size_t cons_state_mig_route(const struct cons_state *s, uint64_t id, const char 
 	for (uint32_t i = 0; m != NULL && i < m->n; i++)
 		if (m->orig[i] == p)
 			q = m->shadow[i];
-	if (q == NULL)
-		return 0;
-	if (max > 0)
-		names[0] = q->src->pub.name;
-	for (uint32_t i = 0; i < q->n_hops && i + 1 < max; i++)
-		names[i + 1] = cons__hop_to(&q->hops[i]);
-	return q->n_hops + 1;
+	return q == NULL ? 0 : cons__route_names(q, names, max);
 }
 
 /* ------------------------------------------------------------------------- */

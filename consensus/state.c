@@ -664,8 +664,11 @@ size_t cons_state_path_route(const struct cons_state *s, uint64_t id, const char
 {
 	const struct cons__path *p = cons__path_by_id(s, id);
 
-	if (p == NULL)
-		return 0;
+	return p == NULL ? 0 : cons__route_names(p, names, max);
+}
+
+size_t cons__route_names(const struct cons__path *p, const char **names, size_t max)
+{
 	if (max > 0)
 		names[0] = p->src->pub.name;
 	for (uint32_t i = 0; i < p->n_hops && i + 1 < max; i++)

@@ -17,6 +17,8 @@
  *     So a migration whose orchestrating agent died ends committed or
  *     aborted once either side's agent runs, and the VM's reservations are
  *     those of the host it runs on.
+ * Entries replayed from this agent's own log at start are not acted on (a
+ * prepare replayed is history, not a request): recovery judges what is left.
  * commit and abort are idempotent in effect (the second is refused with
  * -ENOENT), so they go without deduplication and two agents racing do no
  * harm: the first applied wins and the VM is where that one says.
@@ -58,6 +60,10 @@ struct lv_mig {
 	struct lv_run runs[RUNS_MAX];
 	struct agent_submit *sub[RUNS_MAX];	/* commit/abort in flight */
 	uint64_t committed, aborted, follow_ms_last;
+	/* the last log index on disk when this agent started: entries up to it
+	 * are a replay (their migration's fate is for recovery to judge, never
+	 * a reason to start a job) */
+	uint64_t replay_upto;
 };
 
 /* ---- configuration ------------------------------------------------------------ */
@@ -323,7 +329,8 @@ void lv_mig_applied(struct lv *m, const struct cons_cmd *cmd, const struct cons_
 	const struct cons_mig *rec;
 	struct lv_run *r;
 
-	if (!g || cmd->op != CONS_OP_VM_MIGRATE || res->status != 0 || m->closing)
+	if (!g || cmd->op != CONS_OP_VM_MIGRATE || res->status != 0 || m->closing ||
+	    res->index <= g->replay_upto)
 		return;
 	if (cmd->u.mig.phase == CONS_MIG_PREPARE) {
 		rec = cons_state_mig(agent_core_state(m->d), cmd->u.mig.uuid);
@@ -398,10 +405,13 @@ void lv_mig_lifecycle(struct lv *m, const struct mig_lifecycle *ev)
 int lv_mig_start(struct lv *m)
 {
 	struct lv_mig *g = calloc(1, sizeof(*g));
+	struct cons_node_status st;
 
 	if (!g)
 		return -ENOMEM;
 	g->m = m;
+	cons_node_status(agent_core_node(m->d), &st);
+	g->replay_upto = st.last_index;
 	uv_timer_init(agent_core_loop(m->d), &g->recover);
 	uv_timer_init(agent_core_loop(m->d), &g->crash);
 	g->recover.data = g;

@@ -70,6 +70,7 @@ rtvd_restart() {	# rtvd_restart H [ENV=VALUE...]: (re)start H's rtvd with extra 
 	setsid ip netns exec "${P}h$h" env "$@" "$T_ROOT/build/bin/rtvd" -c "$LAB_DIR/h$h/rtvd.conf" \
 		>>"$LAB_DIR/h$h/rtvd.log" 2>&1 </dev/null &
 	echo $! >"$LAB_DIR/h$h/rtvd.pid"
+	disown
 	for _ in $(seq 1 100); do ctl "$h" status >/dev/null 2>&1 && return 0; sleep 0.2; done
 	return 1
 }
@@ -131,7 +132,7 @@ for id in "${hogs[@]}"; do ctl 1 release "$id" >/dev/null || bad "release rtpath
 step "3. a migration failed on purpose (h3 runs no libvirtd)"
 before=$(view 1)
 ctl 1 -o json vm migrate g1 --to h3 --wait 60s >"$RUN/m3.json" 2>"$RUN/m3.err"; rc=$?
-check "exit 1, aborted" jq -e '.result == "aborted"' "$RUN/m3.json"
+check "exit 1, aborted" grep -q '"result":"aborted"' "$RUN/m3.json"
 no_record 20 || bad "a migration record is left"
 check "state as before" [ "$before" = "$(view 1)" ]
 check "every replica agrees" all_agree
