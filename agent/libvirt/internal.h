@@ -35,6 +35,7 @@ void lv_mig_restored(struct lv *m);
 void lv_mig_vm(struct lv *m, const struct mig_vm *vm);
 void lv_mig_lifecycle(struct lv *m, const struct mig_lifecycle *ev);
 void lv_mig_synced(struct lv *m);
+void lv_mig_gone(struct lv *m, const char *uuid);
 /* status: the "libvirt" key */
 size_t lv_mig_status_keys(void *self);
 int lv_mig_pack_status(void *self, msgpack_packer *pk);

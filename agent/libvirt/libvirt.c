@@ -223,9 +223,8 @@ static void on_vm(struct mig_conn *c, const struct mig_vm *vm, void *arg)
 static void on_gone(struct mig_conn *c, const char *uuid, void *arg)
 {
 	(void)c;
-	(void)arg;
-	rtv_info(MOD, "VM %s left this host's libvirt (migrated away or undefined); its record "
-		 "stays", uuid);
+	rtv_info(MOD, "VM %s left this host's libvirt", uuid);
+	lv_mig_gone(arg, uuid);
 }
 
 static void on_lifecycle(struct mig_conn *c, const struct mig_lifecycle *ev, void *arg)

@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libvirt/libvirt.h>
+
 #include "agent/libvirt/internal.h"
 #include "common/log.h"
 #include "common/mpack.h"
@@ -40,6 +42,8 @@
 
 #define RECOVER_MS 1000
 #define RUNS_MAX 8
+#define SUBS_MAX 32
+#define GONE_MAX 8
 
 static char cfg_peer_uri[LV_URI_MAX] = "qemu+tcp://%n/system";
 static struct mig_policy cfg_pol = { .timeout_ns = 600000000000ull, .progress_ms = 500 };
@@ -58,7 +62,10 @@ struct lv_mig {
 	uv_timer_t recover;
 	uv_timer_t crash;
 	struct lv_run runs[RUNS_MAX];
-	struct agent_submit *sub[RUNS_MAX];	/* commit/abort in flight */
+	struct agent_submit *sub[SUBS_MAX];	/* commands in flight */
+	char left[GONE_MAX][MIG_UUID_LEN];	/* VMs libvirt said migrated away */
+	unsigned n_left;
+	uint64_t undefined_released;		/* rtpaths released: VM undefined */
 	uint64_t committed, aborted, follow_ms_last;
 	/* the last log index on disk when this agent started: entries up to it
 	 * are a replay (their migration's fate is for recovery to judge, never
@@ -172,28 +179,38 @@ static void on_end_done(void *arg, const struct cons_cmd *cmd, int status, const
 			 cmd->u.mig.uuid, err);
 }
 
-static void submit_end(struct lv *m, const char *uuid, enum cons_mig_phase phase,
-		       const char *why)
+/* Submits cmd without deduplication (what this module submits is harmless
+ * twice); -EBUSY when SUBS_MAX are in flight. */
+static int submit(struct lv *m, const struct cons_cmd *cmd, agent_submit_cb cb)
 {
-	struct cons_cmd cmd = { .op = CONS_OP_VM_MIGRATE };
 	struct agent_submit **slot = NULL;
 	char err[CONS_ERRLEN];
 
 	if (m->closing || agent_core_stopping(m->d))
-		return;
-	for (int i = 0; i < RUNS_MAX && !slot; i++)
+		return -ESHUTDOWN;
+	for (int i = 0; i < SUBS_MAX && !slot; i++)
 		if (!m->mig->sub[i])
 			slot = &m->mig->sub[i];
-	if (!slot) {	/* the recovery timer tries again */
-		rtv_warn(MOD, "migration of VM %s: %d commands in flight already", uuid, RUNS_MAX);
-		return;
+	if (!slot)
+		return -EBUSY;
+	if (agent_core_submit(m->d, cmd, cb, slot, slot, err) != 0) {
+		rtv_warn(MOD, "%s: %s", cons_op_name(cmd->op), err);
+		return -EINVAL;
 	}
+	return 0;
+}
+
+static void submit_end(struct lv *m, const char *uuid, enum cons_mig_phase phase,
+		       const char *why)
+{
+	struct cons_cmd cmd = { .op = CONS_OP_VM_MIGRATE };
+
 	snprintf(cmd.u.mig.uuid, sizeof(cmd.u.mig.uuid), "%s", uuid);
 	cmd.u.mig.phase = phase;
 	rtv_info(MOD, "migration of VM %s: submitting %s (%s)", uuid, cons_mig_phase_name(phase),
 		 why);
-	if (agent_core_submit(m->d, &cmd, on_end_done, slot, slot, err) != 0)
-		rtv_warn(MOD, "migration %s of VM %s: %s", cons_mig_phase_name(phase), uuid, err);
+	if (submit(m, &cmd, on_end_done) == -EBUSY)	/* the recovery timer tries again */
+		rtv_warn(MOD, "migration of VM %s: %d commands in flight already", uuid, SUBS_MAX);
 }
 
 /* ---- the source: the libvirt job ---------------------------------------------------- */
@@ -388,7 +405,13 @@ void lv_mig_lifecycle(struct lv *m, const struct mig_lifecycle *ev)
 	const struct cons_mig *rec;
 	struct lv_run *r;
 
-	if (!m->mig || (strcmp(ev->what, "resumed") != 0 && strcmp(ev->what, "started") != 0))
+	if (!m->mig)
+		return;
+	if (strcmp(ev->what, "stopped") == 0 && ev->detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED) {
+		snprintf(m->mig->left[m->mig->n_left++ % GONE_MAX], MIG_UUID_LEN, "%s", ev->uuid);
+		return;
+	}
+	if (strcmp(ev->what, "resumed") != 0 && strcmp(ev->what, "started") != 0)
 		return;
 	rec = cons_state_mig(agent_core_state(m->d), ev->uuid);
 	if (!rec || rec->to_host != self_id(m))
@@ -432,11 +455,66 @@ void lv_mig_close(struct lv *m)
 
 void lv_mig_free(struct lv *m)
 {
-	for (int i = 0; m->mig && i < RUNS_MAX; i++)
+	for (int i = 0; m->mig && i < SUBS_MAX; i++)
 		if (m->mig->sub[i])
 			agent_submit_drop(m->mig->sub[i]);
 	free(m->mig);
 	m->mig = NULL;
+}
+
+/* ---- an undefined VM ------------------------------------------------------------ */
+
+static void on_release_done(void *arg, const struct cons_cmd *cmd, int status, const char *err)
+{
+	struct agent_submit **slot = arg;
+
+	*slot = NULL;
+	if (status != 0 && status != -ENOENT)
+		rtv_warn(MOD, "releasing rtpath %llu of an undefined VM: %s",
+			 (unsigned long long)cmd->u.ref.id, err);
+}
+
+static bool has_ip(const struct cons_vm *vm, uint32_t ip)
+{
+	for (unsigned i = 0; i < vm->n_ips; i++)
+		if (vm->ips[i] == ip)
+			return true;
+	return false;
+}
+
+/* libvirt no longer knows the VM here. Migrated away (libvirt said so, or a
+ * migration record exists, or its record is another host's): nothing. Else
+ * it was undefined: its rtpaths are released, with a log line and a count
+ * (status: libvirt.rtpaths_released_undefined). A VM that only stopped is
+ * still defined and keeps them. */
+void lv_mig_gone(struct lv *m, const char *uuid)
+{
+	const struct cons_state *s = agent_core_state(m->d);
+	const struct cons_vm *vm = NULL;
+	unsigned n = 0;
+
+	for (unsigned i = 0; m->mig && i < GONE_MAX; i++)
+		if (strcmp(m->mig->left[i], uuid) == 0) {
+			m->mig->left[i][0] = '\0';
+			return;
+		}
+	for (size_t i = 0; i < cons_state_n_vms(s) && !vm; i++)
+		if (strcmp(cons_state_vm_at(s, i)->uuid, uuid) == 0)
+			vm = cons_state_vm_at(s, i);
+	if (!m->mig || !vm || vm->host_id != self_id(m) || cons_state_mig(s, uuid))
+		return;
+	for (size_t i = 0; i < cons_state_n_paths(s); i++) {
+		const struct cons_rtpath *p = cons_state_path_at(s, i);
+		struct cons_cmd cmd = { .op = CONS_OP_PATH_RELEASE, .u.ref.id = p->id };
+
+		if (!has_ip(vm, p->req.src_ip) && !has_ip(vm, p->req.dst_ip))
+			continue;
+		if (submit(m, &cmd, on_release_done) == 0)
+			n++;
+	}
+	m->mig->undefined_released += n;
+	rtv_info(MOD, "VM %s (%s) was undefined on this host: releasing its %u rtpaths; its "
+		 "record stays (rtvctl vm remove)", uuid, vm->name, n);
 }
 
 /* ---- status ------------------------------------------------------------------------ */
@@ -492,13 +570,15 @@ static int pack_migs(msgpack_packer *pk, struct lv *m)
 int lv_mig_pack_status(void *self, msgpack_packer *pk)
 {
 	struct lv *m = self;
-	int rc = rtv_pk_str(pk, "libvirt") | msgpack_pack_map(pk, 7);
+	int rc = rtv_pk_str(pk, "libvirt") | msgpack_pack_map(pk, 8);
 
 	rc |= rtv_pk_kv_str(pk, "uri", mig_conn_uri(m->conn));
 	rc |= rtv_pk_kv_bool(pk, "up", mig_conn_up(m->conn));
 	rc |= rtv_pk_kv_u64(pk, "migrations_committed", m->mig ? m->mig->committed : 0);
 	rc |= rtv_pk_kv_u64(pk, "migrations_aborted", m->mig ? m->mig->aborted : 0);
 	rc |= rtv_pk_kv_u64(pk, "paths_follow_ms_last", m->mig ? m->mig->follow_ms_last : 0);
+	rc |= rtv_pk_kv_u64(pk, "rtpaths_released_undefined",
+			    m->mig ? m->mig->undefined_released : 0);
 	rc |= pack_vms(pk, m);
 	rc |= m->mig ? pack_migs(pk, m) : (rtv_pk_str(pk, "migrations") | msgpack_pack_array(pk, 0));
 	return rtv_mp_status(rc);

@@ -16,6 +16,8 @@
 #      its commit. Each must end with no record left and the paths on the
 #      host libvirt runs the guest on: aborted with state as before, or
 #      committed.
+#   5. g1 stopped: `rtvctl vms` says down, its rtpaths stay; undefined:
+#      its rtpaths are released, logged and counted.
 # Figures for bench_mig (when MIG_FIGURES is set, appended there as
 # "name value"): mig.paths_follow_ms samples (destination's resume event
 # -> commit applied there), and crash points ok / tried.
@@ -187,6 +189,20 @@ crash_point submit
 crash_point prepared
 crash_point job
 crash_point moved
+
+step "5. g1 stopped, then undefined"
+where=$(lv_host)
+lv_virsh "$where" destroy g1 >/dev/null || bad "virsh destroy"
+sleep 2
+ctl 1 vms | grep -q "g1.*down" && ok "stopped: rtvctl vms says down: $(ctl 1 vms | grep g1)" || bad "rtvctl vms: $(ctl 1 vms | grep g1)"
+check "stopped: its two rtpaths are kept" bash -c "[ \"\$($LAB rtvctl 1 -o json paths | jq --arg ip $GIP '[.paths[] | select(.src_ip == \$ip or .dst_ip == \$ip)] | length')\" = 2 ]"
+lv_virsh "$where" undefine g1 >/dev/null || bad "virsh undefine"
+end=$((SECONDS + 15))
+while [ $SECONDS -lt $end ] && [ "$(ctl 1 -o json paths | jq --arg ip $GIP '[.paths[] | select(.src_ip == $ip or .dst_ip == $ip)] | length')" != 0 ]; do sleep 0.3; done
+check "undefined: its rtpaths are released" [ "$(ctl 1 -o json paths | jq --arg ip $GIP '[.paths[] | select(.src_ip == $ip or .dst_ip == $ip)] | length')" = 0 ]
+check "...with a log line" grep -q "was undefined on this host: releasing its 2 rtpaths" "$LAB_DIR/h$where/rtvd.log"
+check "...and a count (status: libvirt.rtpaths_released_undefined)" [ "$(ctl "$where" -o json status | jq .libvirt.rtpaths_released_undefined)" = 2 ]
+check "every replica agrees" all_agree
 
 step "figures"
 samples=$(follow_samples | tr '\n' ' ')
