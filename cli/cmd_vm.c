@@ -139,9 +139,11 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The connected agent's view of the record: 1 (in progress; *pct set when
- * its agent runs the job), 0 (no record), <0 error. */
-static int record_state(struct agent_client *c, uint64_t timeout, const char *uuid, int *pct)
+/* The connected agent's view of the record: 1 (in progress, or that agent
+ * has not applied the prepare at index `since` yet; *pct set when its agent
+ * runs the job), 0 (no record), <0 error. */
+static int record_state(struct agent_client *c, uint64_t timeout, const char *uuid,
+			uint64_t since, int *pct)
 {
 	struct agent_client_req req;
 	struct agent_client_reply rep;
@@ -170,6 +172,8 @@ static int record_state(struct agent_client *c, uint64_t timeout, const char *uu
 			*pct = (int)(done * 100 / tot);
 	}
 	rc = lv ? found : -ENOTSUP;
+	if (rep.index < since)
+		rc = 1;	/* its replica is behind the prepare */
 	agent_client_reply_close(&rep);
 	return rc;
 }
@@ -201,7 +205,8 @@ static int mig_summary(const struct rtvctl_opts *o, const struct cons_vm *vm,
 /* Waits for the record to go, then reads where the VM is. */
 static int mig_follow(struct agent_client *c, const struct rtvctl_opts *o,
 		      const struct mig_args *a, const struct cons_vm *vm, uint64_t to_id,
-		      const char *from, const char *to, uint64_t t0, uint64_t prep_ms)
+		      const char *from, const char *to, uint64_t t0, uint64_t prep_ms,
+		      uint64_t prep_index)
 {
 	uint64_t end = now_ns() + a->wait_ns;
 	int last = -2, pct, rc;
@@ -209,7 +214,7 @@ static int mig_follow(struct agent_client *c, const struct rtvctl_opts *o,
 	char err[RTVCTL_ERRLEN];
 
 	for (;;) {
-		rc = record_state(c, o->timeout_ns, vm->uuid, &pct);
+		rc = record_state(c, o->timeout_ns, vm->uuid, prep_index, &pct);
 		if (rc == 0 || rc == -ENOTSUP)
 			break;	/* no record (or an agent without libvirt: read the VM) */
 		if (rc < 0 && !agent_client_unavailable(rc))
@@ -287,7 +292,7 @@ static int vm_migrate(struct agent_client *c, const struct rtvctl_opts *o,
 			"routes from %s, the old ones still reserved\n",
 			(unsigned long long)res.index, vm.name, to->name);
 	return mig_follow(c, o, a, &vm, to->id, fromname, to->name, t0,
-			  (now_ns() - t0) / 1000000);
+			  (now_ns() - t0) / 1000000, res.index);
 }
 
 /* ---- vms with state ------------------------------------------------------------------ */
@@ -341,7 +346,7 @@ static const char *state_in(const struct host_view *v, const char *uuid, bool mi
 		if (agent_client_map_str(&a->via.array.ptr[i], "uuid", u, sizeof(u)) == 0 &&
 		    strcmp(u, uuid) == 0 &&
 		    agent_client_map_str(&a->via.array.ptr[i], "state", st, sizeof(st)) == 0)
-			return strcmp(st, "shutoff") == 0 ? "down" : st;
+			return strcmp(st, "shut off") == 0 || strcmp(st, "shutoff") == 0 ? "down" : st;
 	}
 	return "down";
 }
@@ -439,6 +444,19 @@ static int vms_with_state(struct agent_client *c, const struct rtvctl_opts *o)
 	return PROTO_EXIT_OK;
 }
 
+static const char place_help[] =
+	"rtvctl vm place VM [global options]\n"
+	"\n"
+	"Explains where VM (uuid or name) would best run: the host with room that\n"
+	"minimises its weighted communication distance (hops to each peer VM on the\n"
+	"replicated topology, weighted by the rtpaths' rates between them), moving\n"
+	"only when that beats its current host by 5 %. Every host is listed with its\n"
+	"score, or the reason it was refused: not accepting (no libvirt there), cpu,\n"
+	"mem (libvirt's room; free memory from gossip where present), rt_budget (a\n"
+	"link its rtpaths would cross has no room), unreachable. It moves nothing:\n"
+	"rtvctl vm migrate VM --to HOST does. -o json: vm, from, to, move, reason,\n"
+	"score_from, score_to, candidates [{host_id, score, refusal}].\n";
+
 /* ---- the entry points ------------------------------------------------------------------ */
 
 int rtvctl_vm_fail(const struct rtvctl_opts *o, int status, const char *msg)
@@ -488,7 +506,7 @@ bool rtvctl_vm_take(int argc, char *const argv[], int *verb_at)
 			continue;
 		*verb_at = i;
 		return strcmp(argv[i], "vm") == 0 && i + 1 < argc &&
-		       strcmp(argv[i + 1], "migrate") == 0;
+		       (strcmp(argv[i + 1], "migrate") == 0 || strcmp(argv[i + 1], "place") == 0);
 	}
 	return false;
 }
@@ -502,7 +520,7 @@ int rtvctl_vm_migrate_main(int argc, char *const argv[], int verb_at,
 	struct rtvctl_opts o;
 	struct agent_client *c;
 	char err[RTVCTL_ERRLEN];
-	bool help = false;
+	bool help = false, place = strcmp(argv[verb_at + 1], "place") == 0;
 	int code;
 
 	rest[nrest++] = argv[0];
@@ -525,7 +543,7 @@ int rtvctl_vm_migrate_main(int argc, char *const argv[], int verb_at,
 		}
 	}
 	if (help) {
-		fputs(mig_help, stdout);
+		fputs(place ? place_help : mig_help, stdout);
 		return PROTO_EXIT_OK;
 	}
 	rest[nrest++] = "status";
@@ -535,6 +553,19 @@ int rtvctl_vm_migrate_main(int argc, char *const argv[], int verb_at,
 		return PROTO_EXIT_USAGE;
 	}
 	o.verb = RTVCTL_NONE;
+	if (place) {
+		if (!a.vm[0] || a.to[0]) {
+			fprintf(stderr, "rtvctl: vm place: give the VM only, e.g. rtvctl vm place "
+				"web-1 (see rtvctl vm place --help)\n");
+			return PROTO_EXIT_USAGE;
+		}
+		code = agent_client_new(o.endpoint, o.timeout_ns, true, &c, err, sizeof(err));
+		if (code != 0)
+			return rtvctl_vm_fail(&o, code, err);
+		code = rtvctl_vm_place(c, &o, a.vm);
+		agent_client_free(c);
+		return code;
+	}
 	if (!a.vm[0] || !a.to[0]) {
 		fprintf(stderr, "rtvctl: vm migrate: give the VM and --to HOST, e.g. "
 			"rtvctl vm migrate web-1 --to h2 (see rtvctl vm migrate --help)\n");

@@ -531,11 +531,30 @@ static int pack_vms(msgpack_packer *pk, const struct lv *m)
 	int rc = rtv_pk_str(pk, "vms") | msgpack_pack_array(pk, n);
 
 	for (size_t i = 0; i < n; i++) {
-		rc |= msgpack_pack_map(pk, 3);
+		rc |= msgpack_pack_map(pk, 5);
 		rc |= rtv_pk_kv_str(pk, "uuid", vms[i].uuid);
 		rc |= rtv_pk_kv_str(pk, "name", vms[i].name);
 		rc |= rtv_pk_kv_str(pk, "state", mig_vm_state_name(vms[i].state));
+		rc |= rtv_pk_kv_u64(pk, "vcpus", vms[i].vcpus);
+		rc |= rtv_pk_kv_u64(pk, "mem_bytes", vms[i].mem_bytes);
 	}
+	return rc;
+}
+
+/* What placement needs of this host (mig_conn_host): {} before a sync. */
+static int pack_host(msgpack_packer *pk, const struct lv *m)
+{
+	struct mig_host_res r;
+	int rc = rtv_pk_str(pk, "host");
+
+	if (mig_conn_host(m->conn, &r) != 0)
+		return rc | msgpack_pack_map(pk, 0);
+	rc |= msgpack_pack_map(pk, 5);
+	rc |= rtv_pk_kv_u64(pk, "cpus", r.cpus);
+	rc |= rtv_pk_kv_u64(pk, "vcpus_used", r.vcpus_used);
+	rc |= rtv_pk_kv_u64(pk, "mem_total_bytes", r.mem_total_bytes);
+	rc |= rtv_pk_kv_u64(pk, "mem_free_bytes", r.mem_free_bytes);
+	rc |= rtv_pk_kv_u64(pk, "mem_used_bytes", r.mem_used_bytes);
 	return rc;
 }
 
@@ -570,7 +589,7 @@ static int pack_migs(msgpack_packer *pk, struct lv *m)
 int lv_mig_pack_status(void *self, msgpack_packer *pk)
 {
 	struct lv *m = self;
-	int rc = rtv_pk_str(pk, "libvirt") | msgpack_pack_map(pk, 8);
+	int rc = rtv_pk_str(pk, "libvirt") | msgpack_pack_map(pk, 9);
 
 	rc |= rtv_pk_kv_str(pk, "uri", mig_conn_uri(m->conn));
 	rc |= rtv_pk_kv_bool(pk, "up", mig_conn_up(m->conn));
@@ -580,6 +599,7 @@ int lv_mig_pack_status(void *self, msgpack_packer *pk)
 	rc |= rtv_pk_kv_u64(pk, "rtpaths_released_undefined",
 			    m->mig ? m->mig->undefined_released : 0);
 	rc |= pack_vms(pk, m);
+	rc |= pack_host(pk, m);
 	rc |= m->mig ? pack_migs(pk, m) : (rtv_pk_str(pk, "migrations") | msgpack_pack_array(pk, 0));
 	return rtv_mp_status(rc);
 }

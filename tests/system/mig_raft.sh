@@ -113,6 +113,13 @@ check "h1's uplink carries no reservation any more" bash -c "$LAB rtvctl 1 -o js
 check "every replica agrees" all_agree
 ctl 2 vms | grep -q "g1.*h2.*running" && ok "rtvctl vms: $(ctl 2 vms | grep g1)" || bad "rtvctl vms does not show g1 running on h2: $(ctl 2 vms | grep g1)"
 
+step "rtvctl vm place g1: every host explained"
+ctl 1 -o json vm place g1 >"$RUN/place.json" 2>"$RUN/place.err" && ok "$(cat "$RUN/place.json")" || bad "vm place: $(cat "$RUN/place.err")"
+check "three candidates" jq -e '.candidates | length == 3' "$RUN/place.json"
+check "h3 (no libvirt) refused as not accepting VMs" jq -e '[.candidates[] | select(.host_id == 3) | .refusal] == ["not accepting VMs"]' "$RUN/place.json"
+check "h2 is where g1 is" jq -e '.from == 2' "$RUN/place.json"
+ctl 1 vm place g1 | sed 's/^/      /'
+
 step "2. a refused prepare: h1's uplink is full"
 ctl 1 vm add --uuid hog --name hog --host 1 --ip 10.15.0.9 >/dev/null || die "vm add hog"
 ctl 1 vm add --uuid sink2 --name sink2 --host 2 --ip 10.15.0.22 >/dev/null || die "vm add sink2"
