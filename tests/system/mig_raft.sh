@@ -31,6 +31,7 @@ LAB_DIR=$RTV_LAB_DIR P=$RTV_LAB_PREFIX
 . "$T_ROOT/tests/lab/libvirt.sh"
 on_fail() { mkdir -p "$RUN/logs"; cp "$LAB_DIR"/h*/rtvd.log "$RUN/logs/" 2>/dev/null; for h in 1 2 3; do grep -E "libvirt|migrat" "$LAB_DIR/h$h/rtvd.log" 2>/dev/null | tail -n 6 | sed "s/^/      h$h: /"; done; }
 
+jqt() { jq -e "$@" >/dev/null; }	# a jq test, quiet
 ctl() { local h=$1; shift; "$LAB" rtvctl "$h" --timeout 3s "$@"; }
 # the replicated view that must agree everywhere: paths (no stats), links
 view() { ctl "$1" -o json paths | jq -c '[.paths[] | del(.stats)]' && ctl "$1" -o json links | jq -c .links; }
@@ -115,9 +116,9 @@ ctl 2 vms | grep -q "g1.*h2.*running" && ok "rtvctl vms: $(ctl 2 vms | grep g1)"
 
 step "rtvctl vm place g1: every host explained"
 ctl 1 -o json vm place g1 >"$RUN/place.json" 2>"$RUN/place.err" && ok "$(cat "$RUN/place.json")" || bad "vm place: $(cat "$RUN/place.err")"
-check "three candidates" jq -e '.candidates | length == 3' "$RUN/place.json"
-check "h3 (no libvirt) refused as not accepting VMs" jq -e '[.candidates[] | select(.host_id == 3) | .refusal] == ["not accepting VMs"]' "$RUN/place.json"
-check "h2 is where g1 is" jq -e '.from == 2' "$RUN/place.json"
+check "three candidates" jqt '.candidates | length == 3' "$RUN/place.json"
+check "h3 (no libvirt) refused as not accepting VMs" jqt '[.candidates[] | select(.host_id == 3) | .refusal] == ["not accepting VMs"]' "$RUN/place.json"
+check "h2 is where g1 is" jqt '.from == 2' "$RUN/place.json"
 ctl 1 vm place g1 | sed 's/^/      /'
 
 step "2. a refused prepare: h1's uplink is full"
