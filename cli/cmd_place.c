@@ -34,13 +34,13 @@
 
 #define HOSTS_MAX 256
 
-struct rd {	/* one read's array, reply kept open */
+struct rtvctl_rd {	/* one read's array, reply kept open */
 	struct agent_client_reply rep;
 	const msgpack_object_array *a;
 	bool open;
 };
 
-static int read_op(struct agent_client *c, const char *op, uint64_t timeout, struct rd *r)
+static int read_op(struct agent_client *c, const char *op, uint64_t timeout, struct rtvctl_rd *r)
 {
 	struct agent_client_req req;
 	const msgpack_object *a;
@@ -62,16 +62,20 @@ static int read_op(struct agent_client *c, const char *op, uint64_t timeout, str
 	return 0;
 }
 
-static void apply(struct cons_state *s, uint64_t *ix, const struct cons_cmd *c, int *refused)
+static uint64_t apply(struct cons_state *s, uint64_t *ix, const struct cons_cmd *c, int *refused)
 {
 	struct cons_result res;
 
-	if (cons_state_apply(s, ++*ix, c, &res) != 0 || res.status != 0)
+	if (cons_state_apply(s, ++*ix, c, &res) != 0 || res.status != 0) {
 		(*refused)++;
+		return 0;
+	}
+	return res.id;
 }
 
 /* The copy of the state: 0, or a status. */
-static int rebuild(const struct rd r[4], struct cons_state *s, int *left_out)
+static int rebuild(const struct rtvctl_rd r[4], struct cons_state *s, int *left_out,
+		   uint64_t *ids)
 {
 	char why[CONS_ERRLEN];
 	uint64_t ix = 0;
@@ -106,7 +110,7 @@ static int rebuild(const struct rd r[4], struct cons_state *s, int *left_out)
 			continue;
 		}
 		c.u.path = p.req;
-		apply(s, &ix, &c, left_out);
+		ids[apply(s, &ix, &c, left_out)] = p.id;	/* copy's id -> the rack's */
 	}
 	return 0;
 }
@@ -217,13 +221,44 @@ static void print_decision(const struct rtvctl_opts *o, const struct mig_place_b
 		       "left out)\n", left_out);
 }
 
-int rtvctl_vm_place(struct agent_client *c, const struct rtvctl_opts *o, const char *vm)
+void rtvctl_state_copy_close(struct rtvctl_state_copy *sc)
+{
+	for (int i = 0; i < 4; i++)
+		if (sc->r[i].open)
+			agent_client_reply_close(&sc->r[i].rep);
+	cons_state_free(sc->s);
+	free(sc->r);
+	free(sc->ids);
+	memset(sc, 0, sizeof(*sc));
+}
+
+int rtvctl_state_copy(struct agent_client *c, uint64_t timeout, struct rtvctl_state_copy *sc)
 {
 	static const char *const ops[4] = { PROTO_OP_HOSTS, PROTO_OP_LINKS, PROTO_OP_VMS,
 					    PROTO_OP_PATHS };
+	int rc = 0;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->r = calloc(4, sizeof(*sc->r));
+	if (!sc->r)
+		return -ENOMEM;
+	for (int i = 0; i < 4 && rc == 0; i++)
+		rc = read_op(c, ops[i], timeout, &sc->r[i]);
+	rc = rc ? rc : cons_state_new(&sc->s);
+	if (rc == 0 && !(sc->ids = calloc(sc->r[3].a->size + 1, sizeof(*sc->ids))))
+		rc = -ENOMEM;
+	rc = rc ? rc : rebuild(sc->r, sc->s, &sc->left_out, sc->ids);
+	if (rc != 0)
+		rtvctl_state_copy_close(sc);
+	return rc;
+}
+
+int rtvctl_vm_place(struct agent_client *c, const struct rtvctl_opts *o, const char *vm,
+		    char *apply_to)
+{
 	static struct mig_place_hostres hr[HOSTS_MAX];
-	struct rd r[4] = { 0 };
-	struct cons_state *s = NULL;
+	struct rtvctl_state_copy copy;
+	struct cons_state *s;
 	struct mig_place_built b = { 0 };
 	struct mig_place_scratch *sc = NULL;
 	struct mig_place_cand cands[HOSTS_MAX];
@@ -233,16 +268,13 @@ int rtvctl_vm_place(struct agent_client *c, const struct rtvctl_opts *o, const c
 	char (*uuids)[CONS_NAME_MAX] = NULL, err[MIG_ERRLEN] = "";
 	struct mig_place_traffic *tr = NULL;
 	size_t nv, ntr = 0;
-	int rc = 0, left_out = 0, v = -1, code;
+	int rc, left_out, v = -1, code;
 
-	for (int i = 0; i < 4 && rc == 0; i++)
-		rc = read_op(c, ops[i], o->timeout_ns, &r[i]);
-	rc = rc ? rc : cons_state_new(&s);
-	rc = rc ? rc : rebuild(r, s, &left_out);
-	if (rc != 0) {
-		code = rtvctl_vm_fail(o, rc, "reading the rack's state failed");
-		goto out;
-	}
+	rc = rtvctl_state_copy(c, o->timeout_ns, &copy);
+	if (rc != 0)
+		return rtvctl_vm_fail(o, rc, "reading the rack's state failed");
+	s = copy.s;
+	left_out = copy.left_out;
 	nv = cons_state_n_vms(s);
 	vr = calloc(nv + 1, sizeof(*vr));
 	uuids = calloc(nv + 1, sizeof(*uuids));
@@ -282,15 +314,14 @@ int rtvctl_vm_place(struct agent_client *c, const struct rtvctl_opts *o, const c
 	}
 	print_decision(o, &b, &d, vm, left_out);
 	code = PROTO_EXIT_OK;
+	if (apply_to && d.move)
+		snprintf(apply_to, CONS_NAME_MAX, "%llu", (unsigned long long)b.host_ids[d.to]);
 out:
 	mig_place_scratch_free(sc);
 	mig_place_built_free(&b);
-	cons_state_free(s);
+	rtvctl_state_copy_close(&copy);
 	free(vr);
 	free(uuids);
 	free(tr);
-	for (int i = 0; i < 4; i++)
-		if (r[i].open)
-			agent_client_reply_close(&r[i].rep);
 	return code;
 }

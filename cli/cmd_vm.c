@@ -129,6 +129,7 @@ static const struct cons_host *host_named(const struct cons_host *h, size_t n, c
 struct mig_args {
 	char vm[CONS_NAME_MAX], to[CONS_NAME_MAX];
 	uint64_t wait_ns;
+	bool dry_run, apply;
 };
 
 static uint64_t now_ns(void)
@@ -252,6 +253,77 @@ static int mig_follow(struct agent_client *c, const struct rtvctl_opts *o,
 						  "they were (the agents' logs say why)");
 }
 
+static void route_str(const char **n, size_t k, char *out, size_t cap)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < k && i < 16 && off < cap; i++)
+		off += (size_t)snprintf(out + off, cap - off, "%s%s", i ? "->" : "", n[i]);
+}
+
+/* --dry-run: the prepare applied to a copy of the state (rtvctl_state_copy):
+ * what would be admitted where, or the refusal. Changes nothing. */
+static int vm_dry_run(struct agent_client *c, const struct rtvctl_opts *o,
+		      const struct cons_vm *vm, const struct cons_host *to)
+{
+	struct rtvctl_state_copy sc;
+	struct cons_cmd cmd = { .op = CONS_OP_VM_MIGRATE };
+	struct cons_result res;
+	json_t *paths = json_array();
+	int rc = rtvctl_state_copy(c, o->timeout_ns, &sc);
+
+	if (rc != 0) {
+		json_decref(paths);
+		return rtvctl_vm_fail(o, rc, "reading the rack's state failed");
+	}
+	snprintf(cmd.u.mig.uuid, sizeof(cmd.u.mig.uuid), "%s", vm->uuid);
+	cmd.u.mig.phase = CONS_MIG_PREPARE;
+	cmd.u.mig.to_host = to->id;
+	if (cons_state_apply(sc.s, cons_state_applied_index(sc.s) + 1, &cmd, &res) != 0)
+		res.status = -ENOMEM;
+	for (size_t i = 0; res.status == 0 && i < cons_state_n_paths(sc.s); i++) {
+		const struct cons_rtpath *p = cons_state_path_at(sc.s, i);
+		const char *n[16];
+		char from_r[512], to_r[512];
+		size_t k = cons_state_mig_route(sc.s, p->id, n, 16);
+
+		if (k == 0)
+			continue;
+		route_str(n, k, to_r, sizeof(to_r));
+		route_str(n, cons_state_path_route(sc.s, p->id, n, 16), from_r, sizeof(from_r));
+		if (o->output == RTVCTL_OUT_JSON)
+			json_array_append_new(paths, json_pack("{s:I, s:s, s:s}", "id",
+							       (json_int_t)sc.ids[p->id], "route",
+							       from_r, "new_route", to_r));
+		else
+			printf("rtpath %llu: %s, would be admitted on %s\n",
+			       (unsigned long long)sc.ids[p->id], from_r, to_r);
+	}
+	if (o->output == RTVCTL_OUT_JSON) {
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o}", "vm", vm->name, "to", to->name,
+				      "result", res.status == 0 ? "would prepare" : "would be refused",
+				      "error", res.status == 0 ? "" : res.err, "rtpaths", paths);
+
+		json_dumpf(j, stdout, JSON_COMPACT);
+		fputc('\n', stdout);
+		json_decref(j);
+	} else {
+		json_decref(paths);
+		if (res.status == 0)
+			printf("dry run: VM %s to %s would prepare (nothing changed)\n", vm->name,
+			       to->name);
+		else
+			printf("dry run: VM %s to %s would be refused: %s\n", vm->name, to->name,
+			       res.err);
+	}
+	if (sc.left_out)
+		fprintf(stderr, "note: %d rtpaths could not be re-admitted on rtvctl's copy of the "
+			"state\n", sc.left_out);
+	rtvctl_state_copy_close(&sc);
+	return res.status == 0 ? PROTO_EXIT_OK : agent_client_exit_code(res.status);
+}
+
 static int vm_migrate(struct agent_client *c, const struct rtvctl_opts *o,
 		      const struct mig_args *a)
 {
@@ -281,6 +353,8 @@ static int vm_migrate(struct agent_client *c, const struct rtvctl_opts *o,
 		return rtvctl_vm_fail(o, -ENOENT, err);
 	}
 	snprintf(fromname, sizeof(fromname), "%s", from ? from->name : "?");
+	if (a->dry_run)
+		return vm_dry_run(c, o, &vm, to);
 	snprintf(cmd.u.mig.uuid, sizeof(cmd.u.mig.uuid), "%s", vm.uuid);
 	cmd.u.mig.phase = CONS_MIG_PREPARE;
 	cmd.u.mig.to_host = to->id;
@@ -445,7 +519,7 @@ static int vms_with_state(struct agent_client *c, const struct rtvctl_opts *o)
 }
 
 static const char place_help[] =
-	"rtvctl vm place VM [global options]\n"
+	"rtvctl vm place VM [--apply] [global options]\n"
 	"\n"
 	"Explains where VM (uuid or name) would best run: the host with room that\n"
 	"minimises its weighted communication distance (hops to each peer VM on the\n"
@@ -453,8 +527,9 @@ static const char place_help[] =
 	"only when that beats its current host by 5 %. Every host is listed with its\n"
 	"score, or the reason it was refused: not accepting (no libvirt there), cpu,\n"
 	"mem (libvirt's room; free memory from gossip where present), rt_budget (a\n"
-	"link its rtpaths would cross has no room), unreachable. It moves nothing:\n"
-	"rtvctl vm migrate VM --to HOST does. -o json: vm, from, to, move, reason,\n"
+	"link its rtpaths would cross has no room), unreachable. With --apply, when\n"
+	"it says move, it then runs rtvctl vm migrate VM --to that host (JSON: two\n"
+	"objects, the placement then the migration). -o json: vm, from, to, move, reason,\n"
 	"score_from, score_to, candidates [{host_id, score, refusal}].\n";
 
 /* ---- the entry points ------------------------------------------------------------------ */
@@ -470,7 +545,7 @@ int rtvctl_vm_fail(const struct rtvctl_opts *o, int status, const char *msg)
 }
 
 static const char mig_help[] =
-	"rtvctl vm migrate VM --to HOST [--wait DURATION] [global options]\n"
+	"rtvctl vm migrate VM --to HOST [--wait DURATION] [--dry-run] [global options]\n"
 	"\n"
 	"Live-migrates VM (uuid or name) to HOST (name or id), make-before-break:\n"
 	"  1. prepare: one Raft command admits every rtpath of the VM on the route it\n"
@@ -484,6 +559,9 @@ static const char mig_help[] =
 	"  Any failure rolls back: the VM stays where it was, reservations as before\n"
 	"  (exit 1). --wait (default 10m) bounds how long this command follows the\n"
 	"  migration; after it, exit 3 and the migration goes on (rtvctl vms).\n"
+	"--dry-run applies the prepare to a copy of the state rebuilt from this\n"
+	"agent's reads and says what would be admitted on which route, or why not;\n"
+	"nothing changes.\n"
 	"-o json prints one object: vm, uuid, from, to, result (committed, aborted,\n"
 	"running), prepare_ms, total_ms, and error when not committed.\n";
 
@@ -534,6 +612,10 @@ int rtvctl_vm_migrate_main(int argc, char *const argv[], int verb_at,
 				fprintf(stderr, "rtvctl: vm migrate: --wait: %s\n", err);
 				return PROTO_EXIT_USAGE;
 			}
+		} else if (strcmp(argv[i], "--dry-run") == 0 && !place) {
+			a.dry_run = true;
+		} else if (strcmp(argv[i], "--apply") == 0 && place) {
+			a.apply = true;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			help = true;
 		} else if (argv[i][0] != '-' && !a.vm[0] && i > verb_at) {
@@ -554,7 +636,7 @@ int rtvctl_vm_migrate_main(int argc, char *const argv[], int verb_at,
 	}
 	o.verb = RTVCTL_NONE;
 	if (place) {
-		if (!a.vm[0] || a.to[0]) {
+		if (!a.vm[0] || a.to[0] || a.dry_run) {
 			fprintf(stderr, "rtvctl: vm place: give the VM only, e.g. rtvctl vm place "
 				"web-1 (see rtvctl vm place --help)\n");
 			return PROTO_EXIT_USAGE;
@@ -562,7 +644,9 @@ int rtvctl_vm_migrate_main(int argc, char *const argv[], int verb_at,
 		code = agent_client_new(o.endpoint, o.timeout_ns, true, &c, err, sizeof(err));
 		if (code != 0)
 			return rtvctl_vm_fail(&o, code, err);
-		code = rtvctl_vm_place(c, &o, a.vm);
+		code = rtvctl_vm_place(c, &o, a.vm, a.to);
+		if (code == PROTO_EXIT_OK && a.apply && a.to[0])
+			code = vm_migrate(c, &o, &a);
 		agent_client_free(c);
 		return code;
 	}

@@ -100,6 +100,10 @@ check "every replica agrees" all_agree
 ids_before=$(ctl 1 -o json paths | jq -c '[.paths[].id]')
 
 step "1. rtvctl vm migrate g1 --to h2"
+before=$(view 1)
+ctl 1 -o json vm migrate g1 --to h2 --dry-run >"$RUN/dry1.json" 2>&1 || bad "dry run: $(cat "$RUN/dry1.json")"
+check "--dry-run: both rtpaths would be admitted from h2" jqt '.result == "would prepare" and (.rtpaths | length == 2) and ([.rtpaths[].new_route] | sort == ["h2->tor->h3", "h3->tor->h2"])' "$RUN/dry1.json"
+check "--dry-run changed nothing" [ "$before" = "$(view 1)" ]
 ctl 1 -o json vm migrate g1 --to h2 --wait 120s >"$RUN/m1.json" 2>"$RUN/m1.err"; rc=$?
 if [ $rc -eq 0 ] && jq -e '.result == "committed"' "$RUN/m1.json" >/dev/null; then
 	ok "committed in $(jq .total_ms "$RUN/m1.json") ms (prepare $(jq .prepare_ms "$RUN/m1.json") ms)"
@@ -131,6 +135,8 @@ for d in 10.15.0.22 10.15.0.23; do	# 2 × 24 Mbit/s: h1->tor's 50 Mbit/s limit n
 	hogs+=("$(grep -o '[0-9][0-9]*' <<<"$out" | head -n 1)")
 done
 before=$(view 1)
+ctl 1 vm migrate g1 --to h1 --dry-run >"$RUN/dry2.out" 2>&1
+grep -q "would be refused: rtpath .* link h1->tor" "$RUN/dry2.out" && ok "--dry-run: $(head -c 200 "$RUN/dry2.out")" || bad "--dry-run: $(cat "$RUN/dry2.out")"
 ctl 1 vm migrate g1 --to h1 --wait 30s >"$RUN/m2.out" 2>"$RUN/m2.err"; rc=$?
 check "exit 1 (refused)" [ $rc -eq 1 ]
 grep -q "h1->tor.*RT limit\|tor->h1.*RT limit" "$RUN/m2.err" && ok "names the link and limit: $(head -c 300 "$RUN/m2.err")" ||
