@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "consensus/consensus.h"
+#include "tests/unit/cons_copy.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 #define MBPS 1000000ull
@@ -39,26 +40,12 @@ struct fx {
 	struct cons_result res;
 };
 
-static struct cons_state *copy_of(const struct cons_state *s)
-{
-	struct cons_state *c;
-	char err[CONS_ERRLEN];
-	void *buf;
-	size_t len;
-
-	assert_int_equal(cons_state_new(&c), 0);
-	assert_int_equal(cons_state_snapshot(s, &buf, &len), 0);
-	if (cons_state_restore(c, buf, len, err) != 0)
-		fail_msg("restore of a fresh snapshot: %s", err);
-	free(buf);
-	return c;
-}
 
 /* Applies c; checks the invariants, the snapshot round trip and that a
  * refusal changed nothing. Returns the status. */
 static int apply(struct fx *f, const struct cons_cmd *c)
 {
-	struct cons_state *before = copy_of(f->s), *after;
+	struct cons_state *before = test_cons_copy(f->s), *after;
 	struct cons_cmd noop = { .op = CONS_OP_NOOP };
 	struct cons_result r;
 	char err[CONS_ERRLEN];
@@ -67,7 +54,7 @@ static int apply(struct fx *f, const struct cons_cmd *c)
 	assert_int_equal(cons_state_apply(f->s, f->index, c, &f->res), 0);
 	if (cons_state_check(f->s, err) != 0)
 		fail_msg("invariants after %s: %s", cons_op_name(c->op), err);
-	after = copy_of(f->s);
+	after = test_cons_copy(f->s);
 	assert_true(cons_state_equal(after, f->s));
 	if (f->res.status != 0) {
 		assert_int_equal(cons_state_apply(before, f->index, &noop, &r), 0);
@@ -216,7 +203,7 @@ static void test_abort_restores(void **st)
 
 	(void)st;
 	rack(&f);
-	before = copy_of(f.s);
+	before = test_cons_copy(f.s);
 	assert_int_equal(mig(&f, "vm1", CONS_MIG_PREPARE, 3), 0);
 	assert_int_equal(mig(&f, "vm1", CONS_MIG_ABORT, 0), 0);
 	assert_int_equal(cons_state_apply(before, f.index, &noop, &r), 0);
