@@ -38,6 +38,8 @@ void lv_mig_synced(struct lv *m);
 void lv_mig_gone(struct lv *m, const char *uuid);
 /* status: the "libvirt" key */
 size_t lv_mig_status_keys(void *self);
+/* telemetry's sources (AGENT_TM_IFACE): the migration counters */
+const void *lv_mig_iface(void *self, const char *name);
 int lv_mig_pack_status(void *self, msgpack_packer *pk);
 
 #endif

@@ -332,6 +332,7 @@ const struct agent_module agent_libvirt_module = {
 	.restored = lv_restored,
 	.status_keys = lv_mig_status_keys,
 	.pack_status = lv_mig_pack_status,
+	.iface = lv_mig_iface,
 	.close = lv_close,
 	.free = lv_free,
 };

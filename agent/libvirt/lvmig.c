@@ -36,6 +36,7 @@
 #include <libvirt/libvirt.h>
 
 #include "agent/libvirt/internal.h"
+#include "agent/telemetry/telemetry.h"
 #include "common/log.h"
 #include "common/mpack.h"
 #include "common/units.h"
@@ -338,6 +339,18 @@ static void on_recover(uv_timer_t *t)
 	recover_all(t->data);
 }
 
+/* 1 when the VM's record says this host (after a commit: the destination;
+ * after an abort: the source), else 0. */
+static unsigned vm_here(const struct lv *m, const char *uuid)
+{
+	const struct cons_state *s = agent_core_state(m->d);
+
+	for (size_t i = 0; i < cons_state_n_vms(s); i++)
+		if (strcmp(cons_state_vm_at(s, i)->uuid, uuid) == 0)
+			return cons_state_vm_at(s, i)->host_id == self_id(m);
+	return 0;
+}
+
 /* ---- hooks -------------------------------------------------------------------- */
 
 void lv_mig_applied(struct lv *m, const struct cons_cmd *cmd, const struct cons_result *res)
@@ -357,7 +370,7 @@ void lv_mig_applied(struct lv *m, const struct cons_cmd *cmd, const struct cons_
 	}
 	r = run_of(g, cmd->u.mig.uuid, false);
 	if (cmd->u.mig.phase == CONS_MIG_COMMIT) {
-		g->committed++;
+		g->committed += vm_here(m, cmd->u.mig.uuid);	/* its new host counts it */
 		if (r && r->resume_ns) {
 			g->follow_ms_last = (uv_hrtime() - r->resume_ns) / 1000000u;
 			rtv_info(MOD, "migration of VM %s committed: its rtpaths are this host's "
@@ -368,7 +381,7 @@ void lv_mig_applied(struct lv *m, const struct cons_cmd *cmd, const struct cons_
 			rtv_info(MOD, "migration of VM %s committed", cmd->u.mig.uuid);
 		}
 	} else {
-		g->aborted++;
+		g->aborted += vm_here(m, cmd->u.mig.uuid);	/* its source counts it */
 		rtv_info(MOD, "migration of VM %s aborted: reservations as before", cmd->u.mig.uuid);
 		if (r && r->job)
 			mig_migrate_abort(r->job);
@@ -518,6 +531,25 @@ void lv_mig_gone(struct lv *m, const char *uuid)
 }
 
 /* ---- status ------------------------------------------------------------------------ */
+
+static void tm_libvirt(void *self, struct agent_tm_lv *out)
+{
+	const struct lv *m = self;
+
+	if (!m->mig)
+		return;
+	out->migrations_committed += m->mig->committed;
+	out->migrations_aborted += m->mig->aborted;
+	out->undefined_rtpaths_released += m->mig->undefined_released;
+}
+
+static const struct agent_tm_sources tm_sources = { .libvirt = tm_libvirt };
+
+const void *lv_mig_iface(void *self, const char *name)
+{
+	(void)self;
+	return strcmp(name, AGENT_TM_IFACE) == 0 ? &tm_sources : NULL;
+}
 
 size_t lv_mig_status_keys(void *self)
 {
