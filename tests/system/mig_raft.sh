@@ -216,6 +216,11 @@ while [ $SECONDS -lt $end ] && [ "$(ctl 1 -o json paths | jq --arg ip $GIP '[.pa
 check "undefined: its rtpaths are released" [ "$(ctl 1 -o json paths | jq --arg ip $GIP '[.paths[] | select(.src_ip == $ip or .dst_ip == $ip)] | length')" = 0 ]
 check "...with a log line" grep -q "was undefined on this host: releasing its 2 rtpaths" "$LAB_DIR/h$where/rtvd.log"
 check "...and a count (status: libvirt.rtpaths_released_undefined)" [ "$(ctl "$where" -o json status | jq .libvirt.rtpaths_released_undefined)" = 2 ]
+# metric H REGEX: the value of the first series of H's /metrics matching REGEX, as an integer
+metric() { ns "${P}h$1" curl -s "http://10.1.0.$1:9464/metrics" | grep -m1 "^$2" | awk '{printf "%d", $NF}'; }
+check "...and a metric (rtvnet_vm_undefined_rtpaths_released_total 2)" [ "$(metric "$where" 'rtvnet_vm_undefined_rtpaths_released_total')" = 2 ]
+n=$(( $(metric 1 'rtvnet_vm_migrations_total{.*result="committed"') + $(metric 2 'rtvnet_vm_migrations_total{.*result="committed"') ))
+check "rtvnet_vm_migrations_total{result=\"committed\"} on h1 + h2: 3 ($n)" [ "$n" = 3 ]
 check "every replica agrees" all_agree
 
 step "figures"
