@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cmd_vm.h"
 #include "cli/rtvctl.h"
 #include "cli/rtvctl_out.h"
 #include "common/mpack.h"
@@ -183,10 +184,12 @@ int main(int argc, char **argv)
 	struct rtvctl_opts o;
 	struct agent_client *c;
 	char err[RTVCTL_ERRLEN];
-	int code;
+	int code, verb_at;
 
 	if (argc > 1 && strcmp(argv[1], "pki") == 0)
 		return rtvctl_pki(argc - 1, argv + 1);
+	if (rtvctl_vm_take(argc, argv, &verb_at))
+		return rtvctl_vm_migrate_main(argc, argv, verb_at, &env);
 	if (rtvctl_parse(argc, argv, &env, &o, err, sizeof(err)) != 0)
 		return fail(&o, -EINVAL, err);
 	if (o.help) {
@@ -205,6 +208,8 @@ int main(int argc, char **argv)
 	else if (o.verb == RTVCTL_MEMBERS_ADD || o.verb == RTVCTL_MEMBERS_REMOVE ||
 		 o.verb == RTVCTL_TRANSFER)
 		code = run_admin(c, &o);
+	else if (o.verb == RTVCTL_VMS)
+		code = rtvctl_vms_run(c, &o);
 	else
 		code = run_read(c, &o);
 	agent_client_free(c);

@@ -279,13 +279,6 @@ int cons__edf_check(struct cons_state *s, const struct cons__host *h,
 /* ------------------------------------------------------------------------- */
 /* Linking a path into the derived sums                                      */
 
-static int tx_cmp(const void *key, const void *elem)
-{
-	uint64_t id = *(const uint64_t *)key, e = (*(struct cons__path *const *)elem)->pub.id;
-
-	return id < e ? -1 : id > e;
-}
-
 static int tx_reserve(struct cons__host *h)
 {
 	struct cons__path **ntx;
@@ -301,25 +294,62 @@ static int tx_reserve(struct cons__host *h)
 	return 0;
 }
 
-/* Paths are linked in increasing id order (admission, restore), so
- * appending keeps tx sorted. */
-static void path_link(struct cons__path *p)
+/* The position after every entry of h's sender list with an id <= id (a
+ * shadow goes after its path). */
+static size_t tx_upper(const struct cons__host *h, uint64_t id)
 {
+	size_t lo = 0, hi = h->n_tx;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (h->tx[mid]->pub.id <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Where p sits in its sender's list, or NULL. */
+static struct cons__path **tx_slot(const struct cons__path *p)
+{
+	const struct cons__host *h = p->src;
+
+	for (size_t i = tx_upper(h, p->pub.id); i-- > 0 && h->tx[i]->pub.id == p->pub.id;)
+		if (h->tx[i] == p)
+			return &h->tx[i];
+	return NULL;
+}
+
+int cons__path_link(struct cons__path *p)
+{
+	struct cons__host *h = p->src;
+
+	if (p->n_hops > 0) {
+		size_t at;
+
+		if (tx_reserve(h) != 0)
+			return -ENOMEM;
+		at = tx_upper(h, p->pub.id);
+		memmove(h->tx + at + 1, h->tx + at, (h->n_tx - at) * sizeof(*h->tx));
+		h->tx[at] = p;
+		h->n_tx++;
+	}
 	for (uint32_t i = 0; i < p->n_hops; i++) {
 		*cons__hop_reserved(&p->hops[i]) += cons__path_rate(&p->pub);
 		p->hops[i].link->n_paths++;
 	}
-	if (p->n_hops > 0)
-		p->src->tx[p->src->n_tx++] = p;
 	p->src->n_paths++;
 	if (p->dst != p->src)
 		p->dst->n_paths++;
 	p->src_vm->n_paths++;
 	if (p->dst_vm != p->src_vm)
 		p->dst_vm->n_paths++;
+	return 0;
 }
 
-static void path_unlink(struct cons__path *p)
+void cons__path_unlink(struct cons__path *p)
 {
 	struct cons__host *h = p->src;
 	struct cons__path **at;
@@ -328,7 +358,7 @@ static void path_unlink(struct cons__path *p)
 		*cons__hop_reserved(&p->hops[i]) -= cons__path_rate(&p->pub);
 		p->hops[i].link->n_paths--;
 	}
-	at = p->n_hops ? bsearch(&p->pub.id, h->tx, h->n_tx, sizeof(*h->tx), tx_cmp) : NULL;
+	at = p->n_hops ? tx_slot(p) : NULL;
 	if (at != NULL) {
 		memmove(at, at + 1, (size_t)(h->tx + h->n_tx - at - 1) * sizeof(*at));
 		h->n_tx--;
@@ -520,10 +550,9 @@ static int admit_checks(struct admit *a)
 
 int cons__path_adopt(struct cons_state *s, struct cons__path *p)
 {
-	if (cons__vec_reserve(&s->paths, 1) != 0 || (p->n_hops > 0 && tx_reserve(p->src) != 0))
+	if (cons__vec_reserve(&s->paths, 1) != 0 || cons__path_link(p) != 0)
 		return -ENOMEM;
 	cons__vec_insert(&s->paths, s->paths.n, p);
-	path_link(p);
 	return 0;
 }
 
@@ -582,6 +611,52 @@ int cons__path_reserve(struct cons_state *s, uint64_t index, const struct cons_p
 	return 0;
 }
 
+/* A migration's shadow: the admitted request again, one end moved. The
+ * old route stays charged while this one is checked, so a link both routes
+ * cross must hold both (make-before-break). */
+int cons__path_shadow(struct cons_state *s, const struct cons__path *orig,
+		      struct cons__host *src, struct cons__host *dst, struct cons__path **out,
+		      char err[CONS_ERRLEN])
+{
+	struct admit a = { .s = s, .err = err, .src = src, .dst = dst, .svm = orig->src_vm,
+			   .dvm = orig->dst_vm };
+	struct cons__path *p;
+	char why[CONS_ERRLEN];
+	int rc;
+
+	a.p.req = orig->pub.req;
+	rc = route(&a);
+	rc = rc ? rc : admit_checks(&a);
+	if (rc != 0) {
+		if (rc != -ENOMEM) {
+			snprintf(why, sizeof(why), "%s", err);
+			cons__err(err, "rtpath %llu on its new route: %.200s",
+				  (unsigned long long)orig->pub.id, why);
+		}
+		return rc;
+	}
+	a.p.src_host = src->pub.id;
+	a.p.dst_host = dst->pub.id;
+	cons__path_class(&a.p);
+	p = calloc(1, sizeof(*p));
+	if (p == NULL || (a.n_hops > 0 && !(p->hops = malloc(a.n_hops * sizeof(*p->hops))))) {
+		cons__path_free(p);
+		return -ENOMEM;
+	}
+	if (a.n_hops > 0)
+		memcpy(p->hops, a.hops, a.n_hops * sizeof(*p->hops));
+	p->n_hops = a.n_hops;
+	p->pub = a.p;
+	p->pub.id = orig->pub.id;
+	p->pub.admitted_index = orig->pub.admitted_index;
+	p->src = src;
+	p->dst = dst;
+	p->src_vm = a.svm;
+	p->dst_vm = a.dvm;
+	*out = p;
+	return 0;
+}
+
 /* ------------------------------------------------------------------------- */
 /* PATH_RELEASE and PATH_ESCALATE                                            */
 
@@ -609,7 +684,7 @@ int cons__path_release(struct cons_state *s, uint64_t id, struct cons_result *re
 
 	if (p == NULL)
 		return 0;
-	path_unlink(p);
+	cons__path_unlink(p);
 	cons__vec_remove(&s->paths, pos);
 	cons__path_free(p);
 	return 0;
@@ -754,46 +829,57 @@ static size_t link_index(const struct cons_state *s, const struct cons__link *l)
 
 static bool in_tx(const struct cons__path *p)
 {
-	const struct cons__host *h = p->src;
-
-	return bsearch(&p->pub.id, h->tx, h->n_tx, sizeof(*h->tx), tx_cmp) != NULL;
+	return tx_slot(p) != NULL;
 }
 
 /* Recounts each link direction's reservations into sums (2 per link, in
  * link order) and checks that the senders' lists hold exactly the paths
  * that cross links. */
+static int recount_path(const struct cons_state *s, const struct cons__path *p, uint64_t *sums,
+			size_t *n_crossing, char err[CONS_ERRLEN])
+{
+	if (p->n_hops > 0 && !in_tx(p)) {
+		cons__err(err, "rtpath %llu is missing from host %s's sender list",
+			  (unsigned long long)p->pub.id, p->src->pub.name);
+		return -EDOM;
+	}
+	*n_crossing += p->n_hops > 0;
+	for (uint32_t k = 0; k < p->n_hops; k++) {
+		size_t j = link_index(s, p->hops[k].link);
+
+		if (j == SIZE_MAX || s->links.v[j] != p->hops[k].link) {
+			cons__err(err, "rtpath %llu crosses a link not in the state",
+				  (unsigned long long)p->pub.id);
+			return -EDOM;
+		}
+		sums[2 * j + !p->hops[k].ab] += cons__path_rate(&p->pub);
+	}
+	return 0;
+}
+
+/* Recounts each link direction's reservations into sums (2 per link, in
+ * link order), migrations' shadows included, and checks that the senders'
+ * lists hold exactly the paths and shadows that cross links. */
 static int recount(const struct cons_state *s, uint64_t *sums, char err[CONS_ERRLEN])
 {
 	size_t n_tx = 0, n_crossing = 0;
+	int rc = 0;
 
 	for (size_t i = 0; i < s->hosts.n; i++)
 		n_tx += ((const struct cons__host *)s->hosts.v[i])->n_tx;
-	for (size_t i = 0; i < s->paths.n; i++) {
-		const struct cons__path *p = s->paths.v[i];
+	for (size_t i = 0; i < s->paths.n && rc == 0; i++)
+		rc = recount_path(s, s->paths.v[i], sums, &n_crossing, err);
+	for (size_t i = 0; i < s->migs.n && rc == 0; i++) {
+		const struct cons__mig *m = s->migs.v[i];
 
-		if (p->n_hops > 0 && !in_tx(p)) {
-			cons__err(err, "rtpath %llu is missing from host %s's sender list",
-				  (unsigned long long)p->pub.id, p->src->pub.name);
-			return -EDOM;
-		}
-		n_crossing += p->n_hops > 0;
-
-		for (uint32_t k = 0; k < p->n_hops; k++) {
-			size_t j = link_index(s, p->hops[k].link);
-
-			if (j == SIZE_MAX || s->links.v[j] != p->hops[k].link) {
-				cons__err(err, "rtpath %llu crosses a link not in the state",
-					  (unsigned long long)p->pub.id);
-				return -EDOM;
-			}
-			sums[2 * j + !p->hops[k].ab] += cons__path_rate(&p->pub);
-		}
+		for (uint32_t k = 0; k < m->n && rc == 0; k++)
+			rc = recount_path(s, m->shadow[k], sums, &n_crossing, err);
 	}
-	if (n_tx != n_crossing) {
+	if (rc == 0 && n_tx != n_crossing) {
 		cons__err(err, "sender lists hold %zu rtpaths, %zu cross links", n_tx, n_crossing);
 		return -EDOM;
 	}
-	return 0;
+	return rc;
 }
 
 static int check_uplinks(const struct cons_state *s, char err[CONS_ERRLEN])
@@ -807,7 +893,7 @@ static int check_uplinks(const struct cons_state *s, char err[CONS_ERRLEN])
 		const struct cons__host *h = s->hosts.v[i];
 
 		for (size_t k = 1; k < h->n_tx && rc == 0; k++)
-			if (h->tx[k - 1]->pub.id >= h->tx[k]->pub.id)
+			if (h->tx[k - 1]->pub.id > h->tx[k]->pub.id)
 				rc = -EDOM;
 		if (rc != 0) {
 			cons__err(err, "host %s: sender list out of order", h->pub.name);

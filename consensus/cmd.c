@@ -30,6 +30,7 @@ static const char *const op_names[] = {
 	[CONS_OP_PATH_RELEASE] = "path_release",
 	[CONS_OP_PATH_ESCALATE] = "path_escalate",
 	[CONS_OP_NOOP] = "noop",
+	[CONS_OP_VM_MIGRATE] = "vm_migrate",
 };
 #define N_OPS (sizeof(op_names) / sizeof(op_names[0]))
 
@@ -298,6 +299,8 @@ int cons__cmd_check(const struct cons_cmd *cmd, char err[CONS_ERRLEN])
 	case CONS_OP_HOST_REMOVE:
 	case CONS_OP_PATH_RELEASE:
 		return range("id", cmd->u.ref.id, 1, UINT64_MAX, err);
+	case CONS_OP_VM_MIGRATE:
+		return cons__mig_check_req(&cmd->u.mig, err);
 	case CONS_OP_NOOP:
 		return 0;
 	}
@@ -343,6 +346,11 @@ static int pack_args(msgpack_packer *pk, const struct cons_cmd *cmd)
 	case CONS_OP_HOST_REMOVE:
 	case CONS_OP_PATH_RELEASE:
 		return rtv_pk_kv_u64(pk, "id", cmd->u.ref.id);
+	case CONS_OP_VM_MIGRATE:
+		return rtv_pk_str(pk, "mig") | msgpack_pack_map(pk, 3) |
+		       rtv_pk_kv_str(pk, "uuid", cmd->u.mig.uuid) |
+		       rtv_pk_kv_str(pk, "phase", cons_mig_phase_name(cmd->u.mig.phase)) |
+		       rtv_pk_kv_u64(pk, "to", cmd->u.mig.to_host);
 	case CONS_OP_NOOP:
 		break;
 	}
@@ -389,6 +397,27 @@ static int get_sub(const msgpack_object *map, const char *key, const msgpack_obj
 	return 0;
 }
 
+static int unpack_mig(const msgpack_object *o, struct cons_mig_req *m, char err[CONS_ERRLEN])
+{
+	const char *ctx = "vm_migrate.mig";
+	char phase[16];
+	int rc = cons__map_open(o, ctx, err);
+
+	rc = rc ? rc : cons__get_str(o, ctx, "uuid", m->uuid, sizeof(m->uuid), err);
+	rc = rc ? rc : cons__get_str(o, ctx, "phase", phase, sizeof(phase), err);
+	rc = rc ? rc : cons__get_u64(o, ctx, "to", UINT64_MAX, &m->to_host, err);
+	if (rc != 0)
+		return rc;
+	for (int p = CONS_MIG_PREPARE; p <= CONS_MIG_ABORT; p++)
+		if (strcmp(phase, cons_mig_phase_name((enum cons_mig_phase)p)) == 0)
+			m->phase = (enum cons_mig_phase)p;
+	if (m->phase == 0) {
+		cons__err(err, "%s.phase \"%s\": want prepare, commit or abort", ctx, phase);
+		return -EPROTO;
+	}
+	return 0;
+}
+
 static int unpack_args(const msgpack_object *o, struct cons_cmd *cmd, char err[CONS_ERRLEN])
 {
 	const char *ctx = cons_op_name(cmd->op);
@@ -421,6 +450,9 @@ static int unpack_args(const msgpack_object *o, struct cons_cmd *cmd, char err[C
 	case CONS_OP_HOST_REMOVE:
 	case CONS_OP_PATH_RELEASE:
 		return cons__get_u64(o, ctx, "id", UINT64_MAX, &cmd->u.ref.id, err);
+	case CONS_OP_VM_MIGRATE:
+		rc = get_sub(o, "mig", &sub, err);
+		return rc ? rc : unpack_mig(sub, &cmd->u.mig, err);
 	case CONS_OP_NOOP:
 		break;
 	}

@@ -242,6 +242,42 @@ enum cons_op {
 	CONS_OP_PATH_ESCALATE,	/* to level `level` (<= the path's policy.max_level):
 				 * its class, and the tightening admission allows */
 	CONS_OP_NOOP,		/* barrier / testing */
+	CONS_OP_VM_MIGRATE,	/* a live migration's record: prepare, commit, abort
+				 * (see "Live migration" below) */
+};
+
+/* Live migration (mig.c). One record per migrating VM, make-before-break:
+ *   prepare (uuid, to): every rtpath of the VM is admitted again on the
+ *     route it will have once the VM runs on host `to` — a shadow of the
+ *     path, charged on every link of its new route and in the new sender's
+ *     EDF test — while the path itself keeps its old route reserved. All or
+ *     nothing: if one shadow does not fit, the answer (CONS_EREFUSED) names
+ *     the path, the link and its limit, and nothing changes. Refused
+ *     (-EBUSY) when the VM already migrates; (-EINVAL) when `to` is its host.
+ *   commit (uuid): the VM's host becomes `to`; each rtpath keeps its id and
+ *     takes its shadow's route (escalation starts again at level 0); the old
+ *     routes' reservations are released.
+ *   abort (uuid): the shadows are released; the VM and its rtpaths are
+ *     exactly as before prepare.
+ * While a record exists, commands that would change the VM or its rtpaths
+ * (vm_set/vm_remove of the VM, path_reserve/release/escalate touching it)
+ * are refused with -EBUSY. commit and abort without a record: -ENOENT. */
+enum cons_mig_phase { CONS_MIG_PREPARE = 1, CONS_MIG_COMMIT, CONS_MIG_ABORT };
+/* "prepare", "commit", "abort" */
+const char *cons_mig_phase_name(enum cons_mig_phase p);
+
+struct cons_mig_req {
+	char uuid[CONS_NAME_MAX];
+	enum cons_mig_phase phase;
+	uint64_t to_host;		/* prepare only (0 otherwise) */
+};
+
+/* A migration in progress, as the state holds it. */
+struct cons_mig {
+	char uuid[CONS_NAME_MAX];
+	uint64_t from_host, to_host;
+	uint64_t prepared_index;	/* log index of its prepare */
+	uint32_t n_paths;		/* rtpaths that follow the VM */
 };
 
 struct cons_cmd {
@@ -253,6 +289,7 @@ struct cons_cmd {
 		struct cons_link link;		/* LINK_SET, LINK_REMOVE (a, b) */
 		struct cons_vm vm;		/* VM_SET, VM_REMOVE (uuid) */
 		struct cons_path_req path;	/* PATH_RESERVE */
+		struct cons_mig_req mig;	/* VM_MIGRATE */
 		struct {
 			uint64_t id;		/* HOST_REMOVE, PATH_RELEASE */
 			uint8_t level;		/* PATH_ESCALATE */
@@ -275,7 +312,7 @@ struct cons_result {
  * "link": link map; link_remove "a", "b"; vm_set "vm": vm map; vm_remove
  * "uuid"; path_reserve "path": request map (the fields of struct
  * cons_path_req by name, "policy" a map); path_release "id"; path_escalate
- * "id", "level"; noop nothing. IPv4 addresses are dotted strings, MACs
+ * "id", "level"; vm_migrate "mig": {"uuid", "phase", "to"}; noop nothing. IPv4 addresses are dotted strings, MACs
  * "aa:bb:cc:dd:ee:ff", enums strings ("deadline", "voter"). Unknown keys
  * are ignored; every known key is required and type- and range-checked.
  *
@@ -344,6 +381,15 @@ const struct cons_vm *cons_state_vm_by_ip(const struct cons_state *s, uint32_t i
 size_t cons_state_n_paths(const struct cons_state *s);
 const struct cons_rtpath *cons_state_path_at(const struct cons_state *s, size_t i);	/* by id order */
 const struct cons_rtpath *cons_state_path(const struct cons_state *s, uint64_t id);
+/* Migrations in progress, by uuid (mig.c). */
+size_t cons_state_n_migs(const struct cons_state *s);
+const struct cons_mig *cons_state_mig_at(const struct cons_state *s, size_t i);
+const struct cons_mig *cons_state_mig(const struct cons_state *s, const char *uuid);
+/* The route rtpath `id` will take when its VM's migration commits, as
+ * cons_state_path_route gives routes; 0 when it has no migration. */
+size_t cons_state_mig_route(const struct cons_state *s, uint64_t id, const char **names,
+			    size_t max);
+
 /* The route of rtpath `id` as node names, source host first: writes up to
  * max names and returns how many the route has (0: unknown id; 1: a
  * same-host path). */

@@ -48,9 +48,12 @@ struct cons__link {
 	size_t n_paths;			/* rtpaths whose route crosses it */
 };
 
+struct cons__mig;
+
 struct cons__vm {
 	struct cons_vm pub;
-	size_t n_paths;			/* rtpaths using one of its IPs */
+	size_t n_paths;			/* rtpaths using one of its IPs (shadows too) */
+	struct cons__mig *mig;		/* its migration in progress, or NULL */
 };
 
 /* One step of a route: a link crossed in one direction. */
@@ -65,6 +68,16 @@ struct cons__path {
 	struct cons__vm *src_vm, *dst_vm;
 	struct cons__hop *hops;		/* empty for a same-host path */
 	uint32_t n_hops;
+};
+
+ /* A migration in progress (mig.c): shadow[i] is orig[i] on its route once
+  * the VM runs on pub.to_host; shadows carry their path's id, are linked into
+  * the derived sums (links, the new sender's list) but not into paths. */
+struct cons__mig {
+	struct cons_mig pub;
+	struct cons__vm *vm;
+	struct cons__path **orig, **shadow;
+	uint32_t n;
 };
 
 /* ------------------------------------------------------------------------- */
@@ -138,6 +151,7 @@ struct cons_state {
 	struct cons__vec links;		/* struct cons__link *, by (a, b) */
 	struct cons__vec vms;		/* struct cons__vm *, by uuid */
 	struct cons__vec paths;		/* struct cons__path *, by id */
+	struct cons__vec migs;		/* struct cons__mig *, by uuid */
 	struct cons__ipent {
 		uint32_t ip;
 		struct cons__vm *vm;
@@ -237,9 +251,12 @@ struct cons__host *cons__host_by_id(const struct cons_state *s, uint64_t id);
 struct cons__host *cons__host_by_name(const struct cons_state *s, const char *name);
 struct cons__path *cons__path_by_id(const struct cons_state *s, uint64_t id);
 struct cons__vm *cons__vm_by_ip(const struct cons_state *s, uint32_t ip);
+struct cons__vm *cons__vm_by_uuid(const struct cons_state *s, const char *uuid);
 int cons__vm_set(struct cons_state *s, const struct cons_vm *vm, struct cons_result *res);
 int cons__vm_remove(struct cons_state *s, const char *uuid, struct cons_result *res);
 void cons__state_clear(struct cons_state *s);
+/* A path's route as node names (cons_state_path_route's contract). */
+size_t cons__route_names(const struct cons__path *p, const char **names, size_t max);
 struct cons__client *cons__dedup_find(const struct cons__dedup *d, uint64_t cid);
 int cons__dedup_reserve(struct cons__dedup *d);
 void cons__dedup_push(struct cons__dedup *d, struct cons__client *c);
@@ -273,6 +290,36 @@ int cons__path_release(struct cons_state *s, uint64_t id, struct cons_result *re
 int cons__path_escalate(struct cons_state *s, uint64_t id, uint8_t level,
 			struct cons_result *res);
 void cons__path_free(struct cons__path *p);
+/* Adds p to / removes p from the derived sums (links, sender list, counts).
+ * The sender list stays sorted by id; a shadow sorts after its path. */
+int cons__path_link(struct cons__path *p);
+void cons__path_unlink(struct cons__path *p);
+/* Admits a shadow of `orig` from host src to host dst (one end moved) against
+ * the state as it is, without linking it: 0 and *out, CONS_EREFUSED /
+ * -ENOENT with err, or -ENOMEM. */
+int cons__path_shadow(struct cons_state *s, const struct cons__path *orig,
+		      struct cons__host *src, struct cons__host *dst, struct cons__path **out,
+		      char err[CONS_ERRLEN]);
+
+/* mig.c */
+int cons__mig_apply(struct cons_state *s, uint64_t index, const struct cons_mig_req *rq,
+		    struct cons_result *res);
+/* -EBUSY with err when the VM owning ip / uuid migrates (commands that
+ * would change it are refused meanwhile). */
+int cons__mig_busy_ip(const struct cons_state *s, uint32_t ip, char err[CONS_ERRLEN]);
+int cons__mig_busy_vm(const struct cons_state *s, const char *uuid, char err[CONS_ERRLEN]);
+void cons__mig_free_all(struct cons_state *s);
+int cons__mig_check_req(const struct cons_mig_req *rq, char err[CONS_ERRLEN]);
+/* snapshot: the records after the rtpaths */
+int cons__mig_pack(msgpack_packer *pk, const struct cons_state *s);
+/* Restores one record from obj and its shadows through next_obj (which
+ * parses the next object of the snapshot into *o). */
+int cons__mig_restore(struct cons_state *s, const msgpack_object *obj,
+		      int (*next_obj)(void *rd, const msgpack_object **o), void *rd,
+		      char err[CONS_ERRLEN]);
+/* Takes a path map with "route" into p (hops allocated), ends given. */
+int cons__path_from_snapshot(struct cons_state *s, const msgpack_object *o,
+			     struct cons__path *p, char err[CONS_ERRLEN]);
 /* Takes p (fields, hops, src/dst, VMs set; id above every path's) into the
  * state and links it. 0 or -ENOMEM (p not taken). */
 int cons__path_adopt(struct cons_state *s, struct cons__path *p);

@@ -1,9 +1,11 @@
 /* snapshot.c — the whole state as a sequence of msgpack objects, and back.
  *
  *   {"v": 1, "applied": uint, "next_path_id": uint,
- *    "hosts": n, "links": n, "vms": n, "paths": n, "clients": n}
+ *    "hosts": n, "links": n, "vms": n, "paths": n, "clients": n[, "migs": n]}
  *   then n host maps, n link maps, n VM maps, n rtpath maps (each with
- *   "route": [node name, ...]), n [cid, seq, index, id, status, err].
+ *   "route": [node name, ...]), the migrations in progress (mig.c; "migs"
+ *   only when there are some, so older snapshots read the same),
+ *   n [cid, seq, index, id, status, err].
  *
  * A sequence rather than one map so that restore parses one record at a
  * time into a zone it clears in between: msgpack-c builds 24 bytes of
@@ -85,7 +87,7 @@ static size_t n_switch_links(const struct cons_state *s)
 
 static int pack_header(msgpack_packer *pk, const struct cons_state *s)
 {
-	int rc = msgpack_pack_map(pk, 8);
+	int rc = msgpack_pack_map(pk, 8 + (s->migs.n > 0));
 
 	rc |= rtv_pk_kv_u64(pk, "v", CONS_FORMAT_VERSION);
 	rc |= rtv_pk_kv_u64(pk, "applied", s->applied_index);
@@ -95,6 +97,8 @@ static int pack_header(msgpack_packer *pk, const struct cons_state *s)
 	rc |= rtv_pk_kv_u64(pk, "vms", s->vms.n);
 	rc |= rtv_pk_kv_u64(pk, "paths", s->paths.n);
 	rc |= rtv_pk_kv_u64(pk, "clients", s->dedup.n);
+	if (s->migs.n > 0)
+		rc |= rtv_pk_kv_u64(pk, "migs", s->migs.n);
 	return rc;
 }
 
@@ -114,7 +118,7 @@ static int pack_records(msgpack_packer *pk, const struct cons_state *s)
 
 		rc |= cons__pack_path_extra(pk, &p->pub, 1) | pack_route(pk, p);
 	}
-	return rc;
+	return rc | cons__mig_pack(pk, s);
 }
 
 int cons_state_snapshot(const struct cons_state *s, void **buf, size_t *len)
@@ -370,6 +374,57 @@ static int restore_path(struct rd *r, const msgpack_object *o, uint64_t *prev)
 	return 0;
 }
 
+int cons__path_from_snapshot(struct cons_state *s, const msgpack_object *o,
+			     struct cons__path *p, char err[CONS_ERRLEN])
+{
+	struct rd r = { .s = s, .err = err };
+	struct cons__hop hops[CONS__ROUTE_MAX_HOPS];
+	int rc = path_hops(&r, o, p, hops);
+
+	p->hops = rc == 0 && p->n_hops > 0 ? malloc(p->n_hops * sizeof(*hops)) : NULL;
+	if (rc == 0 && p->n_hops > 0 && p->hops == NULL)
+		return -ENOMEM;
+	if (rc == 0 && p->n_hops > 0)
+		memcpy(p->hops, hops, p->n_hops * sizeof(*hops));
+	return rc ? rc : path_fields(&r, p);
+}
+
+static int next_obj(void *rd, const msgpack_object **o)
+{
+	struct rd *r = rd;
+	int rc = next(r, "a migration's shadow rtpath");
+
+	*o = &r->obj;
+	return rc;
+}
+
+/* Each record is parsed into a zone of its own: its shadows reuse r's. */
+static int restore_migs(struct rd *r, uint64_t n)
+{
+	int rc = 0;
+
+	for (uint64_t i = 0; i < n && rc == 0; i++) {
+		msgpack_zone zone;
+		msgpack_object obj;
+		size_t used = 0;
+
+		if (r->off >= r->len) {
+			cons__err(r->err, "snapshot: truncated before a migration");
+			return -EPROTO;
+		}
+		if (!msgpack_zone_init(&zone, 1024))
+			return -ENOMEM;
+		rc = cons__mp_parse_next(r->buf + r->off, r->len - r->off, &used, &zone, &obj,
+					 r->err);
+		r->off += used;
+		rc = rc ? rc : cons__mig_restore(r->s, &obj, next_obj, r, r->err);
+		msgpack_zone_destroy(&zone);
+	}
+	if (rc == -ENOMEM)
+		cons__err(r->err, "out of memory restoring a snapshot");
+	return rc;
+}
+
 static int restore_paths(struct rd *r, uint64_t n)
 {
 	uint64_t prev = 0;
@@ -479,7 +534,7 @@ static int restore_clients(struct rd *r, uint64_t count)
 /* restore                                                                   */
 
 /* The header's record counts; each record takes at least a byte. */
-static int restore_header(struct rd *r, uint64_t n[5])
+static int restore_header(struct rd *r, uint64_t n[6])
 {
 	static const char *const keys[5] = { "hosts", "links", "vms", "paths", "clients" };
 	const msgpack_object *o = &r->obj;
@@ -493,6 +548,8 @@ static int restore_header(struct rd *r, uint64_t n[5])
 	rc = rc ? rc : cons__get_u64(o, ctx, "next_path_id", UINT64_MAX, &r->s->next_path_id, r->err);
 	for (int i = 0; i < 5 && rc == 0; i++)
 		rc = cons__get_u64(o, ctx, keys[i], i == 4 ? CONS_DEDUP_MAX : r->len, &n[i], r->err);
+	if (rc == 0 && cons__map_get(o, "migs") != NULL)
+		rc = cons__get_u64(o, ctx, "migs", r->len, &n[5], r->err);
 	if (rc == 0 && (v != CONS_FORMAT_VERSION || r->s->next_path_id == 0)) {
 		cons__err(r->err, "snapshot: version %llu or next_path_id 0 not readable",
 			  (unsigned long long)v);
@@ -503,13 +560,14 @@ static int restore_header(struct rd *r, uint64_t n[5])
 
 static int restore_all(struct rd *r)
 {
-	uint64_t n[5] = { 0 };
+	uint64_t n[6] = { 0 };
 	int rc = restore_header(r, n);
 
 	rc = rc ? rc : restore_hosts(r, n[0]);
 	rc = rc ? rc : restore_links(r, n[1]);
 	rc = rc ? rc : restore_vms(r, n[2]);
 	rc = rc ? rc : restore_paths(r, n[3]);
+	rc = rc ? rc : restore_migs(r, n[5]);
 	rc = rc ? rc : restore_clients(r, n[4]);
 	if (rc == 0 && r->off != r->len) {
 		cons__err(r->err, "snapshot: %zu bytes after its last record", r->len - r->off);

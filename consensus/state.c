@@ -97,6 +97,7 @@ int cons_state_new(struct cons_state **out)
 
 void cons__state_clear(struct cons_state *s)
 {
+	cons__mig_free_all(s);
 	for (size_t i = 0; i < s->paths.n; i++)
 		cons__path_free(s->paths.v[i]);
 	for (size_t i = 0; i < s->hosts.n; i++) {
@@ -182,7 +183,7 @@ struct cons__path *cons__path_by_id(const struct cons_state *s, uint64_t id)
 	return cons__vec_find(&s->paths, &id, path_cmp, &i) ? s->paths.v[i] : NULL;
 }
 
-static struct cons__vm *vm_by_uuid(const struct cons_state *s, const char *uuid)
+struct cons__vm *cons__vm_by_uuid(const struct cons_state *s, const char *uuid)
 {
 	size_t i;
 
@@ -308,7 +309,7 @@ static void ipidx_add(struct cons_state *s, struct cons__vm *vm)
 int cons__vm_set(struct cons_state *s, const struct cons_vm *vm, struct cons_result *res)
 {
 	struct cons__host *host = cons__host_by_id(s, vm->host_id), *old_host;
-	struct cons__vm *old = vm_by_uuid(s, vm->uuid), *v = old;
+	struct cons__vm *old = cons__vm_by_uuid(s, vm->uuid), *v = old;
 	size_t pos;
 
 	if (host == NULL) {
@@ -341,7 +342,7 @@ int cons__vm_set(struct cons_state *s, const struct cons_vm *vm, struct cons_res
 
 int cons__vm_remove(struct cons_state *s, const char *uuid, struct cons_result *res)
 {
-	struct cons__vm *v = vm_by_uuid(s, uuid);
+	struct cons__vm *v = cons__vm_by_uuid(s, uuid);
 	size_t pos;
 
 	if (v == NULL) {
@@ -494,6 +495,15 @@ static bool dd_answer(const struct cons__client *c, const struct cons_cmd *cmd,
 /* ------------------------------------------------------------------------- */
 /* apply                                                                     */
 
+/* An rtpath whose VM migrates is frozen until the migration ends. */
+static bool path_migrating(const struct cons_state *s, uint64_t id, char err[CONS_ERRLEN])
+{
+	const struct cons__path *p = cons__path_by_id(s, id);
+
+	return p != NULL && (cons__mig_busy_vm(s, p->src_vm->pub.uuid, err) != 0 ||
+			     cons__mig_busy_vm(s, p->dst_vm->pub.uuid, err) != 0);
+}
+
 static int dispatch(struct cons_state *s, uint64_t index, const struct cons_cmd *cmd,
 		    struct cons_result *res)
 {
@@ -509,15 +519,25 @@ static int dispatch(struct cons_state *s, uint64_t index, const struct cons_cmd 
 	case CONS_OP_LINK_REMOVE:
 		return cons__link_remove(s, cmd->u.link.a, cmd->u.link.b, res);
 	case CONS_OP_VM_SET:
-		return cons__vm_set(s, &cmd->u.vm, res);
 	case CONS_OP_VM_REMOVE:
-		return cons__vm_remove(s, cmd->u.vm.uuid, res);
+		if (cons__mig_busy_vm(s, cmd->u.vm.uuid, res->err) != 0)
+			return cons__answer(res, -EBUSY);
+		return cmd->op == CONS_OP_VM_SET ? cons__vm_set(s, &cmd->u.vm, res)
+						 : cons__vm_remove(s, cmd->u.vm.uuid, res);
 	case CONS_OP_PATH_RESERVE:
+		if (cons__mig_busy_ip(s, cmd->u.path.src_ip, res->err) != 0 ||
+		    cons__mig_busy_ip(s, cmd->u.path.dst_ip, res->err) != 0)
+			return cons__answer(res, -EBUSY);
 		return cons__path_reserve(s, index, &cmd->u.path, res);
 	case CONS_OP_PATH_RELEASE:
-		return cons__path_release(s, cmd->u.ref.id, res);
 	case CONS_OP_PATH_ESCALATE:
-		return cons__path_escalate(s, cmd->u.ref.id, cmd->u.ref.level, res);
+		if (path_migrating(s, cmd->u.ref.id, res->err))
+			return cons__answer(res, -EBUSY);
+		return cmd->op == CONS_OP_PATH_RELEASE
+			       ? cons__path_release(s, cmd->u.ref.id, res)
+			       : cons__path_escalate(s, cmd->u.ref.id, cmd->u.ref.level, res);
+	case CONS_OP_VM_MIGRATE:
+		return cons__mig_apply(s, index, &cmd->u.mig, res);
 	case CONS_OP_NOOP:
 		break;
 	}
@@ -644,8 +664,11 @@ size_t cons_state_path_route(const struct cons_state *s, uint64_t id, const char
 {
 	const struct cons__path *p = cons__path_by_id(s, id);
 
-	if (p == NULL)
-		return 0;
+	return p == NULL ? 0 : cons__route_names(p, names, max);
+}
+
+size_t cons__route_names(const struct cons__path *p, const char **names, size_t max)
+{
 	if (max > 0)
 		names[0] = p->src->pub.name;
 	for (uint32_t i = 0; i < p->n_hops && i + 1 < max; i++)

@@ -215,6 +215,8 @@ static bool concerns(const struct agent_dp *dp, const struct cons_cmd *cmd,
 	case CONS_OP_PATH_ESCALATE:
 		p = cons_state_path(agent_core_state(dp->d), cmd->u.ref.id);
 		return p && concerns_host(dp, p);
+	case CONS_OP_VM_MIGRATE:	/* a commit moves rtpaths between hosts */
+		return cmd->u.mig.phase == CONS_MIG_COMMIT;
 	default:
 		return false;
 	}

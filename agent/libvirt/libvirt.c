@@ -14,34 +14,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/libvirt/libvirt.h"
+#include "agent/libvirt/internal.h"
 #include "common/log.h"
 #include "migrate/migrate.h"
 #include "rpc/client.h"
 
-#define MOD "libvirt"
 #define RETRY_MS 1000
-#define URI_MAX 512
 
-static char cfg_uri[URI_MAX] = "qemu:///system";
-
-struct lv {
-	struct rtvd *d;
-	struct mig_conn *conn;
-	uv_timer_t retry;
-	bool closing;
-	struct agent_submit *job;
-	uint64_t client_id, seq;
-	char (*dirty)[MIG_UUID_LEN];
-	size_t n_dirty, cap_dirty;
-};
+static char cfg_uri[LV_URI_MAX] = "qemu:///system";
 
 static int lv_config_key(const char *key, const char *value, char *why, size_t whylen)
 {
 	if (strcmp(key, "uri") != 0)
-		return -ENOENT;
+		return lv_mig_config_key(key, value, why, whylen);
 	if (strlen(value) >= sizeof(cfg_uri)) {
-		snprintf(why, whylen, "uri: longer than %d bytes", URI_MAX - 1);
+		snprintf(why, whylen, "uri: longer than %d bytes", LV_URI_MAX - 1);
 		return -EINVAL;
 	}
 	snprintf(cfg_uri, sizeof(cfg_uri), "%s", value);
@@ -200,7 +187,9 @@ static void kick(struct lv *m)
 		memmove(m->dirty, m->dirty + 1, (m->n_dirty - 1) * sizeof(*m->dirty));
 		m->n_dirty--;
 		vm = mig_conn_vm(m->conn, uuid);
-		if (vm && runs_here(vm) && vm_command(m, vm, &cmd))
+		/* a migrating VM's record is moved by its migration's commit */
+		if (vm && runs_here(vm) && !cons_state_mig(agent_core_state(m->d), uuid) &&
+		    vm_command(m, vm, &cmd))
 			submit(m, &cmd);
 	}
 }
@@ -224,6 +213,7 @@ static void on_vm(struct mig_conn *c, const struct mig_vm *vm, void *arg)
 	struct lv *m = arg;
 
 	(void)c;
+	lv_mig_vm(m, vm);
 	if (!runs_here(vm))
 		return;
 	dirty(m, vm->uuid);
@@ -233,20 +223,26 @@ static void on_vm(struct mig_conn *c, const struct mig_vm *vm, void *arg)
 static void on_gone(struct mig_conn *c, const char *uuid, void *arg)
 {
 	(void)c;
-	(void)arg;
-	rtv_info(MOD, "VM %s left this host's libvirt (migrated away or undefined); its record "
-		 "stays", uuid);
+	rtv_info(MOD, "VM %s left this host's libvirt", uuid);
+	lv_mig_gone(arg, uuid);
 }
 
 static void on_lifecycle(struct mig_conn *c, const struct mig_lifecycle *ev, void *arg)
 {
 	(void)c;
-	(void)arg;
 	rtv_debug(MOD, "VM %s (%s): %s, detail %d", ev->uuid, ev->name, ev->what, ev->detail);
+	lv_mig_lifecycle(arg, ev);
+}
+
+static void on_synced(struct mig_conn *c, void *arg)
+{
+	(void)c;
+	lv_mig_synced(arg);
 }
 
 static const struct mig_conn_cbs conn_cbs = {
 	.link = on_link, .vm = on_vm, .vm_gone = on_gone, .lifecycle = on_lifecycle,
+	.synced = on_synced,
 };
 
 /* ---- the module -------------------------------------------------------------- */
@@ -274,6 +270,13 @@ static int lv_start(struct rtvd *d, void **self)
 	}
 	uv_timer_init(agent_core_loop(d), &m->retry);
 	m->retry.data = m;
+	rc = lv_mig_start(m);
+	if (rc) {
+		uv_close((uv_handle_t *)&m->retry, NULL);
+		mig_conn_free(m->conn);
+		free(m);	/* the loop has not run: nothing refers to it yet */
+		return rc;
+	}
 	rtv_info(MOD, "watching %s", cfg_uri);
 	*self = m;
 	return 0;
@@ -286,6 +289,12 @@ static void lv_applied(void *self, const struct cons_cmd *cmd, const struct cons
 	/* a host record appearing unblocks the queue (kick waits for it) */
 	if (cmd->op == CONS_OP_HOST_ADD && res->status == 0)
 		kick(m);
+	lv_mig_applied(m, cmd, res);
+}
+
+static void lv_restored(void *self)
+{
+	lv_mig_restored(self);
 }
 
 static void lv_close(void *self)
@@ -295,6 +304,7 @@ static void lv_close(void *self)
 	if (m->closing)
 		return;
 	m->closing = true;
+	lv_mig_close(m);
 	mig_conn_free(m->conn);
 	m->conn = NULL;
 	uv_close((uv_handle_t *)&m->retry, NULL);
@@ -308,6 +318,7 @@ static void lv_free(void *self)
 		return;
 	if (m->job)
 		agent_submit_drop(m->job);
+	lv_mig_free(m);
 	free(m->dirty);
 	free(m);
 }
@@ -318,6 +329,10 @@ const struct agent_module agent_libvirt_module = {
 	.config_key = lv_config_key,
 	.start = lv_start,
 	.applied = lv_applied,
+	.restored = lv_restored,
+	.status_keys = lv_mig_status_keys,
+	.pack_status = lv_mig_pack_status,
+	.iface = lv_mig_iface,
 	.close = lv_close,
 	.free = lv_free,
 };

@@ -90,6 +90,12 @@ static void ovs_applied(void *self, const struct cons_cmd *cmd, const struct con
 	case CONS_OP_VM_REMOVE:
 		ovs_vm_feed(o);
 		break;
+	case CONS_OP_VM_MIGRATE:	/* a commit moves rtpaths between hosts */
+		if (cmd->u.mig.phase == CONS_MIG_COMMIT) {
+			ovs_vm_feed(o);
+			feed_all_paths(o);
+		}
+		break;
 	case CONS_OP_HOST_ADD:
 		if (cmd->u.host.id == agent_core_config(o->d)->id) {
 			uv_timer_stop(&o->vm_timer);	/* VM_SET needed this record */

@@ -205,6 +205,11 @@ static const struct agent_mdesc defs[TM_FAM_N] = {
 			       "bridge's flows against the replicated state.", C, NOL },
 	[TM_OF_RECONCILE_FLOWS] = { "rtvnet_openflow_reconcile_flows_total", "Flows "
 				    "reconciliations changed, by action.", C, L("action") },
+	[TM_LV_MIGRATIONS] = { "rtvnet_vm_migrations_total", "Live migrations of VMs this host "
+			       "ran or runs that ended, by result (their Raft record committed "
+			       "or aborted).", C, L("result") },
+	[TM_LV_RELEASED] = { "rtvnet_vm_undefined_rtpaths_released_total", "rtpaths released "
+			     "because their VM was undefined on this host.", C, NOL },
 	[TM_PROC_RSS] = { "rtvnet_process_resident_memory_bytes", "Resident memory of rtvd.",
 			  G, NOL },
 	[TM_PROC_FDS] = { "rtvnet_process_open_fds", "Open file descriptors of rtvd.", G,
@@ -302,6 +307,7 @@ struct pin_set {
 
 static const char *const dirs[] = { "tx", "rx" };
 const char *const tm_of_action_names[3] = { "add", "modify", "delete" };
+const char *const tm_lv_result_names[2] = { "committed", "aborted" };
 
 static const struct pin_set pin_sets[] = {
 	{ TM_RAFT_ROLE, cons_role_names, CONS_ROLE_N },
@@ -318,6 +324,7 @@ static const struct pin_set pin_sets[] = {
 	{ TM_DP_RX, tm_rx_names, AGENT_TM_RX_N },
 	{ TM_OF_STATE, tm_of_state_names, 3 },
 	{ TM_OF_RECONCILE_FLOWS, tm_of_action_names, 3 },
+	{ TM_LV_MIGRATIONS, tm_lv_result_names, 2 },
 	{ TM_M_AGGREGATED, dirs, 2 },
 };
 

@@ -117,10 +117,17 @@ struct agent_tm_of {
  * the dataplane does not know the rtpath (a same-host rtpath). */
 #define AGENT_TM_IFACE "telemetry.sources"
 
+/* The libvirt module's counters (agent/libvirt). */
+struct agent_tm_lv {
+	uint64_t migrations_committed, migrations_aborted;	/* of VMs this host ran or runs */
+	uint64_t undefined_rtpaths_released;
+};
+
 struct agent_tm_sources {
 	void (*dp_host)(void *self, struct agent_tm_dp_host *out);
 	bool (*dp_path)(void *self, uint64_t path_id, struct agent_tm_dp_path *out);
 	void (*openflow)(void *self, struct agent_tm_of *out);
+	void (*libvirt)(void *self, struct agent_tm_lv *out);
 };
 
 struct agent_tm_fams;

@@ -440,6 +440,20 @@ static void collect_of(struct agent_telemetry *t)
 	set_each(t, TM_OF_RECONCILE_FLOWS, tm_of_action_names, changed, 3);
 }
 
+static void collect_lv(struct agent_telemetry *t)
+{
+	struct agent_tm_lv l = { 0 };
+	uint64_t res[2];
+
+	for (size_t i = 0; i < t->n_src; i++)
+		if (t->src[i].s->libvirt)
+			t->src[i].s->libvirt(t->src[i].self, &l);
+	res[0] = l.migrations_committed;
+	res[1] = l.migrations_aborted;
+	set_each(t, TM_LV_MIGRATIONS, tm_lv_result_names, res, 2);
+	tm_set(t, TM_LV_RELEASED, (double)l.undefined_rtpaths_released);
+}
+
 /* ------------------------------------------------------------------------- */
 /* The process                                                               */
 
@@ -502,6 +516,7 @@ int tm_collect(struct agent_telemetry *t)
 	collect_paths(t);
 	collect_dp(t);
 	collect_of(t);
+	collect_lv(t);
 	collect_process(t);
 	return 0;
 }

@@ -35,6 +35,8 @@ enum tm_fam {
 	TM_DP_PROCESS_UP, TM_DP_DEGRADED, TM_DP_TAKEOVERS,
 	/* OpenFlow */
 	TM_OF_STATE, TM_OF_FLOWS, TM_OF_RECONCILES, TM_OF_RECONCILE_FLOWS,
+	/* libvirt */
+	TM_LV_MIGRATIONS, TM_LV_RELEASED,
 	/* process */
 	TM_PROC_RSS, TM_PROC_FDS, TM_PROC_CPU, TM_PROC_START, TM_LOOP_LAG,
 	/* the metrics endpoint itself */
@@ -58,6 +60,7 @@ extern const char *const tm_icmp_names[AGENT_TM_ICMP_N];
 extern const char *const tm_rx_names[AGENT_TM_RX_N];
 extern const char *const tm_seal_names[AGENT_TM_SEAL_N];
 extern const char *const tm_of_state_names[3];
+extern const char *const tm_lv_result_names[2];	/* committed, aborted */
 extern const char *const tm_of_action_names[3];	/* reconcile: add, modify, delete */
 
 struct agent_tm_fams {

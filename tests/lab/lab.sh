@@ -408,6 +408,7 @@ rtvd_conf() {	# rtvd_conf H HOSTS RATE ELECTION: the host's rtvd.conf on stdout
 	listen = 10.1.0.$h:$RTVD_METRICS_PORT
 	[libvirt]
 	uri = $(lab_libvirt_uri "$h")
+	peer_uri = qemu+tcp://10.1.0.%i:16509/system
 	CONF
 	pki_tls_section "$LAB_DIR/pki" "$h"	# Raft, RPC, miss reports: the lab's rack CA
 }

@@ -85,6 +85,11 @@ static struct cons_cmd sample(enum cons_op op)
 	case CONS_OP_PATH_RELEASE:
 		c.u.ref.id = 77;
 		break;
+	case CONS_OP_VM_MIGRATE:
+		strcpy(c.u.mig.uuid, "6b1f0e52-8a0e-4f7e-9d55-2c1f7a1d0001");
+		c.u.mig.phase = CONS_MIG_PREPARE;
+		c.u.mig.to_host = 3;
+		break;
 	case CONS_OP_NOOP:
 		break;
 	}
@@ -94,7 +99,7 @@ static struct cons_cmd sample(enum cons_op op)
 static void test_roundtrip_ops(void **state)
 {
 	(void)state;
-	for (int op = CONS_OP_HOST_ADD; op <= CONS_OP_NOOP; op++) {
+	for (int op = CONS_OP_HOST_ADD; op <= CONS_OP_VM_MIGRATE; op++) {
 		struct cons_cmd in = sample((enum cons_op)op), out;
 		char err[CONS_ERRLEN] = "";
 		void *buf = NULL, *buf2 = NULL;
@@ -385,7 +390,7 @@ static int decode_bytes(const void *b, size_t n, char err[CONS_ERRLEN])
 static void test_truncations(void **state)
 {
 	(void)state;
-	for (int op = CONS_OP_HOST_ADD; op <= CONS_OP_NOOP; op++) {
+	for (int op = CONS_OP_HOST_ADD; op <= CONS_OP_VM_MIGRATE; op++) {
 		struct cons_cmd c = sample((enum cons_op)op);
 		char err[CONS_ERRLEN];
 		void *buf;

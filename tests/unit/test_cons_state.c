@@ -41,6 +41,7 @@
 
 #include "dp/dp.h"
 #include "consensus/consensus.h"
+#include "tests/unit/cons_copy.h"
 #include "tests/unit/json_pack.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -61,24 +62,10 @@ struct fx {
 	bool light;		/* skip the per-command checks (big tests) */
 };
 
-static struct cons_state *copy_of(const struct cons_state *s)
-{
-	struct cons_state *c;
-	char err[CONS_ERRLEN];
-	void *buf;
-	size_t len;
-
-	assert_int_equal(cons_state_new(&c), 0);
-	assert_int_equal(cons_state_snapshot(s, &buf, &len), 0);
-	if (cons_state_restore(c, buf, len, err) != 0)
-		fail_msg("restore of a fresh snapshot: %s", err);
-	free(buf);
-	return c;
-}
 
 static int fx_apply(struct fx *f, const struct cons_cmd *c)
 {
-	struct cons_state *before = f->light ? NULL : copy_of(f->s);
+	struct cons_state *before = f->light ? NULL : test_cons_copy(f->s);
 	char err[CONS_ERRLEN];
 
 	f->index++;
@@ -86,7 +73,7 @@ static int fx_apply(struct fx *f, const struct cons_cmd *c)
 	if (!f->light && cons_state_check(f->s, err) != 0)
 		fail_msg("invariants after %s: %s", cons_op_name(c->op), err);
 	if (before != NULL) {
-		struct cons_state *after = copy_of(f->s);
+		struct cons_state *after = test_cons_copy(f->s);
 		struct cons_cmd noop = { .op = CONS_OP_NOOP };
 		struct cons_result r;
 
@@ -855,7 +842,7 @@ static void test_dedup_bound(void **state)
 	assert_int_equal(fx_apply(&f, &c), 0);
 	assert_false(f.res.duplicate);
 	{
-		struct cons_state *copy = copy_of(f.s);
+		struct cons_state *copy = test_cons_copy(f.s);
 
 		assert_true(cons_state_equal(copy, f.s));
 		cons_state_free(copy);
@@ -1016,7 +1003,7 @@ static void test_snapshot_roundtrip(void **state)
 
 	(void)state;
 	populated(&f);
-	copy = copy_of(f.s);
+	copy = test_cons_copy(f.s);
 	assert_true(cons_state_equal(copy, f.s));
 	assert_int_equal(cons_state_snapshot(f.s, &b1, &n1), 0);
 	assert_int_equal(cons_state_snapshot(copy, &b2, &n2), 0);
@@ -1656,7 +1643,7 @@ static void test_10k(void **state)
 	assert_int_equal(cons_state_n_paths(f.s), 10000);
 	if (cons_state_check(f.s, err) != 0)
 		fail_msg("%s", err);
-	copy = copy_of(f.s);
+	copy = test_cons_copy(f.s);
 	assert_true(cons_state_equal(copy, f.s));
 	cons_state_free(copy);
 	for (uint64_t id = 1; id <= 10000; id += 2)
