@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 struct gossip_udp {
@@ -69,6 +70,15 @@ static int udp_open(void *data, const char *sender, uint32_t key, uint64_t seq, 
 	struct gossip_udp *u = data;
 
 	return u->user.open(u->user.data, sender, key, seq, msg, len, mac, mac_len);
+}
+
+static uint64_t udp_wall_ns(void *data)
+{
+	struct timespec ts;
+
+	(void)data;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void udp_change(void *data, const struct gossip_member *m, enum gossip_state old)
@@ -169,6 +179,7 @@ int gossip_udp_new(uv_loop_t *loop, const struct gossip_config *cfg,
 		u->user = *auth_ops;
 		ops.seal_key = auth_ops->seal_key ? udp_seal_key : NULL;
 		ops.seal = auth_ops->seal ? udp_seal : NULL;
+		ops.wall_ns = auth_ops->seal ? udp_wall_ns : NULL;
 		ops.open = auth_ops->open ? udp_open : NULL;
 		ops.on_change = auth_ops->on_change ? udp_change : NULL;
 	}
