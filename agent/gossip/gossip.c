@@ -317,11 +317,40 @@ static size_t gossip_status_keys(void *self)
 	return self ? 1 : 0;
 }
 
-static int pack_member(msgpack_packer *pk, const struct gossip_member *gm, uint64_t now)
+/* Raft's view of the member called `name`: its server id (0: no host
+ * record of that name), "voter", "standby" or "none" (not in the
+ * configuration), and on the leader whether raft heard from it in the
+ * last round ("yes"/"no"; elsewhere "unknown"). */
+static int pack_raft(struct gmod *m, msgpack_packer *pk, const char *name,
+		     const struct cons_node_status *st)
+{
+	const struct cons_state *s = agent_core_state(m->d);
+	const char *role = "none", *contact = "unknown";
+	uint64_t id = 0;
+	int rc;
+
+	for (size_t i = 0; i < cons_state_n_hosts(s); i++)
+		if (strcmp(cons_state_host_at(s, i)->name, name) == 0)
+			id = cons_state_host_at(s, i)->id;
+	for (size_t i = 0; id && i < st->n_peers; i++) {
+		if (st->peers[i].id != id)
+			continue;
+		role = st->peers[i].voter ? "voter" : st->peers[i].standby ? "standby" : "spare";
+		if (st->role == CONS_ROLE_LEADER)
+			contact = id == st->id || st->peers[i].recent_contact ? "yes" : "no";
+	}
+	rc = rtv_pk_kv_u64(pk, "raft_id", id);
+	rc |= rtv_pk_kv_str(pk, "raft_role", role);
+	rc |= rtv_pk_kv_str(pk, "raft_contact", contact);
+	return rc;
+}
+
+static int pack_member(struct gmod *m, msgpack_packer *pk, const struct gossip_member *gm,
+		       const struct cons_node_status *st, uint64_t now)
 {
 	const struct gossip_facts *f = &gm->facts;
 	char addr[24];
-	int rc = msgpack_pack_map(pk, 16);
+	int rc = msgpack_pack_map(pk, 19);
 
 	rc |= rtv_pk_kv_str(pk, "name", gm->name);
 	rc |= rtv_pk_kv_str(pk, "state", gossip_state_name(gm->state));
@@ -343,18 +372,22 @@ static int pack_member(msgpack_packer *pk, const struct gossip_member *gm, uint6
 		 gm->addr.port);
 	rc |= rtv_pk_kv_str(pk, "addr", addr);
 	rc |= rtv_pk_kv_str(pk, "version", f->version);
-	return rc;
+	return rc | pack_raft(m, pk, gm->name, st);
 }
 
 static int gossip_pack_status(void *self, msgpack_packer *pk)
 {
 	struct gmod *m = self;
 	struct gossip *g = gossip_udp_gossip(m->udp);
+	struct cons_node_status *ns = malloc(sizeof(*ns));	/* 6 kB: not on the stack */
 	struct gossip_stats st;
 	struct gossip_member gm;
 	uint64_t now = uv_hrtime();
 	int rc = rtv_pk_str(pk, "gossip") | msgpack_pack_map(pk, 6);
 
+	if (!ns)
+		return -ENOMEM;
+	cons_node_status(agent_core_node(m->d), ns);
 	gossip_stats_get(g, &st);
 	rc |= rtv_pk_kv_u64(pk, "health", gossip_health(g));
 	rc |= rtv_pk_kv_str(pk, "sealed", m->auth ? "yes" : "no");
@@ -364,7 +397,8 @@ static int gossip_pack_status(void *self, msgpack_packer *pk)
 	rc |= rtv_pk_str(pk, "members") | msgpack_pack_array(pk, gossip_count(g));
 	for (size_t i = 0; i < gossip_count(g); i++)
 		if (gossip_member_get(g, i, &gm) == 0)
-			rc |= pack_member(pk, &gm, now);
+			rc |= pack_member(m, pk, &gm, ns, now);
+	free(ns);
 	return rtv_mp_status(rc);
 }
 
