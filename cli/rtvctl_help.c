@@ -169,7 +169,7 @@ static const char members[] =
 "(voter, standby, none). Warns where gossip and Raft disagree. Ask the\n"
 "leader (-e) to see whether Raft hears each host.\n"
 "\n"
-"examples:\n"
+"Examples:\n"
 "  rtvctl members\n"
 "  rtvctl -e tcp://10.0.0.2:7101 members -o json\n";
 
