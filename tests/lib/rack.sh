@@ -26,6 +26,9 @@
 #   RACK_RT_BUDGET    RT budget per host (default 50%)
 #   RACK_GOSSIP       1: a [gossip] section (UDP BASE+100+i, seed node 1,
 #                     200 ms probes so a test sees verdicts within seconds)
+#   RACK_STANDBY      node ids bootstrapped as standbys ("4 5"): @standby peers
+#   RACK_GOSSIP_EXTRA more lines for the [gossip] section (e.g. autopilot = yes)
+#   RACK_KEYS         a keyring file: [tls] rack_keys (gossip and miss reports sealed)
 #   RACK_TLS          1: a rack CA in $RACK_DIR/pki (pki/rtv-pki.sh) and Raft
 #                     over mutual TLS; otherwise [tls] insecure = true (said so)
 
@@ -84,7 +87,8 @@ rack_write_conf() {
 		echo "cli_socket = $(rack_sock "$i")"
 		echo "[cluster]"
 		for j in $(seq 1 "$RACK_N"); do
-			echo "peer = $j@$(rack_raft_addr "$j")@$(rack_rpc_url "$j")"
+			echo "peer = $j@$(rack_raft_addr "$j")@$(rack_rpc_url "$j")$(
+				[[ " ${RACK_STANDBY:-} " = *" $j "* ]] && echo @standby)"
 		done
 		if [ "$join" = 1 ]; then
 			echo "peer = $i@$(rack_raft_addr "$i")@$(rack_rpc_url "$i")"
@@ -104,8 +108,10 @@ rack_write_conf() {
 			echo "probe_interval = 200ms"
 			echo "probe_timeout = 100ms"
 			echo "gossip_interval = 50ms"
+			[ -z "${RACK_GOSSIP_EXTRA:-}" ] || printf '%s\n' "$RACK_GOSSIP_EXTRA"
 		fi
 		echo "[tls]"
+		[ -z "${RACK_KEYS:-}" ] || echo "rack_keys = $RACK_KEYS"
 		if [ "${RACK_TLS:-0}" = 1 ]; then
 			echo "ca = $RACK_DIR/pki/ca.crt"
 			echo "cert = $RACK_DIR/pki/host-$i.crt"
