@@ -383,7 +383,7 @@ static int gossip_pack_status(void *self, msgpack_packer *pk)
 	struct gossip_stats st;
 	struct gossip_member gm;
 	uint64_t now = uv_hrtime();
-	int rc = rtv_pk_str(pk, "gossip") | msgpack_pack_map(pk, 6);
+	int rc = rtv_pk_str(pk, "gossip") | msgpack_pack_map(pk, 9);
 
 	if (!ns)
 		return -ENOMEM;
@@ -392,6 +392,9 @@ static int gossip_pack_status(void *self, msgpack_packer *pk)
 	rc |= rtv_pk_kv_u64(pk, "health", gossip_health(g));
 	rc |= rtv_pk_kv_str(pk, "sealed", m->auth ? "yes" : "no");
 	rc |= rtv_pk_kv_u64(pk, "rx_refused", st.rx_bad + st.rx_unauth);
+	rc |= rtv_pk_kv_u64(pk, "suspicions", st.suspicions);
+	rc |= rtv_pk_kv_u64(pk, "refutations", st.refutations);
+	rc |= rtv_pk_kv_u64(pk, "deaths", st.deaths);
 	rc |= rtv_pk_kv_str(pk, "autopilot", m->ap.cfg.on ? "on" : "off");
 	rc |= rtv_pk_kv_u64(pk, "autopilot_replacements", m->ap.replacements);
 	rc |= rtv_pk_str(pk, "members") | msgpack_pack_array(pk, gossip_count(g));

@@ -7,6 +7,9 @@
 #     view: its datagrams are counted as refused;
 #   - gossip.detect_s.median: SIGKILL of a standby until every living
 #     member marks it dead, three times (restarted in between);
+#   - a voter whose rack key goes wrong is lost to gossip but heard by Raft:
+#     it stays a voter and `rtvctl status` warns; a voter paused 1.5 s
+#     (SIGSTOP, below autopilot_dead_after) stays a voter;
 #   - autopilot.restore_s: SIGKILL of a follower voter until the leader's
 #     configuration holds 3 voters again without it; the killed host comes
 #     back as a standby; then a second voter is killed and the rack still
@@ -36,6 +39,11 @@ export RACK_STANDBY="4 5"
 export RACK_GOSSIP_EXTRA=$'autopilot = yes\nautopilot_dead_after = 3s'
 RACK_GOSSIP=1 rack_init 5 || exit 1
 trap 'rack_cleanup; rm -rf "$KEYS_DIR"' EXIT
+# every host its own copy of the keyring, so that one can go wrong alone
+for i in 1 2 3 4 5; do
+	install -m 600 "$RACK_KEYS" "$RACK_DIR/n$i/rack.keys"
+	sed -i "s|^rack_keys = .*|rack_keys = $RACK_DIR/n$i/rack.keys|" "$(rack_conf "$i")"
+done
 rack_start_all
 leader=$(rack_wait_leader 20) || die "no leader"
 ok "leader h$leader"
@@ -97,6 +105,43 @@ else bad "views after the intruder: $(rack_ctl 1 -o json members | jq -c '[.memb
 rack_kill 6
 grep -q 'not sealed\|seal' "$(rack_logfile 1)" && ok "h1's log names the refusals" || ok "(refusals counted, not logged)"
 
+voters() {	# the leader's configuration: voter ids, sorted
+	rack_ctl "$leader" --timeout 2s -o json status 2>/dev/null |
+		jq -r '[.peers[] | select(.voter) | .id] | sort | join(" ")'
+}
+replacements() { rack_ctl "$leader" -o json members | jq .autopilot_replacements; }
+follower_voter() {
+	local v
+	for v in $(voters); do [ "$v" != "$leader" ] && { echo "$v"; return; }; done
+}
+
+step "a voter with a wrong rack key: gossip loses it, Raft hears it: kept, and status warns"
+leader=$(rack_wait_leader 10) || die "no leader"
+w=$(follower_voter)
+echo "1 $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$RACK_DIR/n$w/wrong.keys"
+chmod 600 "$RACK_DIR/n$w/wrong.keys"
+cp "$RACK_DIR/n$w/rack.keys" "$RACK_DIR/n$w/right.keys"
+mv "$RACK_DIR/n$w/wrong.keys" "$RACK_DIR/n$w/rack.keys"
+if wait_view "$leader" dead "h$w" 20; then ok "h$w dead in the leader's gossip view"
+else bad "h$w at the leader: $(rack_ctl "$leader" -o json members | jq -c --arg n "h$w" '.members[] | select(.name == $n) | .state')"; fi
+sleep 5	# beyond autopilot_dead_after (3 s)
+[ "$(voters)" = "1 2 3" ] && [ "$(replacements)" = 0 ] && ok "voters still $(voters): Raft hears h$w" ||
+	bad "voters $(voters), replacements $(replacements)"
+rack_ctl "$leader" status >"$RACK_DIR/st" 2>&1
+grep "warning: h$w is dead in gossip but Raft hears it" "$RACK_DIR/st" && ok "status warns" ||
+	bad "no warning in: $(tail -5 "$RACK_DIR/st")"
+mv "$RACK_DIR/n$w/right.keys" "$RACK_DIR/n$w/rack.keys"
+if wait_view "1 2 3 4 5" alive "h1 h2 h3 h4 h5" 30; then ok "key back: h$w alive everywhere again"
+else bad "after the key came back: $(for i in 1 2 3 4 5; do printf '%s | ' "$(members $i alive)"; done)"; fi
+
+step "a voter paused 1.5 s (SIGSTOP, under autopilot_dead_after) is kept"
+p=$(follower_voter)
+kill -STOP "$(rack_pid "$p")"; sleep 1.5; kill -CONT "$(rack_pid "$p")"
+sleep 5
+[ "$(voters)" = "1 2 3" ] && [ "$(replacements)" = 0 ] && ok "voters still $(voters)" ||
+	bad "voters $(voters), replacements $(replacements) after a 1.5 s pause of h$p"
+wait_view "1 2 3 4 5" alive "h1 h2 h3 h4 h5" 30 || bad "h$p not alive everywhere after its pause"
+
 step "gossip.detect_s: SIGKILL of standby h5 until h1..h4 all mark it dead (3 rounds)"
 ds=()
 for r in 1 2 3; do
@@ -123,12 +168,7 @@ fi
 
 step "autopilot: SIGKILL of a follower voter; the leader promotes a standby"
 leader=$(rack_wait_leader 10) || die "no leader"
-victim=""
-for v in 1 2 3; do [ "$v" != "$leader" ] && { victim=$v; break; }; done
-voters() {	# the leader's configuration: voter ids, sorted
-	rack_ctl "$leader" --timeout 2s -o json status 2>/dev/null |
-		jq -r '[.peers[] | select(.voter) | .id] | sort | join(" ")'
-}
+victim=$(follower_voter)
 echo "   voters before: $(voters); killing h$victim"
 t0=$(now_ms)
 rack_kill "$victim"
@@ -159,8 +199,7 @@ done
 [ "$role" = "alive standby" ] && ok "h$victim: $role" || bad "h$victim: $role"
 
 step "a second voter fails: the rack still commits"
-v2=""
-for v in $(voters); do [ "$v" != "$leader" ] && { v2=$v; break; }; done
+v2=$(follower_voter)
 rack_kill "$v2"
 if rack_ctl "$leader" --timeout 10s vm add --uuid vm-g5 --name vmg5 --host "$leader" \
 	--ip 10.9.0.1 --mac 52:54:00:00:09:01 >/dev/null; then
