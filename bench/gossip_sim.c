@@ -216,45 +216,16 @@ static void arm(struct gsim *s, struct sim_node *nd, uint64_t t)
 }
 
 /* The authentication hooks a test gave this member (gsim_config.auth). */
-static uint32_t op_seal_key(void *data)
-{
-	struct sim_node *nd = data;
-
-	return nd->auth.seal_key(nd->auth.data);
-}
-
-static int op_seal(void *data, uint32_t key, const void *msg, size_t len, uint8_t *mac,
-		   size_t *mac_len)
-{
-	struct sim_node *nd = data;
-
-	return nd->auth.seal(nd->auth.data, key, msg, len, mac, mac_len);
-}
-
-static int op_open(void *data, const char *sender, uint32_t key, uint64_t seq, const void *msg,
-		   size_t len, const uint8_t *mac, size_t mac_len)
-{
-	struct sim_node *nd = data;
-
-	return nd->auth.open(nd->auth.data, sender, key, seq, msg, len, mac, mac_len);
-}
-
-static uint64_t op_wall(void *data)
-{
-	struct sim_node *nd = data;
-
-	return nd->auth.wall_ns(nd->auth.data);
-}
-
 static void with_auth(struct gsim *s, struct sim_node *nd, struct gossip_ops *ops)
 {
 	if (!s->cfg.auth)
 		return;
 	s->cfg.auth(s->cfg.arg, nd->idx, &nd->auth);
-	ops->seal_key = nd->auth.seal_key ? op_seal_key : NULL;
-	ops->seal = nd->auth.seal ? op_seal : NULL;
-	ops->open = nd->auth.open ? op_open : NULL;
-	ops->wall_ns = nd->auth.wall_ns ? op_wall : NULL;
+	ops->auth_data = nd->auth.auth_data ? nd->auth.auth_data : nd->auth.data;
+	ops->seal_key = nd->auth.seal_key;
+	ops->seal = nd->auth.seal;
+	ops->open = nd->auth.open;
+	ops->wall_ns = nd->auth.wall_ns;
 }
 
 int gsim_start(struct gsim *s, size_t i, const struct gossip_config *cfg)

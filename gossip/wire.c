@@ -446,8 +446,8 @@ int gossip__envelope(struct gossip *g, const void *body, size_t body_len, uint8_
 	msgpack_packer pk;
 	uint8_t mac[GOSSIP_MAC_MAX];
 	size_t mac_len = 0;
-	uint32_t key_id = g->ops.seal_key ? g->ops.seal_key(g->ops.data) : 0;
-	uint64_t wall = g->ops.wall_ns ? g->ops.wall_ns(g->ops.data) : 0;
+	uint32_t key_id = g->ops.seal_key ? g->ops.seal_key(g->ops.auth_data) : 0;
+	uint64_t wall = g->ops.wall_ns ? g->ops.wall_ns(g->ops.auth_data) : 0;
 	int rc;
 
 	g->env_seq = wall > g->env_seq ? wall : g->env_seq + 1;
@@ -459,7 +459,7 @@ int gossip__envelope(struct gossip *g, const void *body, size_t body_len, uint8_
 		return -EMSGSIZE;
 	if (g->ops.seal) {
 		mac_len = sizeof(mac);
-		rc = g->ops.seal(g->ops.data, key_id, out, fb.len, mac, &mac_len);
+		rc = g->ops.seal(g->ops.auth_data, key_id, out, fb.len, mac, &mac_len);
 		if (rc < 0)
 			return rc;
 		if (mac_len > GOSSIP_MAC_MAX)

@@ -111,7 +111,7 @@ static uint64_t hook_wall_ns(void *data)
 
 void agent_gossip_auth_ops(struct agent_gossip_auth *a, struct gossip_ops *ops)
 {
-	ops->data = a;
+	ops->auth_data = a;
 	ops->seal_key = hook_seal_key;
 	ops->seal = hook_seal;
 	ops->open = hook_open;

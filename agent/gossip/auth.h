@@ -31,7 +31,8 @@ int agent_gossip_auth_new(struct pki_keyring *k, uint64_t self_id,
 			  struct agent_gossip_auth **out);
 void agent_gossip_auth_free(struct agent_gossip_auth *a);	/* NULL is a no-op */
 
-/* Fills ops->data, seal_key, seal, open and wall_ns (the rest untouched). */
+/* Fills ops->auth_data, seal_key, seal, open and wall_ns (the rest
+ * untouched). */
 void agent_gossip_auth_ops(struct agent_gossip_auth *a, struct gossip_ops *ops);
 
 /* Rotation: replaces the keyring (taken); replay state is kept. */

@@ -183,9 +183,8 @@ static void test_rotation_skipping_a_step_is_refused(void **state)
 
 /* Direct delivery of captured datagrams: once accepted, again refused;
  * a flipped bit refused; a datagram held 31 s (beyond the window) refused.
- * The receiver's view is the same after each refusal. The clock, random
- * source and send of these two members ignore ops->data (the auth
- * object's), so they live here. */
+ * The receiver's view is the same after each refusal. The two members
+ * share one clock and one capture buffer, here. */
 static struct {
 	uint64_t now;
 	uint8_t buf[2048];
