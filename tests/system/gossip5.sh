@@ -3,6 +3,8 @@
 #   gossip sealed with the rack key and the autopilot on (dead_after 3 s):
 #   - every agent's `rtvctl members` shows all five alive with facts and
 #     Raft roles, and no disagreement warning;
+#   - facts: the VMs and the RT rate reserved on a host's uplink, from the
+#     replicated state, reach every member;
 #   - an intruder (an rtvd without the rack key, and raw garbage) changes no
 #     view: its datagrams are counted as refused;
 #   - gossip.detect_s.median: SIGKILL of a standby until every living
@@ -79,6 +81,20 @@ if jq -e '[.members[] | select(.raft_role == "voter")] | length == 3' <<<"$j" >/
    jq -e '[.members[] | select(.raft_role == "standby")] | length == 2' <<<"$j" >/dev/null &&
    jq -e '.members[] | select(.name == "h2") | .mem_total_bytes > 0 and .facts_seq > 0 and (.version | startswith("rtvd"))' <<<"$j" >/dev/null
 then ok "json: 3 voters, 2 standbys, facts of h2"; else bad "json: $j"; fi
+
+step "facts follow the replicated state: VMs on h2, an RT reservation h2 -> h3"
+rack_ctl "$leader" vm add --uuid g5-vm2 --name vm2 --host 2 --ip 10.0.0.2 >/dev/null || bad "vm add vm2"
+rack_ctl "$leader" vm add --uuid g5-vm3 --name vm3 --host 3 --ip 10.0.0.3 >/dev/null || bad "vm add vm3"
+rack_ctl "$leader" reserve --src 10.0.0.2 --dst 10.0.0.3 --proto udp --dport 9 --type deadline \
+	--rate 20M --deadline 5ms >/dev/null || bad "reserve h2 -> h3"
+for t in $(seq 1 100); do
+	f=$(rack_ctl 5 -o json members | jq -c '.members[] | select(.name == "h2") | [.vm_count, .rt_reserved_bps]')
+	jq -e '.[0] == 1 and .[1] >= 20000000' <<<"$f" >/dev/null && break
+	sleep 0.1
+done
+jq -e '.[0] == 1 and .[1] >= 20000000' <<<"$f" >/dev/null &&
+	ok "h5 sees h2 with 1 VM and $(jq '.[1]' <<<"$f") bit/s RT reserved on its uplink" ||
+	bad "h2's [vm_count, rt_reserved_bps] at h5: $f"
 
 step "an intruder without the rack key, and garbage, change nothing"
 before=$(rack_ctl 1 -o json members | jq .rx_refused)
