@@ -31,6 +31,7 @@ struct sim_node {
 	uint64_t timer_late_at;		/* a timer event delayed by starvation */
 	uint64_t tx_bytes;
 	int group;
+	struct gossip_ops auth;		/* cfg.auth's hooks for this member */
 };
 
 struct gsim {
@@ -214,6 +215,19 @@ static void arm(struct gsim *s, struct sim_node *nd, uint64_t t)
 	heap_push(s, (struct ev){ .t = t, .node = (uint32_t)nd->idx, .kind = EV_TIMER });
 }
 
+/* The authentication hooks a test gave this member (gsim_config.auth). */
+static void with_auth(struct gsim *s, struct sim_node *nd, struct gossip_ops *ops)
+{
+	if (!s->cfg.auth)
+		return;
+	s->cfg.auth(s->cfg.arg, nd->idx, &nd->auth);
+	ops->auth_data = nd->auth.auth_data ? nd->auth.auth_data : nd->auth.data;
+	ops->seal_key = nd->auth.seal_key;
+	ops->seal = nd->auth.seal;
+	ops->open = nd->auth.open;
+	ops->wall_ns = nd->auth.wall_ns;
+}
+
 int gsim_start(struct gsim *s, size_t i, const struct gossip_config *cfg)
 {
 	struct sim_node *nd = &s->nodes[i];
@@ -227,6 +241,7 @@ int gsim_start(struct gsim *s, size_t i, const struct gossip_config *cfg)
 		return -EINVAL;
 	gsim_name(i, c.name);
 	c.addr = gsim_addr(i);
+	with_auth(s, nd, &ops);
 	rc = gossip_new(&c, &ops, &nd->g, err);
 	if (rc) {
 		fprintf(stderr, "gsim: member %zu: %s\n", i, err);

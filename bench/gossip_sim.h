@@ -31,6 +31,9 @@ struct gsim_config {
 	/* optional: every state change any member sees */
 	void (*on_change)(void *arg, size_t observer, const struct gossip_member *m,
 			  enum gossip_state old);
+	/* optional: fills member i's seal_key/seal/open/wall_ns and their
+	 * data (called by gsim_start; hooks left NULL stay off) */
+	void (*auth)(void *arg, size_t i, struct gossip_ops *ops);
 	void *arg;
 };
 

@@ -38,6 +38,7 @@ enum rtvctl_verb {
 	RTVCTL_MEMBERS_ADD,
 	RTVCTL_MEMBERS_REMOVE,
 	RTVCTL_TRANSFER,
+	RTVCTL_MEMBERS,		/* the gossip view (cli/cmd_members.c) */
 	RTVCTL_N_VERBS
 };
 

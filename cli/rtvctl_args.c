@@ -96,7 +96,7 @@ static const char *const verb_names[RTVCTL_N_VERBS] = {
 	[RTVCTL_VMS] = "vms", [RTVCTL_VM_ADD] = "vm add", [RTVCTL_VM_REMOVE] = "vm remove",
 	[RTVCTL_LINK_SET] = "link set", [RTVCTL_STATUS] = "status",
 	[RTVCTL_MEMBERS_ADD] = "members add", [RTVCTL_MEMBERS_REMOVE] = "members remove",
-	[RTVCTL_TRANSFER] = "transfer",
+	[RTVCTL_TRANSFER] = "transfer", [RTVCTL_MEMBERS] = "members",
 };
 
 const char *rtvctl_verb_name(enum rtvctl_verb verb)

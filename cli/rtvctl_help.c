@@ -18,6 +18,7 @@ static const char overview[] =
 "  vm add         register or move a VM          vm remove UUID\n"
 "  link set A B   add or change a topology link\n"
 "  status         this agent's Raft role, term, leader, indexes, peers' lag\n"
+"  members        the rack as gossip sees it, beside Raft's roles\n"
 "  members add ID RAFT_ADDR [--standby]          members remove ID\n"
 "  transfer [ID]  hand Raft leadership to another voter\n"
 "  pki init|issue HOST|issue-client NAME --read|--admin|rotate|show FILE\n"
@@ -165,6 +166,20 @@ static const char status[] =
 "  rtvctl status\n"
 "  rtvctl -e tcp://10.0.0.2:7101 status -o json\n";
 
+static const char members[] =
+"usage: rtvctl members [-o json]\n"
+"\n"
+"The rack's hosts as this agent's gossip sees them: state (alive, suspect,\n"
+"dead, left), incarnation, when it last heard from each, and the load each\n"
+"host reports (CPU, free memory, uplink use, RT rate reserved on its uplink,\n"
+"VMs, deadline misses its dataplane counted), beside each host's Raft role\n"
+"(voter, standby, none). Warns where gossip and Raft disagree. Ask the\n"
+"leader (-e) to see whether Raft hears each host.\n"
+"\n"
+"Examples:\n"
+"  rtvctl members\n"
+"  rtvctl -e tcp://10.0.0.2:7101 members -o json\n";
+
 static const char members_add[] =
 "usage: rtvctl members add ID RAFT_ADDR [--standby]\n"
 "\n"
@@ -198,7 +213,7 @@ const char *rtvctl_help(enum rtvctl_verb verb)
 		[RTVCTL_VMS] = vms, [RTVCTL_VM_ADD] = vm_add, [RTVCTL_VM_REMOVE] = vm_remove,
 		[RTVCTL_LINK_SET] = link_set, [RTVCTL_STATUS] = status,
 		[RTVCTL_MEMBERS_ADD] = members_add, [RTVCTL_MEMBERS_REMOVE] = members_remove,
-		[RTVCTL_TRANSFER] = transfer,
+		[RTVCTL_TRANSFER] = transfer, [RTVCTL_MEMBERS] = members,
 	};
 
 	return verb < RTVCTL_N_VERBS && text[verb] ? text[verb] : overview;

@@ -82,7 +82,7 @@ static int run_read(struct agent_client *c, const struct rtvctl_opts *o)
 	static const char *const ops[RTVCTL_N_VERBS] = {
 		[RTVCTL_PATHS] = PROTO_OP_PATHS, [RTVCTL_HOSTS] = PROTO_OP_HOSTS,
 		[RTVCTL_LINKS] = PROTO_OP_LINKS, [RTVCTL_VMS] = PROTO_OP_VMS,
-		[RTVCTL_STATUS] = PROTO_OP_STATUS,
+		[RTVCTL_STATUS] = PROTO_OP_STATUS, [RTVCTL_MEMBERS] = PROTO_OP_STATUS,
 	};
 	struct agent_client_req req;
 

@@ -579,12 +579,15 @@ static int print_status(FILE *f, const struct agent_client_reply *rep, char *err
 	}
 	print_dataplane(f, agent_client_reply_get(rep, "dataplane"));
 	print_gossip(f, agent_client_reply_get(rep, "gossip"));
+	rtvctl_members_warn(f, agent_client_reply_get(rep, "gossip"));
 	return 0;
 }
 
 int rtvctl_print_read(FILE *f, const struct rtvctl_opts *o, const struct agent_client_reply *rep,
 		      char *err, size_t errlen)
 {
+	if (o->verb == RTVCTL_MEMBERS)
+		return rtvctl_print_members(f, o, rep, err, errlen);
 	if (o->output == RTVCTL_OUT_JSON) {
 		print_json(f, rtvctl_json_from_msgpack(rep->map));
 		return 0;

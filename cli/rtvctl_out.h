@@ -27,6 +27,13 @@ void rtvctl_print_submit(FILE *f, const struct rtvctl_opts *o,
 			 const struct agent_client_submit_result *res);
 void rtvctl_print_done(FILE *f, const struct rtvctl_opts *o, const struct agent_client_reply *rep);
 
+/* cli/cmd_members.c: `rtvctl members` from a status reply (0, or -ENOENT
+ * when the agent runs no gossip), and the warnings where gossip and Raft
+ * disagree (printed by status too); returns how many. */
+int rtvctl_print_members(FILE *f, const struct rtvctl_opts *o,
+			 const struct agent_client_reply *rep, char *err, size_t errlen);
+size_t rtvctl_members_warn(FILE *f, const msgpack_object *gossip);
+
 /* -o json: a failure as {"status":…, "error":…, "exit":…} on f. */
 void rtvctl_print_json_error(FILE *f, int status, const char *msg, int exit_code);
 

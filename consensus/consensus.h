@@ -478,6 +478,10 @@ struct cons_peer_status {
 	bool voter, standby;
 	uint64_t match_index;	/* known only on the leader (0 elsewhere) */
 	uint64_t lag;		/* last_index − match_index on the leader */
+	/* leader only: raft heard from it since its last check-quorum round
+	 * (every election timeout); a live follower answers heartbeats, so it
+	 * is false for more than a round only when the follower is silent */
+	bool recent_contact;
 };
 
 #define CONS_PEERS_MAX 64

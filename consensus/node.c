@@ -847,6 +847,7 @@ static void status_peers(struct raft *r, struct cons_node_status *out)
 		if (leader) {
 			p->match_index = r->leader_state.progress[i].match_index;
 			p->lag = out->last_index > p->match_index ? out->last_index - p->match_index : 0;
+			p->recent_contact = r->leader_state.progress[i].recent_recv;
 		}
 	}
 }

@@ -98,6 +98,8 @@ int gossip_new(const struct gossip_config *cfg, const struct gossip_ops *ops,
 		return -ENOMEM;
 	g->cfg = *cfg;
 	g->ops = *ops;
+	if (!g->ops.auth_data)
+		g->ops.auth_data = g->ops.data;
 	g->out = malloc(cfg->mtu_bytes);
 	g->body = malloc(cfg->mtu_bytes);
 	if (!g->out || !g->body || !gossip__add(g, cfg->name, &cfg->addr, 0)) {
@@ -278,7 +280,7 @@ static int authenticate(struct gossip *g, const void *buf)
 		snprintf(g->err, sizeof(g->err), "from %s: not sealed", p->sender);
 		return -EPERM;
 	}
-	if (g->ops.open(g->ops.data, p->sender, p->key_id, p->seq, buf, p->signed_len, p->mac,
+	if (g->ops.open(g->ops.auth_data, p->sender, p->key_id, p->seq, buf, p->signed_len, p->mac,
 			p->mac_len)) {
 		snprintf(g->err, sizeof(g->err), "from %s: seal does not open (key %u, seq %llu)",
 			 p->sender, p->key_id, (unsigned long long)p->seq);

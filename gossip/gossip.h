@@ -98,9 +98,11 @@ struct gossip_config {
  * rack key's datagram seal): all NULL = unauthenticated (key id 0, empty
  * MAC), and then a datagram carrying a key id other than 0 is refused.
  * With open set, every datagram must pass it before anything in it is used,
- * and one with key id 0 is refused. */
+ * and one with key id 0 is refused. seal_key, seal, open and wall_ns get
+ * auth_data (NULL: data), so an authenticator plugs in without wrappers. */
 struct gossip_ops {
 	void *data;
+	void *auth_data;
 	uint64_t (*now_ns)(void *data);		/* monotonic */
 	uint64_t (*random)(void *data);		/* uniform 64 bits */
 	/* Sends one datagram; 0 or -errno (counted, never retried). buf is
@@ -117,6 +119,11 @@ struct gossip_ops {
 	 * 0 = accept, -errno = drop. */
 	int (*open)(void *data, const char *sender, uint32_t key_id, uint64_t seq,
 		    const void *msg, size_t len, const uint8_t *mac, size_t mac_len);
+	/* Optional: the wall clock (ns). With it the envelope's seq is
+	 * max(previous seq + 1, wall_ns()), so a receiver can bound a
+	 * datagram's age as well as refuse replays (pki_dgram_accept); without
+	 * it seq counts from 1. */
+	uint64_t (*wall_ns)(void *data);
 	/* Optional: a member changed state (m->state is new) or appeared
 	 * (then old is GOSSIP_DEAD: it was not there). */
 	void (*on_change)(void *data, const struct gossip_member *m, enum gossip_state old);
@@ -192,8 +199,9 @@ const char *gossip_last_error(const struct gossip *g);
 /* --- libuv UDP backend (gossip/udp.c) -------------------------------------
  * Binds a UDP socket at `bind` on the loop, feeds datagrams to gossip_recv
  * and runs gossip_tick on a timer; now_ns, random and send are its own.
- * From auth_ops (may be NULL) it takes seal_key/seal/open/on_change and
- * their data. cfg->addr is what other members are told; port 0 there means
+ * From auth_ops (may be NULL) it takes seal_key/seal/open/wall_ns with
+ * auth_data (NULL: data), and on_change with data; without wall_ns and
+ * with seal, the wall clock is CLOCK_REALTIME. cfg->addr is what other members are told; port 0 there means
  * the port the socket got (for an ephemeral bind). Returns 0 or a negative
  * errno with a sentence in err (bind failure, bad config). */
 struct uv_loop_s;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 struct gossip_udp {
@@ -48,27 +49,13 @@ static int udp_send(void *data, const struct gossip_addr *to, const void *buf, s
 	return rc < 0 ? rc : 0;		/* libuv errors are negative errnos */
 }
 
-static uint32_t udp_seal_key(void *data)
+static uint64_t udp_wall_ns(void *data)
 {
-	struct gossip_udp *u = data;
+	struct timespec ts;
 
-	return u->user.seal_key(u->user.data);
-}
-
-static int udp_seal(void *data, uint32_t key, const void *msg, size_t len, uint8_t *mac,
-		    size_t *mac_len)
-{
-	struct gossip_udp *u = data;
-
-	return u->user.seal(u->user.data, key, msg, len, mac, mac_len);
-}
-
-static int udp_open(void *data, const char *sender, uint32_t key, uint64_t seq, const void *msg,
-		    size_t len, const uint8_t *mac, size_t mac_len)
-{
-	struct gossip_udp *u = data;
-
-	return u->user.open(u->user.data, sender, key, seq, msg, len, mac, mac_len);
+	(void)data;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void udp_change(void *data, const struct gossip_member *m, enum gossip_state old)
@@ -167,9 +154,12 @@ int gossip_udp_new(uv_loop_t *loop, const struct gossip_config *cfg,
 	ops.data = u;
 	if (auth_ops) {
 		u->user = *auth_ops;
-		ops.seal_key = auth_ops->seal_key ? udp_seal_key : NULL;
-		ops.seal = auth_ops->seal ? udp_seal : NULL;
-		ops.open = auth_ops->open ? udp_open : NULL;
+		ops.auth_data = auth_ops->auth_data ? auth_ops->auth_data : auth_ops->data;
+		ops.seal_key = auth_ops->seal_key;
+		ops.seal = auth_ops->seal;
+		ops.open = auth_ops->open;
+		ops.wall_ns = auth_ops->wall_ns ? auth_ops->wall_ns
+			      : auth_ops->seal ? udp_wall_ns : NULL;
 		ops.on_change = auth_ops->on_change ? udp_change : NULL;
 	}
 	rc = bind_socket(u, loop, bind, &bound, err);

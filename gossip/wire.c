@@ -446,18 +446,20 @@ int gossip__envelope(struct gossip *g, const void *body, size_t body_len, uint8_
 	msgpack_packer pk;
 	uint8_t mac[GOSSIP_MAC_MAX];
 	size_t mac_len = 0;
-	uint32_t key_id = g->ops.seal_key ? g->ops.seal_key(g->ops.data) : 0;
+	uint32_t key_id = g->ops.seal_key ? g->ops.seal_key(g->ops.auth_data) : 0;
+	uint64_t wall = g->ops.wall_ns ? g->ops.wall_ns(g->ops.auth_data) : 0;
 	int rc;
 
+	g->env_seq = wall > g->env_seq ? wall : g->env_seq + 1;
 	gossip__fixbuf_init(&fb, &pk, out, cap);
 	if (msgpack_pack_array(&pk, 6) || msgpack_pack_uint8(&pk, GOSSIP__WIRE_VERSION) ||
 	    pk_name(&pk, g->cfg.name) || msgpack_pack_uint32(&pk, key_id) ||
-	    msgpack_pack_uint64(&pk, ++g->env_seq) || msgpack_pack_bin(&pk, body_len) ||
+	    msgpack_pack_uint64(&pk, g->env_seq) || msgpack_pack_bin(&pk, body_len) ||
 	    msgpack_pack_bin_body(&pk, body, body_len))
 		return -EMSGSIZE;
 	if (g->ops.seal) {
 		mac_len = sizeof(mac);
-		rc = g->ops.seal(g->ops.data, key_id, out, fb.len, mac, &mac_len);
+		rc = g->ops.seal(g->ops.auth_data, key_id, out, fb.len, mac, &mac_len);
 		if (rc < 0)
 			return rc;
 		if (mac_len > GOSSIP_MAC_MAX)

@@ -68,10 +68,16 @@
  *              "boosts_raised", "boosts_lowered", "escalations_proposed",
  *              "escalations_committed", "escalations_refused",
  *              "escalations_failed"} (agent/dataplane/dataplane.h),
- *              "gossip" (with [gossip]): {"health", "members": [{"name",
- *              "state" alive|suspect|dead|left, "incarnation", "last_heard_ms"
- *              (-1: never), "state_for_ms", "cpu_ppm", "mem_total_bytes",
- *              "mem_avail_bytes", "uplink_bps", "version"}]} (agent/gossip/)
+ *              "gossip" (with [gossip]): {"health", "sealed" yes|no,
+ *              "rx_refused", "suspicions", "refutations", "deaths",
+ *              "autopilot" on|off, "autopilot_replacements", "members":
+ *              [{"name", "addr", "state" alive|suspect|dead|left,
+ *              "incarnation", "last_heard_ms" (-1: never), "state_for_ms",
+ *              "facts_seq", "cpu_ppm", "mem_total_bytes", "mem_avail_bytes",
+ *              "uplink_bps", "uplink_util_ppm", "rt_reserved_bps",
+ *              "vm_count", "dp_miss_count", "version", "raft_id" (0: no
+ *              host record), "raft_role" voter|standby|spare|none, "raft_contact"
+ *              yes|no (leader) or unknown}]} (agent/gossip/)
  *   members_add     "id" uint, "raft_addr" str, "voter" bool → (leader only; forwarded)
  *   members_remove  "id" uint → (forwarded)
  *   transfer        ["to" uint] → (forwarded)

@@ -10,7 +10,11 @@
  *   probe_interval, probe_timeout, gossip_interval, pushpull_interval
  *                               durations ("1s", "500ms"); docs/gossip.md
  *   lifeguard = yes|no          default yes
- * The member name is [node] name.
+ *   autopilot = yes|no          default no: the leader replaces a voter dead
+ *                               (gossip and Raft) by a healthy standby
+ *   autopilot_dead_after = DUR  how long both must agree (default 10s, >= 1s)
+ * The member name is [node] name. With [tls] rack_keys every datagram is
+ * sealed with the rack key (agent/gossip/auth.h).
  */
 #ifndef RTV_AGENT_GOSSIP_H
 #define RTV_AGENT_GOSSIP_H

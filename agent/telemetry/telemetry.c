@@ -210,6 +210,27 @@ static const struct agent_mdesc defs[TM_FAM_N] = {
 			       "or aborted).", C, L("result") },
 	[TM_LV_RELEASED] = { "rtvnet_vm_undefined_rtpaths_released_total", "rtpaths released "
 			     "because their VM was undefined on this host.", C, NOL },
+	[TM_G_MEMBERS] = { "rtvnet_gossip_members", "Members of the rack in this host's gossip "
+			   "view, by state (itself included).", G, L("state") },
+	[TM_G_HEALTH] = { "rtvnet_gossip_local_health", "Lifeguard's local health multiplier: "
+			  "0 healthy, up to 8 while this host misses its own probes' answers.",
+			  G, NOL },
+	[TM_G_BYTES] = { "rtvnet_gossip_bytes_total", "Gossip bytes sent (tx) and received "
+			 "(rx), envelopes included.", C, L("dir") },
+	[TM_G_REFUSED] = { "rtvnet_gossip_datagrams_refused_total", "Gossip datagrams dropped, "
+			   "by reason: malformed, or unauthenticated (unsealed, unknown key, "
+			   "bad MAC, replayed or stale).", C, L("reason") },
+	[TM_G_PROBES] = { "rtvnet_gossip_probes_total", "Members this host probed.", C, NOL },
+	[TM_G_PROBE_FAILURES] = { "rtvnet_gossip_probe_failures_total", "Probes answered "
+				  "neither directly nor through the indirect helpers.", C, NOL },
+	[TM_G_SUSPICIONS] = { "rtvnet_gossip_suspicions_total", "Members this host started "
+			      "suspecting.", C, NOL },
+	[TM_G_REFUTATIONS] = { "rtvnet_gossip_refutations_total", "Suspicions of this host it "
+			       "refuted (a false positive another host raised).", C, NOL },
+	[TM_G_DEATHS] = { "rtvnet_gossip_deaths_total", "Members this host declared dead.", C,
+			  NOL },
+	[TM_G_AUTOPILOT] = { "rtvnet_autopilot_replacements_total", "Dead voters this host, as "
+			     "leader, replaced by a standby.", C, NOL },
 	[TM_PROC_RSS] = { "rtvnet_process_resident_memory_bytes", "Resident memory of rtvd.",
 			  G, NOL },
 	[TM_PROC_FDS] = { "rtvnet_process_open_fds", "Open file descriptors of rtvd.", G,
@@ -308,6 +329,8 @@ struct pin_set {
 static const char *const dirs[] = { "tx", "rx" };
 const char *const tm_of_action_names[3] = { "add", "modify", "delete" };
 const char *const tm_lv_result_names[2] = { "committed", "aborted" };
+const char *const tm_gstate_names[AGENT_TM_GSTATE_N] = { "alive", "suspect", "dead", "left" };
+const char *const tm_grefuse_names[AGENT_TM_GREFUSE_N] = { "malformed", "unauthenticated" };
 
 static const struct pin_set pin_sets[] = {
 	{ TM_RAFT_ROLE, cons_role_names, CONS_ROLE_N },
@@ -325,6 +348,9 @@ static const struct pin_set pin_sets[] = {
 	{ TM_OF_STATE, tm_of_state_names, 3 },
 	{ TM_OF_RECONCILE_FLOWS, tm_of_action_names, 3 },
 	{ TM_LV_MIGRATIONS, tm_lv_result_names, 2 },
+	{ TM_G_MEMBERS, tm_gstate_names, AGENT_TM_GSTATE_N },
+	{ TM_G_BYTES, dirs, 2 },
+	{ TM_G_REFUSED, tm_grefuse_names, AGENT_TM_GREFUSE_N },
 	{ TM_M_AGGREGATED, dirs, 2 },
 };
 

@@ -111,6 +111,21 @@ struct agent_tm_of {
 	uint64_t flows_added, flows_modified, flows_deleted;	/* by reconciles */
 };
 
+/* The gossip member list (agent/gossip): counts by state in this host's
+ * view, its counters since start, the autopilot's replacements. */
+enum agent_tm_gstate { AGENT_TM_G_ALIVE, AGENT_TM_G_SUSPECT, AGENT_TM_G_DEAD, AGENT_TM_G_LEFT,
+		       AGENT_TM_GSTATE_N };
+enum agent_tm_grefuse { AGENT_TM_GR_MALFORMED, AGENT_TM_GR_UNAUTHENTICATED, AGENT_TM_GREFUSE_N };
+
+struct agent_tm_gossip {
+	uint64_t members[AGENT_TM_GSTATE_N];
+	uint64_t health;		/* Lifeguard's local health multiplier */
+	uint64_t tx_bytes, rx_bytes;
+	uint64_t refused[AGENT_TM_GREFUSE_N];
+	uint64_t probes, probe_failures, suspicions, refutations, deaths;
+	uint64_t autopilot_replacements;
+};
+
 /* The interface a module offers (its iface hook, agent/core/core.h) under
  * the name AGENT_TM_IFACE. Called at each scrape, on the loop, with the
  * module's self; NULL members: no such source. dp_path returns false when
@@ -128,6 +143,7 @@ struct agent_tm_sources {
 	bool (*dp_path)(void *self, uint64_t path_id, struct agent_tm_dp_path *out);
 	void (*openflow)(void *self, struct agent_tm_of *out);
 	void (*libvirt)(void *self, struct agent_tm_lv *out);
+	void (*gossip)(void *self, struct agent_tm_gossip *out);
 };
 
 struct agent_tm_fams;

@@ -452,6 +452,27 @@ static void collect_lv(struct agent_telemetry *t)
 	res[1] = l.migrations_aborted;
 	set_each(t, TM_LV_MIGRATIONS, tm_lv_result_names, res, 2);
 	tm_set(t, TM_LV_RELEASED, (double)l.undefined_rtpaths_released);
+static void collect_gossip(struct agent_telemetry *t)
+{
+	static const char *const dirs_txrx[2] = { "tx", "rx" };
+	struct agent_tm_gossip g = { 0 };
+	uint64_t bytes[2];
+
+	for (size_t i = 0; i < t->n_src; i++)
+		if (t->src[i].s->gossip)
+			t->src[i].s->gossip(t->src[i].self, &g);
+	set_each(t, TM_G_MEMBERS, tm_gstate_names, g.members, AGENT_TM_GSTATE_N);
+	tm_set(t, TM_G_HEALTH, (double)g.health);
+	bytes[0] = g.tx_bytes;
+	bytes[1] = g.rx_bytes;
+	set_each(t, TM_G_BYTES, dirs_txrx, bytes, 2);
+	set_each(t, TM_G_REFUSED, tm_grefuse_names, g.refused, AGENT_TM_GREFUSE_N);
+	tm_set(t, TM_G_PROBES, (double)g.probes);
+	tm_set(t, TM_G_PROBE_FAILURES, (double)g.probe_failures);
+	tm_set(t, TM_G_SUSPICIONS, (double)g.suspicions);
+	tm_set(t, TM_G_REFUTATIONS, (double)g.refutations);
+	tm_set(t, TM_G_DEATHS, (double)g.deaths);
+	tm_set(t, TM_G_AUTOPILOT, (double)g.autopilot_replacements);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -517,6 +538,7 @@ int tm_collect(struct agent_telemetry *t)
 	collect_dp(t);
 	collect_of(t);
 	collect_lv(t);
+	collect_gossip(t);
 	collect_process(t);
 	return 0;
 }

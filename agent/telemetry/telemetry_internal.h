@@ -37,6 +37,9 @@ enum tm_fam {
 	TM_OF_STATE, TM_OF_FLOWS, TM_OF_RECONCILES, TM_OF_RECONCILE_FLOWS,
 	/* libvirt */
 	TM_LV_MIGRATIONS, TM_LV_RELEASED,
+	/* gossip */
+	TM_G_MEMBERS, TM_G_HEALTH, TM_G_BYTES, TM_G_REFUSED, TM_G_PROBES, TM_G_PROBE_FAILURES,
+	TM_G_SUSPICIONS, TM_G_REFUTATIONS, TM_G_DEATHS, TM_G_AUTOPILOT,
 	/* process */
 	TM_PROC_RSS, TM_PROC_FDS, TM_PROC_CPU, TM_PROC_START, TM_LOOP_LAG,
 	/* the metrics endpoint itself */
@@ -62,6 +65,8 @@ extern const char *const tm_seal_names[AGENT_TM_SEAL_N];
 extern const char *const tm_of_state_names[3];
 extern const char *const tm_lv_result_names[2];	/* committed, aborted */
 extern const char *const tm_of_action_names[3];	/* reconcile: add, modify, delete */
+extern const char *const tm_gstate_names[AGENT_TM_GSTATE_N];
+extern const char *const tm_grefuse_names[AGENT_TM_GREFUSE_N];
 
 struct agent_tm_fams {
 	struct agent_mfamily *f[TM_FAM_N];

@@ -26,6 +26,10 @@
 #   RACK_RT_BUDGET    RT budget per host (default 50%)
 #   RACK_GOSSIP       1: a [gossip] section (UDP BASE+100+i, seed node 1,
 #                     200 ms probes so a test sees verdicts within seconds)
+#   RACK_STANDBY      node ids bootstrapped as standbys ("4 5"): @standby peers
+#   RACK_GOSSIP_EXTRA more lines for the [gossip] section (e.g. autopilot = yes)
+#   RACK_KEYS         a keyring file for [tls] rack_keys instead of the rack's
+#                     (gossip and miss reports are sealed with it)
 #   RACK_TLS          1 (default): a rack CA in $RACK_DIR/pki (tests/lib/pki.sh),
 #                     Raft and the RPC over mutual TLS (rpc_addr tls+tcp://,
 #                     a read-only listener at BASE+150+i with the read CA);
@@ -99,7 +103,8 @@ rack_write_conf() {
 		echo "cli_socket = $(rack_sock "$i")"
 		echo "[cluster]"
 		for j in $(seq 1 "$RACK_N"); do
-			echo "peer = $j@$(rack_raft_addr "$j")@$(rack_rpc_url "$j")"
+			echo "peer = $j@$(rack_raft_addr "$j")@$(rack_rpc_url "$j")$(
+				[[ " ${RACK_STANDBY:-} " = *" $j "* ]] && echo @standby)"
 		done
 		if [ "$join" = 1 ]; then
 			echo "peer = $i@$(rack_raft_addr "$i")@$(rack_rpc_url "$i")"
@@ -119,12 +124,16 @@ rack_write_conf() {
 			echo "probe_interval = 200ms"
 			echo "probe_timeout = 100ms"
 			echo "gossip_interval = 50ms"
+			[ -z "${RACK_GOSSIP_EXTRA:-}" ] || printf '%s\n' "$RACK_GOSSIP_EXTRA"
 		fi
 		if [ "$RACK_TLS" = 1 ]; then
-			pki_tls_section "$RACK_DIR/pki" "$i"
+			# RACK_KEYS, when set, replaces the rack's keyring
+			pki_tls_section "$RACK_DIR/pki" "$i" |
+				sed "${RACK_KEYS:+s|^rack_keys = .*|rack_keys = $RACK_KEYS|}"
 			echo "read_ca = $RACK_DIR/pki/read-ca.crt"
 		else
 			printf '[tls]\ninsecure = true\n'
+			[ -z "${RACK_KEYS:-}" ] || echo "rack_keys = $RACK_KEYS"
 		fi
 	} >"$(rack_conf "$i")"
 }

@@ -43,7 +43,8 @@ static void test_good(void **state)
 	assert_int_equal(parse("[gossip]\nbind = 10.0.0.1:7946\n"
 			       "seeds = 10.0.0.2:7946, 10.0.0.3:7946\nprobe_interval = 500ms\n"
 			       "probe_timeout = 200ms\ngossip_interval = 100ms\n"
-			       "pushpull_interval = 20s\nlifeguard = no\n", err), 0);
+			       "pushpull_interval = 20s\nlifeguard = no\nautopilot = yes\n"
+			       "autopilot_dead_after = 5s\n", err), 0);
 	assert_int_equal(parse("[gossip]\nbind = 0.0.0.0:7946\nadvertise = 10.0.0.1:7946\n", err), 0);
 	assert_int_equal(parse("", err), 0);	/* no section: off */
 }
@@ -58,6 +59,9 @@ static void test_refused(void **state)
 		{ "[gossip]\nbind = 10.0.0.1:7946\nprobe_interval = 5\n", "probe_interval" },
 		{ "[gossip]\nbind = 10.0.0.1:7946\nprobe_timeout = 2s\n", "probe timeout" },
 		{ "[gossip]\nbind = 10.0.0.1:7946\nlifeguard = maybe\n", "yes or no" },
+		{ "[gossip]\nbind = 10.0.0.1:7946\nautopilot = maybe\n", "autopilot: yes or no" },
+		{ "[gossip]\nbind = 10.0.0.1:7946\nautopilot_dead_after = 10ms\n", "at least 1s" },
+		{ "[gossip]\nbind = 10.0.0.1:7946\nautopilot_dead_after = x\n", "autopilot_dead_after" },
 		{ "[gossip]\nbind = 10.0.0.1:7946\nfanout = 3\n", "fanout" },
 	};
 	char err[AGENT_CONFIG_ERRLEN];
