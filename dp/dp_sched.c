@@ -48,7 +48,9 @@
  *                     says so.
  *
  * Oversized RT frames: an RT frame whose L3 part + 4 exceeds the uplink MTU
- * cannot carry the label. It is not sent; the VM gets ICMP destination
+ * cannot carry the label whole. Without DF it is fragmented (dp_frag.c) to
+ * MTU − 4 and each fragment is labelled and queued, as a router would
+ * (RFC 1812 §4.2.2.7). With DF it is not sent; the VM gets ICMP destination
  * unreachable / fragmentation needed (RFC 1191) with next-hop MTU = MTU − 4,
  * rate limited. Source address: the host's own (cfg.host_ip) — the
  * hypervisor is the hop that cannot forward, which is who RFC 792/1191 say
@@ -457,6 +459,10 @@ static enum dp_verdict rt_queue(struct dp_sched *s, struct dp_desc *d, const str
 	return DP_V_QUEUED;
 }
 
+static enum dp_verdict rt_fragments(struct dp_sched *s, struct dp_desc *d,
+				    const struct dp_parsed *p, const struct dp_path *path,
+				    const struct dp_now *now, struct dp_desc **reply);
+
 static enum dp_verdict rt_frame(struct dp_sched *s, struct dp_desc *d, const struct dp_parsed *p,
 				const struct dp_path *path, const struct dp_now *now,
 				struct dp_desc **reply)
@@ -465,7 +471,8 @@ static enum dp_verdict rt_frame(struct dp_sched *s, struct dp_desc *d, const str
 	uint32_t wire = d->len + DP_MPLS_HLEN + s->cfg.overhead_bytes;
 
 	if (d->len - p->l3_off + DP_MPLS_HLEN > s->cfg.mtu)
-		return too_big(s, d, p, path, now->mono_ns, reply);
+		return p->ip_df ? too_big(s, d, p, path, now->mono_ns, reply)
+				: rt_fragments(s, d, p, path, now, reply);
 	if (sched_tb_take(&st->tx.tb, wire, now->mono_ns))
 		return rt_queue(s, d, p, path, now);
 	if (path->type == CONS_PATH_RESERVATION) {
@@ -478,6 +485,43 @@ static enum dp_verdict rt_frame(struct dp_sched *s, struct dp_desc *d, const str
 	dp_add(&st->tx.demoted, 1);
 	d->demoted = true;
 	return nrt_ipv4(s, d, p);
+}
+
+/* An RT frame without DF too big for the label (dp_frag.c): each fragment
+ * takes the RT path of the original's rtpath on its own (later fragments
+ * carry no ports to classify by), policed and stamped like any frame. All
+ * descriptors are taken first, so a short pool drops the datagram whole
+ * instead of sending a part the receiver could never reassemble. */
+static enum dp_verdict rt_fragments(struct dp_sched *s, struct dp_desc *d,
+				    const struct dp_parsed *p, const struct dp_path *path,
+				    const struct dp_now *now, struct dp_desc **reply)
+{
+	struct dp_desc *frags[DP_FRAG_MAX], *r = NULL;
+	enum dp_verdict v = DP_V_DROPPED;
+	struct dp_parsed fp;
+	struct dp_frag fr;
+	int n = dp_frag_init(&fr, d->frame, d->len, p, (uint16_t)(s->cfg.mtu - DP_MPLS_HLEN));
+
+	if (n <= 0 || n > DP_FRAG_MAX)
+		return too_big(s, d, p, path, now->mono_ns, reply);
+	for (int i = 0; i < n; i++)
+		if (!(frags[i] = dp_sched_alloc(s))) {
+			while (i-- > 0)
+				dp_sched_free(s, frags[i]);
+			dp_sched_free(s, d);
+			return DP_V_DROPPED;	/* counted in drop_pool */
+		}
+	dp_add(&s->stats.fragmented, 1);
+	for (int i = 0; i < n; i++) {
+		frags[i]->len = (uint32_t)dp_frag_next(&fr, frags[i]->frame, s->cfg.frame_max_bytes);
+		frags[i]->sp.enq_ns = d->sp.enq_ns;
+		dp_pkt_parse(frags[i]->frame, frags[i]->len, &fp);	/* IPv4 by construction */
+		if (rt_frame(s, frags[i], &fp, path, now, &r) == DP_V_QUEUED)
+			v = DP_V_QUEUED;
+		dp_add(&s->stats.frag_out, 1);
+	}
+	dp_sched_free(s, d);
+	return v;
 }
 
 enum dp_verdict dp_sched_enqueue(struct dp_sched *s, struct dp_desc *d,

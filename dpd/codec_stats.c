@@ -19,7 +19,7 @@ static const char *const ctr_names[DPD_C_N] = {
 	"nrt_overtakes", "drop_pool", "drop_runt", "bad_ip_passed", "drop_nrt_full",
 	"drop_ctl_full", "drop_policed", "demoted", "drop_too_big", "icmp_sent",
 	"icmp_ratelimited", "icmp_not_answered", "drop_vm_mpls", "remarked", "wfq_no_slot",
-	"table_swaps", "backlog_nrt", "backlog_ctl", "backlog_edf", "backlog_wfq",
+	"table_swaps", "fragmented", "frag_out", "backlog_nrt", "backlog_ctl", "backlog_edf", "backlog_wfq",
 	"in_frames", "in_popped", "in_passed", "in_mpls_foreign", "in_unknown_path",
 	"in_misses", "in_not_ipv4", "in_reports_lost",
 	"io_int_rx", "io_int_tx", "io_up_rx", "io_up_tx", "io_tx_errors", "io_rx_truncated",
