@@ -57,6 +57,7 @@ static void dp_sched(const struct dp_sched_stats *s, struct agent_tm_dp_host *o)
 	o->exceptions[AGENT_TM_EXC_BAD_IP] = ld(&s->bad_ip_passed);
 	o->exceptions[AGENT_TM_EXC_REMARKED] = ld(&s->remarked);
 	o->exceptions[AGENT_TM_EXC_WFQ_NO_SLOT] = ld(&s->wfq_no_slot);
+	o->exceptions[AGENT_TM_EXC_FRAGMENTED] = ld(&s->fragmented);
 	o->demoted = ld(&s->demoted);
 	o->nrt_overtakes = ld(&s->nrt_overtakes);
 	o->table_swaps = ld(&s->table_swaps);
@@ -128,6 +129,7 @@ static void host_from_dpd(const struct dpd_stats *s, struct agent_tm_dp_host *o)
 	o->exceptions[AGENT_TM_EXC_BAD_IP] = c[DPD_C_BAD_IP_PASSED];
 	o->exceptions[AGENT_TM_EXC_REMARKED] = c[DPD_C_REMARKED];
 	o->exceptions[AGENT_TM_EXC_WFQ_NO_SLOT] = c[DPD_C_WFQ_NO_SLOT];
+	o->exceptions[AGENT_TM_EXC_FRAGMENTED] = c[DPD_C_FRAGMENTED];
 	o->demoted = c[DPD_C_DEMOTED];
 	o->nrt_overtakes = c[DPD_C_NRT_OVERTAKES];
 	o->table_swaps = c[DPD_C_TABLE_SWAPS];

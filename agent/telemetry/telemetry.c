@@ -40,7 +40,7 @@ const char *const tm_queue_names[AGENT_TM_QUEUE_N] = { "edf", "wfq", "ctl", "nrt
 const char *const tm_drop_names[AGENT_TM_DROP_N] = { "pool", "runt", "nrt_full", "ctl_full",
 						     "policed", "too_big", "vm_mpls" };
 const char *const tm_exc_names[AGENT_TM_EXC_N] = { "bad_ip_passed", "remarked",
-						   "wfq_no_slot" };
+						   "wfq_no_slot", "fragmented" };
 const char *const tm_icmp_names[AGENT_TM_ICMP_N] = { "sent", "rate_limited", "not_answered" };
 const char *const tm_rx_names[AGENT_TM_RX_N] = { "popped", "passed", "mpls_foreign",
 						 "unknown_path", "not_ipv4" };

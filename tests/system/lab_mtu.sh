@@ -6,8 +6,9 @@
 #      and `rtvctl vms` shows 1496 for every VM (from the replicated record);
 #   2. a guest that ignores it (eth0 still 1500) sends 1500-byte datagrams of
 #      an rtpath with DF clear: the dataplane fragments each into two
-#      labelled fragments (captured on the sending host's uplink) and every
-#      datagram arrives whole, byte for byte — before, each was refused;
+#      labelled fragments (captured on the sending host's uplink; counted in
+#      /metrics) and every datagram arrives whole, byte for byte — before,
+#      each was refused;
 #   3. the same guest with DF set: the first datagram is answered with ICMP
 #      frag-needed (next-hop MTU 1496), the guest's kernel learns the path
 #      MTU (ip route get shows it) and refuses the rest itself; none of the
@@ -40,6 +41,12 @@ vms_mtu() {	# every VM on every host's view has MTU $1
 		ctl $h -o json vms | jq -e --argjson m "$1" '[.vms[] | .mtu == $m] | length == 2 and all' || return 1
 	done
 }
+# h1's count of fragmented datagrams in /metrics (rtvdp -> rtvd -> /metrics)
+frag_metric() {
+	ns "$H1" curl -sf --max-time 2 http://10.1.0.1:9464/metrics |
+		awk '/^rtvnet_dp_exceptions_total\{.*kind="fragmented"/ { print $NF }'
+}
+frag_metric_is() { [ "$(frag_metric)" = "$1" ]; }
 ports_mtu() {
 	local h
 	for h in 1 2; do
@@ -67,7 +74,7 @@ run() {
 	rm -f "$out" "$out.ready"
 	ns "$V2" $UDP recv "$out" 20 2 $PORT &
 	local rpid=$!
-	wait_for 5 test -e "$out.ready" || die "$name: the receiver did not start"
+	wait_for 20 test -e "$out.ready" || die "$name: the receiver did not start"
 	cap_start "$name"
 	ns "$V1" $UDP send 10.0.2.11 $PORT $N "$size" 0.01 "$df" 2>"$RUN/$name.tx.err" ||
 		bad "$name: sender failed: $(cat "$RUN/$name.tx.err")"
@@ -99,6 +106,8 @@ run nodf 1472 --no-df
 	bad "$rx_n of $N arrived, $rx_bad corrupted"
 [ "$frags" -ge $((2 * N)) ] && ok "$frags labelled IPv4 fragments left h1 (2 per datagram)" ||
 	bad "$frags labelled fragments on h1's uplink, want >= $((2 * N))"
+wait_for 10 frag_metric_is $N && ok "h1's /metrics: rtvnet_dp_exceptions_total{kind=\"fragmented\"} $N" ||
+	bad "h1's /metrics counts $(frag_metric) fragmented datagrams, want $N"
 
 step "3. guest MTU 1500, DF set: frag-needed, the guest learns 1496 and none of them arrives"
 run df 1472 --df
@@ -116,6 +125,8 @@ run managed 1468 --df
 [ "$rx_n" = $N ] && [ "$rx_bad" = 0 ] && ok "$rx_n of $N 1496-byte DF datagrams arrived" ||
 	bad "$rx_n of $N arrived, $rx_bad corrupted"
 [ "$frags" = 0 ] && ok "no fragment on h1's uplink" || bad "$frags fragments on h1's uplink"
+sleep 2
+[ "$(frag_metric)" = $N ] && ok "the fragmented count stayed at $N" || bad "fragmented is now $(frag_metric)"
 ctl 1 --timeout 5s release "$rtpath" >/dev/null 2>&1
 
 finish
