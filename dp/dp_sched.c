@@ -459,6 +459,22 @@ static enum dp_verdict rt_queue(struct dp_sched *s, struct dp_desc *d, const str
 	return DP_V_QUEUED;
 }
 
+/* A frame beyond its path's reservation (see "Policing" above). */
+static enum dp_verdict rt_excess(struct dp_sched *s, struct dp_desc *d, const struct dp_parsed *p,
+				 const struct dp_path *path)
+{
+	if (path->type == CONS_PATH_RESERVATION) {
+		dp_add(&s->stats.drop_policed, 1);
+		dp_add(&path->st->tx.policed, 1);
+		dp_sched_free(s, d);
+		return DP_V_DROPPED;
+	}
+	dp_add(&s->stats.demoted, 1);
+	dp_add(&path->st->tx.demoted, 1);
+	d->demoted = true;
+	return nrt_ipv4(s, d, p);
+}
+
 static enum dp_verdict rt_fragments(struct dp_sched *s, struct dp_desc *d,
 				    const struct dp_parsed *p, const struct dp_path *path,
 				    const struct dp_now *now, struct dp_desc **reply);
@@ -475,31 +491,26 @@ static enum dp_verdict rt_frame(struct dp_sched *s, struct dp_desc *d, const str
 				: rt_fragments(s, d, p, path, now, reply);
 	if (sched_tb_take(&st->tx.tb, wire, now->mono_ns))
 		return rt_queue(s, d, p, path, now);
-	if (path->type == CONS_PATH_RESERVATION) {
-		dp_add(&s->stats.drop_policed, 1);
-		dp_add(&st->tx.policed, 1);
-		dp_sched_free(s, d);
-		return DP_V_DROPPED;
-	}
-	dp_add(&s->stats.demoted, 1);
-	dp_add(&st->tx.demoted, 1);
-	d->demoted = true;
-	return nrt_ipv4(s, d, p);
+	return rt_excess(s, d, p, path);
 }
 
-/* An RT frame without DF too big for the label (dp_frag.c): each fragment
- * takes the RT path of the original's rtpath on its own (later fragments
- * carry no ports to classify by), policed and stamped like any frame. All
- * descriptors are taken first, so a short pool drops the datagram whole
- * instead of sending a part the receiver could never reassemble. */
+/* An RT frame without DF too big for the label (dp_frag.c). The fragments
+ * are policed as one datagram, so it is stamped and queued whole, or demoted
+ * (deadline type) or dropped (reservation type) whole: a datagram partly
+ * dropped could never be reassembled. All descriptors are taken first for
+ * the same reason (a short pool drops it whole, counted in drop_pool). Each
+ * fragment is then queued like any frame of the rtpath, with the datagram's
+ * deadline. */
 static enum dp_verdict rt_fragments(struct dp_sched *s, struct dp_desc *d,
 				    const struct dp_parsed *p, const struct dp_path *path,
 				    const struct dp_now *now, struct dp_desc **reply)
 {
-	struct dp_desc *frags[DP_FRAG_MAX], *r = NULL;
+	struct dp_desc *frags[DP_FRAG_MAX];
 	enum dp_verdict v = DP_V_DROPPED;
 	struct dp_parsed fp;
 	struct dp_frag fr;
+	uint64_t wire = 0;
+	bool conform;
 	int n = dp_frag_init(&fr, d->frame, d->len, p, (uint16_t)(s->cfg.mtu - DP_MPLS_HLEN));
 
 	if (n <= 0 || n > DP_FRAG_MAX)
@@ -509,18 +520,23 @@ static enum dp_verdict rt_fragments(struct dp_sched *s, struct dp_desc *d,
 			while (i-- > 0)
 				dp_sched_free(s, frags[i]);
 			dp_sched_free(s, d);
-			return DP_V_DROPPED;	/* counted in drop_pool */
+			return DP_V_DROPPED;
 		}
-	dp_add(&s->stats.fragmented, 1);
 	for (int i = 0; i < n; i++) {
 		frags[i]->len = (uint32_t)dp_frag_next(&fr, frags[i]->frame, s->cfg.frame_max_bytes);
 		frags[i]->sp.enq_ns = d->sp.enq_ns;
-		dp_pkt_parse(frags[i]->frame, frags[i]->len, &fp);	/* IPv4 by construction */
-		if (rt_frame(s, frags[i], &fp, path, now, &r) == DP_V_QUEUED)
-			v = DP_V_QUEUED;
-		dp_add(&s->stats.frag_out, 1);
+		wire += frags[i]->len + DP_MPLS_HLEN + s->cfg.overhead_bytes;
 	}
 	dp_sched_free(s, d);
+	dp_add(&s->stats.fragmented, 1);
+	dp_add(&s->stats.frag_out, (uint64_t)n);
+	conform = sched_tb_take(&path->st->tx.tb, wire, now->mono_ns);
+	for (int i = 0; i < n; i++) {
+		dp_pkt_parse(frags[i]->frame, frags[i]->len, &fp);	/* IPv4 by construction */
+		if ((conform ? rt_queue(s, frags[i], &fp, path, now)
+			     : rt_excess(s, frags[i], &fp, path)) == DP_V_QUEUED)
+			v = DP_V_QUEUED;
+	}
 	return v;
 }
 

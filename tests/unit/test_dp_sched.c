@@ -306,6 +306,45 @@ static void test_too_big_fragmented(void **state)
 	fx_close(&x);
 }
 
+/* Fragments are policed as one datagram: over the bucket, a reservation's
+ * datagram is dropped whole and a deadline path's demoted whole (no label on
+ * any piece), never split between the two fates. */
+static void test_fragments_policed_whole(void **state)
+{
+	/* burst 2000 wire bytes: the first 1500-byte datagram (2 fragments,
+	 * 1,570 wire bytes) fits, the second does not */
+	struct cons_rtpath p[2] = { path(1, 5000, CONS_PATH_DEADLINE, 1 * MBPS, 2000, 5 * MS),
+				    path(2, 5001, CONS_PATH_RESERVATION, 1 * MBPS, 2000, 5 * MS) };
+	struct dp_now now = { .mono_ns = 0, .real_ns = REAL0 };
+	struct dp_desc *d, *r = NULL;
+	int labelled = 0, plain = 0;
+	struct fx x;
+
+	(void)state;
+	fx_init_mtu(&x, p, 2, 1500);
+	for (int k = 0; k < 4; k++) {
+		d = dp_sched_alloc(&x.s);
+		assert_non_null(d);
+		d->len = udp_frame(d->frame, 14 + 1500, VM1, VM2, k < 2 ? 5000 : 5001, 0, false);
+		dp_sched_enqueue(&x.s, d, &now, &r);
+		assert_null(r);
+	}
+	while ((d = next(&x))) {
+		if (d->frame[12] == 0x88)
+			labelled++;
+		else
+			plain++;
+		dp_sched_free(&x.s, d);
+	}
+	/* deadline: 2 labelled, then 2 demoted; reservation: 2 labelled, 2 dropped */
+	assert_int_equal(labelled, 4);
+	assert_int_equal(plain, 2);
+	assert_int_equal(atomic_load(&x.s.stats.demoted), 2);
+	assert_int_equal(atomic_load(&x.s.stats.drop_policed), 2);
+	assert_int_equal(atomic_load(&x.s.stats.fragmented), 4);
+	fx_close(&x);
+}
+
 /* burst = 2 frames of 1514 (+28 on the wire each): frames 3.. of a
  * back-to-back run exceed it. */
 static void test_policing_per_type(void **state)
@@ -785,6 +824,7 @@ int main(void)
 		cmocka_unit_test(test_stamp_rt_and_pass_nrt),
 		cmocka_unit_test(test_too_big_icmp),
 		cmocka_unit_test(test_too_big_fragmented),
+		cmocka_unit_test(test_fragments_policed_whole),
 		cmocka_unit_test(test_policing_per_type),
 		cmocka_unit_test(test_nrt_sojourn),
 		cmocka_unit_test(test_order_and_pacer),
