@@ -69,7 +69,8 @@ static size_t build_udp(uint8_t *f, size_t payload, uint16_t port, uint16_t frag
 	put16(ip + 14, 0x0002);
 	put16(ip + 16, 0x0a09);
 	put16(ip + 18, 0x0001);
-	memcpy(ip + 20, opts, olen);
+	if (olen)
+		memcpy(ip + 20, opts, olen);
 	put16(ip + 10, dp_csum(ip, 20 + olen));
 	put16(udp, 40000);
 	put16(udp + 2, port);
