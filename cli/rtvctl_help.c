@@ -119,7 +119,9 @@ static const char links[] =
 static const char vms[] =
 "usage: rtvctl vms [--linearizable]\n"
 "\n"
-"Lists VMs: uuid, name, host, addresses, MACs, tenant.\n"
+"Lists VMs: uuid, name, host, addresses, MACs, tenant, and the MTU of the\n"
+"VM's port as its host's switch reports it (\"-\" until known; rtvd sets it\n"
+"to the uplink's MTU less the encapsulation, [ovs] guest_mtu).\n"
 "\n"
 "Example:\n"
 "  rtvctl vms\n";

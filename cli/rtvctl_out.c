@@ -396,7 +396,7 @@ static void link_row(struct table *t, const void *rec)
 static void vm_row(struct table *t, const void *rec)
 {
 	const struct cons_vm *vm = rec;
-	char host[24], ips[CONS_VM_IPS_MAX * 17] = "", macs[CONS_VM_MACS_MAX * 19] = "";
+	char host[24], mtu[24], ips[CONS_VM_IPS_MAX * 17] = "", macs[CONS_VM_MACS_MAX * 19] = "";
 	char ip[INET_ADDRSTRLEN];
 	size_t off = 0;
 
@@ -410,7 +410,8 @@ static void vm_row(struct table *t, const void *rec)
 					"%s%02x:%02x:%02x:%02x:%02x:%02x", i ? "," : "",
 					m[0], m[1], m[2], m[3], m[4], m[5]);
 	}
-	table_row(t, vm->uuid, vm->name, u64_str(vm->host_id, host), ips, macs, vm->tenant);
+	table_row(t, vm->uuid, vm->name, u64_str(vm->host_id, host), ips, macs, vm->tenant,
+		  vm->mtu ? u64_str(vm->mtu, mtu) : "-");
 }
 
 static int print_records(FILE *f, enum rtvctl_verb verb, const struct agent_client_reply *rep,
@@ -431,8 +432,8 @@ static int print_records(FILE *f, enum rtvctl_verb verb, const struct agent_clie
 			  "RESERVED B->A", "HOP");
 		rc = rows_from(&t, rep, "links", unpack_link, &rec.l, link_row, err, errlen);
 	} else {
-		table_init(&t, 6);
-		table_row(&t, "UUID", "NAME", "HOST", "IPS", "MACS", "TENANT");
+		table_init(&t, 7);
+		table_row(&t, "UUID", "NAME", "HOST", "IPS", "MACS", "TENANT", "MTU");
 		rc = rows_from(&t, rep, "vms", unpack_vm, &rec.vm, vm_row, err, errlen);
 	}
 	if (rc)

@@ -226,6 +226,8 @@ int cons__vm_check(const struct cons_vm *vm, char err[CONS_ERRLEN])
 	rc = rc ? rc : range("vm.host_id", vm->host_id, 1, UINT64_MAX, err);
 	rc = rc ? rc : range("vm.n_ips", vm->n_ips, 0, CONS_VM_IPS_MAX, err);
 	rc = rc ? rc : range("vm.n_macs", vm->n_macs, 0, CONS_VM_MACS_MAX, err);
+	if (rc == 0 && vm->mtu != 0)
+		rc = range("vm.mtu", vm->mtu, 68, 65535, err);
 	return rc ? rc : vm_ips_check(vm, err);
 }
 

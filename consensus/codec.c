@@ -430,7 +430,7 @@ static int mac_parse(const char *s, uint8_t m[6])
 int cons_pack_vm(void *pk_, const struct cons_vm *vm)
 {
 	msgpack_packer *pk = pk_;
-	int rc = msgpack_pack_map(pk, 6);
+	int rc = msgpack_pack_map(pk, vm->mtu ? 7 : 6);
 	char mac[18], ip[16];
 
 	rc |= rtv_pk_kv_str(pk, "uuid", vm->uuid);
@@ -449,6 +449,8 @@ int cons_pack_vm(void *pk_, const struct cons_vm *vm)
 		rc |= rtv_pk_str(pk, mac);
 	}
 	rc |= rtv_pk_kv_str(pk, "tenant", vm->tenant);
+	if (vm->mtu)	/* optional: absent in older logs */
+		rc |= rtv_pk_kv_u64(pk, "mtu", vm->mtu);
 	return rtv_mp_status(rc);
 }
 
@@ -490,6 +492,12 @@ int cons_unpack_vm(const void *obj, struct cons_vm *vm, char err[CONS_ERRLEN])
 	rc = rc ? rc : cons__get_u64(o, ctx, "host_id", UINT64_MAX, &vm->host_id, err);
 	rc = rc ? rc : vm_lists(o, ctx, vm, err);
 	rc = rc ? rc : cons__get_str(o, ctx, "tenant", vm->tenant, sizeof(vm->tenant), err);
+	if (rc == 0 && cons__map_get(o, "mtu") != NULL) {
+		uint64_t mtu = 0;
+
+		rc = cons__get_u64(o, ctx, "mtu", 65535, &mtu, err);
+		vm->mtu = (uint32_t)mtu;
+	}
 	return rc ? rc : cons__vm_check(vm, err);
 }
 

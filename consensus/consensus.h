@@ -167,6 +167,9 @@ struct cons_vm {
 	uint8_t macs[CONS_VM_MACS_MAX][6];
 	uint8_t n_macs;
 	char tenant[CONS_NAME_MAX];
+	uint32_t mtu;		/* its ports' MTU as its host's switch reports it
+				 * (docs/mtu.md); 0 unknown. Encoded only when
+				 * not 0 (older logs lack it) */
 };
 
 enum cons_path_type { CONS_PATH_DEADLINE = 1, CONS_PATH_RESERVATION = 2 };

@@ -310,6 +310,7 @@ int cons__vm_set(struct cons_state *s, const struct cons_vm *vm, struct cons_res
 {
 	struct cons__host *host = cons__host_by_id(s, vm->host_id), *old_host;
 	struct cons__vm *old = cons__vm_by_uuid(s, vm->uuid), *v = old;
+	uint32_t mtu = vm->mtu;
 	size_t pos;
 
 	if (host == NULL) {
@@ -334,7 +335,12 @@ int cons__vm_set(struct cons_state *s, const struct cons_vm *vm, struct cons_res
 		old_host = cons__host_by_id(s, old->pub.host_id);
 		old_host->n_vms--;
 	}
+	/* the MTU is the host switch's to report: a VM_SET without one (an
+	 * operator's vm add) keeps it while the VM stays on that host */
+	if (old != NULL && mtu == 0 && old->pub.host_id == vm->host_id)
+		mtu = old->pub.mtu;
 	v->pub = *vm;
+	v->pub.mtu = mtu;
 	ipidx_add(s, v);
 	host->n_vms++;
 	return 0;

@@ -172,6 +172,32 @@ enum dp_pop_status dp_mpls_pop(uint8_t *frame, size_t len, struct dp_mpls *mpls,
 size_t dp_icmp_frag_needed(uint8_t *out, size_t cap, const uint8_t *frame, size_t len,
 			   const struct dp_parsed *p, uint32_t src_ip, uint16_t mtu);
 
+/* IPv4 fragmentation (dp_frag.c, RFC 791): an iterator over the fragments
+ * of one frame, each written whole (L2 header copied, IPv4 header with its
+ * checksum) into a caller buffer. The frame must stay unchanged until the
+ * last dp_frag_next. */
+#define DP_FRAG_L2_MAX 64	/* largest L2 header copied to each fragment */
+#define DP_FRAG_MAX 64		/* the scheduler fragments into at most this many */
+struct dp_frag {
+	const uint8_t *frame;
+	uint16_t l3_off, hlen, chunk_bytes;
+	uint32_t base_off_bytes;	/* the original's own fragment offset */
+	uint32_t payload_bytes, done_bytes;
+	uint32_t n, emitted;
+	bool last_mf;			/* the original had MF: its last piece keeps it */
+	uint8_t later_opts[40];		/* options of the later fragments */
+};
+
+/* Prepares fragmenting the IPv4 frame `frame` (len bytes, parsed as p) into
+ * fragments of at most mtu bytes of L3. Returns the number of fragments
+ * (>= 1), or -EINVAL (DF set, malformed options, offset + length past
+ * 65535, header not within len) or -EMSGSIZE (mtu below header + 8). */
+int dp_frag_init(struct dp_frag *f, const uint8_t *frame, size_t len,
+		 const struct dp_parsed *p, uint16_t mtu);
+/* Writes the next fragment into out (cap bytes) and returns its length, or
+ * 0 when all were written or cap is too small (the iterator does not move). */
+size_t dp_frag_next(struct dp_frag *f, uint8_t *out, size_t cap);
+
 /* ------------------------------------------------------------------------- */
 /* The rtpath table (dp_table.c)                                             */
 
@@ -456,7 +482,10 @@ struct dp_sched_stats {
 	_Atomic uint64_t tolerated;		/* RT in profile only with the switch's */
 						/* jitter tolerance (dp_police.c) */
 	_Atomic uint64_t cdv_tolerance_ns;	/* gauge: that tolerance now */
-	_Atomic uint64_t drop_too_big;		/* RT frame over mtu − 4 */
+	_Atomic uint64_t drop_too_big;		/* RT frame over mtu − 4 with DF (or */
+						/* over DP_FRAG_MAX fragments) */
+	_Atomic uint64_t fragmented;		/* RT frames over mtu − 4 without DF */
+	_Atomic uint64_t frag_out;		/* the fragments made of them */
 	_Atomic uint64_t icmp_sent;		/* frag-needed answers */
 	_Atomic uint64_t icmp_ratelimited;
 	_Atomic uint64_t icmp_not_answered;	/* RFC 1122 says no, or no descriptor */

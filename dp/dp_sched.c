@@ -49,7 +49,9 @@
  *                     says so.
  *
  * Oversized RT frames: an RT frame whose L3 part + 4 exceeds the uplink MTU
- * cannot carry the label. It is not sent; the VM gets ICMP destination
+ * cannot carry the label whole. Without DF it is fragmented (dp_frag.c) to
+ * MTU − 4 and each fragment is labelled and queued, as a router would
+ * (RFC 1812 §4.2.2.7). With DF it is not sent; the VM gets ICMP destination
  * unreachable / fragmentation needed (RFC 1191) with next-hop MTU = MTU − 4,
  * rate limited. Source address: the host's own (cfg.host_ip) — the
  * hypervisor is the hop that cannot forward, which is who RFC 792/1191 say
@@ -462,34 +464,101 @@ static enum dp_verdict rt_queue(struct dp_sched *s, struct dp_desc *d, const str
 	return DP_V_QUEUED;
 }
 
-static enum dp_verdict rt_frame(struct dp_sched *s, struct dp_desc *d, const struct dp_parsed *p,
-				const struct dp_path *path, const struct dp_now *now,
-				struct dp_desc **reply)
+/* The policer (dp_police.c) with the host switch's measured tolerance: true
+ * when WIRE bytes of PATH are within its reservation now. */
+static bool rt_conforms(struct dp_sched *s, const struct dp_path *path, uint32_t wire,
+			uint64_t now_ns)
 {
-	struct dp_pstate *st = path->st;
-	uint32_t wire = d->len + DP_MPLS_HLEN + s->cfg.overhead_bytes;
-
-	if (d->len - p->l3_off + DP_MPLS_HLEN > s->cfg.mtu)
-		return too_big(s, d, p, path, now->mono_ns, reply);
-	switch (dp_police(path, wire, now->mono_ns, dp_cdv_tolerance(&s->cdv))) {
+	switch (dp_police(path, wire, now_ns, dp_cdv_tolerance(&s->cdv))) {
 	case DP_POLICE_TOLERATED:
 		dp_add(&s->stats.tolerated, 1);
-		/* fall through */
+		return true;
 	case DP_POLICE_IN:
-		return rt_queue(s, d, p, path, now);
+		return true;
 	case DP_POLICE_OUT:
 		break;
 	}
+	return false;
+}
+
+/* A frame beyond its path's reservation (see "Policing" above). */
+static enum dp_verdict rt_excess(struct dp_sched *s, struct dp_desc *d, const struct dp_parsed *p,
+				 const struct dp_path *path)
+{
 	if (path->type == CONS_PATH_RESERVATION) {
 		dp_add(&s->stats.drop_policed, 1);
-		dp_add(&st->tx.policed, 1);
+		dp_add(&path->st->tx.policed, 1);
 		dp_sched_free(s, d);
 		return DP_V_DROPPED;
 	}
 	dp_add(&s->stats.demoted, 1);
-	dp_add(&st->tx.demoted, 1);
+	dp_add(&path->st->tx.demoted, 1);
 	d->demoted = true;
 	return nrt_ipv4(s, d, p);
+}
+
+static enum dp_verdict rt_fragments(struct dp_sched *s, struct dp_desc *d,
+				    const struct dp_parsed *p, const struct dp_path *path,
+				    const struct dp_now *now, struct dp_desc **reply);
+
+static enum dp_verdict rt_frame(struct dp_sched *s, struct dp_desc *d, const struct dp_parsed *p,
+				const struct dp_path *path, const struct dp_now *now,
+				struct dp_desc **reply)
+{
+	uint32_t wire = d->len + DP_MPLS_HLEN + s->cfg.overhead_bytes;
+
+	if (d->len - p->l3_off + DP_MPLS_HLEN > s->cfg.mtu)
+		return p->ip_df ? too_big(s, d, p, path, now->mono_ns, reply)
+				: rt_fragments(s, d, p, path, now, reply);
+	if (rt_conforms(s, path, wire, now->mono_ns))
+		return rt_queue(s, d, p, path, now);
+	return rt_excess(s, d, p, path);
+}
+
+/* An RT frame without DF too big for the label (dp_frag.c). The fragments
+ * are policed as one datagram, so it is stamped and queued whole, or demoted
+ * (deadline type) or dropped (reservation type) whole: a datagram partly
+ * dropped could never be reassembled. All descriptors are taken first for
+ * the same reason (a short pool drops it whole, counted in drop_pool). Each
+ * fragment is then queued like any frame of the rtpath, with the datagram's
+ * deadline. */
+static enum dp_verdict rt_fragments(struct dp_sched *s, struct dp_desc *d,
+				    const struct dp_parsed *p, const struct dp_path *path,
+				    const struct dp_now *now, struct dp_desc **reply)
+{
+	struct dp_desc *frags[DP_FRAG_MAX];
+	enum dp_verdict v = DP_V_DROPPED;
+	struct dp_parsed fp;
+	struct dp_frag fr;
+	uint64_t wire = 0;
+	bool conform;
+	int n = dp_frag_init(&fr, d->frame, d->len, p, (uint16_t)(s->cfg.mtu - DP_MPLS_HLEN));
+
+	if (n <= 0 || n > DP_FRAG_MAX)
+		return too_big(s, d, p, path, now->mono_ns, reply);
+	for (int i = 0; i < n; i++)
+		if (!(frags[i] = dp_sched_alloc(s))) {
+			while (i-- > 0)
+				dp_sched_free(s, frags[i]);
+			dp_sched_free(s, d);
+			return DP_V_DROPPED;
+		}
+	for (int i = 0; i < n; i++) {
+		frags[i]->len = (uint32_t)dp_frag_next(&fr, frags[i]->frame, s->cfg.frame_max_bytes);
+		frags[i]->sp.enq_ns = d->sp.enq_ns;
+		wire += frags[i]->len + DP_MPLS_HLEN + s->cfg.overhead_bytes;
+	}
+	dp_sched_free(s, d);
+	dp_add(&s->stats.fragmented, 1);
+	dp_add(&s->stats.frag_out, (uint64_t)n);
+	conform = rt_conforms(s, path, (uint32_t)wire, now->mono_ns);
+	for (int i = 0; i < n; i++) {
+		dp_pkt_parse(frags[i]->frame, frags[i]->len, &fp);	/* IPv4 by construction */
+		if ((conform ? rt_queue(s, frags[i], &fp, path, now)
+			     : rt_excess(s, frags[i], &fp, path)) == DP_V_QUEUED)
+			v = DP_V_QUEUED;
+	}
+	return v;
 }
 
 enum dp_verdict dp_sched_enqueue(struct dp_sched *s, struct dp_desc *d,

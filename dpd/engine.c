@@ -195,7 +195,7 @@ static void host_ctrs(const struct dpd_engine *e, uint64_t *c)
 		&s->bad_ip_passed, &s->drop_nrt_full, &s->drop_ctl_full, &s->drop_policed,
 		&s->demoted, &s->drop_too_big, &s->icmp_sent, &s->icmp_ratelimited,
 		&s->icmp_not_answered, &s->drop_vm_mpls, &s->remarked, &s->wfq_no_slot,
-		&s->table_swaps, &s->backlog[DP_Q_NRT], &s->backlog[DP_Q_CTL],
+		&s->table_swaps, &s->fragmented, &s->frag_out, &s->backlog[DP_Q_NRT], &s->backlog[DP_Q_CTL],
 		&s->backlog[DP_Q_EDF], &s->backlog[DP_Q_WFQ],
 		&s->drop_nrt_sojourn, &s->drop_demoted_sojourn, &s->tolerated,
 		&s->cdv_tolerance_ns,

@@ -69,6 +69,12 @@ struct ofgw_ovsdb {
 	size_t ens_n_ops;
 	unsigned ens_tries;
 
+	/* mtu_request writes in flight: request id and interface */
+	struct {
+		json_int_t id;
+		char iface[OFGW_OVSDB_NAME_MAX];
+	} mtu_txn[OFGW_OVSDB_MTU_INFLIGHT];
+
 	struct ofgw_ovsdb_stats stats;
 	struct rtv_ratelimit rl;
 	char rbuf[READ_BYTES];
@@ -280,6 +286,59 @@ static void ens_on_reply(struct ofgw_ovsdb *c, const struct ofgw_jrpc_msg *m)
 }
 
 /* ------------------------------------------------------------------------- */
+/* Interface MTUs                                                            */
+
+int ofgw_ovsdb_set_mtu_request(struct ofgw_ovsdb *c, const char *iface, uint32_t mtu)
+{
+	json_t *op;
+	int slot = -1;
+
+	if (iface == NULL || iface[0] == '\0' || strlen(iface) >= OFGW_OVSDB_NAME_MAX ||
+	    mtu < 68 || mtu > 65535)
+		return -EINVAL;
+	if (c->st != ST_SYNCED)
+		return -ENOTCONN;
+	for (int i = 0; i < OFGW_OVSDB_MTU_INFLIGHT && slot < 0; i++)
+		if (c->mtu_txn[i].id == 0)
+			slot = i;
+	if (slot < 0)
+		return -EBUSY;
+	/* "wait" is not needed: the row is named, and the value is absolute */
+	op = json_pack("{s:s, s:s, s:[[s, s, s]], s:{s:I}}", "op", "update", "table", "Interface",
+		       "where", "name", "==", iface, "row", "mtu_request", (json_int_t)mtu);
+	c->stats.mtu_writes++;
+	c->mtu_txn[slot].id = send_request(c, "transact",
+					   op ? json_pack("[s, o]", OFGW_OVSDB_DB, op) : NULL);
+	snprintf(c->mtu_txn[slot].iface, sizeof(c->mtu_txn[slot].iface), "%s", iface);
+	return c->mtu_txn[slot].id ? 0 : -ENOTCONN;
+}
+
+/* The answer to one of our mtu_request writes; false if the id is not one. */
+static bool mtu_on_reply(struct ofgw_ovsdb *c, json_int_t id, const struct ofgw_jrpc_msg *m)
+{
+	char err[OFGW_OVSDB_ERRLEN] = "";
+	int rc;
+
+	for (int i = 0; i < OFGW_OVSDB_MTU_INFLIGHT; i++) {
+		if (c->mtu_txn[i].id != id)
+			continue;
+		c->mtu_txn[i].id = 0;
+		if (m->kind == OFGW_JRPC_ERROR) {
+			ofgw_jrpc_error_text(m->error, err, sizeof(err));
+			rc = -EIO;
+		} else {
+			rc = ofgw_odb_txn_result(m->result, 1, err);
+		}
+		if (rc != 0) {
+			c->stats.mtu_failures++;
+			rtv_warn(MOD, "setting mtu_request of %s failed: %s", c->mtu_txn[i].iface, err);
+		}
+		return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------------- */
 /* Receiving                                                                 */
 
 static void on_monitor_reply(struct ofgw_ovsdb *c, const struct ofgw_jrpc_msg *m)
@@ -361,6 +420,8 @@ static void on_reply(struct ofgw_ovsdb *c, const struct ofgw_jrpc_msg *m)
 		on_monitor_reply(c, m);
 	else if (id != 0 && id == c->ens_id)
 		ens_on_reply(c, m);
+	else if (id != 0 && mtu_on_reply(c, id, m))
+		return;
 	else
 		rtv_debug(MOD, "reply to no request of ours; ignored");
 }
@@ -477,6 +538,7 @@ static void drop(struct ofgw_ovsdb *c, const char *why)
 	c->st = ST_WAITING;
 	c->monitor_id = 0;
 	c->ens_id = 0;
+	memset(c->mtu_txn, 0, sizeof(c->mtu_txn));	/* the owner writes again on resync */
 	if (c->pipe_st == PIPE_OPEN) {
 		c->pipe_st = PIPE_CLOSING;
 		uv_close((uv_handle_t *)&c->pipe, on_pipe_closed);

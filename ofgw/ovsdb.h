@@ -87,6 +87,8 @@ struct ofgw_ovsdb_port {
 	uint8_t attached_mac[6];		/* from external_ids:attached-mac */
 	uint8_t mac_in_use[6];			/* the device's MAC, set by vswitchd;
 						 * informational (see port_changed) */
+	uint32_t mtu_request;			/* Interface mtu_request, 0: unset */
+	uint32_t mtu;				/* Interface mtu (the device's), 0: unknown */
 };
 
 static inline bool ofgw_ovsdb_port_is_vm(const struct ofgw_ovsdb_port *p)
@@ -142,6 +144,7 @@ struct ofgw_ovsdb_stats {
 	uint64_t too_big;		/* messages over msg_max_bytes (connection dropped) */
 	uint64_t bad_fields;		/* rows or fields ignored while building the view */
 	uint64_t txn_reads, txn_writes;	/* ensure transactions sent */
+	uint64_t mtu_writes, mtu_failures;	/* mtu_request writes sent, refused */
 	uint64_t ports_added, ports_changed, ports_removed;
 };
 
@@ -161,6 +164,16 @@ int ofgw_ovsdb_start(struct ofgw_ovsdb *c);
  * with err (bad spec; the previous spec stays). */
 int ofgw_ovsdb_ensure_bridge(struct ofgw_ovsdb *c, const struct ofgw_ovsdb_bridge_spec *spec,
 			     char err[OFGW_OVSDB_ERRLEN]);
+
+/* Sets Interface `iface`'s mtu_request (RFC 7047 "update"): ovs-vswitchd
+ * then sets the device's MTU (netdev-linux: SIOCSIFMTU; a tap, a veth end,
+ * an internal port). No answer is reported: the change shows in the view
+ * (port_changed with mtu_request, then mtu once applied); a refusal is
+ * logged and counted in stats.mtu_failures. At most OFGW_OVSDB_MTU_INFLIGHT
+ * writes in flight. Returns 0, -EINVAL (no such name length, mtu outside
+ * 68..65535), -ENOTCONN (not synced) or -EBUSY (retry on a later event). */
+#define OFGW_OVSDB_MTU_INFLIGHT 16
+int ofgw_ovsdb_set_mtu_request(struct ofgw_ovsdb *c, const char *iface, uint32_t mtu);
 
 /* The current view (as last reported), sorted by name. */
 bool ofgw_ovsdb_synced(const struct ofgw_ovsdb *c);

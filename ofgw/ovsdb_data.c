@@ -27,10 +27,10 @@
 static const char *const table_name[OFGW_ODB_N_TABLES] = { "Bridge", "Port", "Interface" };
 
 /* The columns we monitor; the view reads no others. */
-static const char *const table_columns[OFGW_ODB_N_TABLES][6] = {
+static const char *const table_columns[OFGW_ODB_N_TABLES][8] = {
 	{ "name", "ports", NULL },
 	{ "name", "interfaces", NULL },
-	{ "name", "type", "ofport", "external_ids", "mac_in_use", NULL },
+	{ "name", "type", "ofport", "external_ids", "mac_in_use", "mtu_request", "mtu", NULL },
 };
 
 /* External-id keys, first found wins (see ovsdb.h). */
@@ -443,6 +443,30 @@ static void iface_macs(struct build *b, const char *uuid, const json_t *row,
 		bad_row(b, OFGW_ODB_INTERFACE, uuid, "mac_in_use is not a MAC");
 }
 
+/* mtu_request (set by whoever manages the port: rtvd for VM ports) and mtu
+ * (what the device has, written by ovs-vswitchd); each an optional integer,
+ * 0 when absent. OVS itself accepts 68..65535 (vswitch.ovsschema, min 1). */
+static void iface_mtus(struct build *b, const char *uuid, const json_t *row,
+		       struct ofgw_ovsdb_port *p)
+{
+	static const char *const col[2] = { "mtu_request", "mtu" };
+	uint32_t *out[2] = { &p->mtu_request, &p->mtu };
+
+	for (int i = 0; i < 2; i++) {
+		const json_t *d = json_object_get(row, col[i]);
+		int64_t v = 0;
+		bool present = false;
+
+		if (d == NULL)
+			continue;	/* a server whose schema predates the column */
+		if (ofgw_odb_opt_integer(d, &v, &present) != 0 ||
+		    (present && (v < 1 || v > 65535)))
+			bad_row(b, OFGW_ODB_INTERFACE, uuid, i ? "mtu malformed" : "mtu_request malformed");
+		else if (present)
+			*out[i] = (uint32_t)v;
+	}
+}
+
 static void iface_fields(struct build *b, const char *uuid, const json_t *row,
 			 struct ofgw_ovsdb_port *p)
 {
@@ -464,6 +488,7 @@ static void iface_fields(struct build *b, const char *uuid, const json_t *row,
 	ext_id(b, uuid, ids, iface_id_keys, p->iface_id, sizeof(p->iface_id));
 	ext_id(b, uuid, ids, ip_address_keys, p->ip_address, sizeof(p->ip_address));
 	iface_macs(b, uuid, row, p);
+	iface_mtus(b, uuid, row, p);
 }
 
 static int add_iface(struct build *b, const char *uuid)
@@ -605,11 +630,15 @@ const struct ofgw_ovsdb_port *ofgw_odb_view_find(const struct ofgw_odb_view *v, 
 
 /* mac_in_use is left out: it is an ephemeral column (vswitch.ovsschema),
  * empty after every ovsdb-server restart until ovs-vswitchd writes it again,
- * so comparing it would report every port as changed twice per restart. */
+ * so comparing it would report every port as changed twice per restart.
+ * mtu is ephemeral too, but its changes matter (docs/mtu.md): only a change
+ * between two known values is one. */
 static bool port_equal(const struct ofgw_ovsdb_port *a, const struct ofgw_ovsdb_port *b)
 {
 	return strcmp(a->bridge, b->bridge) == 0 && strcmp(a->type, b->type) == 0 &&
-	       a->ofport == b->ofport && strcmp(a->vm_id, b->vm_id) == 0 &&
+	       a->ofport == b->ofport && a->mtu_request == b->mtu_request &&
+	       (a->mtu == b->mtu || a->mtu == 0 || b->mtu == 0) &&
+	       strcmp(a->vm_id, b->vm_id) == 0 &&
 	       strcmp(a->iface_id, b->iface_id) == 0 &&
 	       strcmp(a->ip_address, b->ip_address) == 0 &&
 	       a->has_attached_mac == b->has_attached_mac &&

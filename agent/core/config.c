@@ -386,6 +386,24 @@ static int p_inttype(const struct key_def *k, const char *v, void *field, char *
 		       "is a veth end that exists already) is needed");
 }
 
+/* "auto", "off" or an MTU: what rtvd asks OVS to give VM ports (docs/mtu.md). */
+static int p_guest_mtu(const struct key_def *k, const char *v, void *field, char *why, size_t n)
+{
+	uint64_t x;
+
+	(void)k;
+	if (strcmp(v, "auto") == 0)
+		*(int32_t *)field = AGENT_GUEST_MTU_AUTO;
+	else if (strcmp(v, "off") == 0)
+		*(int32_t *)field = AGENT_GUEST_MTU_OFF;
+	else if (rtv_parse_u64(v, &x) == 0 && x >= 68 && x <= 65535)
+		*(int32_t *)field = (int32_t)x;
+	else
+		return why_set(why, n, "guest_mtu is auto (the uplink's MTU less what rtvnet adds), "
+			       "off (leave VM ports alone) or an MTU of 68 to 65535");
+	return 0;
+}
+
 /* [dataplane] (agent/dataplane/dataplane.h) */
 
 static int p_mtu(const struct key_def *k, const char *v, void *field, char *why, size_t n)
@@ -584,6 +602,7 @@ static const struct key_def keys[] = {
 	{ "ovs", "uplink_port", p_ifname, F(ovs.uplink_port), false, false, NULL },
 	{ "ovs", "int_port", p_ifname, F(ovs.int_port), false, false, NULL },
 	{ "ovs", "int_type", p_inttype, F(ovs.int_type), false, false, NULL },
+	{ "ovs", "guest_mtu", p_guest_mtu, F(ovs.guest_mtu), false, false, NULL },
 	{ "dataplane", "enabled", p_bool, F(dataplane.enabled), false, false, NULL },
 	{ "dataplane", "int_dev", p_ifname, F(dataplane.int_dev), false, false, NULL },
 	{ "dataplane", "uplink_dev", p_ifname, F(dataplane.uplink_dev), false, false, NULL },

@@ -15,7 +15,8 @@
  *   [metrics]  listen (IPv4:port of the /metrics endpoint; unset: none),
  *              rtpath_cap (rtpaths with their own series, default 1000)
  *   [ovs]      enabled (default false), db, bridge, datapath_type, of_listen,
- *              offhost_port, uplink_port, int_port, int_type  (agent/ovs/ovs.h)
+ *              offhost_port, uplink_port, int_port, int_type, guest_mtu
+ *              (agent/ovs/ovs.h)
  *   [dataplane] enabled (default false), int_dev, uplink_dev, mtu, host_ip,
  *              tx_ahead, rt_priority, poll, cpu, clock_uncertainty, miss_port,
  *              miss_interval, boost_decay  (agent/dataplane/dataplane.h)
@@ -58,7 +59,12 @@ struct agent_ovs_config {
 	char int_port[AGENT_IFNAME_MAX];	/* created if missing; "" (default): none,
 						 * the uplink port must be on the bridge */
 	char int_type[AGENT_IFNAME_MAX];	/* "internal" (default) or "" for a veth end */
+	int32_t guest_mtu;		/* VM ports' mtu_request: AGENT_GUEST_MTU_AUTO
+					 * (default: uplink MTU less the encapsulation,
+					 * docs/mtu.md), AGENT_GUEST_MTU_OFF, or 68..65535 */
 };
+#define AGENT_GUEST_MTU_AUTO 0
+#define AGENT_GUEST_MTU_OFF (-1)
 
 /* [dataplane] tx_ahead's default: all the slack admission leaves for it
  * (consensus.h, "The margin"), since every deadline pays that margin

@@ -65,6 +65,7 @@ static void dp_sched(const struct dp_sched_stats *s, struct agent_tm_dp_host *o)
 	o->exceptions[AGENT_TM_EXC_BAD_IP] = ld(&s->bad_ip_passed);
 	o->exceptions[AGENT_TM_EXC_REMARKED] = ld(&s->remarked);
 	o->exceptions[AGENT_TM_EXC_WFQ_NO_SLOT] = ld(&s->wfq_no_slot);
+	o->exceptions[AGENT_TM_EXC_FRAGMENTED] = ld(&s->fragmented);
 	o->demoted = ld(&s->demoted);
 	o->tolerated = ld(&s->tolerated);
 	o->cdv_tolerance_ns = ld(&s->cdv_tolerance_ns);
@@ -143,6 +144,7 @@ static void host_from_dpd(const struct dpd_stats *s, struct agent_tm_dp_host *o)
 	o->exceptions[AGENT_TM_EXC_BAD_IP] = c[DPD_C_BAD_IP_PASSED];
 	o->exceptions[AGENT_TM_EXC_REMARKED] = c[DPD_C_REMARKED];
 	o->exceptions[AGENT_TM_EXC_WFQ_NO_SLOT] = c[DPD_C_WFQ_NO_SLOT];
+	o->exceptions[AGENT_TM_EXC_FRAGMENTED] = c[DPD_C_FRAGMENTED];
 	o->demoted = c[DPD_C_DEMOTED];
 	o->tolerated = c[DPD_C_TOLERATED];
 	o->cdv_tolerance_ns = c[DPD_C_CDV_TOLERANCE_NS];

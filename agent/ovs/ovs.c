@@ -182,6 +182,8 @@ static void port_event(struct agent_ovs *o, const struct ofgw_ovsdb_port *old,
 	if (p && ofgw_ovsdb_port_is_vm(p) && strlen(p->name) >= OFGW_PORT_NAME_MAX)
 		rtv_warn(MOD, "VM port %s: the name is longer than OpenFlow's %d bytes; no flows "
 			 "for it (its VM is still recorded)", p->name, OFGW_PORT_NAME_MAX - 1);
+	if (p)
+		ovs_mtu_apply(o, p);
 	if (p && ofgw_ovsdb_port_is_vm(p) && !p->has_attached_mac)
 		rtv_warn(MOD, "VM port %s has no external_ids:attached-mac: traffic to the guest "
 			 "is dropped until it is set", p->name);
@@ -211,6 +213,8 @@ static void on_db_synced(void *arg)
 
 	rtv_info(MOD, "OVSDB: %zu interfaces on %s", ofgw_ovsdb_n_ports(o->db),
 		 agent_core_config(o->d)->ovs.bridge);
+	for (size_t i = 0; i < ofgw_ovsdb_n_ports(o->db); i++)
+		ovs_mtu_apply(o, ofgw_ovsdb_port_at(o->db, i));
 }
 
 static void on_db_ensured(void *arg, int status, bool changed, const char *err)

@@ -49,4 +49,10 @@ void ovs_vm_feed(struct agent_ovs *o);
 /* Frees what VM learning holds (the job, if its answer never came). */
 void ovs_vm_free(struct agent_ovs *o);
 
+/* ovs_mtu.c */
+/* The MTU VM ports are given (docs/mtu.md), 0 when rtvd leaves them alone. */
+uint32_t ovs_mtu_want(const struct agent_config *c);
+/* Asks OVS for that MTU on VM port p unless it has it already. */
+void ovs_mtu_apply(struct agent_ovs *o, const struct ofgw_ovsdb_port *p);
+
 #endif /* RTV_AGENT_OVS_INTERNAL_H */

@@ -14,8 +14,9 @@
  * When this agent writes. A VM port appearing or changing (first sync
  * included) queues its key; the queue is worked one command at a time:
  *   - ports with the key on the bridge, and the record missing or differing
- *     (host, MACs, IPs when OVSDB gives them) → VM_SET for this host, with
- *     the record's name and tenant kept;
+ *     (host, MACs, IPs when OVSDB gives them, the ports' MTU once OVS
+ *     reports it) → VM_SET for this host, with the record's name and
+ *     tenant kept;
  *   - no port with the key any more → VM_REMOVE, but only if the record
  *     still places the VM on this host (a migrated VM's record points at
  *     its new host by then, so the source's unplug removes nothing) and no
@@ -127,6 +128,8 @@ static size_t vm_from_ovsdb(const struct agent_ovs *o, const char *key, struct c
 		if (p->has_attached_mac && want->n_macs < CONS_VM_MACS_MAX &&
 		    !has_mac(want, p->attached_mac))
 			memcpy(want->macs[want->n_macs++], p->attached_mac, 6);
+		if (p->mtu && (want->mtu == 0 || p->mtu < want->mtu))
+			want->mtu = p->mtu;	/* the smallest of its ports (docs/mtu.md) */
 		k = parse_ips(p->ip_address, ips, CONS_VM_IPS_MAX);
 		for (uint8_t j = 0; j < k && want->n_ips < CONS_VM_IPS_MAX; j++)
 			if (!has_ip(want->ips, want->n_ips, ips[j]))
@@ -204,7 +207,7 @@ static bool vm_command(const struct agent_ovs *o, const char *key, struct cons_c
 		memcpy(want->macs, cur->macs, sizeof(want->macs));
 	}
 	return cur == NULL || cur->host_id != self || !same_ips(cur, want) ||
-	       !same_macs(cur, want);
+	       !same_macs(cur, want) || (want->mtu != 0 && want->mtu != cur->mtu);
 }
 
 /* ------------------------------------------------------------------------- */

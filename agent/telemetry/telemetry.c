@@ -41,7 +41,7 @@ const char *const tm_drop_names[AGENT_TM_DROP_N] = { "pool", "runt", "nrt_full",
 						     "policed", "too_big", "vm_mpls",
 						     "nrt_sojourn", "demoted_sojourn" };
 const char *const tm_exc_names[AGENT_TM_EXC_N] = { "bad_ip_passed", "remarked",
-						   "wfq_no_slot" };
+						   "wfq_no_slot", "fragmented" };
 const char *const tm_icmp_names[AGENT_TM_ICMP_N] = { "sent", "rate_limited", "not_answered" };
 const char *const tm_seal_names[AGENT_TM_SEAL_N] = { "bad_mac", "unknown_key", "replay",
 						     "stale", "malformed", "wrong_sender" };

@@ -274,6 +274,7 @@ static void dump(FILE *f, struct dp_io *io, const struct dp_table *t, uint64_t r
 	STAT(f, s, demoted); STAT(f, s, drop_too_big); STAT(f, s, icmp_sent);
 	STAT(f, s, icmp_ratelimited); STAT(f, s, icmp_not_answered); STAT(f, s, drop_vm_mpls);
 	STAT(f, s, remarked); STAT(f, s, wfq_no_slot); STAT(f, s, table_swaps);
+	STAT(f, s, fragmented); STAT(f, s, frag_out);
 	STAT(f, r, frames); STAT(f, r, popped); STAT(f, r, passed); STAT(f, r, mpls_foreign);
 	STAT(f, r, unknown_path); STAT(f, r, misses); STAT(f, r, not_ipv4);
 	dp_io_stats(io, &c);

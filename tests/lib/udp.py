@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """udp.py — the UDP probes the dataplane's system tests send between VMs.
 
-  udp.py send DST PORTS N SIZE GAP_S [--tos T] [--df]
+  udp.py send DST PORTS N SIZE GAP_S [--tos T] [--df | --no-df]
       N datagrams of SIZE bytes to each of PORTS (comma-separated) in turn,
       at least GAP_S seconds apart (a sleep after each round: never a burst
       to catch up, so a flow never exceeds SIZE / GAP_S). --tos sets the IP
-      TOS byte, --df the don't-fragment bit.
+      TOS byte, --df the don't-fragment bit (a datagram over the path MTU
+      the kernel learnt is refused: counted, not fatal), --no-df clears it
+      (the kernel's default sets it on what fits). Prints how many were
+      sent and refused to stderr when any was refused.
   udp.py recv OUT SECONDS QUIET_S PORT... [--deadline-ms D]
       receives on every PORT until SECONDS have passed or nothing arrived for
       QUIET_S after the first datagram; writes OUT (JSON, per port: n, bad =
@@ -16,6 +19,7 @@
 Payload: seq (u32), send time (u64 ns, CLOCK_REALTIME), then a pattern of
 the seq, so a corrupted byte shows. Standard library only.
 """
+import errno
 import json
 import select
 import socket
@@ -37,12 +41,22 @@ def payload(seq, size):
 def send(dst, ports, n, size, gap, tos, df):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
-    if df:
-        s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO
+    if df is not None:  # IP_MTU_DISCOVER = IP_PMTUDISC_DO (2) or _DONT (0)
+        s.setsockopt(socket.IPPROTO_IP, 10, 2 if df else 0)
+    sent = refused = 0
     for seq in range(n):
         for port in ports:
-            s.sendto(payload(seq, size), (dst, port))
+            try:
+                s.sendto(payload(seq, size), (dst, port))
+                sent += 1
+            except OSError as e:
+                if e.errno != errno.EMSGSIZE:
+                    raise
+                refused += 1
         time.sleep(gap)
+    if refused:
+        print(f"udp.py: sent {sent}, refused {refused} (EMSGSIZE: over the path MTU)",
+              file=sys.stderr)
 
 
 def recv(out, secs, quiet, ports, deadline_ns):
@@ -86,7 +100,9 @@ def main(argv):
     args = argv[1:]
     try:
         if args[:1] == ["send"]:
-            tos, df = opt(args, "--tos", 0, int), opt(args, "--df", False, None)
+            tos, df = opt(args, "--tos", 0, int), opt(args, "--df", None, None)
+            if opt(args, "--no-df", False, None):
+                df = False
             _, dst, ports, n, size, gap = args
             send(dst, [int(p) for p in ports.split(",")], int(n), int(size), float(gap), tos, df)
             return 0

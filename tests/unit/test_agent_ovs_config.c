@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "agent/core/config.h"
+#include "agent/ovs/ovs_internal.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -107,6 +108,9 @@ static const struct bad bads[] = {
 	{ "[ovs]\nenabled = true\nof_listen = 10.0.1.1:8001\nuplink_port = up0\n", "rpc_addr" },
 	{ "[ovs]\nuplink_port = /dev/x\n", "interface name" },
 	{ "[ovs]\nint_type = patch\n", "internal" },
+	{ "[ovs]\nguest_mtu = 67\n", "guest_mtu is auto" },
+	{ "[ovs]\nguest_mtu = 65536\n", "68 to 65535" },
+	{ "[ovs]\nguest_mtu = on\n", "off (leave VM ports alone)" },
 	{ "[ovs]\nenabled = true\n", "uplink_port is missing" },
 	{ "[ovs]\nenabled = true\noffhost_port = \nint_port = rtv-int\n", "uplink_port is missing" },
 	{ "[ovs]\nenabled = true\nuplink_port = up0\nint_port = br-rtv\n", "bridge's own name" },
@@ -153,6 +157,33 @@ static void test_line(void **state)
 	assert_non_null(strstr(err, "t.conf:15: [ovs] datapath_type = \"kernel\""));
 }
 
+/* [ovs] guest_mtu: what VM ports are given (agent/ovs/ovs_mtu.c, docs/mtu.md) */
+static void test_guest_mtu(void **state)
+{
+	static const struct {
+		const char *conf;
+		uint32_t want;
+	} cases[] = {
+		{ "", 0 },	/* auto, no dataplane: rtvnet adds nothing */
+		{ "[dataplane]\nenabled = true\nint_dev = a\nuplink_dev = b\n", 1496 },
+		{ "[dataplane]\nenabled = true\nint_dev = a\nuplink_dev = b\nmtu = 9000\n", 8996 },
+		{ "[ovs]\nguest_mtu = off\n[dataplane]\nenabled = true\nint_dev = a\nuplink_dev = b\n", 0 },
+		{ "[ovs]\nguest_mtu = 1446\n", 1446 },
+		{ "[ovs]\nguest_mtu = auto\n[dataplane]\nenabled = true\nint_dev = a\nuplink_dev = b\n",
+		  1496 },
+	};
+	struct agent_config cfg;
+	char err[AGENT_CONFIG_ERRLEN] = "";
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		if (parse_with(cases[i].conf, &cfg, err, sizeof(err)) != 0)
+			fail_msg("case %zu: %s", i, err);
+		if (ovs_mtu_want(&cfg) != cases[i].want)
+			fail_msg("case %zu: %u, want %u", i, ovs_mtu_want(&cfg), cases[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_disabled_inert),
 		cmocka_unit_test(test_line),
+		cmocka_unit_test(test_guest_mtu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,6 +66,7 @@ static struct cons_cmd sample(enum cons_op op)
 		strcpy(c.u.vm.uuid, "6b1f0e52-8a0e-4f7e-9d55-2c1f7a1d0001");
 		strcpy(c.u.vm.name, "web-1");
 		strcpy(c.u.vm.tenant, "acme");
+		c.u.vm.mtu = 1496;	/* optional field: round-trips when set */
 		break;
 	case CONS_OP_VM_REMOVE:
 		strcpy(c.u.vm.uuid, "6b1f0e52-8a0e-4f7e-9d55-2c1f7a1d0001");
@@ -343,6 +344,14 @@ static const struct reject rejects[] = {
 	  "\"ips\":[],\"macs\":[\"52:54:00:ab:cd:zz\"],\"tenant\":\"\"}}", -EINVAL, "MAC" },
 	{ "{\"op\":\"vm_set\",\"vm\":{\"uuid\":\"u\",\"name\":\"\",\"host_id\":1,"
 	  "\"ips\":[],\"macs\":[\"52:54:00:AB:cd:ef\"],\"tenant\":\"\"}}", 0, NULL },
+	{ "{\"op\":\"vm_set\",\"vm\":{\"uuid\":\"u\",\"name\":\"\",\"host_id\":1,"
+	  "\"ips\":[],\"macs\":[],\"tenant\":\"\",\"mtu\":1496}}", 0, NULL },
+	{ "{\"op\":\"vm_set\",\"vm\":{\"uuid\":\"u\",\"name\":\"\",\"host_id\":1,"
+	  "\"ips\":[],\"macs\":[],\"tenant\":\"\",\"mtu\":67}}", -EINVAL, "vm.mtu" },
+	{ "{\"op\":\"vm_set\",\"vm\":{\"uuid\":\"u\",\"name\":\"\",\"host_id\":1,"
+	  "\"ips\":[],\"macs\":[],\"tenant\":\"\",\"mtu\":65536}}", -EINVAL, "mtu" },
+	{ "{\"op\":\"vm_set\",\"vm\":{\"uuid\":\"u\",\"name\":\"\",\"host_id\":1,"
+	  "\"ips\":[],\"macs\":[],\"tenant\":\"\",\"mtu\":\"big\"}}", -EPROTO, "mtu" },
 	{ "{\"op\":\"link_set\",\"link\":{\"a\":\"x\",\"b\":\"y\",\"capacity_ab_bps\":0,"
 	  "\"capacity_ba_bps\":1000000,\"rt_budget_ppm\":1,\"hop_latency_ns\":0}}", -EINVAL,
 	  "capacity_ab_bps" },

@@ -377,6 +377,33 @@ static void test_vms(void **state)
 	fx_close(&f);
 }
 
+/* A VM's port MTU is its host's to report (docs/mtu.md): a VM_SET without
+ * one keeps it while the VM stays on that host, a move forgets it. */
+static void test_vm_mtu(void **state)
+{
+	struct cons_cmd c = { .op = CONS_OP_VM_SET };
+	struct fx f;
+
+	(void)state;
+	rack3(&f);
+	c.u.vm.host_id = 2;
+	snprintf(c.u.vm.uuid, sizeof(c.u.vm.uuid), "vm9");
+	c.u.vm.ips[c.u.vm.n_ips++] = IP(10, 0, 0, 99);
+	c.u.vm.mtu = 1496;
+	assert_int_equal(fx_apply(&f, &c), 0);
+	assert_int_equal(cons_state_vm_by_ip(f.s, IP(10, 0, 0, 99))->mtu, 1496);
+	assert_int_equal(vm_set(&f, "vm9", 2, IP(10, 0, 0, 99), 0), 0);	/* no MTU: kept */
+	assert_int_equal(cons_state_vm_by_ip(f.s, IP(10, 0, 0, 99))->mtu, 1496);
+	c.u.vm.mtu = 1446;
+	assert_int_equal(fx_apply(&f, &c), 0);
+	assert_int_equal(cons_state_vm_by_ip(f.s, IP(10, 0, 0, 99))->mtu, 1446);
+	assert_int_equal(vm_set(&f, "vm9", 3, IP(10, 0, 0, 99), 0), 0);	/* moved: unknown */
+	assert_int_equal(cons_state_vm_by_ip(f.s, IP(10, 0, 0, 99))->mtu, 0);
+	c.u.vm.mtu = 67;
+	assert_int_equal(fx_apply(&f, &c), -EINVAL);
+	fx_close(&f);
+}
+
 /* ------------------------------------------------------------------------- */
 /* Admission: table of cases on rack3                                        */
 
@@ -1660,6 +1687,7 @@ int main(void)
 		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_links),
 		cmocka_unit_test(test_vms),
+		cmocka_unit_test(test_vm_mtu),
 		cmocka_unit_test(test_admission_table),
 		cmocka_unit_test(test_admitted_fields),
 		cmocka_unit_test(test_release),

@@ -261,6 +261,92 @@ static void test_too_big_icmp(void **state)
 	fx_close(&x);
 }
 
+/* Without DF the same frame is fragmented (dp_frag.c): every fragment fits
+ * MTU − 4, is labelled with the path's deadline and class, and the
+ * payloads put back together are the original's. */
+static void test_too_big_fragmented(void **state)
+{
+	struct cons_rtpath p = path(1, 5000, CONS_PATH_DEADLINE, 20 * MBPS, 30000, 5 * MS);
+	uint8_t orig[2048];
+	struct dp_desc *d, *r = NULL;
+	struct dp_now now = { .mono_ns = 0, .real_ns = REAL0 };
+	struct fx x;
+	uint32_t got = 0, label = 0;
+	int n = 0;
+
+	(void)state;
+	fx_init_mtu(&x, &p, 1, 1500);
+	udp_frame(orig, 14 + 1500, VM1, VM2, 5000, 0, false);
+	d = dp_sched_alloc(&x.s);
+	assert_non_null(d);
+	memcpy(d->frame, orig, 14 + 1500);
+	d->len = 14 + 1500;
+	assert_int_equal(dp_sched_enqueue(&x.s, d, &now, &r), DP_V_QUEUED);
+	assert_null(r);
+	while ((d = next(&x))) {
+		const uint8_t *ip = d->frame + 18;
+		uint16_t tot = (uint16_t)(ip[2] << 8 | ip[3]), word = (uint16_t)(ip[6] << 8 | ip[7]);
+		uint32_t l = (uint32_t)d->frame[14] << 12 | d->frame[15] << 4 | d->frame[16] >> 4;
+
+		assert_int_equal(d->frame[12] << 8 | d->frame[13], 0x8847);
+		assert_true(n == 0 || l == label);	/* one deadline for the datagram */
+		label = l;
+		assert_true(tot + 4u <= 1500);
+		assert_int_equal(dp_csum(ip, 20), 0);
+		assert_int_equal((word & 0x1fff) * 8u, got);
+		assert_memory_equal(ip + 20, orig + 34 + got, tot - 20u);
+		got += tot - 20u;
+		n++;
+		dp_sched_free(&x.s, d);
+	}
+	assert_int_equal(n, 2);
+	assert_int_equal(got, 1480);
+	assert_int_equal(atomic_load(&x.s.stats.fragmented), 1);
+	assert_int_equal(atomic_load(&x.s.stats.frag_out), 2);
+	assert_int_equal(atomic_load(&x.s.stats.rt_frames), 2);
+	assert_int_equal(atomic_load(&x.s.stats.drop_too_big), 0);
+	fx_close(&x);
+}
+
+/* Fragments are policed as one datagram: over the bucket, a reservation's
+ * datagram is dropped whole and a deadline path's demoted whole (no label on
+ * any piece), never split between the two fates. */
+static void test_fragments_policed_whole(void **state)
+{
+	/* burst 2000 wire bytes: the first 1500-byte datagram (2 fragments,
+	 * 1,570 wire bytes) fits, the second does not */
+	struct cons_rtpath p[2] = { path(1, 5000, CONS_PATH_DEADLINE, 1 * MBPS, 2000, 5 * MS),
+				    path(2, 5001, CONS_PATH_RESERVATION, 1 * MBPS, 2000, 5 * MS) };
+	struct dp_now now = { .mono_ns = 0, .real_ns = REAL0 };
+	struct dp_desc *d, *r = NULL;
+	int labelled = 0, plain = 0;
+	struct fx x;
+
+	(void)state;
+	fx_init_mtu(&x, p, 2, 1500);
+	for (int k = 0; k < 4; k++) {
+		d = dp_sched_alloc(&x.s);
+		assert_non_null(d);
+		d->len = udp_frame(d->frame, 14 + 1500, VM1, VM2, k < 2 ? 5000 : 5001, 0, false);
+		dp_sched_enqueue(&x.s, d, &now, &r);
+		assert_null(r);
+	}
+	while ((d = next(&x))) {
+		if (d->frame[12] == 0x88)
+			labelled++;
+		else
+			plain++;
+		dp_sched_free(&x.s, d);
+	}
+	/* deadline: 2 labelled, then 2 demoted; reservation: 2 labelled, 2 dropped */
+	assert_int_equal(labelled, 4);
+	assert_int_equal(plain, 2);
+	assert_int_equal(atomic_load(&x.s.stats.demoted), 2);
+	assert_int_equal(atomic_load(&x.s.stats.drop_policed), 2);
+	assert_int_equal(atomic_load(&x.s.stats.fragmented), 4);
+	fx_close(&x);
+}
+
 /* burst = 2 frames of 1514 (+28 on the wire each): frames 3.. of a
  * back-to-back run exceed it. */
 static void test_policing_per_type(void **state)
@@ -840,6 +926,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stamp_rt_and_pass_nrt),
 		cmocka_unit_test(test_too_big_icmp),
+		cmocka_unit_test(test_too_big_fragmented),
+		cmocka_unit_test(test_fragments_policed_whole),
 		cmocka_unit_test(test_policing_per_type),
 		cmocka_unit_test(test_nrt_sojourn),
 		cmocka_unit_test(test_order_and_pacer),

@@ -668,7 +668,8 @@ static void test_monitor_params(void **state)
 
 	(void)state;
 	assert_string_equal(s, "[\"Open_vSwitch\",\"rtvd\",{\"Bridge\":{\"columns\":[\"name\",\"ports\"]},"
-			       "\"Interface\":{\"columns\":[\"name\",\"type\",\"ofport\",\"external_ids\",\"mac_in_use\"]},"
+			       "\"Interface\":{\"columns\":[\"name\",\"type\",\"ofport\",\"external_ids\",\"mac_in_use\","
+			       "\"mtu_request\",\"mtu\"]},"
 			       "\"Port\":{\"columns\":[\"name\",\"interfaces\"]}}]");
 	free(s);
 	json_decref(p);

@@ -428,6 +428,43 @@ static void test_vm_port(void **state)
 	ctx_close(&x);
 }
 
+static bool port_mtu_1400(struct ctx *x, const void *name)
+{
+	const struct ofgw_ovsdb_port *p = ofgw_ovsdb_port_find(x->c, name);
+
+	return p != NULL && p->mtu_request == 1400 && p->mtu == 1400;
+}
+
+/* mtu_request written by the client: OVS applies it to the device (the
+ * kernel's MTU of the internal port, read back with ovs-vsctl and ip), and
+ * the view reports both columns; bad arguments are refused up front. */
+static void test_mtu_request(void **state)
+{
+	struct ofgw_ovsdb_stats st;
+	struct ctx x;
+
+	(void)state;
+	ctx_open(&x);
+	ensure(&x);
+	assert_int_equal(sh("ovs-vsctl --db=unix:%s/db.sock --timeout=10 add-port br-rtv vM -- "
+			    "set interface vM type=internal external_ids:vm-id=vm-m", dir), 0);
+	run_until(&x, port_has_ofport, "vM", "vM with an ofport");
+	assert_int_equal(ofgw_ovsdb_set_mtu_request(x.c, "vM", 67), -EINVAL);
+	assert_int_equal(ofgw_ovsdb_set_mtu_request(x.c, "", 1400), -EINVAL);
+	assert_int_equal(ofgw_ovsdb_set_mtu_request(x.c, "vM", 1400), 0);
+	run_until(&x, port_mtu_1400, "vM", "vM at MTU 1400");
+	expect_vsctl("get interface vM mtu_request", "1400");
+	expect_vsctl("get interface vM mtu", "1400");
+	/* a port that is not there: OVSDB updates no row, which is no error */
+	assert_int_equal(ofgw_ovsdb_set_mtu_request(x.c, "nosuch", 1400), 0);
+	assert_int_equal(sh("ovs-vsctl --db=unix:%s/db.sock --timeout=10 del-port br-rtv vM", dir), 0);
+	run_until(&x, port_gone, "vM", "vM removed");
+	ofgw_ovsdb_get_stats(x.c, &st);
+	assert_int_equal(st.mtu_writes, 2);
+	assert_int_equal(st.mtu_failures, 0);
+	ctx_close(&x);
+}
+
 static bool disconnected(struct ctx *x, const void *arg)
 {
 	struct ofgw_ovsdb_stats st;
@@ -561,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_no_server),
 		cmocka_unit_test(test_ensure_bridge),
 		cmocka_unit_test(test_vm_port),
+		cmocka_unit_test(test_mtu_request),
 		cmocka_unit_test(test_server_restart),
 	};
 
