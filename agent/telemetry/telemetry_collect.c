@@ -452,6 +452,8 @@ static void collect_lv(struct agent_telemetry *t)
 	res[1] = l.migrations_aborted;
 	set_each(t, TM_LV_MIGRATIONS, tm_lv_result_names, res, 2);
 	tm_set(t, TM_LV_RELEASED, (double)l.undefined_rtpaths_released);
+}
+
 static void collect_gossip(struct agent_telemetry *t)
 {
 	static const char *const dirs_txrx[2] = { "tx", "rx" };
