@@ -201,8 +201,9 @@ const char *gossip_last_error(const struct gossip *g);
  * and runs gossip_tick on a timer; now_ns, random and send are its own.
  * From auth_ops (may be NULL) it takes seal_key/seal/open/wall_ns with
  * auth_data (NULL: data), and on_change with data; without wall_ns and
- * with seal, the wall clock is CLOCK_REALTIME. cfg->addr is what other members are told; port 0 there means
- * the port the socket got (for an ephemeral bind). Returns 0 or a negative
+ * with seal, the wall clock is CLOCK_REALTIME. cfg->addr is what other
+ * members are told; port 0 there means the port the socket got (for an
+ * ephemeral bind). Returns 0 or a negative
  * errno with a sentence in err (bind failure, bad config). */
 struct uv_loop_s;
 struct gossip_udp;
