@@ -74,7 +74,7 @@ run() {
 	rm -f "$out" "$out.ready"
 	ns "$V2" $UDP recv "$out" 20 2 $PORT &
 	local rpid=$!
-	wait_for 20 test -e "$out.ready" || die "$name: the receiver did not start"
+	wait_for 60 test -e "$out.ready" || die "$name: the receiver did not start"
 	cap_start "$name"
 	ns "$V1" $UDP send 10.0.2.11 $PORT $N "$size" 0.01 "$df" 2>"$RUN/$name.tx.err" ||
 		bad "$name: sender failed: $(cat "$RUN/$name.tx.err")"
