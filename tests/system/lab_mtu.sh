@@ -22,6 +22,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
 . "$ROOT/tests/lib/common.sh"
 lab_test gxm
+export RTV_LAB_GUEST_MTU=auto	# the lab leaves VM ports alone otherwise (lab.sh)
 need_cmd tcpdump python3
 P=$RTV_LAB_PREFIX
 H1=${P}h1 H2=${P}h2 V1=${P}h1v1 V2=${P}h2v1
