@@ -52,6 +52,12 @@
 # host: lab.sh exec hH build/bin/rtvctl -s $RTV_LAB_DIR/hH/rtvd.sock CMD
 # (lab.sh rtvctl H CMD... is the same). Log: $RTV_LAB_DIR/hH/rtvd.log.
 #
+# VM ports' MTU ([ovs] guest_mtu, docs/mtu.md): off unless
+# RTV_LAB_GUEST_MTU=auto. The lab's guests are veth ends that do not learn the
+# MTU set on the host end (a libvirt guest does, through virtio's host_mtu),
+# and the kernel refuses a 1,500-byte frame sent to a veth end at 1,496, so
+# with auto a guest left at 1,500 would lose full-size frames sent to it.
+#
 # State lives in $RTV_LAB_DIR (default /run/rtvnet-lab): one folder per host
 # with its OVS run directory and logs.
 set -u
@@ -397,6 +403,7 @@ rtvd_conf() {	# rtvd_conf H HOSTS RATE ELECTION: the host's rtvd.conf on stdout
 	offhost_port = rtv-int
 	int_port = rtv-int
 	int_type =
+	guest_mtu = ${RTV_LAB_GUEST_MTU:-off}
 	[dataplane]
 	enabled = true
 	int_dev = rtv-dp

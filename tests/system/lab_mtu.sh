@@ -22,6 +22,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$ROOT/tests/lab/lab.sh
 . "$ROOT/tests/lib/common.sh"
 lab_test gxm
+export RTV_LAB_GUEST_MTU=auto	# the lab leaves VM ports alone otherwise (lab.sh)
 need_cmd tcpdump python3
 P=$RTV_LAB_PREFIX
 H1=${P}h1 H2=${P}h2 V1=${P}h1v1 V2=${P}h2v1
@@ -74,7 +75,7 @@ run() {
 	rm -f "$out" "$out.ready"
 	ns "$V2" $UDP recv "$out" 20 2 $PORT &
 	local rpid=$!
-	wait_for 20 test -e "$out.ready" || die "$name: the receiver did not start"
+	wait_for 60 test -e "$out.ready" || die "$name: the receiver did not start"
 	cap_start "$name"
 	ns "$V1" $UDP send 10.0.2.11 $PORT $N "$size" 0.01 "$df" 2>"$RUN/$name.tx.err" ||
 		bad "$name: sender failed: $(cat "$RUN/$name.tx.err")"

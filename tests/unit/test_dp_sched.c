@@ -150,6 +150,21 @@ static enum dp_verdict offer(struct fx *x, uint32_t len, uint16_t dport, uint8_t
 	return dp_sched_enqueue(&x->s, d, &now, reply);
 }
 
+/* A UDP frame of len bytes without DF to dport at the fixture's time: no
+ * reply is expected (fragmented, not refused). */
+static enum dp_verdict offer_nodf(struct fx *x, uint32_t len, uint16_t dport)
+{
+	struct dp_desc *d = dp_sched_alloc(&x->s), *r = NULL;
+	struct dp_now now = { .mono_ns = x->now_ns, .real_ns = REAL0 + x->now_ns };
+	enum dp_verdict v;
+
+	assert_non_null(d);
+	d->len = udp_frame(d->frame, len, VM1, VM2, dport, 0, false);
+	v = dp_sched_enqueue(&x->s, d, &now, &r);
+	assert_null(r);
+	return v;
+}
+
 static enum dp_verdict offer1(struct fx *x, uint32_t len, uint16_t dport)
 {
 	struct dp_desc *r;
@@ -268,8 +283,7 @@ static void test_too_big_fragmented(void **state)
 {
 	struct cons_rtpath p = path(1, 5000, CONS_PATH_DEADLINE, 20 * MBPS, 30000, 5 * MS);
 	uint8_t orig[2048];
-	struct dp_desc *d, *r = NULL;
-	struct dp_now now = { .mono_ns = 0, .real_ns = REAL0 };
+	struct dp_desc *d;
 	struct fx x;
 	uint32_t got = 0, label = 0;
 	int n = 0;
@@ -277,12 +291,7 @@ static void test_too_big_fragmented(void **state)
 	(void)state;
 	fx_init_mtu(&x, &p, 1, 1500);
 	udp_frame(orig, 14 + 1500, VM1, VM2, 5000, 0, false);
-	d = dp_sched_alloc(&x.s);
-	assert_non_null(d);
-	memcpy(d->frame, orig, 14 + 1500);
-	d->len = 14 + 1500;
-	assert_int_equal(dp_sched_enqueue(&x.s, d, &now, &r), DP_V_QUEUED);
-	assert_null(r);
+	assert_int_equal(offer_nodf(&x, 14 + 1500, 5000), DP_V_QUEUED);
 	while ((d = next(&x))) {
 		const uint8_t *ip = d->frame + 18;
 		uint16_t tot = (uint16_t)(ip[2] << 8 | ip[3]), word = (uint16_t)(ip[6] << 8 | ip[7]);
@@ -317,20 +326,14 @@ static void test_fragments_policed_whole(void **state)
 	 * 1,570 wire bytes) fits, the second does not */
 	struct cons_rtpath p[2] = { path(1, 5000, CONS_PATH_DEADLINE, 1 * MBPS, 2000, 5 * MS),
 				    path(2, 5001, CONS_PATH_RESERVATION, 1 * MBPS, 2000, 5 * MS) };
-	struct dp_now now = { .mono_ns = 0, .real_ns = REAL0 };
-	struct dp_desc *d, *r = NULL;
+	struct dp_desc *d;
 	int labelled = 0, plain = 0;
 	struct fx x;
 
 	(void)state;
 	fx_init_mtu(&x, p, 2, 1500);
-	for (int k = 0; k < 4; k++) {
-		d = dp_sched_alloc(&x.s);
-		assert_non_null(d);
-		d->len = udp_frame(d->frame, 14 + 1500, VM1, VM2, k < 2 ? 5000 : 5001, 0, false);
-		dp_sched_enqueue(&x.s, d, &now, &r);
-		assert_null(r);
-	}
+	for (int k = 0; k < 4; k++)
+		offer_nodf(&x, 14 + 1500, k < 2 ? 5000 : 5001);
 	while ((d = next(&x))) {
 		if (d->frame[12] == 0x88)
 			labelled++;
