@@ -27,10 +27,9 @@
  *
  * The NRT headroom (sched_headroom_build) is built here, once per snapshot,
  * over the host's egress paths: deadline type with its EDF offset less one
- * EDF bucket (the wheel orders by bucket start, see linksim.c), less
+ * EDF bucket (the wheel orders by bucket start, see linksim.c) and less
  * tx_ahead_ns (the I/O thread may decide that much before the wire is
- * free) and less tx_ahead_ns again (the receiving dataplane's hold, inside
- * rtvd's share of the deadline as well); reservation type — served in strict priority above EDF — as
+ * free); reservation type — served in strict priority above EDF — as
  * consensus models it (cadmit.c (c)): deadline D_min of the EDF set, burst
  * b + R·D_min. The same set is audited with sched_edf_admissible and the NRT
  * block, for the operator (dp_table_wire_admissible); the dataplane does not
@@ -313,12 +312,7 @@ static struct sched_flow wire_flow(const struct dp_table *t, const struct dp_pat
 				   uint64_t dmin_ns)
 {
 	uint64_t L = p->max_pkt_bytes, o = extra_bytes(&t->cfg);
-	/* one bucket (the wheel's order), tx_ahead (this thread may decide that
-	 * early) and tx_ahead again for the receiving dataplane, whose hold is
-	 * inside rtvd's share of the deadline too: with NRT waiting, RT frames
-	 * leave that much before their EDF deadline (the stress test measured
-	 * 30-200 µs of receiving hold pushing frames sent at the edge late) */
-	uint64_t cut = t->cfg.edf_bucket_ns + 2 * t->cfg.tx_ahead_ns;
+	uint64_t cut = t->cfg.edf_bucket_ns + t->cfg.tx_ahead_ns;
 	struct sched_flow f = {
 		.rate_bps = p->wire_rate_bps, .burst_bytes = p->wire_burst_bytes,
 		.deadline_ns = p->edf_offset_ns > cut ? p->edf_offset_ns - cut : 1,
