@@ -10,10 +10,10 @@ time spent waiting on a run queue), so this tool records it while the
 traffic runs and then sets it against each hold, per packet.
 
   schedwait.py record OUT H=PID...
-      every 1 ms until SIGINT/SIGTERM, one line "t_ns H comm wait_ns
-      faults" per thread of each process whose run-queue wait or page
-      faults grew (CLOCK_REALTIME, the pcaps' clock); H names the host of
-      process PID
+      every 1 ms until SIGINT/SIGTERM: a line "t_ns R" per round, and a
+      line "t_ns H comm wait_ns faults" per thread of each process whose
+      run-queue wait or page faults grew (CLOCK_REALTIME, the pcaps'
+      clock); H names the host of process PID
   schedwait.py verdict WAITS CSV HOPS_TXT S R
       re-reads each "rtvnet's: rtvd held it" line of HOPS_TXT (hops.py) for
       the flow from host S to host R (the sender's thread dp-egress, the
@@ -48,6 +48,7 @@ def record(out, specs):
     with open(out, "w") as f:
         while not stop:
             now = time.time_ns()
+            f.write(f"{now} R\n")	# a round: when the counters were last read
             for host, pid in procs:
                 base = f"/proc/{pid}/task"
                 try:
@@ -69,32 +70,49 @@ def record(out, specs):
 
 
 def load(path):
-    """{(host, comm): ([t_ns...], [wait_ns...])}; every thread's first line
-    is its baseline."""
-    series = {}
+    """{(host, comm): ([t_ns...], [wait_ns...], [previous round's t_ns...])}
+    with a line only where the wait grew (the thread got a CPU back between
+    the previous round and that line); every thread's first line is its
+    baseline."""
+    series, last_round = {}, 0
     for line in open(path):
-        t, host, comm, wait = line.split()[:4]
-        s = series.setdefault((host, comm), ([], []))
-        s[0].append(int(t))
-        s[1].append(int(wait))
+        f = line.split()
+        if len(f) == 2:
+            last_round = int(f[0])
+            continue
+        t, host, comm, wait = int(f[0]), f[1], f[2], int(f[3])
+        s = series.setdefault((host, comm), ([], [], []))
+        if s[1] and s[1][-1] == wait:
+            continue
+        s[0].append(t)
+        s[1].append(wait)
+        s[2].append(last_round)
     return series
 
 
 def waited(series, key, start, end):
-    """Run-queue wait of thread `key` that fell between start and end (ns),
-    a lower bound. The kernel adds a wait to the counter when the thread
-    gets the CPU back, and lines are written when the counter moved: the
-    growth from the last line at or before start to the first line at or
-    after end, less what may lie outside the hold — up to one period before
-    start, and whatever passed between end and that line."""
+    """Run-queue wait of thread `key` that surely fell between start and
+    end (ns). The kernel adds a wait to the counter when the thread gets
+    the CPU back. Line i, the last at or before start, says the thread got
+    a CPU after round r_i, so every wait added after line i began after
+    r_i: at most start - r_i of them lies before start. Of the growth up
+    to the last line at or before end, all ended by end; up to the first
+    line after end, at most that line's lateness lies after end."""
     if key not in series:
         return 0
-    ts, ws = series[key]
+    ts, ws, rs = series[key]
     i = bisect.bisect_right(ts, start) - 1
-    j = bisect.bisect_left(ts, end)
-    if i < 0 or j >= len(ts):
+    if i < 0:
         return 0
-    return max(0, ws[j] - ws[i] - (ts[j] - end) - int(PERIOD_S * 1e9))
+    before = max(0, start - rs[i])
+    best = 0
+    j = bisect.bisect_right(ts, end) - 1
+    if j > i:
+        best = ws[j] - ws[i] - before
+    j = bisect.bisect_left(ts, end)
+    if j < len(ts):
+        best = max(best, ws[j] - ws[i] - before - (ts[j] - end))
+    return max(0, best)
 
 
 def verdict(waits, csv, hops_txt, src, dst):
