@@ -11,9 +11,9 @@ traffic runs and then sets it against each hold, per packet.
 
   schedwait.py record OUT H=PID...
       every 1 ms until SIGINT/SIGTERM: a line "t_ns R" per round, and a
-      line "t_ns H comm wait_ns faults" per thread of each process whose
-      run-queue wait or page faults grew (CLOCK_REALTIME, the pcaps'
-      clock); H names the host of process PID
+      line "t_ns H comm wait_ns" per engine thread (dp-egress, dp-ingress,
+      dp-poll) of each process whose run-queue wait grew (CLOCK_REALTIME,
+      the pcaps' clock); H names the host of process PID
   schedwait.py verdict WAITS CSV HOPS_TXT S R
       re-reads each "rtvnet's: rtvd held it" line of HOPS_TXT (hops.py) for
       the flow from host S to host R (the sender's thread dp-egress, the
@@ -40,32 +40,48 @@ LATE = re.compile(r"^(\S+) (\d+): late by \d+ us \(VM->dp (\d+), dp (\d+), wire\
                   r"dp (\d+), dp->VM \d+ us\): rtvnet's: rtvd held it (\d+) us > its share (\d+) us")
 
 
+ENGINE = ("dp-egress", "dp-ingress", "dp-poll")
+
+
+def engine_threads(procs):
+    """[(host, comm, schedstat path)] of the engine threads (dp.h names
+    them); looked up again every second, since rtvdp may be replaced."""
+    out = []
+    for host, pid in procs:
+        base = f"/proc/{pid}/task"
+        try:
+            tids = os.listdir(base)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                comm = open(f"{base}/{tid}/comm").read().strip()
+            except OSError:
+                continue
+            if comm in ENGINE:
+                out.append((host, comm, f"{base}/{tid}/schedstat"))
+    return out
+
+
 def record(out, specs):
     procs = [s.split("=", 1) for s in specs]
-    last, stop = {}, []
+    last, stop, threads, found = {}, [], [], 0
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     with open(out, "w") as f:
         while not stop:
             now = time.time_ns()
+            if now - found > 1_000_000_000:
+                threads, found = engine_threads(procs), now
             f.write(f"{now} R\n")	# a round: when the counters were last read
-            for host, pid in procs:
-                base = f"/proc/{pid}/task"
+            for host, comm, path in threads:
                 try:
-                    tids = os.listdir(base)
-                except OSError:
+                    wait = int(open(path).read().split()[1])
+                except (OSError, ValueError, IndexError):
                     continue
-                for tid in tids:
-                    try:
-                        comm = open(f"{base}/{tid}/comm").read().strip()
-                        wait = int(open(f"{base}/{tid}/schedstat").read().split()[1])
-                        st = open(f"{base}/{tid}/stat").read().rsplit(")", 1)[1].split()
-                        faults = int(st[7]) + int(st[9])
-                    except (OSError, ValueError, IndexError):
-                        continue
-                    if last.get((host, tid)) != (wait, faults):
-                        last[(host, tid)] = (wait, faults)
-                        f.write(f"{now} {host} {comm} {wait} {faults}\n")
+                if last.get(path) != wait:
+                    last[path] = wait
+                    f.write(f"{now} {host} {comm} {wait}\n")
             time.sleep(PERIOD_S)
 
 

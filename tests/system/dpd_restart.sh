@@ -186,7 +186,7 @@ for k in $(seq 10); do
 done
 wait "$TX"; wait "$RX"
 hops_stop
-kill -INT $SW; wait $SW
+kill -TERM $SW; wait $SW
 read -r dl nb < <(ctl 1 -o json paths "$A" | json_get /dev/stdin "'%d %d' % (j['paths'][0]['deadline_ns'], j['paths'][0]['net_budget_ns'])")
 hops_report "$DIR/k" "A:$DIR/k.csv:$dl:$nb:$(json_get "$DIR/k.tx.json" "j['sent']")"
 verdict k "$DIR/kills" 2 "" lost || failures=$((failures + 1))
