@@ -11,8 +11,9 @@ traffic runs and then sets it against each hold, per packet.
 
   schedwait.py record OUT H=PID...
       every 1 ms until SIGINT/SIGTERM: a line "t_ns R" per round, and a
-      line "t_ns H comm wait_ns" per engine thread (dp-egress, dp-ingress,
-      dp-poll) of each process whose run-queue wait grew (CLOCK_REALTIME,
+      line "t_ns H comm wait_ns state" per engine thread (dp-egress,
+      dp-ingress, dp-poll) of each process whose run-queue wait or state
+      (R, S...) changed (CLOCK_REALTIME,
       the pcaps' clock); H names the host of process PID
   schedwait.py verdict WAITS CSV HOPS_TXT S R
       re-reads each "rtvnet's: rtvd held it" line of HOPS_TXT (hops.py) for
@@ -77,11 +78,12 @@ def record(out, specs):
             for host, comm, path in threads:
                 try:
                     wait = int(open(path).read().split()[1])
+                    state = open(path[:-9] + "stat").read().rsplit(")", 1)[1].split()[0]
                 except (OSError, ValueError, IndexError):
                     continue
-                if last.get(path) != wait:
-                    last[path] = wait
-                    f.write(f"{now} {host} {comm} {wait}\n")
+                if last.get(path) != (wait, state):
+                    last[path] = (wait, state)
+                    f.write(f"{now} {host} {comm} {wait} {state}\n")
             time.sleep(PERIOD_S)
 
 
@@ -90,37 +92,46 @@ def load(path):
     with a line only where the wait grew (the thread got a CPU back between
     the previous round and that line); every thread's first line is its
     baseline."""
-    series, last_round = {}, 0
+    series, asleep, last_round = {}, {}, 0
     for line in open(path):
         f = line.split()
         if len(f) == 2:
             last_round = int(f[0])
             continue
         t, host, comm, wait = int(f[0]), f[1], f[2], int(f[3])
+        if len(f) > 4 and f[4] == "S":	# asleep at t: a later wait began after t
+            asleep.setdefault((host, comm), []).append(t)
         s = series.setdefault((host, comm), ([], [], []))
         if s[1] and s[1][-1] == wait:
             continue
         s[0].append(t)
         s[1].append(wait)
         s[2].append(last_round)
-    return series
+    return series, asleep
 
 
-def waited(series, key, start, end):
+def waited(data, key, start, end):
     """Run-queue wait of thread `key` that surely fell between start and
     end (ns). The kernel adds a wait to the counter when the thread gets
     the CPU back. Line i, the last at or before start, says the thread got
     a CPU after round r_i, so every wait added after line i began after
-    r_i: at most start - r_i of them lies before start. Of the growth up
+    r_i — or after the last round before start that saw it asleep (state
+    S), if later: at most start minus that of them lies before start. Of the growth up
     to the last line at or before end, all ended by end; up to the first
     line after end, at most that line's lateness lies after end."""
+    series, asleep = data
     if key not in series:
         return 0
     ts, ws, rs = series[key]
     i = bisect.bisect_right(ts, start) - 1
     if i < 0:
         return 0
-    before = max(0, start - rs[i])
+    began = rs[i]
+    sl = asleep.get(key, [])
+    k = bisect.bisect_right(sl, start) - 1
+    if k >= 0 and sl[k] >= ts[i]:	# seen asleep after line i: waits began later
+        began = sl[k]
+    before = max(0, start - began)
     best = 0
     j = bisect.bisect_right(ts, end) - 1
     if j > i:
