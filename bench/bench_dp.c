@@ -24,6 +24,7 @@
  * Not measured here: the system calls (recvmmsg/sendmmsg amortised over a
  * batch) — see tests/system/dp_veth.sh for the real path.
  */
+#include "common/bytes.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,9 @@
 
 #include "dp/dp.h"
 #include "bench/report.h"
+
+#define put16(p, v) rtv_put_be(p, v, 2)
+#define put32(p, v) rtv_put_be(p, v, 4)
 
 #define N_PATHS 1000
 #define N_FRAMES 256
@@ -93,18 +97,6 @@ static struct dp_table *table(uint64_t host)
 	if (dp_table_new(&tc, p, N_PATHS, NULL, NULL, &t, NULL) < 0)
 		die("dp_table_new failed");
 	return t;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
 }
 
 /* A UDP frame of path i (or an NRT one for i >= N_PATHS). */

@@ -26,7 +26,7 @@
  * here allocates, and reads stay within the frame given (the fuzz harness
  * holds it to that).
  */
-#include "dp/dp.h"
+#include "dp/dp_internal.h"
 
 #include <errno.h>
 #include <string.h>
@@ -37,17 +37,6 @@
 #define IPOPT_END 0
 #define IPOPT_NOP 1
 #define IPOPT_COPIED 0x80
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /* Writes into opts (len bytes) the options of a later fragment: those with
  * the copied flag kept, the rest NOPs. -EINVAL if the options are

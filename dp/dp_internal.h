@@ -5,7 +5,29 @@
 #ifndef RTV_AGENT_DP_INTERNAL_H
 #define RTV_AGENT_DP_INTERNAL_H
 
+#include "common/bytes.h"
 #include "dp/dp.h"
+
+/* Big-endian fields of the frames the engine parses and writes. */
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)rtv_get_be(p, 2);
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)rtv_get_be(p, 4);
+}
+
+static inline void wr16(uint8_t *p, uint16_t v)
+{
+	rtv_put_be(p, v, 2);
+}
+
+static inline void wr32(uint8_t *p, uint32_t v)
+{
+	rtv_put_be(p, v, 4);
+}
 
 #define DP_CACHELINE 64
 #define DP_NO_SLOT UINT32_MAX

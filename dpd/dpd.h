@@ -405,7 +405,8 @@ struct dpd_uclient {
 	bool up;			/* hello answered */
 	struct dpd_state state;
 	uint64_t connects, drops;	/* counters for the metrics */
-	uint64_t accepted_ms;		/* uv_now of the last connect a listener took (0: none) */
+	uint64_t accepted_ms;		/* uv_now of the last connect a listener took, or */
+					/* found busy (EAGAIN: backlog full); 0: none */
 	/* private */
 	uv_pipe_t pipe;
 	uv_connect_t creq;

@@ -183,6 +183,8 @@ static void on_connect(uv_connect_t *req, int status)
 
 	if (c->closing)
 		return;
+	if (status == UV_EAGAIN)	/* someone listens, but does not accept now */
+		c->accepted_ms = uv_now(c->loop);
 	if (status < 0) {
 		c->pipe_closing = true;
 		uv_close((uv_handle_t *)&c->pipe, on_pipe_closed);

@@ -13,6 +13,7 @@
  *  - a refusal happens only for DF, a too-small MTU or malformed options.
  */
 // fuzz-modules: sched common dp
+#include "common/bytes.h"
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,14 +21,11 @@
 
 #include "dp/dp.h"
 
+#define get16(p) ((uint16_t)rtv_get_be(p, 2))
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 static void check_fragments(const uint8_t *f, size_t n, const struct dp_parsed *p, uint16_t mtu)
 {

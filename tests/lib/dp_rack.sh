@@ -18,6 +18,9 @@
 #   write_conf I INT UP    node I's configuration, $DIR/nI.conf (Raft and the
 #                          RPC over mutual TLS, certificates in $DIR/pki)
 #   start_rtvd I NS        node I's rtvdp, then its rtvd, in namespace NS
+#   metric I NAME{LABELS   the value of the first sample of node I's /metrics
+#                          ([metrics] listen 10.98.0.I:RAFT_PORT+20) that
+#                          starts with that text
 
 . "$(dirname "${BASH_SOURCE[0]}")/pki.sh"
 dp_rack_env() {	# dp_rack_env TAG PORT
@@ -87,6 +90,8 @@ capacity = 1G
 rt_budget = 50%
 [raft]
 election_timeout = 250ms
+[metrics]
+listen = 10.98.0.$i:$((RAFT_PORT + 20))
 [dataplane]
 enabled = true
 int_dev = $2
@@ -100,6 +105,12 @@ ${DP_RT_PRIORITY:+rt_priority = $DP_RT_PRIORITY}
 EOF
 	[ -f "$DIR/pki/ca.crt" ] || pki_rack "$DIR/pki" || return 1
 	pki_tls_section "$DIR/pki" "$i" >>"$DIR/n$i.conf"
+}
+
+metric() {	# metric I PREFIX
+	local ns=$([ "$1" = 1 ] && echo $HA || echo $HB)
+	ip netns exec "$ns" curl -s --max-time 5 "http://10.98.0.$1:$((RAFT_PORT + 20))/metrics" |
+		awk -v p="$2" 'index($0, p) == 1 { print $NF; exit }'
 }
 
 start_rtvd() {	# start_rtvd I NS: the host's rtvdp (its dataplane), then rtvd

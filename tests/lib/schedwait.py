@@ -10,10 +10,11 @@ time spent waiting on a run queue), so this tool records it while the
 traffic runs and then sets it against each hold, per packet.
 
   schedwait.py record OUT H=PID...
-      every 1 ms until SIGINT/SIGTERM, one line "t_ns H comm wait_ns
-      faults" per thread of each process whose run-queue wait or page
-      faults grew (CLOCK_REALTIME, the pcaps' clock); H names the host of
-      process PID
+      every 1 ms until SIGINT/SIGTERM: a line "t_ns R" per round, and a
+      line "t_ns H comm wait_ns state" per engine thread (dp-egress,
+      dp-ingress, dp-poll) of each process whose run-queue wait or state
+      (R, S...) changed (CLOCK_REALTIME,
+      the pcaps' clock); H names the host of process PID
   schedwait.py verdict WAITS CSV HOPS_TXT S R
       re-reads each "rtvnet's: rtvd held it" line of HOPS_TXT (hops.py) for
       the flow from host S to host R (the sender's thread dp-egress, the
@@ -40,61 +41,105 @@ LATE = re.compile(r"^(\S+) (\d+): late by \d+ us \(VM->dp (\d+), dp (\d+), wire\
                   r"dp (\d+), dp->VM \d+ us\): rtvnet's: rtvd held it (\d+) us > its share (\d+) us")
 
 
+ENGINE = ("dp-egress", "dp-ingress", "dp-poll")
+
+
+def engine_threads(procs):
+    """[(host, comm, schedstat path)] of the engine threads (dp.h names
+    them); looked up again every second, since rtvdp may be replaced."""
+    out = []
+    for host, pid in procs:
+        base = f"/proc/{pid}/task"
+        try:
+            tids = os.listdir(base)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                comm = open(f"{base}/{tid}/comm").read().strip()
+            except OSError:
+                continue
+            if comm in ENGINE:
+                out.append((host, comm, f"{base}/{tid}/schedstat"))
+    return out
+
+
 def record(out, specs):
     procs = [s.split("=", 1) for s in specs]
-    last, stop = {}, []
+    last, stop, threads, found = {}, [], [], 0
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     with open(out, "w") as f:
         while not stop:
             now = time.time_ns()
-            for host, pid in procs:
-                base = f"/proc/{pid}/task"
+            if now - found > 1_000_000_000:
+                threads, found = engine_threads(procs), now
+            f.write(f"{now} R\n")	# a round: when the counters were last read
+            for host, comm, path in threads:
                 try:
-                    tids = os.listdir(base)
-                except OSError:
+                    wait = int(open(path).read().split()[1])
+                    state = open(path[:-9] + "stat").read().rsplit(")", 1)[1].split()[0]
+                except (OSError, ValueError, IndexError):
                     continue
-                for tid in tids:
-                    try:
-                        comm = open(f"{base}/{tid}/comm").read().strip()
-                        wait = int(open(f"{base}/{tid}/schedstat").read().split()[1])
-                        st = open(f"{base}/{tid}/stat").read().rsplit(")", 1)[1].split()
-                        faults = int(st[7]) + int(st[9])
-                    except (OSError, ValueError, IndexError):
-                        continue
-                    if last.get((host, tid)) != (wait, faults):
-                        last[(host, tid)] = (wait, faults)
-                        f.write(f"{now} {host} {comm} {wait} {faults}\n")
+                if last.get(path) != (wait, state):
+                    last[path] = (wait, state)
+                    f.write(f"{now} {host} {comm} {wait} {state}\n")
             time.sleep(PERIOD_S)
 
 
 def load(path):
-    """{(host, comm): ([t_ns...], [wait_ns...])}; every thread's first line
-    is its baseline."""
-    series = {}
+    """{(host, comm): ([t_ns...], [wait_ns...], [previous round's t_ns...])}
+    with a line only where the wait grew (the thread got a CPU back between
+    the previous round and that line); every thread's first line is its
+    baseline."""
+    series, asleep, last_round = {}, {}, 0
     for line in open(path):
-        t, host, comm, wait = line.split()[:4]
-        s = series.setdefault((host, comm), ([], []))
-        s[0].append(int(t))
-        s[1].append(int(wait))
-    return series
+        f = line.split()
+        if len(f) == 2:
+            last_round = int(f[0])
+            continue
+        t, host, comm, wait = int(f[0]), f[1], f[2], int(f[3])
+        if len(f) > 4 and f[4] == "S":	# asleep at t: a later wait began after t
+            asleep.setdefault((host, comm), []).append(t)
+        s = series.setdefault((host, comm), ([], [], []))
+        if s[1] and s[1][-1] == wait:
+            continue
+        s[0].append(t)
+        s[1].append(wait)
+        s[2].append(last_round)
+    return series, asleep
 
 
-def waited(series, key, start, end):
-    """Run-queue wait of thread `key` that fell between start and end (ns),
-    a lower bound. The kernel adds a wait to the counter when the thread
-    gets the CPU back, and lines are written when the counter moved: the
-    growth from the last line at or before start to the first line at or
-    after end, less what may lie outside the hold — up to one period before
-    start, and whatever passed between end and that line."""
+def waited(data, key, start, end):
+    """Run-queue wait of thread `key` that surely fell between start and
+    end (ns). The kernel adds a wait to the counter when the thread gets
+    the CPU back. Line i, the last at or before start, says the thread got
+    a CPU after round r_i, so every wait added after line i began after
+    r_i — or after the last round before start that saw it asleep (state
+    S), if later: at most start minus that of them lies before start. Of the growth up
+    to the last line at or before end, all ended by end; up to the first
+    line after end, at most that line's lateness lies after end."""
+    series, asleep = data
     if key not in series:
         return 0
-    ts, ws = series[key]
+    ts, ws, rs = series[key]
     i = bisect.bisect_right(ts, start) - 1
-    j = bisect.bisect_left(ts, end)
-    if i < 0 or j >= len(ts):
+    if i < 0:
         return 0
-    return max(0, ws[j] - ws[i] - (ts[j] - end) - int(PERIOD_S * 1e9))
+    began = rs[i]
+    sl = asleep.get(key, [])
+    k = bisect.bisect_right(sl, start) - 1
+    if k >= 0 and sl[k] >= ts[i]:	# seen asleep after line i: waits began later
+        began = sl[k]
+    before = max(0, start - began)
+    best = 0
+    j = bisect.bisect_right(ts, end) - 1
+    if j > i:
+        best = ws[j] - ws[i] - before
+    j = bisect.bisect_left(ts, end)
+    if j < len(ts):
+        best = max(best, ws[j] - ws[i] - before - (ts[j] - end))
+    return max(0, best)
 
 
 def verdict(waits, csv, hops_txt, src, dst):

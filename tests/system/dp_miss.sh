@@ -123,6 +123,11 @@ grep -E "^$A +.*receiver +[0-9]+ +[0-9]+ +[0-9.]+ [mun]?s/" "$DIR/table.txt" >/d
 	ok "rtvctl paths (table) on node 2 shows SIDE/PKTS/MISSES/DELAY" ||
 	{ bad "table lacks the stats columns"; sed 's/^/      /' "$DIR/table.txt"; }
 
+# the latency histograms are rtvdp's: they reach rtvd's /metrics over the channel
+hist() { c=$(metric 2 'rtvnet_rtpath_one_way_delay_seconds_count{'); [ "${c%.*}" -gt 0 ] 2>/dev/null; }
+wait_for 5 hist && ok "node 2's /metrics: rtvnet_rtpath_one_way_delay_seconds_count $(metric 2 'rtvnet_rtpath_one_way_delay_seconds_count{'), node 1's RT queue delay count $(metric 1 'rtvnet_dp_queue_delay_seconds_count{class="rt"')" ||
+	bad "rtvdp's one-way delay histogram is not in node 2's /metrics ($(metric 2 'rtvnet_rtpath_one_way_delay_seconds_count'))"
+
 step "2. forced miss: the wire cut to 2 Mbit/s, rtpath $A sends 3.2 Mbit/s for 2 s (rtpath $B a little)"
 htb $HA wA 2mbit && htb $HB wB 2mbit || die "cannot reshape the wire"
 recv_start r2 30 3 || die "receiver did not start"

@@ -186,8 +186,14 @@ for k in $(seq 10); do
 done
 wait "$TX"; wait "$RX"
 hops_stop
-kill -INT $SW; wait $SW
-read -r dl nb < <(ctl 1 -o json paths "$A" | json_get /dev/stdin "'%d %d' % (j['paths'][0]['deadline_ns'], j['paths'][0]['net_budget_ns'])")
+kill -TERM $SW; wait $SW
+dl='' nb=''
+budget() {	# rtpath A's deadline and network budget (rtvd 1 may be catching up)
+	ctl 1 -o json paths "$A" >"$DIR/pa.json" 2>/dev/null &&
+		read -r dl nb < <(json_get "$DIR/pa.json" "'%d %d' % (j['paths'][0]['deadline_ns'], j['paths'][0]['net_budget_ns'])") &&
+		[ -n "$nb" ]
+}
+wait_for 20 budget || die "rtvctl paths $A: no deadline and network budget"
 hops_report "$DIR/k" "A:$DIR/k.csv:$dl:$nb:$(json_get "$DIR/k.tx.json" "j['sent']")"
 verdict k "$DIR/kills" 2 "" lost || failures=$((failures + 1))
 $PY tests/lib/schedwait.py verdict "$DIR/k.waits" "$DIR/k.csv" "$DIR/k.hops.txt" 1 2 >"$DIR/k.cpu.txt"

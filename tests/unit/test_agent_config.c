@@ -203,6 +203,8 @@ static const struct bad_case bad_cases[] = {
 	{ 12, "capacity = 12000",
 	  { "t.conf:12: [uplink] capacity = \"12000\"", "needs a unit", "12k?" } },
 	{ 12, "capacity = fast", { "t.conf:12:", "[uplink] capacity", "fast" } },
+	{ 0, "[dataplane]\ncpu = first", { "t.conf:14:", "[dataplane] cpu", "a CPU number" } },
+	{ 0, "[dataplane]\ncpu = 1024", { "t.conf:14:", "[dataplane] cpu", "0 to 1023" } },
 	{ 12, "capacity = 0bit", { "t.conf:12:", "above 0" } },
 	{ 2, "idd = 1", { "t.conf:2:", "[node] idd: unknown key", "id, name" } },
 	{ 2, "ID = 1", { "t.conf:2:", "unknown key" } },
@@ -296,6 +298,20 @@ static void test_config_bad(void **state)
 					 c->text, err, c->want[k]);
 		}
 	}
+}
+
+/* [dataplane] cpu = N: the engine and its devices' receive work on CPU N */
+static void test_config_dp_cpu(void **state)
+{
+	struct agent_config cfg;
+	char err[AGENT_CONFIG_ERRLEN] = "";
+
+	(void)state;
+	assert_int_equal(parse(0, "[dataplane]\ncpu = 3", &cfg, err, sizeof(err)), 0);
+	assert_true(cfg.dataplane.pin);
+	assert_int_equal(cfg.dataplane.cpu, 3);
+	assert_int_equal(parse(0, "[log]\nlevel = info", &cfg, err, sizeof(err)), 0);
+	assert_false(cfg.dataplane.pin);
 }
 
 static void test_config_peers_max(void **state)
@@ -713,6 +729,7 @@ int main(void)
 		cmocka_unit_test(test_config_full),
 		cmocka_unit_test(test_config_example),
 		cmocka_unit_test(test_config_bad),
+		cmocka_unit_test(test_config_dp_cpu),
 		cmocka_unit_test(test_config_peers_max),
 		cmocka_unit_test(test_config_long_line),
 		cmocka_unit_test(test_config_files),

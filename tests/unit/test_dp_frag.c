@@ -12,6 +12,7 @@
  *    the whole reassembled datagram is right. Needs root (CAP_NET_ADMIN,
  *    CAP_NET_RAW); skipped otherwise, and a skip fails the run as root.
  */
+#include "common/bytes.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
@@ -33,18 +34,10 @@
 
 #include "dp/dp.h"
 
+#define put16(p, v) rtv_put_be(p, v, 2)
+#define get16(p) ((uint16_t)rtv_get_be(p, 2))
+
 #define MAXF 64
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /* An Ethernet/IPv4/UDP frame 10.9.0.2:40000 -> 10.9.0.1:port with `opts`
  * (olen bytes, a multiple of 4) as IP options and a correct UDP checksum.

@@ -1,6 +1,7 @@
 /* test_dp_pkt.c — frames (dp/dp_pkt.c): parse, MPLS push/pop, DSCP with
  * an incremental checksum, ICMP fragmentation-needed. Frames are built by
  * hand here; checksums are checked against a full recomputation. */
+#include "common/bytes.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,9 @@
 #include <cmocka.h>
 
 #include "dp/dp.h"
+
+#define put16(p, v) rtv_put_be(p, v, 2)
+#define put32(p, v) rtv_put_be(p, v, 4)
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 
@@ -24,18 +28,6 @@ struct frame_spec {
 	uint16_t frag;		/* flags + offset word */
 	uint8_t ihl;		/* 0: 5 */
 };
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 /* Writes an Ethernet/IPv4/L4 frame at buf; returns its length. */
 static size_t build(uint8_t *buf, const struct frame_spec *s)

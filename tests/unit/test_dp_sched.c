@@ -4,6 +4,7 @@
  * 000's experiment at the scheduler level: an admitted 5 ms path has no
  * misses under NRT overload at 1.1x the link, while the same traffic
  * without a reservation misses. */
+#include "common/bytes.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,9 @@
 
 #include "dp/dp.h"
 #include "agent/dataplane/dataplane.h"
+
+#define put16(p, v) rtv_put_be(p, v, 2)
+#define put32(p, v) rtv_put_be(p, v, 4)
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 #define US 1000ull
@@ -26,18 +30,6 @@
 #define REAL0 (1700000000ull * S + 123456789ull)	/* CLOCK_REALTIME at mono 0 */
 
 /* ---- frames ------------------------------------------------------------------ */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 /* An Ethernet/IPv4/UDP frame of `len` bytes (>= 42) at f. */
 static uint32_t udp_frame(uint8_t *f, uint32_t len, uint32_t src, uint32_t dst, uint16_t dport,
