@@ -29,6 +29,9 @@ static inline void wr32(uint8_t *p, uint32_t v)
 	rtv_put_be(p, v, 4);
 }
 
+/* Formats an error for a caller's err[CONS_ERRLEN] (NULL: none wanted). */
+void dp__errf(char err[CONS_ERRLEN], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #define DP_CACHELINE 64
 #define DP_NO_SLOT UINT32_MAX
 

@@ -131,20 +131,6 @@ struct dp_io {
 	struct dp_desc *eg_desc[BATCH_MAX], *eg_out[BATCH_MAX], *eg_replies[BATCH_MAX];
 };
 
-static void io_err(char err[CONS_ERRLEN], const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void io_err(char err[CONS_ERRLEN], const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, CONS_ERRLEN, fmt, ap);
-	va_end(ap);
-}
-
 static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
@@ -161,11 +147,11 @@ static int bind_dev(int fd, const char *dev, uint16_t proto, char err[CONS_ERRLE
 
 	sll.sll_ifindex = (int)if_nametoindex(dev);
 	if (!sll.sll_ifindex) {
-		io_err(err, "dataplane: no interface '%s' in this network namespace", dev);
+		dp__errf(err, "dataplane: no interface '%s' in this network namespace", dev);
 		return -ENODEV;
 	}
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-		io_err(err, "dataplane: cannot bind to '%s': %s", dev, strerror(errno));
+		dp__errf(err, "dataplane: cannot bind to '%s': %s", dev, strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -195,12 +181,12 @@ static int open_rx(const char *dev, bool stamp, int *out, char err[CONS_ERRLEN])
 	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), rc;
 
 	if (fd < 0) {
-		io_err(err, "dataplane: AF_PACKET socket for '%s': %s (needs CAP_NET_RAW)", dev,
+		dp__errf(err, "dataplane: AF_PACKET socket for '%s': %s (needs CAP_NET_RAW)", dev,
 		       strerror(errno));
 		return -errno;
 	}
 	if ((rc = rx_options(fd, (int)if_nametoindex(dev), stamp)) < 0) {
-		io_err(err, "dataplane: socket options on '%s': %s", dev, strerror(-rc));
+		dp__errf(err, "dataplane: socket options on '%s': %s", dev, strerror(-rc));
 		close(fd);
 		return rc;
 	}
@@ -217,7 +203,7 @@ static int open_tx(const char *dev, int *out, char err[CONS_ERRLEN])
 	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), rc, buf = 4 << 20;
 
 	if (fd < 0) {
-		io_err(err, "dataplane: AF_PACKET socket for '%s': %s (needs CAP_NET_RAW)", dev,
+		dp__errf(err, "dataplane: AF_PACKET socket for '%s': %s (needs CAP_NET_RAW)", dev,
 		       strerror(errno));
 		return -errno;
 	}
@@ -680,7 +666,7 @@ static int adopt_one(int fd, const char *dev, int *out, char err[CONS_ERRLEN])
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) < 0 || domain != AF_PACKET ||
 	    getsockname(fd, (struct sockaddr *)&sll, &len) < 0 ||
 	    sll.sll_ifindex != (int)if_nametoindex(dev)) {
-		io_err(err, "dataplane: handed-over socket %d is not a packet socket bound to '%s'",
+		dp__errf(err, "dataplane: handed-over socket %d is not a packet socket bound to '%s'",
 		       fd, dev);
 		return -EINVAL;
 	}
@@ -743,7 +729,7 @@ static int io_alloc(const struct dp_io_config *cfg, struct dp_io **out, char err
 	io->cfg = *cfg;
 	if ((io->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		rc = -errno;
-		io_err(err, "dataplane: eventfd: %s", strerror(-rc));
+		dp__errf(err, "dataplane: eventfd: %s", strerror(-rc));
 		free(io);
 		return rc;
 	}
@@ -752,7 +738,7 @@ static int io_alloc(const struct dp_io_config *cfg, struct dp_io **out, char err
 	if (io->cfg.batch > BATCH_MAX)
 		io->cfg.batch = BATCH_MAX;
 	if ((rc = dp_sched_init(&io->sched, &cfg->sched)) < 0) {
-		io_err(err, "dataplane: scheduler configuration refused (%s)", strerror(-rc));
+		dp__errf(err, "dataplane: scheduler configuration refused (%s)", strerror(-rc));
 		close(io->wake);
 		free(io);
 		return rc;
@@ -771,7 +757,7 @@ static int io_alloc(const struct dp_io_config *cfg, struct dp_io **out, char err
 int dp_io_new(const struct dp_io_config *cfg, struct dp_io **out, char err[CONS_ERRLEN])
 {
 	if (!cfg || !cfg->int_dev || !cfg->up_dev) {
-		io_err(err, "dataplane: two interfaces are required");
+		dp__errf(err, "dataplane: two interfaces are required");
 		return -EINVAL;
 	}
 	return io_alloc(cfg, out, err);
@@ -783,7 +769,7 @@ int dp_io_run(struct dp_io *io, struct dp_rcu *r, const int *fds, char err[CONS_
 	int rc;
 
 	if (!r || !dp_rcu_current(r)) {
-		io_err(err, "dataplane: a published table is required");
+		dp__errf(err, "dataplane: a published table is required");
 		for (int i = 0; fds && i < DP_IO_FDS; i++)
 			close(fds[i]);
 		return -EINVAL;
@@ -805,7 +791,7 @@ int dp_io_run(struct dp_io *io, struct dp_rcu *r, const int *fds, char err[CONS_
 		io->in_started = true;
 	pthread_attr_destroy(&attr);
 	if (rc < 0 && (!err || !err[0]))
-		io_err(err, "dataplane: cannot start: %s", strerror(-rc));
+		dp__errf(err, "dataplane: cannot start: %s", strerror(-rc));
 	return rc;
 }
 

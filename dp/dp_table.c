@@ -57,10 +57,8 @@
  * table from an old one even if malloc hands the new one the old address. */
 static _Atomic uint64_t next_gen;
 
-static void table_err(char err[CONS_ERRLEN], const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void table_err(char err[CONS_ERRLEN], const char *fmt, ...)
+/* dp_internal.h */
+void dp__errf(char err[CONS_ERRLEN], const char *fmt, ...)
 {
 	va_list ap;
 
@@ -252,7 +250,7 @@ static int path_check(const struct cons_rtpath *r, char err[CONS_ERRLEN])
 	if ((q->type != CONS_PATH_DEADLINE && q->type != CONS_PATH_RESERVATION) || !q->rate_bps ||
 	    !q->max_pkt_bytes || q->burst_bytes < q->max_pkt_bytes || !q->deadline_ns ||
 	    !r->sched_deadline_ns || !r->service_rate_bps || (!q->proto && q->dport)) {
-		table_err(err, "rtpath %llu: type, rate, max packet, burst >= max packet, deadlines, "
+		dp__errf(err, "rtpath %llu: type, rate, max packet, burst >= max packet, deadlines, "
 			  "service rate and a protocol for a port are required",
 			  (unsigned long long)r->id);
 		return -EINVAL;
@@ -366,7 +364,7 @@ static int config_check(const struct dp_table_config *c, struct dp_table_config 
 			char err[CONS_ERRLEN])
 {
 	if (!c->host_id || !c->uplink_bps || !c->nrt_max_frame_bytes) {
-		table_err(err, "dataplane table: host id, uplink rate and the largest NRT frame "
+		dp__errf(err, "dataplane table: host id, uplink rate and the largest NRT frame "
 			  "are required");
 		return -EINVAL;
 	}
@@ -396,7 +394,7 @@ static int count_paths(const struct dp_table_config *c, const struct cons_rtpath
 		cnt[DP_RX] += paths[i].dst_host == c->host_id;
 	}
 	if (cnt[DP_TX] >= UINT32_MAX / 4 || cnt[DP_RX] >= UINT32_MAX / 4) {
-		table_err(err, "dataplane table: too many rtpaths");
+		dp__errf(err, "dataplane table: too many rtpaths");
 		return -EINVAL;
 	}
 	return 0;
@@ -457,7 +455,7 @@ int dp_table_new(const struct dp_table_config *cfg, const struct cons_rtpath *pa
 	}
 	if ((rc = headroom_build(t)) < 0) {
 		if (rc == -E2BIG)
-			table_err(err, "dataplane table: too many distinct deadlines");
+			dp__errf(err, "dataplane table: too many distinct deadlines");
 		goto err_table;
 	}
 	*out = t;
@@ -465,7 +463,7 @@ int dp_table_new(const struct dp_table_config *cfg, const struct cons_rtpath *pa
 
 err_table:
 	if (rc == -ENOMEM)
-		table_err(err, "dataplane table: out of memory");
+		dp__errf(err, "dataplane table: out of memory");
 	dp_table_free(t);
 	return rc;
 }
