@@ -170,6 +170,10 @@ flow_start() {
 	"$LAB" exec h2v1 "$GEN" recv --port 18030 --json --duration "$((secs + 3))s" --csv "$OUT/$name.csv" \
 		>"$OUT/$name.rx.json" 2>"$OUT/$name.rx.err" &
 	pids+=($!)
+	# the sender's neighbour entry first: without it the first ~10 frames
+	# die in h1v1's own ARP queue (rtvgen counts send errors), before any
+	# switch or rtvnet sees them
+	ip netns exec "${RTV_LAB_PREFIX}h1v1" ping -c 2 -i 0.2 -W 1 -q 10.0.2.11 >/dev/null 2>&1
 	sleep 0.3
 	ip netns exec "${RTV_LAB_PREFIX}h1v1" "$GEN" send --flow A --dst 10.0.2.11:18030 --rate 2M --size 1502 \
 		--deadline 5ms --duration "${secs}s" --json >"$OUT/$name.tx.json" 2>"$OUT/$name.tx.err" &
