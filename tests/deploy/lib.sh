@@ -170,7 +170,14 @@ flow_start() {
 	"$LAB" exec h2v1 "$GEN" recv --port 18030 --json --duration "$((secs + 3))s" --csv "$OUT/$name.csv" \
 		>"$OUT/$name.rx.json" 2>"$OUT/$name.rx.err" &
 	pids+=($!)
-	sleep 0.3
+	# the receiver must listen before the first frame. With a fixed 0.3 s
+	# pause, on a loaded machine, the first 11 (base) and 127 (upgrade)
+	# frames of a run were lost (seq 0 on, none later), most likely at the
+	# receiver's port before it listened: the sender counted a few send
+	# errors, which is what (rate-limited) port-unreachable replies cause
+	wait_for 20 bash -c "ip netns exec '${RTV_LAB_PREFIX}h2v1' ss -Hlun 'sport = :18030' | grep -q ." ||
+		info "flow $name: the receiver does not listen after 20 s"
+	ip netns exec "${RTV_LAB_PREFIX}h1v1" ping -c 1 -W 1 -q 10.0.2.11 >/dev/null 2>&1	# neighbour entry
 	ip netns exec "${RTV_LAB_PREFIX}h1v1" "$GEN" send --flow A --dst 10.0.2.11:18030 --rate 2M --size 1502 \
 		--deadline 5ms --duration "${secs}s" --json >"$OUT/$name.tx.json" 2>"$OUT/$name.tx.err" &
 	flow_tx=$!

@@ -23,7 +23,8 @@
 #   7. remove-host.yml takes h4 out.
 # Figures (also with --bench, which only changes nothing but the name in
 # messages): deploy.site_s.3_hosts, deploy.idempotent_changed,
-# deploy.upgrade.misses, deploy.upgrade_s_per_host.
+# deploy.upgrade.misses (lost + late), deploy.upgrade.lost,
+# deploy.upgrade_s_per_host.
 # Needs root, OVS, systemd-container, mmdebstrap, ansible, jq (make deps);
 # without root it skips (exit 77). RTV_LAB_PREFIX / RTV_LAB_DIR as for the lab.
 set -u
@@ -84,7 +85,7 @@ rtpath=$(on 1 rtvctl reserve --src 10.0.1.11 --dst 10.0.2.11 --proto udp --dport
 	--rate 2M --burst 6000 --deadline 5ms --owner deploy-test 2>&1)
 check "reservation through h1 (rtpath '$rtpath')" is_id "$rtpath"
 flow_run base 20 "20 s before any upgrade"
-base_miss=$((flow_lost + flow_late))
+base_miss=$((flow_lost + flow_late)) base_lost=$flow_lost
 
 step "4. add-host.yml: h4 joins as a standby, promoted to voter"
 "$HOSTS_SH" up 4 2>>"$OUT/hosts-up.log" || die "h4 did not boot"
@@ -155,6 +156,7 @@ step "figures (indicative: this machine's CPU is shared)"
 figure deploy.site_s.3_hosts "$site_s" s lower "site.yml run again (nothing to change)" "$idle_s"
 figure deploy.idempotent_changed "$idem" tasks lower "site.yml first run" "$site_changed"
 figure deploy.upgrade.misses "$up_miss" packets lower "same flow, 20 s before the upgrade" "$base_miss"
+figure deploy.upgrade.lost "${u_lost:-0}" packets lower "same flow, 20 s before the upgrade" "$base_lost"
 figure deploy.upgrade_s_per_host "$(awk -v s="$up_s" 'BEGIN { printf "%.1f", s / 4 }')" s lower \
 	"site.yml idle run per host" "$(awk -v s="$idle_s" 'BEGIN { printf "%.1f", s / 3 }')"
 

@@ -10,9 +10,10 @@
 #      deployed OVS and rtvd.
 # The upgrade under traffic, add/remove-host and the power cut are in the long
 # form. It stays in `make test-long`, not `make test`: on the shared 2-core
-# machine it took 12 min 48 s (make deb, then site.yml 300 s and its second
-# run 195 s, each task an SSH round trip and a Python start in a container),
-# which would take `make test` (about 12 min) past its 20-minute budget. Needs root, OVS, systemd-container, mmdebstrap, ansible, jq (make
+# machine it took 12 min 48 s at load 12-18 (make deb, then site.yml 300 s
+# and its second run 195 s: each task is an SSH round trip and a Python
+# start in a container) and 7 min 55 s at load 8, which would take `make
+# test` (about 12 min) past its 20-minute budget. Needs root, OVS, systemd-container, mmdebstrap, ansible, jq (make
 # deps); without root it skips (exit 77).
 set -u
 OUT=$(mktemp -d /tmp/rtv-deploy-sys.XXXXXX)
