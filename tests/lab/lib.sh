@@ -166,8 +166,9 @@ leader_of() {
 vms_known() {	# on every host, h1v1 and h2v1 with their addresses
 	local h
 	for h in $(seq 1 "$hosts"); do
-		ctl "$h" --timeout 1s vms 2>/dev/null | awk '$3 == 1 && $4 == "10.0.1.11" { a = 1 }
-			$3 == 2 && $4 == "10.0.2.11" { b = 1 } END { exit !(a && b) }' || return 1
+		ctl "$h" --timeout 1s -o json vms 2>/dev/null | jq -e '[.. | objects | select(.host_id? != null)]
+			| any(.host_id == 1 and ((.ips // []) | any(. == "10.0.1.11")))
+			and any(.host_id == 2 and ((.ips // []) | any(. == "10.0.2.11")))' >/dev/null || return 1
 	done
 }
 rtvnet_up() {
