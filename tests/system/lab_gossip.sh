@@ -3,14 +3,14 @@
 # gives every host a [gossip] section on the management network (10.1.0.H,
 # sealed with the lab's rack key). Checks, each printed as it runs:
 #   1. every host's `rtvctl members -o json` holds all three hosts alive,
-#      sealed, each with its Raft role;
+#      sealed, each with its Raft role; the leader's table has no warning;
 #   2. load facts reach every host: CPU and memory of each host; h1's RT
 #      reserved after one `rtvctl reserve` h1v1 -> h2v1; h1's uplink use
 #      while h1v1 sends to h2v1, against what the kernel counted leaving
 #      h1's up0 in the same seconds (and above h1's idle figure before);
 #   3. a partition on a real network: the management switch's port toward
 #      h3 goes down (the cable pulled); h1 and h2 mark h3 dead, h3 marks
-#      both dead, Raft (in-band on the data network) still hears h3 and the
+#      both dead; Raft (in-band on the data network) still hears h3, so the
 #      leader's `rtvctl members` warns of the disagreement;
 #   4. the port comes back: every view converges to all alive, h3's
 #      incarnation rose (it refuted its death);
@@ -82,9 +82,16 @@ jq -e '.sealed == "yes" and .rx_refused == 0' <<<"$j" >/dev/null && ok "sealed w
 	bad "sealed/refused: $(jq -c '[.sealed, .rx_refused]' <<<"$j")"
 jq -e '[.members[] | select(.raft_role == "voter")] | length == 3' <<<"$j" >/dev/null &&
 	ok "every member a Raft voter beside its gossip state" || bad "roles: $(jq -c '[.members[] | [.name, .raft_role]]' <<<"$j")"
-ctl 1 members >"$RUN/members.txt" 2>&1
-[ "$(grep -cE "^h[1-3] +10\.1\.0\.[1-3]:7946 +alive" "$RUN/members.txt")" = 3 ] && ! grep -q '^warning' "$RUN/members.txt" &&
-	ok "rtvctl members on h1: 3 rows alive on the management network, no warning" ||
+# the table on the leader (the only one that knows whether Raft hears each
+# member); a loaded machine may delay one heartbeat past a round, so a
+# transient "Raft has not heard" warning is given a few seconds to clear
+table_clean() {
+	local l
+	l=$(leader) && ctl "$l" members >"$RUN/members.txt" 2>&1 &&
+		[ "$(grep -cE "^h[1-3] +10\.1\.0\.[1-3]:7946 +alive" "$RUN/members.txt")" = 3 ] &&
+		! grep -q '^warning' "$RUN/members.txt"
+}
+wait_for 10 table_clean && ok "rtvctl members on the leader: 3 rows alive on the management network, no warning" ||
 	bad "rtvctl members: $(tr '\n' '|' <"$RUN/members.txt")"
 
 step "2. load facts: CPU, memory, RT reserved, uplink use"
@@ -134,7 +141,6 @@ echo "   h1's uplink use at h3: idle $idle ppm; during the flow ${samples[*]} pp
 ctl 1 --timeout 5s release "$rtpath" >/dev/null 2>&1
 
 step "3. partition: the management switch's port toward h3 goes down"
-L=$(leader)
 inc=$(fact 1 h3 incarnation)
 ip -n "${P}mgmt" link set m-h3 down || die "cannot take m-h3 down"
 t0=$(date +%s%N)
@@ -142,11 +148,14 @@ wait_for "$VERDICT_S" view_is "1 2" dead "h3" && ok "h1 and h2 hold h3 dead afte
 	bad "after ${VERDICT_S} s: $(views)"
 wait_for "$VERDICT_S" view_is 3 dead "h1 h2" && ok "h3 holds h1 and h2 dead after $(( ($(date +%s%N) - t0) / 1000000 )) ms" ||
 	bad "after ${VERDICT_S} s: $(views)"
-[ "$(leader)" = "$L" ] && ok "Raft, in-band on the data network, keeps leader h$L" || bad "leader h$L -> h$(leader)"
-ctl "$L" members >"$RUN/members.txt" 2>&1
-grep -q "is dead in gossip but Raft hears it" "$RUN/members.txt" &&
-	ok "the leader warns: $(grep -m1 'is dead in gossip' "$RUN/members.txt")" ||
-	bad "no disagreement warning at h$L: $(tr '\n' '|' <"$RUN/members.txt")"
+# Raft runs in-band on the data network: its leader (whichever host it is
+# now) still hears the member gossip holds dead, and says so
+warns() {
+	L=$(leader) && ctl "$L" members >"$RUN/members.txt" 2>&1 &&
+		grep -q "is dead in gossip but Raft hears it" "$RUN/members.txt"
+}
+wait_for 10 warns && ok "leader h$L: $(grep -m1 'is dead in gossip' "$RUN/members.txt")" ||
+	bad "no disagreement warning at the leader (h${L:-none}): $(tr '\n' '|' <"$RUN/members.txt")"
 
 step "4. heal: the port comes back; every view converges to all alive"
 ip -n "${P}mgmt" link set m-h3 up || die "cannot bring m-h3 up"
