@@ -72,6 +72,7 @@ RTVCTL=${RTVCTL:-$LAB_ROOT/build/bin/rtvctl}
 # in each host's own namespace: no clash with the machine's loopback
 RTVD_RAFT_PORT=18401 RTVD_RPC_PORT=18451 RTVD_MISS_PORT=18403 RTVD_OF_PORT=18490
 RTVD_METRICS_PORT=9464	# on the management network, 10.1.0.H
+RTVD_GOSSIP_PORT=7946	# UDP, on the management network too
 
 . "$LAB_ROOT/tests/lib/common.sh"	# ns
 . "$LAB_ROOT/tests/lib/pki.sh"	# the lab's rack CA ($LAB_DIR/pki)
@@ -417,7 +418,27 @@ rtvd_conf() {	# rtvd_conf H HOSTS RATE ELECTION: the host's rtvd.conf on stdout
 	uri = $(lab_libvirt_uri "$h")
 	peer_uri = qemu+tcp://10.1.0.%i:16509/system
 	CONF
+	rtvd_gossip_conf "$h" "$n"
 	pki_tls_section "$LAB_DIR/pki" "$h"	# Raft, RPC, miss reports: the lab's rack CA
+}
+
+# [gossip] on the management network (docs/gossip.md): every host binds
+# 10.1.0.H:7946 and seeds with all the others (up to 16), so any host that is up lets a
+# restarted one back in. Sealed by [tls] rack_keys (the lab's rack key, in
+# pki_tls_section). Probes every 500 ms rather than memberlist's 1 s and a
+# push-pull every 10 s rather than 30 s: a lab test sees a verdict, and a
+# healed partition converge, within seconds (tests/system/lab_gossip.sh
+# derives its bounds from these lines). The autopilot stays off: the lab's
+# tests kill and pause hosts and expect the voters they started with.
+rtvd_gossip_conf() {	# rtvd_gossip_conf H HOSTS
+	local h=$1 i seeds="" k=0
+	for i in $(seq 1 "$2"); do	# rtvd takes up to 16 seeds
+		[ "$i" != "$h" ] && [ $k -lt 16 ] || continue
+		seeds=${seeds:+$seeds,}10.1.0.$i:$RTVD_GOSSIP_PORT k=$((k + 1))
+	done
+	printf '[gossip]\nbind = 10.1.0.%s:%s\n' "$h" "$RTVD_GOSSIP_PORT"
+	[ -z "$seeds" ] || echo "seeds = $seeds"
+	printf 'probe_interval = 500ms\nprobe_timeout = 250ms\ngossip_interval = 100ms\npushpull_interval = 10s\n'
 }
 
 # The host's own libvirtd if tests/lab/libvirt.sh started one (lv_up before
