@@ -116,7 +116,8 @@ static int rebuild(const struct rtvctl_rd r[4], struct cons_state *s, int *left_
 }
 
 /* Each host's room and each VM's size, from the hosts' agents. */
-static void host_inputs(const struct cons_state *s, uint64_t timeout,
+static void host_inputs(const struct rtvctl_opts *o, struct agent_client *local,
+			const struct cons_state *s, uint64_t timeout,
 			struct mig_place_hostres *hr, struct mig_place_vmres *vr, size_t n_vr,
 			char (*uuids)[CONS_NAME_MAX])
 {
@@ -127,10 +128,9 @@ static void host_inputs(const struct cons_state *s, uint64_t timeout,
 		struct agent_client_reply rep;
 		const msgpack_object *lv, *host, *g, *vms;
 		uint64_t cpus = 0, used = 0, mem = 0;
-		char err[256];
 
 		hr[i] = (struct mig_place_hostres){ .host_id = h->id };
-		if (agent_client_new(h->rpc_addr, timeout, false, &c, err, sizeof(err)) != 0)
+		if (rtvctl_peer_client(o, local, h->rpc_addr, timeout, &c) != 0)
 			continue;
 		if (agent_client_req_begin(&req, PROTO_OP_STATUS, 0, false) == 0 &&
 		    agent_client_call(c, &req, timeout, &rep) == 0) {
@@ -291,7 +291,7 @@ int rtvctl_vm_place(struct agent_client *c, const struct rtvctl_opts *o, const c
 		code = rtvctl_vm_fail(o, vr && uuids ? -ENOENT : -ENOMEM, err);
 		goto out;
 	}
-	host_inputs(s, o->timeout_ns < 2000000000ull ? o->timeout_ns : 2000000000ull, hr, vr, nv,
+	host_inputs(o, c, s, o->timeout_ns < 2000000000ull ? o->timeout_ns : 2000000000ull, hr, vr, nv,
 		    uuids);
 	tr = calloc(cons_state_n_paths(s) + 1, sizeof(*tr));
 	for (size_t i = 0; tr && i < cons_state_n_paths(s); i++) {

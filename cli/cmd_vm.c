@@ -369,6 +369,55 @@ static int vm_migrate(struct agent_client *c, const struct rtvctl_opts *o,
 			  (now_ns() - t0) / 1000000, res.index);
 }
 
+/* ---- other agents ----------------------------------------------------------------- */
+
+/* The credentials of the agent rtvctl talks to (its status' tls_files), read once. */
+static struct {
+	bool tried;
+	char ca[RTVCTL_PATH_MAX], cert[RTVCTL_PATH_MAX], key[RTVCTL_PATH_MAX];
+} host_tls;
+
+static void read_host_tls(struct agent_client *local, uint64_t timeout)
+{
+	struct agent_client_req req;
+	struct agent_client_reply rep;
+	const msgpack_object *f;
+
+	host_tls.tried = true;
+	if (!local || agent_client_req_begin(&req, PROTO_OP_STATUS, 0, false) != 0)
+		return;
+	if (agent_client_call(local, &req, timeout, &rep) == 0) {
+		f = rep.status == 0 ? agent_client_reply_get(&rep, "tls_files") : NULL;
+		if (!f || agent_client_map_str(f, "ca", host_tls.ca, sizeof(host_tls.ca)) != 0 ||
+		    agent_client_map_str(f, "cert", host_tls.cert, sizeof(host_tls.cert)) != 0 ||
+		    agent_client_map_str(f, "key", host_tls.key, sizeof(host_tls.key)) != 0)
+			host_tls.cert[0] = '\0';
+		agent_client_reply_close(&rep);
+	}
+	agent_client_req_close(&req);
+}
+
+int rtvctl_peer_client(const struct rtvctl_opts *o, struct agent_client *local, const char *url,
+		       uint64_t timeout, struct agent_client **out)
+{
+	struct agent_client_tls tls;
+	char err[256];
+
+	*out = NULL;
+	if (o->cert[0]) {
+		tls = (struct agent_client_tls){ o->ca, o->cert, o->key };
+		return agent_client_new_tls(url, timeout, false, &tls, out, err, sizeof(err));
+	}
+	if (strncmp(url, "tls+tcp://", 10) != 0)
+		return agent_client_new(url, timeout, false, out, err, sizeof(err));
+	if (!host_tls.tried)
+		read_host_tls(local, timeout);
+	if (!host_tls.cert[0])
+		return -EACCES;
+	tls = (struct agent_client_tls){ host_tls.ca, host_tls.cert, host_tls.key };
+	return agent_client_new_tls(url, timeout, false, &tls, out, err, sizeof(err));
+}
+
 /* ---- vms with state ------------------------------------------------------------------ */
 
 /* host id → the "libvirt" status of its agent (NULL: none or no answer). */
@@ -379,15 +428,15 @@ struct host_view {
 	const msgpack_object *lv;
 };
 
-static void view_host(const struct cons_host *h, uint64_t timeout, struct host_view *v)
+static void view_host(const struct rtvctl_opts *o, struct agent_client *local,
+		      const struct cons_host *h, uint64_t timeout, struct host_view *v)
 {
 	struct agent_client *c = NULL;
 	struct agent_client_req req;
-	char err[256];
 
 	memset(v, 0, sizeof(*v));
 	v->id = h->id;
-	if (agent_client_new(h->rpc_addr, timeout, false, &c, err, sizeof(err)) != 0)
+	if (rtvctl_peer_client(o, local, h->rpc_addr, timeout, &c) != 0)
 		return;
 	if (agent_client_req_begin(&req, PROTO_OP_STATUS, 0, false) == 0) {
 		if (agent_client_call(c, &req, timeout, &v->rep) == 0) {
@@ -483,7 +532,7 @@ static int vms_with_state(struct agent_client *c, const struct rtvctl_opts *o)
 								   : agent_client_status_name(rc));
 	}
 	for (size_t i = 0; i < n; i++)
-		view_host(&hosts[i], o->timeout_ns < 2000000000ull ? o->timeout_ns : 2000000000ull,
+		view_host(o, c, &hosts[i], o->timeout_ns < 2000000000ull ? o->timeout_ns : 2000000000ull,
 			  &views[i]);
 	if (o->output != RTVCTL_OUT_JSON)
 		printf("%-38s %-16s %-8s %-10s %s\n", "UUID", "NAME", "HOST", "STATE", "IPS");

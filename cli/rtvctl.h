@@ -100,4 +100,14 @@ int rtvctl_parse_mac(const char *s, uint8_t mac[6], char *err, size_t errlen);
 int rtvctl_parse_uint(const char *what, const char *s, uint64_t max, uint64_t *v,
 		      char *err, size_t errlen);
 
+/* A client of another agent at URL (a host's rpc_addr), connected the way
+ * this rtvctl may: with its own --cert/--key/--ca when given; else, for a
+ * tls+tcp:// URL, with the credentials of the agent it talks to (that agent's
+ * status lists their files: rtvctl on a host acts with the host's certificate,
+ * whose key only root can read); plaintext URLs need none. 0, or a negative
+ * errno (-EACCES: no credentials to use). cmd_vm.c. */
+struct agent_client;
+int rtvctl_peer_client(const struct rtvctl_opts *o, struct agent_client *local, const char *url,
+		       uint64_t timeout, struct agent_client **out);
+
 #endif /* RTV_AGENT_RTVCTL_H */

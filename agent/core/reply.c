@@ -174,7 +174,7 @@ static void pack_peer(struct reply *r, const struct cons_peer_status *p)
 	kv_u64(r, "lag", p->lag);
 }
 
-#define STATUS_KEYS 10	/* "leader" is in the head already */
+#define STATUS_KEYS 11	/* "leader" is in the head already */
 
 static void pack_status(struct reply *r, const struct rtvd *d)
 {
@@ -194,6 +194,14 @@ static void pack_status(struct reply *r, const struct rtvd *d)
 		pack_peer(r, &st.peers[i]);
 	kv_str(r, "name", d->cfg->name);
 	kv_str(r, "version", RTVD_VERSION);
+	/* where this host's credentials are (paths, not contents): rtvctl on
+	 * this host reaches the other agents with them (cli: rtvctl_peer_client);
+	 * the key file is readable by root only */
+	key(r, "tls_files");
+	ck(r, msgpack_pack_map(&r->pk, 3));
+	kv_str(r, "ca", d->cfg->tls_ca);
+	kv_str(r, "cert", d->cfg->tls_cert);
+	kv_str(r, "key", d->cfg->tls_key);
 	ck(r, agent_modules_pack_status(d, &r->pk));
 }
 

@@ -105,7 +105,9 @@ start_rtvd() {
 
 has_leader() { ctl 1 --timeout 1s status -o json | grep -q '"leader": [12]'; }
 vm_listed() {	# vm_listed HOST UUID HOST_ID IP
-	ctl "$1" --timeout 1s vms | awk -v u="$2" -v h="$3" -v ip="$4" '$1 == u && $3 == h && $4 == ip { f = 1 } END { exit !f }'
+	ctl "$1" --timeout 1s -o json vms |
+		jq -e --arg u "$2" --argjson h "$3" --arg ip "$4" \
+			'any(.vms[]; .uuid == $u and .host_id == $h and ((.ips // []) | any(. == $ip)))' >/dev/null
 }
 vm_gone() { ! ctl "$1" --timeout 1s vms | awk '{ print $1 }' | grep -qx "$2"; }
 of_connected() { [ "$(vsctl "$1" get controller br-rtv is_connected)" = true ]; }
