@@ -176,7 +176,7 @@ crash_point() {
 		sleep 1
 		rtvd_restart "$src" || bad "h$src did not restart"
 	else
-		[ "$point" = job ] && printf 'migrate_bandwidth = 40Mbit\n' >>"$LAB_DIR/h$src/rtvd.conf"
+		[ "$point" = job ] && sed -i '/^\[libvirt\]$/a migrate_bandwidth = 40Mbit' "$LAB_DIR/h$src/rtvd.conf"
 		rtvd_restart "$src" RTV_MIG_CRASH="$point" || { bad "h$src did not restart"; return; }
 		ctl "$dst" vm migrate g1 --to "h$dst" --wait 90s >"$RUN/c-$point.out" 2>&1 &
 		local mpid=$!
