@@ -45,26 +45,7 @@ struct fx {
  * refusal changed nothing. Returns the status. */
 static int apply(struct fx *f, const struct cons_cmd *c)
 {
-	struct cons_state *before = test_cons_copy(f->s), *after;
-	struct cons_cmd noop = { .op = CONS_OP_NOOP };
-	struct cons_result r;
-	char err[CONS_ERRLEN];
-
-	f->index++;
-	assert_int_equal(cons_state_apply(f->s, f->index, c, &f->res), 0);
-	if (cons_state_check(f->s, err) != 0)
-		fail_msg("invariants after %s: %s", cons_op_name(c->op), err);
-	after = test_cons_copy(f->s);
-	assert_true(cons_state_equal(after, f->s));
-	if (f->res.status != 0) {
-		assert_int_equal(cons_state_apply(before, f->index, &noop, &r), 0);
-		if (!cons_state_equal(before, f->s))
-			fail_msg("refused %s changed the state: %s", cons_op_name(c->op),
-				 f->res.err);
-	}
-	cons_state_free(after);
-	cons_state_free(before);
-	return f->res.status;
+	return test_cons_apply_checked(f->s, ++f->index, c, &f->res, false);
 }
 
 static int host_add(struct fx *f, uint64_t id, uint64_t bps)

@@ -65,30 +65,7 @@ struct fx {
 
 static int fx_apply(struct fx *f, const struct cons_cmd *c)
 {
-	struct cons_state *before = f->light ? NULL : test_cons_copy(f->s);
-	char err[CONS_ERRLEN];
-
-	f->index++;
-	assert_int_equal(cons_state_apply(f->s, f->index, c, &f->res), 0);
-	if (!f->light && cons_state_check(f->s, err) != 0)
-		fail_msg("invariants after %s: %s", cons_op_name(c->op), err);
-	if (before != NULL) {
-		struct cons_state *after = test_cons_copy(f->s);
-		struct cons_cmd noop = { .op = CONS_OP_NOOP };
-		struct cons_result r;
-
-		assert_true(cons_state_equal(after, f->s));
-		if ((f->res.status != 0 && c->client_id == 0) || f->res.duplicate) {
-			/* nothing may have changed but the applied index */
-			assert_int_equal(cons_state_apply(before, f->index, &noop, &r), 0);
-			if (!cons_state_equal(before, f->s))
-				fail_msg("refused %s changed the state: %s", cons_op_name(c->op),
-					 f->res.err);
-		}
-		cons_state_free(after);
-		cons_state_free(before);
-	}
-	return f->res.status;
+	return test_cons_apply_checked(f->s, ++f->index, c, &f->res, f->light);
 }
 
 static void fx_init(struct fx *f)
