@@ -426,12 +426,6 @@ void lv_mig_lifecycle(struct lv *m, const struct mig_lifecycle *ev)
 	}
 	if (strcmp(ev->what, "resumed") != 0 && strcmp(ev->what, "started") != 0)
 		return;
-	/* it runs here again: an older "migrated away" of it (one whose VM
-	 * left before this agent's inventory saw it go, e.g. across a restart of
-	 * this agent) must not hide a later undefine (lv_mig_gone) */
-	for (unsigned i = 0; i < GONE_MAX; i++)
-		if (strcmp(m->mig->left[i], ev->uuid) == 0)
-			m->mig->left[i][0] = '\0';
 	rec = cons_state_mig(agent_core_state(m->d), ev->uuid);
 	if (!rec || rec->to_host != self_id(m))
 		return;
